@@ -1,0 +1,67 @@
+/* Startup configuration, loaded once from the environment through one table
+ * (config.c) that drives defaults, bounds, validation, --help and redaction
+ * of secrets. Immutable after config_load returns; safe to read from any
+ * thread. */
+#ifndef CINEMA_CONFIG_H
+#define CINEMA_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cinema/log.h"
+
+struct config {
+	bool production; /* APP_ENV=production: secrets are required */
+
+	char *http_host;
+	int http_port;
+	int http_threads;
+	int http_connection_limit;
+	int http_per_ip_limit;
+	int http_timeout_s;
+	int shutdown_grace_s;
+
+	char *database_url;
+	int db_pool_size;
+	int db_acquire_timeout_ms;
+	int db_connect_timeout_s;
+	int db_statement_timeout_ms;
+	char *migrations_dir;
+
+	char *redis_url;
+	int redis_pool_size;
+	int redis_timeout_ms;
+
+	char *jwt_secret;
+	int access_token_ttl;
+	int refresh_token_ttl;
+	char *public_base_url;
+	char *smtp_url;
+	char *mail_from;
+	char *stripe_api_base;
+	char *stripe_secret_key;
+	char *stripe_webhook_secret;
+	char *s3_endpoint;
+	char *s3_bucket;
+	char *s3_access_key;
+	char *s3_secret_key;
+	char *s3_region;
+	enum log_level log_level;
+	char *cors_origins; /* comma-separated list, "" for none */
+	char *metrics_token;
+};
+
+/* Loads the configuration from getenv. On failure returns false and writes a
+ * one-line reason naming the variable into err (size errlen). On success *out
+ * owns its strings; release with config_free. */
+bool config_load(struct config *out, char *err, size_t errlen);
+/* As config_load, with a lookup function instead of getenv (for tests). */
+bool config_load_from(struct config *out, const char *(*lookup)(const char *name, void *ctx),
+		      void *ctx, char *err, size_t errlen);
+void config_free(struct config *cfg);
+/* Prints every variable with its default and meaning (for --help). */
+void config_print_help(FILE *f);
+/* Logs the effective configuration, secrets shown as "(set)" or "(unset)". */
+void config_log(const struct config *cfg);
+
+#endif

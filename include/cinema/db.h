@@ -1,0 +1,85 @@
+/* PostgreSQL connection pool and query helpers (libpq).
+ *
+ * The pool holds a fixed number of connections. db_acquire gives a caller
+ * exclusive use of one until db_release; when all are taken it waits up to the
+ * configured time and then fails with ERR_DB_BUSY (mapped to 503). Broken
+ * connections are replaced transparently on the next acquire. Statements are
+ * declared as static `struct db_stmt` next to the repo function that runs
+ * them and prepared lazily, once per connection. The pool is thread-safe; a
+ * struct db_conn is used by one thread at a time. */
+#ifndef CINEMA_DB_H
+#define CINEMA_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "cinema/error.h"
+
+struct db_pool;
+struct db_conn;
+
+/* A prepared statement. Keep instances static const: the pool uses their
+ * address to remember what each connection has prepared. `name` must be
+ * unique across the program. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+
+struct db_pool_options {
+	const char *conninfo; /* a libpq URL or key=value string */
+	int size;
+	int acquire_timeout_ms;
+	int connect_timeout_s;
+	int statement_timeout_ms; /* 0: server default */
+};
+
+/* Creates the pool. Connections are opened lazily, so this succeeds while the
+ * database is down. Returns NULL only on invalid options. */
+struct db_pool *db_pool_new(const struct db_pool_options *opt);
+/* Closes every connection. The caller guarantees none is checked out. */
+void db_pool_free(struct db_pool *pool);
+
+/* Checks out a connection. ERR_OK and *out set, or ERR_DB_BUSY (timed out),
+ * ERR_DB_UNAVAILABLE (cannot connect). */
+enum err db_acquire(struct db_pool *pool, struct db_conn **out);
+/* Returns a connection: any open transaction is rolled back, a broken
+ * connection is closed and replaced on a later acquire. Accepts NULL. */
+void db_release(struct db_conn *conn);
+/* Pool state for /metrics and /readyz: size, in use, waiting callers. */
+void db_pool_stats(struct db_pool *pool, int *size, int *in_use, int *waiting);
+
+/* Runs a prepared statement with text parameters (NULL element = SQL NULL).
+ * On success *res (may be NULL to discard) owns the result; free it with
+ * PQclear. On failure returns the mapped error and logs the server message
+ * (never the parameters). */
+enum err db_exec(struct db_conn *conn, const struct db_stmt *stmt, int nparams,
+		 const char *const *params, PGresult **res);
+/* Runs SQL text without parameters (for BEGIN, COMMIT, migrations). */
+enum err db_exec_simple(struct db_conn *conn, const char *sql);
+/* The SQLSTATE of the last db_exec/db_exec_simple on conn if it failed, or ""
+ * (borrowed; reset by each call). A lost connection reports "08006". */
+const char *db_last_sqlstate(const struct db_conn *conn);
+/* Borrowed libpq handle, for code that must call libpq directly (migrate). */
+PGconn *db_conn_pg(struct db_conn *conn);
+
+/* Runs fn inside BEGIN ... COMMIT on one connection. If fn returns an error,
+ * or COMMIT fails, the transaction is rolled back. Serialization failures and
+ * deadlocks (40001, 40P01) are retried up to three times, so fn may run more
+ * than once: it must not keep state in ctx across runs. */
+typedef enum err (*db_tx_fn)(struct db_conn *conn, void *ctx);
+enum err db_transaction(struct db_pool *pool, db_tx_fn fn, void *ctx);
+
+/* Result helpers. Column values are borrowed from the PGresult. */
+bool db_is_null(const PGresult *res, int row, int col);
+const char *db_text(const PGresult *res, int row, int col); /* NULL if SQL NULL */
+long long db_int(const PGresult *res, int row, int col);    /* 0 if SQL NULL */
+bool db_bool(const PGresult *res, int row, int col);
+
+/* Applies pending migrations from dir (files NNNN_name.sql), each in its own
+ * transaction under an advisory lock, recording them in schema_migrations.
+ * Safe to run from several processes at once. Returns ERR_OK or an error
+ * after logging which file failed and why. *applied gets the count. */
+enum err db_migrate(const char *conninfo, const char *dir, int *applied);
+
+#endif

@@ -1,0 +1,48 @@
+/* The one closed set of errors used across the code, and their mapping to
+ * HTTP: status, stable snake_case code, default sentence. Add a value here
+ * (and its row in error.c) when a domain needs a new distinct outcome. */
+#ifndef CINEMA_ERROR_H
+#define CINEMA_ERROR_H
+
+enum err {
+	ERR_OK = 0,
+	/* 400 */
+	ERR_BAD_REQUEST,
+	ERR_INVALID_JSON,
+	ERR_BAD_QUERY,
+	/* 401, 403 */
+	ERR_UNAUTHORIZED,
+	ERR_FORBIDDEN,
+	/* 404, 405 */
+	ERR_NOT_FOUND,
+	ERR_ROUTE_NOT_FOUND,
+	ERR_METHOD_NOT_ALLOWED,
+	/* 409 */
+	ERR_CONFLICT,
+	ERR_IN_USE,
+	/* 413, 415, 422, 429 */
+	ERR_PAYLOAD_TOO_LARGE,
+	ERR_UNSUPPORTED_MEDIA_TYPE,
+	ERR_VALIDATION,
+	ERR_RATE_LIMITED,
+	/* 500, 503 */
+	ERR_INTERNAL,
+	ERR_DB_UNAVAILABLE,
+	ERR_DB_BUSY,
+	ERR_REDIS_UNAVAILABLE,
+	ERR_SHUTTING_DOWN,
+	ERR__COUNT
+};
+
+/* HTTP status for e (500 for an unknown value). */
+unsigned err_http_status(enum err e);
+/* Stable machine-readable code, e.g. "not_found". Never NULL. */
+const char *err_code(enum err e);
+/* Default human-readable sentence. Never NULL. */
+const char *err_detail(enum err e);
+/* Maps a PostgreSQL SQLSTATE (five characters, may be NULL) to an error:
+ * 23505 unique violation -> ERR_CONFLICT, 23503 -> ERR_IN_USE, connection
+ * classes -> ERR_DB_UNAVAILABLE, and so on. */
+enum err err_from_sqlstate(const char *sqlstate);
+
+#endif

@@ -1,0 +1,142 @@
+/* What handlers see of HTTP: a request, a response to fill, and route tables.
+ * Only src/http touches libmicrohttpd; handlers use these types and helpers.
+ *
+ * A handler reads like the spec: parse and validate, call the domain, map the
+ * result. It returns the HTTP status it put in the response:
+ *
+ *   static unsigned h_get_thing(struct http_request *req, struct http_response *res)
+ *   {
+ *           long long id;
+ *           if (!http_param_id(req, "id", &id))
+ *                   return http_error(res, ERR_NOT_FOUND, NULL);
+ *           ...
+ *           return http_json(res, 200, obj);
+ *   }
+ */
+#ifndef CINEMA_HTTP_H
+#define CINEMA_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cinema/buf.h"
+#include "cinema/error.h"
+
+struct app;
+
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_HEAD = 1 << 1,
+	HTTP_POST = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_PATCH = 1 << 4,
+	HTTP_DELETE = 1 << 5,
+	HTTP_OPTIONS = 1 << 6,
+};
+
+/* Groups, ordered: each inherits the rights of those below. */
+enum http_access {
+	ACCESS_PUBLIC = 0, /* anyone, signed in or not */
+	ACCESS_USER,	   /* any signed-in account */
+	ACCESS_MODERATOR,
+	ACCESS_ADMIN,
+};
+
+#define HTTP_MAX_PARAMS	       4
+#define HTTP_MAX_EXTRA_HEADERS 8
+#define HTTP_REQUEST_ID_MAX    64
+
+struct http_param {
+	const char *name; /* borrowed from the route pattern, not terminated */
+	size_t name_len;
+	char *value; /* owned by the request, decoded, NUL-terminated */
+};
+
+struct http_request {
+	const struct app *app;
+	enum http_method method;
+	const char *path; /* borrowed from the server, without query string */
+	const char *body; /* NUL-terminated; "" when there is none */
+	size_t body_len;
+	const struct route *route;
+	struct http_param params[HTTP_MAX_PARAMS];
+	int nparams;
+	char request_id[HTTP_REQUEST_ID_MAX + 1];
+	void *conn; /* opaque server handle, used by the http_* accessors */
+};
+
+struct http_header {
+	const char *name; /* static string */
+	char *value;	  /* owned by the response */
+};
+
+struct http_response {
+	unsigned status;
+	const char *content_type; /* static string; default JSON */
+	struct buf body;
+	struct http_header headers[HTTP_MAX_EXTRA_HEADERS];
+	int nheaders;
+};
+
+typedef unsigned (*http_handler_fn)(struct http_request *req, struct http_response *res);
+
+struct route {
+	enum http_method method;
+	const char *pattern; /* "/api/v1/movies/{id}" */
+	http_handler_fn handler;
+	enum http_access access;
+	size_t body_limit; /* bytes accepted; 0 = no body allowed */
+};
+
+/* A domain's routes: a table terminated by an entry with a NULL pattern. */
+#define ROUTES_END                              \
+	{                                       \
+		0, NULL, NULL, ACCESS_PUBLIC, 0 \
+	}
+
+/* --- request accessors (borrowed strings, valid for the request) --- */
+/* Path parameter by name, or NULL. */
+const char *http_param(const struct http_request *req, const char *name);
+/* Path parameter parsed as a positive 64-bit id; false if absent or not one. */
+bool http_param_id(const struct http_request *req, const char *name, long long *out);
+/* Query-string argument (decoded), or NULL. */
+const char *http_query(const struct http_request *req, const char *name);
+/* Request header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* Parses the body as a JSON object. Fills res with 415 (not JSON content
+ * type), 400 (malformed, or not an object) and returns false; otherwise
+ * *out owns the object. */
+bool http_json_body(struct http_request *req, struct http_response *res, json_t **out);
+
+/* --- response builders; each returns the status it set --- */
+/* Serializes obj (consumed) as the body. */
+unsigned http_json(struct http_response *res, unsigned status, json_t *obj);
+/* Error body of API.md: {"detail", "code"}; detail NULL uses the default. */
+unsigned http_error(struct http_response *res, enum err e, const char *detail);
+/* As http_error with a formatted detail. */
+unsigned http_errorf(struct http_response *res, enum err e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* 422 with {"detail","code","errors":[...]}; errors (consumed) is an array of
+ * {"field","message"} objects. */
+unsigned http_validation_error(struct http_response *res, json_t *errors);
+/* Status with an empty body (204 and friends). */
+unsigned http_empty(struct http_response *res, unsigned status);
+/* Adds a response header (value copied). Silently ignores more than
+ * HTTP_MAX_EXTRA_HEADERS; names are static strings. */
+void http_set_header(struct http_response *res, const char *name, const char *value);
+
+/* Router: finds the route for method and path among tables (each ended by
+ * ROUTES_END). Returns the route and fills params (values decoded and owned
+ * by the caller: free with http_params_clear), or NULL. When the path exists
+ * with other methods, *allowed gets their bit mask, else 0. */
+const struct route *http_route_match(const struct route *const *tables, enum http_method method,
+				     const char *path, struct http_param *params, int *nparams,
+				     unsigned *allowed);
+void http_params_clear(struct http_param *params, int nparams);
+/* Parses a method name; 0 if unknown. */
+enum http_method http_method_parse(const char *s);
+const char *http_method_name(enum http_method m);
+
+#endif

@@ -1,0 +1,33 @@
+/* Redis client (hiredis) shared by all threads: a small locked set of
+ * connections, each reconnected on demand, so Redis restarts heal without
+ * restarting the process. Used for the job queue and rate limits. */
+#ifndef CINEMA_KV_H
+#define CINEMA_KV_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+
+#include "cinema/error.h"
+
+struct kv;
+
+struct kv_options {
+	const char *url; /* redis://[:password@]host[:port][/db] or unix:///path */
+	int pool_size;
+	int timeout_ms; /* connect and command timeout */
+};
+
+/* Parses the URL and creates the client; connects lazily. Returns NULL and
+ * writes a reason into err on a malformed URL. */
+struct kv *kv_new(const struct kv_options *opt, char *err, size_t errlen);
+void kv_free(struct kv *kv);
+
+/* Runs one command (hiredis format). On success *reply (may be NULL to
+ * discard) owns the reply: release with freeReplyObject. A Redis error reply
+ * is returned as ERR_INTERNAL; an I/O failure drops the connection, retries
+ * once on a fresh one, then returns ERR_REDIS_UNAVAILABLE. Thread-safe. */
+enum err kv_command(struct kv *kv, redisReply **reply, const char *fmt, ...);
+/* PING; true when Redis answered PONG. */
+bool kv_ping(struct kv *kv);
+
+#endif

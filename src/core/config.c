@@ -1,0 +1,285 @@
+#include "cinema/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cinema/mem.h"
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_LOGLEVEL, CFG_ENV };
+
+enum {
+	CFG_SECRET = 1 << 0,   /* never logged */
+	CFG_PROD_REQ = 1 << 1, /* must be set explicitly when APP_ENV=production */
+	CFG_NONEMPTY = 1 << 2, /* an empty value is an error */
+	CFG_URL_HTTP = 1 << 3, /* must start with http:// or https:// */
+};
+
+struct cfg_entry {
+	const char *env;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	long min, max; /* CFG_INT bounds */
+	unsigned flags;
+	const char *help;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+/* The one table of configuration. Order is the order of --help. */
+static const struct cfg_entry cfg_table[] = {
+	{"APP_ENV", CFG_ENV, OFF(production), "development", 0, 0, 0,
+	 "development or production; production refuses default secrets"},
+	{"HTTP_HOST", CFG_STR, OFF(http_host), "127.0.0.1", 0, 0, CFG_NONEMPTY,
+	 "address to listen on"},
+	{"HTTP_PORT", CFG_INT, OFF(http_port), "8000", 1, 65535, 0, "port to listen on"},
+	{"HTTP_THREADS", CFG_INT, OFF(http_threads), "16", 1, 256, 0,
+	 "HTTP worker threads (each serves many connections)"},
+	{"HTTP_CONNECTION_LIMIT", CFG_INT, OFF(http_connection_limit), "1024", 1, 100000, 0,
+	 "maximum open connections"},
+	{"HTTP_PER_IP_LIMIT", CFG_INT, OFF(http_per_ip_limit), "256", 1, 100000, 0,
+	 "maximum open connections from one IP address"},
+	{"HTTP_TIMEOUT", CFG_INT, OFF(http_timeout_s), "30", 1, 3600, 0,
+	 "seconds of inactivity before a connection is closed"},
+	{"SHUTDOWN_GRACE", CFG_INT, OFF(shutdown_grace_s), "10", 0, 600, 0,
+	 "seconds to let requests in flight finish on SIGTERM"},
+	{"DATABASE_URL", CFG_STR, OFF(database_url), "postgresql://127.0.0.1:5432/cinema", 0, 0,
+	 CFG_SECRET | CFG_PROD_REQ | CFG_NONEMPTY, "PostgreSQL connection URL"},
+	{"DB_POOL_SIZE", CFG_INT, OFF(db_pool_size), "16", 1, 512, 0,
+	 "PostgreSQL connections per process"},
+	{"DB_ACQUIRE_TIMEOUT_MS", CFG_INT, OFF(db_acquire_timeout_ms), "2000", 1, 60000, 0,
+	 "wait for a free connection before answering 503"},
+	{"DB_CONNECT_TIMEOUT", CFG_INT, OFF(db_connect_timeout_s), "3", 1, 60, 0,
+	 "seconds to wait when connecting to PostgreSQL"},
+	{"DB_STATEMENT_TIMEOUT_MS", CFG_INT, OFF(db_statement_timeout_ms), "10000", 0, 3600000, 0,
+	 "server-side statement timeout (0: none)"},
+	{"MIGRATIONS_DIR", CFG_STR, OFF(migrations_dir), "migrations", 0, 0, CFG_NONEMPTY,
+	 "directory of numbered SQL migrations"},
+	{"REDIS_URL", CFG_STR, OFF(redis_url), "redis://127.0.0.1:6379/0", 0, 0,
+	 CFG_SECRET | CFG_PROD_REQ | CFG_NONEMPTY, "Redis URL (redis:// or unix://)"},
+	{"REDIS_POOL_SIZE", CFG_INT, OFF(redis_pool_size), "8", 1, 256, 0,
+	 "Redis connections per process"},
+	{"REDIS_TIMEOUT_MS", CFG_INT, OFF(redis_timeout_ms), "1000", 10, 60000, 0,
+	 "Redis connect and command timeout"},
+	{"JWT_SECRET", CFG_STR, OFF(jwt_secret),
+	 "dev-only-insecure-jwt-secret-change-me-0123456789", 0, 0, CFG_SECRET | CFG_PROD_REQ,
+	 "HS256 signing key, at least 32 bytes"},
+	{"ACCESS_TOKEN_TTL", CFG_INT, OFF(access_token_ttl), "900", 30, 86400, 0,
+	 "access token lifetime in seconds"},
+	{"REFRESH_TOKEN_TTL", CFG_INT, OFF(refresh_token_ttl), "1209600", 60, 31536000, 0,
+	 "refresh token lifetime in seconds"},
+	{"PUBLIC_BASE_URL", CFG_STR, OFF(public_base_url), "http://127.0.0.1:8000", 0, 0,
+	 CFG_PROD_REQ | CFG_URL_HTTP, "base URL for links in emails"},
+	{"SMTP_URL", CFG_STR, OFF(smtp_url), "smtp://127.0.0.1:1025", 0, 0,
+	 CFG_SECRET | CFG_PROD_REQ, "SMTP server (smtp:// or smtps://, optional user:pass@)"},
+	{"MAIL_FROM", CFG_STR, OFF(mail_from), "Online Cinema <no-reply@cinema.local>", 0, 0,
+	 CFG_NONEMPTY, "sender of outgoing mail"},
+	{"STRIPE_API_BASE", CFG_STR, OFF(stripe_api_base), "https://api.stripe.com", 0, 0,
+	 CFG_URL_HTTP, "Stripe API base URL"},
+	{"STRIPE_SECRET_KEY", CFG_STR, OFF(stripe_secret_key), "", 0, 0, CFG_SECRET | CFG_PROD_REQ,
+	 "Stripe secret key"},
+	{"STRIPE_WEBHOOK_SECRET", CFG_STR, OFF(stripe_webhook_secret), "", 0, 0,
+	 CFG_SECRET | CFG_PROD_REQ, "Stripe webhook signing secret"},
+	{"S3_ENDPOINT", CFG_STR, OFF(s3_endpoint), "http://127.0.0.1:9000", 0, 0, CFG_URL_HTTP,
+	 "S3-compatible endpoint for avatars"},
+	{"S3_BUCKET", CFG_STR, OFF(s3_bucket), "avatars", 0, 0, CFG_NONEMPTY, "S3 bucket"},
+	{"S3_ACCESS_KEY", CFG_STR, OFF(s3_access_key), "", 0, 0, CFG_SECRET | CFG_PROD_REQ,
+	 "S3 access key id"},
+	{"S3_SECRET_KEY", CFG_STR, OFF(s3_secret_key), "", 0, 0, CFG_SECRET | CFG_PROD_REQ,
+	 "S3 secret access key"},
+	{"S3_REGION", CFG_STR, OFF(s3_region), "us-east-1", 0, 0, CFG_NONEMPTY, "S3 region"},
+	{"LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
+	{"CORS_ORIGINS", CFG_STR, OFF(cors_origins), "", 0, 0, 0,
+	 "comma-separated origins allowed by CORS (empty: none)"},
+	{"METRICS_TOKEN", CFG_STR, OFF(metrics_token), "", 0, 0, CFG_SECRET,
+	 "bearer token for /metrics (empty: /metrics is off)"},
+};
+
+#define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
+
+static const char *getenv_lookup(const char *name, void *ctx)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+static bool parse_int(const char *s, long min, long max, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < min || v > max)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static bool cors_origins_valid(const char *list)
+{
+	/* Each origin is scheme://host[:port] with nothing after; "*" and "null"
+	 * are refused: credentials must never be shared with every origin. */
+	if (!*list)
+		return true;
+	for (const char *p = list;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		while (n && *p == ' ') {
+			p++;
+			n--;
+		}
+		while (n && p[n - 1] == ' ')
+			n--;
+		/* an empty entry, including after a trailing comma, is a typo */
+		if (n == 0 || (n == 1 && *p == '*') || (n == 4 && strncmp(p, "null", 4) == 0))
+			return false;
+		size_t scheme = 0;
+		if (strncmp(p, "http://", 7) == 0)
+			scheme = 7;
+		else if (strncmp(p, "https://", 8) == 0)
+			scheme = 8;
+		if (!scheme || scheme >= n) /* no scheme, or no host */
+			return false;
+		/* an origin has no path, query, fragment, user info or blanks */
+		for (size_t i = scheme; i < n; i++)
+			if (strchr("/?#@ \t", p[i]))
+				return false;
+		if (!end)
+			return true;
+		p = end + 1;
+	}
+}
+
+bool config_load_from(struct config *out, const char *(*lookup)(const char *name, void *ctx),
+		      void *ctx, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	const char *app_env = lookup("APP_ENV", ctx);
+	bool production = app_env && strcmp(app_env, "production") == 0;
+
+	for (size_t i = 0; i < CFG_COUNT; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		const char *v = lookup(e->env, ctx);
+		char *field = (char *)out + e->offset;
+		/* In production an empty secret is as missing as an unset one. */
+		if (production && (e->flags & CFG_PROD_REQ) && (!v || !*v)) {
+			snprintf(err, errlen, "%s must be set when APP_ENV=production", e->env);
+			goto fail;
+		}
+		if (!v || (!*v && e->type != CFG_STR))
+			v = e->def;
+		switch (e->type) {
+		case CFG_ENV:
+			if (strcmp(v, "production") != 0 && strcmp(v, "development") != 0) {
+				snprintf(err, errlen, "%s must be development or production",
+					 e->env);
+				goto fail;
+			}
+			*(bool *)(void *)field = production;
+			break;
+		case CFG_INT:
+			if (!parse_int(v, e->min, e->max, (int *)(void *)field)) {
+				snprintf(err, errlen, "%s must be an integer from %ld to %ld",
+					 e->env, e->min, e->max);
+				goto fail;
+			}
+			break;
+		case CFG_LOGLEVEL:
+			if (!log_level_parse(v, (enum log_level *)(void *)field)) {
+				snprintf(err, errlen, "%s must be debug, info, warn or error",
+					 e->env);
+				goto fail;
+			}
+			break;
+		case CFG_STR:
+			if ((e->flags & CFG_NONEMPTY) && !*v) {
+				snprintf(err, errlen, "%s must not be empty", e->env);
+				goto fail;
+			}
+			if ((e->flags & CFG_URL_HTTP) && strncmp(v, "http://", 7) != 0 &&
+			    strncmp(v, "https://", 8) != 0) {
+				snprintf(err, errlen, "%s must be an http:// or https:// URL",
+					 e->env);
+				goto fail;
+			}
+			*(char **)(void *)field = xstrdup(v);
+			break;
+		}
+	}
+
+	if (strlen(out->jwt_secret) < 32) {
+		snprintf(err, errlen, "JWT_SECRET must be at least 32 bytes");
+		goto fail;
+	}
+	if (!cors_origins_valid(out->cors_origins)) {
+		snprintf(err, errlen,
+			 "CORS_ORIGINS must be a comma-separated list of http(s)://host[:port] "
+			 "origins, without \"*\" or \"null\"");
+		goto fail;
+	}
+	return true;
+fail:
+	config_free(out);
+	return false;
+}
+
+bool config_load(struct config *out, char *err, size_t errlen)
+{
+	return config_load_from(out, getenv_lookup, NULL, err, errlen);
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < CFG_COUNT; i++) {
+		if (cfg_table[i].type != CFG_STR)
+			continue;
+		char **p = (char **)(void *)((char *)cfg + cfg_table[i].offset);
+		free(*p);
+		*p = NULL;
+	}
+}
+
+void config_print_help(FILE *f)
+{
+	fprintf(f, "Environment variables:\n");
+	for (size_t i = 0; i < CFG_COUNT; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		fprintf(f, "  %-24s %s", e->env, e->help);
+		if (e->flags & CFG_SECRET)
+			fprintf(f, " (secret)");
+		if (e->def && *e->def && !(e->flags & CFG_SECRET))
+			fprintf(f, " [default: %s]", e->def);
+		fprintf(f, "\n");
+	}
+}
+
+void config_log(const struct config *cfg)
+{
+	for (size_t i = 0; i < CFG_COUNT; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		const char *field = (const char *)cfg + e->offset;
+		switch (e->type) {
+		case CFG_STR: {
+			const char *v = *(char *const *)(const void *)field;
+			if (e->flags & CFG_SECRET)
+				v = (v && *v) ? "(set)" : "(unset)";
+			LOG_DEBUG("config", LOG_STR("name", e->env), LOG_STR("value", v));
+			break;
+		}
+		case CFG_INT:
+			LOG_DEBUG("config", LOG_STR("name", e->env),
+				  LOG_INT("value", *(const int *)(const void *)field));
+			break;
+		case CFG_ENV:
+			LOG_DEBUG("config", LOG_STR("name", e->env),
+				  LOG_STR("value", cfg->production ? "production" : "development"));
+			break;
+		case CFG_LOGLEVEL:
+			break;
+		}
+	}
+}

@@ -1,0 +1,77 @@
+#include "cinema/error.h"
+
+#include <string.h>
+
+struct err_info {
+	unsigned status;
+	const char *code;
+	const char *detail;
+};
+
+/* The single table from error to HTTP. Codes are part of the API contract:
+ * never rename one, add a new one. */
+static const struct err_info err_table[ERR__COUNT] = {
+	[ERR_OK] = {200, "ok", "OK."},
+	[ERR_BAD_REQUEST] = {400, "bad_request", "The request is malformed."},
+	[ERR_INVALID_JSON] = {400, "invalid_json", "The request body is not valid JSON."},
+	[ERR_BAD_QUERY] = {400, "invalid_query", "A query parameter is malformed."},
+	[ERR_UNAUTHORIZED] = {401, "not_authenticated", "Authentication is required."},
+	[ERR_FORBIDDEN] = {403, "forbidden", "You are not allowed to do this."},
+	[ERR_NOT_FOUND] = {404, "not_found", "The resource was not found."},
+	[ERR_ROUTE_NOT_FOUND] = {404, "route_not_found", "No such endpoint."},
+	[ERR_METHOD_NOT_ALLOWED] = {405, "method_not_allowed",
+				    "This method is not allowed on this endpoint."},
+	[ERR_CONFLICT] = {409, "conflict", "The request conflicts with the current state."},
+	[ERR_IN_USE] = {409, "in_use", "The resource is still referenced."},
+	[ERR_PAYLOAD_TOO_LARGE] = {413, "payload_too_large", "The request body is too large."},
+	[ERR_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type",
+					"The request body must be application/json."},
+	[ERR_VALIDATION] = {422, "validation_failed", "The request has invalid fields."},
+	[ERR_RATE_LIMITED] = {429, "rate_limited", "Too many requests; try again later."},
+	[ERR_INTERNAL] = {500, "internal_error", "An internal error occurred."},
+	[ERR_DB_UNAVAILABLE] = {503, "database_unavailable", "The database is unavailable."},
+	[ERR_DB_BUSY] = {503, "database_busy", "The service is busy; try again shortly."},
+	[ERR_REDIS_UNAVAILABLE] = {503, "redis_unavailable", "Redis is unavailable."},
+	[ERR_SHUTTING_DOWN] = {503, "shutting_down", "The server is shutting down."},
+};
+
+static const struct err_info *err_info(enum err e)
+{
+	if ((unsigned)e >= ERR__COUNT || !err_table[e].code)
+		return &err_table[ERR_INTERNAL];
+	return &err_table[e];
+}
+
+unsigned err_http_status(enum err e)
+{
+	return err_info(e)->status;
+}
+
+const char *err_code(enum err e)
+{
+	return err_info(e)->code;
+}
+
+const char *err_detail(enum err e)
+{
+	return err_info(e)->detail;
+}
+
+enum err err_from_sqlstate(const char *s)
+{
+	if (!s || strlen(s) != 5)
+		return ERR_DB_UNAVAILABLE; /* no SQLSTATE: the connection failed */
+	if (strcmp(s, "23505") == 0 || strcmp(s, "23P01") == 0)
+		return ERR_CONFLICT; /* unique / exclusion violation */
+	if (strcmp(s, "23503") == 0)
+		return ERR_IN_USE; /* foreign key violation */
+	if (strncmp(s, "23", 2) == 0 || strncmp(s, "22", 2) == 0)
+		return ERR_VALIDATION; /* other integrity or data errors */
+	if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 || strcmp(s, "55P03") == 0 ||
+	    strcmp(s, "57014") == 0)
+		return ERR_DB_BUSY; /* serialization, deadlock, lock or statement timeout */
+	if (strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
+	    strcmp(s, "57P03") == 0 || strncmp(s, "53", 2) == 0)
+		return ERR_DB_UNAVAILABLE; /* connection, shutdown, resources */
+	return ERR_INTERNAL;
+}

@@ -1,0 +1,31 @@
+/* The HTTP server: libmicrohttpd in its internal thread pool on epoll,
+ * dispatching to route tables. Used by the cinema-api binary only. */
+#ifndef CINEMA_HTTP_SERVER_H
+#define CINEMA_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "cinema/http.h"
+
+struct http_server;
+
+struct http_server_options {
+	const char *host;
+	int port;
+	int threads;
+	int connection_limit;
+	int per_ip_limit;
+	int timeout_s;
+	const char *cors_origins;	   /* comma-separated, "" for none */
+	const struct route *const *tables; /* NULL-terminated */
+	const struct app *app;
+};
+
+/* Binds and starts serving. Returns NULL with a reason in err on failure. */
+struct http_server *http_server_start(const struct http_server_options *opt, char *err,
+				      size_t errlen);
+/* Stops accepting, lets requests in flight finish for up to grace_s seconds,
+ * then closes every connection and frees the server. Accepts NULL. */
+void http_server_stop(struct http_server *srv, int grace_s);
+
+#endif
