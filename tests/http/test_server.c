@@ -1,0 +1,383 @@
+/* The HTTP layer over real sockets: an in-process server with a small route
+ * table of its own, driven with libcurl. Covers the error shapes, body
+ * limits, request ids, CORS and graceful shutdown. */
+#include <check.h>
+#include <curl/curl.h>
+#include <sodium.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cinema/app.h"
+#include "e2e.h"
+#include "http/server.h"
+
+static unsigned h_echo(struct http_request *req, struct http_response *res)
+{
+	json_t *body;
+	if (!http_json_body(req, res, &body))
+		return res->status;
+	return http_json(res, 200, json_pack("{s:o}", "echo", body));
+}
+
+static unsigned h_item(struct http_request *req, struct http_response *res)
+{
+	long long id;
+	if (!http_param_id(req, "id", &id))
+		return http_error(res, ERR_NOT_FOUND, NULL);
+	return http_json(res, 200,
+			 json_pack("{s:I,s:s?}", "id", (json_int_t)id, "q", http_query(req, "q")));
+}
+
+static unsigned h_slow(struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	struct timespec t = {0, 600 * 1000 * 1000};
+	nanosleep(&t, NULL);
+	return http_json(res, 200, json_pack("{s:b}", "done", 1));
+}
+
+static unsigned h_private(struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	return http_empty(res, 204);
+}
+
+static const struct route test_routes[] = {
+	{HTTP_POST, "/echo", h_echo, ACCESS_PUBLIC, 1024},
+	{HTTP_GET, "/items/{id}", h_item, ACCESS_PUBLIC, 0},
+	{HTTP_DELETE, "/items/{id}", h_private, ACCESS_USER, 0},
+	{HTTP_GET, "/slow", h_slow, ACCESS_PUBLIC, 0},
+	ROUTES_END,
+};
+static const struct route *const tables[] = {test_routes, NULL};
+
+static struct http_server *srv;
+static char base[64];
+static const struct app app = {0};
+
+static void setup(void)
+{
+	char err[256];
+	int port = e2e_free_port();
+	struct http_server_options o = {
+		.host = "127.0.0.1",
+		.port = port,
+		.threads = 2,
+		.connection_limit = 64,
+		.per_ip_limit = 64,
+		.timeout_s = 5,
+		.cors_origins = "https://app.example.com, http://localhost:3000",
+		.tables = tables,
+		.app = &app,
+	};
+	srv = http_server_start(&o, err, sizeof(err));
+	ck_assert_msg(srv != NULL, "server start: %s", err);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+}
+
+static void teardown(void)
+{
+	http_server_stop(srv, 1);
+	srv = NULL;
+}
+
+static const char *url(const char *path)
+{
+	static char u[256];
+	snprintf(u, sizeof(u), "%s%s", base, path);
+	return u;
+}
+
+static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+
+static void assert_error(const struct e2e_resp *r, long status, const char *code)
+{
+	char ct[128];
+	ck_assert_int_eq(r->status, status);
+	ck_assert_msg(r->json != NULL, "body is not JSON: %s", r->body.data);
+	ck_assert_str_eq(e2e_code(r), code);
+	ck_assert(json_is_string(json_object_get(r->json, "detail")));
+	ck_assert(e2e_header(r, "Content-Type", ct, sizeof(ct)));
+	ck_assert_str_eq(ct, "application/json; charset=utf-8");
+}
+
+START_TEST(echo_roundtrip)
+{
+	struct e2e_resp r;
+	const char *body = "{\"a\":[1,2,{\"b\":\"\\u00e9\"}]}";
+	ck_assert(e2e_request("POST", url("/echo"), json_ct, body, strlen(body), &r));
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body.data, "{\"echo\":{\"a\":[1,2,{\"b\":\"\xc3\xa9\"}]}}");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(unknown_path_is_json_404)
+{
+	struct e2e_resp r;
+	ck_assert(e2e_request("GET", url("/nope"), NULL, NULL, 0, &r));
+	assert_error(&r, 404, "route_not_found");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("GET", url("/items/1/extra"), NULL, NULL, 0, &r));
+	assert_error(&r, 404, "route_not_found");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(wrong_method_is_405_with_allow)
+{
+	struct e2e_resp r;
+	char allow[128];
+	ck_assert(e2e_request("PUT", url("/items/7"), NULL, NULL, 0, &r));
+	assert_error(&r, 405, "method_not_allowed");
+	ck_assert(e2e_header(&r, "Allow", allow, sizeof(allow)));
+	ck_assert_str_eq(allow, "GET, HEAD, DELETE, OPTIONS");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("BREW", url("/items/7"), NULL, NULL, 0, &r));
+	assert_error(&r, 405, "method_not_allowed");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(path_params_and_query)
+{
+	struct e2e_resp r;
+	ck_assert(e2e_request("GET", url("/items/42?q=a%20b"), NULL, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body.data, "{\"id\":42,\"q\":\"a b\"}");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("GET", url("/items/abc"), NULL, NULL, 0, &r));
+	assert_error(&r, 404, "not_found");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(malformed_json_is_400)
+{
+	struct e2e_resp r;
+	ck_assert(e2e_request("POST", url("/echo"), json_ct, "{\"a\":", 5, &r));
+	assert_error(&r, 400, "invalid_json");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("POST", url("/echo"), json_ct, "[1]", 3, &r));
+	assert_error(&r, 400, "invalid_json");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("POST", url("/echo"), json_ct, "{\"a\":1,\"a\":2}", 13, &r));
+	assert_error(&r, 400, "invalid_json");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("POST", url("/echo"), json_ct, NULL, 0, &r));
+	assert_error(&r, 400, "invalid_json");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(wrong_content_type_is_415)
+{
+	struct e2e_resp r;
+	const char *const hdr[] = {"Content-Type: text/plain", NULL};
+	ck_assert(e2e_request("POST", url("/echo"), hdr, "{}", 2, &r));
+	assert_error(&r, 415, "unsupported_media_type");
+	e2e_resp_free(&r);
+	const char *const jsonx[] = {"Content-Type: application/jsonx", NULL};
+	ck_assert(e2e_request("POST", url("/echo"), jsonx, "{}", 2, &r));
+	assert_error(&r, 415, "unsupported_media_type");
+	e2e_resp_free(&r);
+	const char *const charset[] = {"Content-Type: application/json; charset=utf-8", NULL};
+	ck_assert(e2e_request("POST", url("/echo"), charset, "{}", 2, &r));
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+}
+END_TEST
+
+static char *big_body(size_t n)
+{
+	char *b = malloc(n + 1);
+	memset(b, ' ', n);
+	b[0] = '{';
+	b[n - 1] = '}';
+	b[n] = '\0';
+	return b;
+}
+
+START_TEST(oversized_body_with_content_length_is_413)
+{
+	struct e2e_resp r;
+	char *b = big_body(5000);
+	ck_assert(e2e_request("POST", url("/echo"), json_ct, b, 5000, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
+	/* exactly at the limit is fine */
+	ck_assert(e2e_request("POST", url("/echo"), json_ct, b + 5000 - 1024, 1024, &r));
+	ck_assert_int_eq(r.status, 400); /* starts with spaces then '}' : invalid */
+	e2e_resp_free(&r);
+	free(b);
+}
+END_TEST
+
+START_TEST(oversized_chunked_body_is_413)
+{
+	struct e2e_resp r;
+	char *b = big_body(20000);
+	ck_assert(e2e_request_chunked("POST", url("/echo"), json_ct, b, 20000, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
+	char *small = big_body(900);
+	ck_assert(e2e_request_chunked("POST", url("/echo"), json_ct, small, 900, &r));
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+	free(small);
+	free(b);
+}
+END_TEST
+
+START_TEST(body_on_bodiless_route_is_413)
+{
+	struct e2e_resp r;
+	ck_assert(e2e_request("GET", url("/items/1"), json_ct, "{}", 2, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(request_id_echoed_or_generated)
+{
+	struct e2e_resp r;
+	char id[128];
+	const char *const good[] = {"X-Request-Id: trace-abc.123_X", NULL};
+	ck_assert(e2e_request("GET", url("/items/1"), good, NULL, 0, &r));
+	ck_assert(e2e_header(&r, "X-Request-Id", id, sizeof(id)));
+	ck_assert_str_eq(id, "trace-abc.123_X");
+	e2e_resp_free(&r);
+
+	const char *const bad[] = {"X-Request-Id: has spaces\"<script>", NULL};
+	ck_assert(e2e_request("GET", url("/items/1"), bad, NULL, 0, &r));
+	ck_assert(e2e_header(&r, "X-Request-Id", id, sizeof(id)));
+	ck_assert_int_eq(strlen(id), 32);
+	e2e_resp_free(&r);
+
+	ck_assert(e2e_request("GET", url("/nope"), NULL, NULL, 0, &r));
+	ck_assert(e2e_header(&r, "X-Request-Id", id, sizeof(id)));
+	ck_assert_int_eq(strlen(id), 32);
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(security_headers)
+{
+	struct e2e_resp r;
+	char v[256];
+	ck_assert(e2e_request("GET", url("/items/1"), NULL, NULL, 0, &r));
+	ck_assert(e2e_header(&r, "X-Content-Type-Options", v, sizeof(v)));
+	ck_assert_str_eq(v, "nosniff");
+	ck_assert(e2e_header(&r, "X-Frame-Options", v, sizeof(v)));
+	ck_assert(e2e_header(&r, "Content-Security-Policy", v, sizeof(v)));
+	ck_assert(e2e_header(&r, "Cache-Control", v, sizeof(v)));
+	ck_assert_str_eq(v, "no-store");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(cors)
+{
+	struct e2e_resp r;
+	char v[256];
+	const char *const ok[] = {"Origin: https://app.example.com", NULL};
+	ck_assert(e2e_request("GET", url("/items/1"), ok, NULL, 0, &r));
+	ck_assert(e2e_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	ck_assert_str_eq(v, "https://app.example.com");
+	ck_assert(e2e_header(&r, "Vary", v, sizeof(v)));
+	ck_assert_str_eq(v, "Origin");
+	e2e_resp_free(&r);
+
+	const char *const evil[] = {"Origin: https://evil.example.com", NULL};
+	ck_assert(e2e_request("GET", url("/items/1"), evil, NULL, 0, &r));
+	ck_assert(!e2e_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	e2e_resp_free(&r);
+
+	const char *const null_origin[] = {"Origin: null", NULL};
+	ck_assert(e2e_request("GET", url("/items/1"), null_origin, NULL, 0, &r));
+	ck_assert(!e2e_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	e2e_resp_free(&r);
+
+	const char *const pre[] = {"Origin: http://localhost:3000",
+				   "Access-Control-Request-Method: DELETE", NULL};
+	ck_assert(e2e_request("OPTIONS", url("/items/1"), pre, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 204);
+	ck_assert(e2e_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	ck_assert_str_eq(v, "http://localhost:3000");
+	ck_assert(e2e_header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
+	ck_assert_ptr_nonnull(strstr(v, "DELETE"));
+	ck_assert(e2e_header(&r, "Access-Control-Allow-Headers", v, sizeof(v)));
+	ck_assert_ptr_nonnull(strstr(v, "Authorization"));
+	e2e_resp_free(&r);
+}
+END_TEST
+
+START_TEST(protected_route_without_token_is_401)
+{
+	struct e2e_resp r;
+	ck_assert(e2e_request("DELETE", url("/items/1"), NULL, NULL, 0, &r));
+	assert_error(&r, 401, "not_authenticated");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+static void *slow_request(void *arg)
+{
+	struct e2e_resp *r = arg;
+	e2e_request("GET", url("/slow"), NULL, NULL, 0, r);
+	return NULL;
+}
+
+START_TEST(shutdown_lets_requests_in_flight_finish)
+{
+	pthread_t t;
+	struct e2e_resp r = {0};
+	pthread_create(&t, NULL, slow_request, &r);
+	struct timespec nap = {0, 200 * 1000 * 1000};
+	nanosleep(&nap, NULL); /* the request is now inside the handler */
+	http_server_stop(srv, 5);
+	srv = NULL;
+	pthread_join(t, NULL);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body.data, "{\"done\":true}");
+	e2e_resp_free(&r);
+
+	struct e2e_resp after;
+	ck_assert(!e2e_request("GET", url("/items/1"), NULL, NULL, 0, &after));
+	e2e_resp_free(&after);
+}
+END_TEST
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	Suite *s = suite_create("http_server");
+	TCase *tc = tcase_create("server");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, echo_roundtrip);
+	tcase_add_test(tc, unknown_path_is_json_404);
+	tcase_add_test(tc, wrong_method_is_405_with_allow);
+	tcase_add_test(tc, path_params_and_query);
+	tcase_add_test(tc, malformed_json_is_400);
+	tcase_add_test(tc, wrong_content_type_is_415);
+	tcase_add_test(tc, oversized_body_with_content_length_is_413);
+	tcase_add_test(tc, oversized_chunked_body_is_413);
+	tcase_add_test(tc, body_on_bodiless_route_is_413);
+	tcase_add_test(tc, request_id_echoed_or_generated);
+	tcase_add_test(tc, security_headers);
+	tcase_add_test(tc, cors);
+	tcase_add_test(tc, protected_route_without_token_is_401);
+	tcase_add_test(tc, shutdown_lets_requests_in_flight_finish);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
