@@ -198,7 +198,6 @@ START_TEST(test_exhaustion_busy)
 	pthread_join(t, NULL);
 	ck_assert_int_eq(job.rc, ERR_DB_BUSY);
 	ck_assert(job.elapsed_ms >= 280.0);
-	ck_assert(job.elapsed_ms < 3000.0);
 	db_release(held);
 
 	db_pool_free(pool);

@@ -1,0 +1,37 @@
+# Thin wrapper over scripts/; the scripts do the work.
+#   make test ARGS='-L unit'    passes ARGS to ctest
+BUILD_DIR ?= build
+ARGS ?=
+C_FILES = $(shell find src include tests bench -name '*.[ch]' 2>/dev/null)
+CPPCHECK_FLAGS = --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
+	--suppress=missingIncludeSystem -I include -I src -D_GNU_SOURCE --std=c11 -q -j$(shell nproc)
+
+.PHONY: run test build format format-check lint openapi-lint clean
+
+run:
+	scripts/run.sh
+
+test:
+	BUILD_DIR=$(BUILD_DIR) scripts/test.sh $(ARGS)
+
+build:
+	scripts/install-deps.sh
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD_DIR) -j$(shell nproc)
+
+format:
+	$(if $(C_FILES),clang-format -i $(C_FILES))
+
+format-check:
+	$(if $(C_FILES),clang-format --dry-run -Werror $(C_FILES))
+
+lint:
+	cppcheck $(CPPCHECK_FLAGS) src
+
+# The OpenAPI linter comes from npm (package.json pins it; dev tool only).
+openapi-lint:
+	npm ci --no-audit --no-fund --loglevel=error
+	npx --no-install redocly lint openapi.yaml
+
+clean:
+	rm -rf build build-*/

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Builds and runs the API and the scheduler on local PostgreSQL and Redis kept
+# in .data/ (persistent; their ports are remembered in .data/ports). Ctrl-C stops
+# everything it started.
+# Environment: DATABASE_URL and REDIS_URL (use those servers instead), HTTP_PORT
+# (default 8000, or the next free one), JWT_SECRET (default: a dev secret kept
+# in .data/jwt_secret), SEED=1 (seed again; by default only the first run seeds).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
+scripts/install-deps.sh
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler
+api=$BUILD_DIR/cinema-api
+scheduler=$BUILD_DIR/cinema-scheduler
+
+data=$root/.data
+mkdir -p "$data"
+exec 9>"$data/run.lock" # closed (9>&-) for every child so it dies with us
+flock -n 9 || { echo "run.sh: another scripts/run.sh is using $data" >&2; exit 1; }
+
+pids=()
+services=
+cleanup()
+{
+	trap '' INT TERM # a second Ctrl-C does not cut the cleanup short
+	local pid i
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	[[ -z $services ]] || svc_stop "$data"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
+	services=1
+	svc_stop "$data" # leftovers of a run that was killed: we hold the lock
+	# Reuse the ports of the last run when they are free.
+	PG_PORT='' REDIS_PORT=''
+	# shellcheck disable=SC1091
+	[[ -f $data/ports ]] && source "$data/ports"
+	[[ -n $PG_PORT ]] && svc_port_in_use "$PG_PORT" && PG_PORT=''
+	[[ -n $REDIS_PORT ]] && svc_port_in_use "$REDIS_PORT" && REDIS_PORT=''
+	if [[ -z ${DATABASE_URL:-} ]]; then
+		svc_pg_start "$data" persistent "$PG_PORT" 9>&-
+		PG_PORT=$SVC_PG_PORT DATABASE_URL=$SVC_PG_URL
+		echo "run.sh: PostgreSQL $DATABASE_URL (data in $data/pg)"
+	fi
+	if [[ -z ${REDIS_URL:-} ]]; then
+		svc_redis_start "$data/redis" "$REDIS_PORT" 9>&-
+		REDIS_PORT=$SVC_REDIS_PORT REDIS_URL=$SVC_REDIS_URL
+		echo "run.sh: Redis $REDIS_URL"
+	fi
+	printf 'PG_PORT=%s\nREDIS_PORT=%s\n' "$PG_PORT" "$REDIS_PORT" >"$data/ports"
+fi
+export DATABASE_URL REDIS_URL
+
+if [[ -z ${JWT_SECRET:-} ]]; then
+	if [[ ! -s $data/jwt_secret ]]; then
+		(umask 077 && head -c 36 /dev/urandom | base64 | tr '+/' '-_' >"$data/jwt_secret")
+	fi
+	JWT_SECRET=$(<"$data/jwt_secret")
+fi
+export JWT_SECRET MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
+
+"$api" migrate 9>&-
+if "$api" seed --help >/dev/null 2>&1 9>&-; then
+	if [[ ${SEED:-} == 1 || ! -f $data/seeded ]]; then
+		"$api" seed 9>&-
+		touch "$data/seeded"
+	fi
+fi
+
+if [[ -z ${HTTP_PORT:-} ]]; then
+	HTTP_PORT=8000
+	while svc_port_in_use "$HTTP_PORT"; do HTTP_PORT=$((HTTP_PORT + 1)); done
+	[[ $HTTP_PORT == 8000 ]] || echo "run.sh: port 8000 is taken, using $HTTP_PORT"
+fi
+export HTTP_PORT
+
+"$scheduler" 9>&- &
+pids+=($!)
+"$api" serve 9>&- &
+api_pid=$!
+pids+=("$api_pid")
+
+base=http://127.0.0.1:$HTTP_PORT
+for ((i = 0; i < 50; i++)); do
+	curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break
+	kill -0 "$api_pid" 2>/dev/null || break
+	sleep 0.2
+done
+cat <<MSG
+
+  API        $base/api/v1/
+  liveness   $base/healthz
+  readiness  $base/readyz
+  docs       $base/docs (signed-in accounts only)
+  Ctrl-C stops the API, the scheduler$([[ -n $services ]] && echo ", PostgreSQL and Redis").
+
+MSG
+wait "$api_pid"

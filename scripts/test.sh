@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the project and runs its test suite with ctest.
+#   scripts/test.sh [ctest args...]          e.g. scripts/test.sh -L unit
+# Environment: BUILD_DIR (default build), CMAKE_ARGS (extra configure args),
+# DATABASE_URL and REDIS_URL (when both are set, no throwaway servers are started).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
+scripts/install-deps.sh
+
+BUILD_DIR=${BUILD_DIR:-build}
+read -ra cmake_args <<<"${CMAKE_ARGS:-}"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${cmake_args[@]}"
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+
+PG_BIN_DIR=$(svc_pg_bin_dir)
+export PG_BIN_DIR # for tests that start their own servers (initdb, postgres; redis-server is on PATH)
+command -v redis-server >/dev/null || { echo "test.sh: redis-server is not on PATH" >&2; exit 1; }
+
+if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
+	# In /tmp so that the postgres user can reach it even when the repo is under /root.
+	svc_dir=$(mktemp -d /tmp/cinema-test.XXXXXX)
+	trap 'svc_stop "$svc_dir"; rm -rf "$svc_dir"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	svc_start "$svc_dir" throwaway
+fi
+
+ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2 "$@"
