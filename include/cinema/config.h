@@ -37,7 +37,16 @@ struct config {
 	int refresh_token_ttl;
 	char *public_base_url;
 	char *smtp_url;
+	int smtp_timeout_ms;
 	char *mail_from;
+	char *templates_dir;
+	char *email_queue_key;
+	int email_max_attempts;
+	int email_retry_base_ms;
+	int email_retry_max_ms;
+	int email_lease_s;
+	int scheduler_sweep_ms;
+	int token_cleanup_interval_s;
 	char *stripe_api_base;
 	char *stripe_secret_key;
 	char *stripe_webhook_secret;

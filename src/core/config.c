@@ -15,6 +15,7 @@ enum {
 	CFG_PROD_REQ = 1 << 1, /* must be set explicitly when APP_ENV=production */
 	CFG_NONEMPTY = 1 << 2, /* an empty value is an error */
 	CFG_URL_HTTP = 1 << 3, /* must start with http:// or https:// */
+	CFG_URL_SMTP = 1 << 4, /* must start with smtp:// or smtps:// */
 };
 
 struct cfg_entry {
@@ -74,9 +75,28 @@ static const struct cfg_entry cfg_table[] = {
 	{"PUBLIC_BASE_URL", CFG_STR, OFF(public_base_url), "http://127.0.0.1:8000", 0, 0,
 	 CFG_PROD_REQ | CFG_URL_HTTP, "base URL for links in emails"},
 	{"SMTP_URL", CFG_STR, OFF(smtp_url), "smtp://127.0.0.1:1025", 0, 0,
-	 CFG_SECRET | CFG_PROD_REQ, "SMTP server (smtp:// or smtps://, optional user:pass@)"},
+	 CFG_SECRET | CFG_PROD_REQ | CFG_URL_SMTP,
+	 "SMTP server (smtp:// or smtps://, optional user:pass@)"},
+	{"SMTP_TIMEOUT_MS", CFG_INT, OFF(smtp_timeout_ms), "15000", 100, 600000, 0,
+	 "SMTP connect-and-send timeout for one email"},
 	{"MAIL_FROM", CFG_STR, OFF(mail_from), "Online Cinema <no-reply@cinema.local>", 0, 0,
 	 CFG_NONEMPTY, "sender of outgoing mail"},
+	{"TEMPLATES_DIR", CFG_STR, OFF(templates_dir), "templates/email", 0, 0, CFG_NONEMPTY,
+	 "directory of email templates (KIND.subject.txt, KIND.txt, KIND.html)"},
+	{"EMAIL_QUEUE_KEY", CFG_STR, OFF(email_queue_key), "cinema:email_jobs", 0, 0, CFG_NONEMPTY,
+	 "Redis list announcing new email jobs"},
+	{"EMAIL_MAX_ATTEMPTS", CFG_INT, OFF(email_max_attempts), "6", 1, 100, 0,
+	 "sending attempts before an email is marked failed"},
+	{"EMAIL_RETRY_BASE_MS", CFG_INT, OFF(email_retry_base_ms), "5000", 10, 3600000, 0,
+	 "first retry delay; doubles each attempt, with jitter"},
+	{"EMAIL_RETRY_MAX_MS", CFG_INT, OFF(email_retry_max_ms), "900000", 10, 86400000, 0,
+	 "longest retry delay"},
+	{"EMAIL_LEASE_SECONDS", CFG_INT, OFF(email_lease_s), "300", 5, 86400, 0,
+	 "how long a claimed email stays with one scheduler before others may retry it"},
+	{"SCHEDULER_SWEEP_MS", CFG_INT, OFF(scheduler_sweep_ms), "5000", 50, 600000, 0,
+	 "how often the scheduler looks for due emails and periodic jobs"},
+	{"TOKEN_CLEANUP_INTERVAL", CFG_INT, OFF(token_cleanup_interval_s), "3600", 1, 604800, 0,
+	 "seconds between removals of expired activation, reset and refresh tokens"},
 	{"STRIPE_API_BASE", CFG_STR, OFF(stripe_api_base), "https://api.stripe.com", 0, 0,
 	 CFG_URL_HTTP, "Stripe API base URL"},
 	{"STRIPE_SECRET_KEY", CFG_STR, OFF(stripe_secret_key), "", 0, 0, CFG_SECRET | CFG_PROD_REQ,
@@ -201,6 +221,12 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 			if ((e->flags & CFG_URL_HTTP) && strncmp(v, "http://", 7) != 0 &&
 			    strncmp(v, "https://", 8) != 0) {
 				snprintf(err, errlen, "%s must be an http:// or https:// URL",
+					 e->env);
+				goto fail;
+			}
+			if ((e->flags & CFG_URL_SMTP) && *v && strncmp(v, "smtp://", 7) != 0 &&
+			    strncmp(v, "smtps://", 8) != 0) {
+				snprintf(err, errlen, "%s must be an smtp:// or smtps:// URL",
 					 e->env);
 				goto fail;
 			}

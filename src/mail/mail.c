@@ -1,0 +1,238 @@
+#include "mail/mail.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cinema/mem.h"
+
+static bool has_crlf(const char *s)
+{
+	return s && strpbrk(s, "\r\n") != NULL;
+}
+
+static bool is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+bool mail_address(const char *from, char *out, size_t outlen)
+{
+	const char *start = from, *end;
+	const char *lt = strrchr(from, '<');
+	if (lt) {
+		start = lt + 1;
+		end = strchr(start, '>');
+		if (!end || end[1] != '\0')
+			return false;
+	} else {
+		end = from + strlen(from);
+	}
+	size_t n = (size_t)(end - start);
+	if (n < 3 || n >= outlen)
+		return false;
+	const char *at = memchr(start, '@', n);
+	if (!at || at == start || at == end - 1)
+		return false;
+	for (const char *p = start; p < end; p++)
+		if (*p == '\r' || *p == '\n' || *p == ' ' || *p == '<' || *p == '>' || *p == '\t')
+			return false;
+	memcpy(out, start, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* Appends bytes in base64 with CRLF every 76 characters (RFC 2045). */
+static void append_base64_lines(struct buf *out, const char *data, size_t len)
+{
+	const size_t chunk = 57; /* 57 bytes -> 76 characters */
+	char enc[80];
+	for (size_t off = 0; off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)data + off, n,
+				  sodium_base64_VARIANT_ORIGINAL);
+		buf_append_str(out, enc);
+		buf_append_str(out, "\r\n");
+	}
+}
+
+/* Appends s as RFC 2047 encoded words when it is not plain ASCII, splitting
+ * only between UTF-8 characters so each word stays under 76 characters. */
+static void append_header_text(struct buf *out, const char *s)
+{
+	if (is_ascii(s)) {
+		buf_append_str(out, s);
+		return;
+	}
+	const size_t max_bytes = 45; /* 45 bytes -> 60 base64 chars + 12 overhead */
+	char enc[80];
+	size_t len = strlen(s), off = 0;
+	bool first = true;
+	while (off < len) {
+		size_t n = len - off < max_bytes ? len - off : max_bytes;
+		while (off + n < len && ((unsigned char)s[off + n] & 0xC0) == 0x80)
+			n--; /* do not cut a character in two */
+		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)s + off, n,
+				  sodium_base64_VARIANT_ORIGINAL);
+		buf_printf(out, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
+		first = false;
+		off += n;
+	}
+}
+
+static void append_part(struct buf *out, const char *type, const char *body)
+{
+	buf_printf(out,
+		   "Content-Type: %s; charset=UTF-8\r\n"
+		   "Content-Transfer-Encoding: base64\r\n\r\n",
+		   type);
+	append_base64_lines(out, body, strlen(body));
+}
+
+enum err mail_build(const struct mail_message *m, struct buf *out)
+{
+	char from_addr[256], to_addr[256], domain[256], boundary[40], idhex[33];
+	unsigned char rnd[16];
+
+	if (has_crlf(m->from) || has_crlf(m->to) || has_crlf(m->subject))
+		return ERR_VALIDATION;
+	if (!mail_address(m->from, from_addr, sizeof(from_addr)) ||
+	    !mail_address(m->to, to_addr, sizeof(to_addr)) || strcmp(m->to, to_addr) != 0)
+		return ERR_VALIDATION;
+	snprintf(domain, sizeof(domain), "%s", strchr(from_addr, '@') + 1);
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(idhex, sizeof(idhex), rnd, sizeof(rnd));
+	snprintf(boundary, sizeof(boundary), "=_cinema_%.24s", idhex);
+
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+
+	buf_printf(out, "Date: %s\r\n", date);
+	buf_append_str(out, "From: ");
+	const char *lt = strrchr(m->from, '<');
+	if (lt && lt > m->from) {
+		size_t n = (size_t)(lt - m->from);
+		while (n && m->from[n - 1] == ' ')
+			n--;
+		char *name = xstrndup(m->from, n);
+		append_header_text(out, name);
+		free(name);
+		buf_printf(out, " <%s>\r\n", from_addr);
+	} else {
+		buf_printf(out, "%s\r\n", from_addr);
+	}
+	buf_printf(out, "To: %s\r\n", to_addr);
+	buf_append_str(out, "Subject: ");
+	append_header_text(out, m->subject);
+	buf_printf(out,
+		   "\r\nMessage-ID: <%s.%lld@%s>\r\n"
+		   "MIME-Version: 1.0\r\n",
+		   idhex, (long long)now, domain);
+	if (!m->html) {
+		append_part(out, "text/plain", m->text);
+		return ERR_OK;
+	}
+	buf_printf(out,
+		   "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
+		   "This is a multi-part message in MIME format.\r\n",
+		   boundary);
+	buf_printf(out, "--%s\r\n", boundary);
+	append_part(out, "text/plain", m->text);
+	buf_printf(out, "--%s\r\n", boundary);
+	append_part(out, "text/html", m->html);
+	buf_printf(out, "--%s--\r\n", boundary);
+	return ERR_OK;
+}
+
+struct mail_sender {
+	CURL *curl;
+	char *url;
+	int timeout_ms;
+};
+
+struct upload {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct upload *u = ud;
+	size_t n = size * nmemb;
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(ptr, u->data + u->off, n);
+	u->off += n;
+	return n;
+}
+
+struct mail_sender *mail_sender_new(const struct mail_smtp *smtp)
+{
+	struct mail_sender *s = xcalloc(1, sizeof(*s));
+	s->url = xstrdup(smtp->url);
+	s->timeout_ms = smtp->timeout_ms;
+	return s;
+}
+
+void mail_sender_free(struct mail_sender *s)
+{
+	if (!s)
+		return;
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	free(s->url);
+	free(s);
+}
+
+enum err mail_send(struct mail_sender *s, const char *from_addr, const char *to_addr,
+		   const char *data, size_t len, char *err, size_t errlen)
+{
+	struct curl_slist *rcpt = NULL;
+	struct upload up = {data, len, 0};
+	char curlerr[CURL_ERROR_SIZE] = "";
+	enum err rc = ERR_INTERNAL;
+
+	if (!s->curl && !(s->curl = curl_easy_init())) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		return ERR_INTERNAL;
+	}
+	CURL *c = s->curl;
+	curl_easy_reset(c); /* keeps the open connection, clears options */
+	rcpt = curl_slist_append(rcpt, to_addr);
+	curl_easy_setopt(c, CURLOPT_URL, s->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	/* STARTTLS when the server offers it; smtps:// is TLS from the start. */
+	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_addr);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, &up);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(s->timeout_ms < 5000 ? s->timeout_ms : 5000));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+	CURLcode cc = curl_easy_perform(c);
+	if (cc == CURLE_OK) {
+		rc = ERR_OK;
+	} else {
+		snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
+		/* A failed transfer may leave the connection in any state. */
+		curl_easy_cleanup(s->curl);
+		s->curl = NULL;
+	}
+	curl_slist_free_all(rcpt);
+	return rc;
+}

@@ -1,0 +1,328 @@
+/* One loop, one thread:
+ *
+ *   every SCHEDULER_SWEEP_MS: return expired leases to pending, run periodic
+ *     jobs whose period this process claims, send every due pending email
+ *     (retries, and jobs whose announcement was lost);
+ *   otherwise: block up to a second on the Redis list for a new job id,
+ *     claim it and send it.
+ *
+ * Claims are row updates guarded by FOR UPDATE SKIP LOCKED, so any number of
+ * schedulers can share the queue without sending an email twice. */
+#include "scheduler/scheduler.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts/repo.h"
+#include "cinema/config.h"
+#include "cinema/db.h"
+#include "cinema/kv.h"
+#include "cinema/log.h"
+#include "jobs/email_jobs.h"
+#include "mail/mail.h"
+#include "mail/template.h"
+
+#define BRPOP_TIMEOUT_S 1
+#define SWEEP_BATCH	200
+
+struct scheduler {
+	const struct config *cfg;
+	struct db_pool *db;
+	struct kv *kv;
+	struct mail_sender *mail;
+	char from_addr[256];
+	sigset_t stop_signals;
+	bool stopping;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for a stop signal; true once one has arrived. */
+static bool stop_wait(struct scheduler *s, long ms)
+{
+	if (s->stopping)
+		return true;
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	int sig = sigtimedwait(&s->stop_signals, NULL, &ts);
+	if (sig > 0) {
+		LOG_INFO("scheduler stopping",
+			 LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+		s->stopping = true;
+	}
+	return s->stopping;
+}
+
+/* Delay before attempt n+1: base * 2^(n-1), capped, with equal jitter. */
+static long long retry_delay_ms(const struct config *cfg, int attempts)
+{
+	long long d = cfg->email_retry_base_ms;
+	for (int i = 1; i < attempts && d < cfg->email_retry_max_ms; i++)
+		d *= 2;
+	if (d > cfg->email_retry_max_ms)
+		d = cfg->email_retry_max_ms;
+	long long half = d / 2;
+	return half + (long long)randombytes_uniform((uint32_t)(half > 0 ? half : 1));
+}
+
+enum outcome { OUTCOME_SENT, OUTCOME_RETRY, OUTCOME_FAILED };
+
+static const char *const outcome_names[] = {"sent", "retry", "failed"};
+
+/* Records how an attempt ended and logs it (never the token or link). */
+static void finish(struct scheduler *s, const struct email_job *job, enum outcome outcome,
+		   const char *error)
+{
+	struct db_conn *conn = NULL;
+	long long delay = 0;
+	enum err rc = db_acquire(s->db, &conn);
+	if (rc == ERR_OK) {
+		switch (outcome) {
+		case OUTCOME_SENT:
+			rc = email_job_sent(conn, job->id);
+			break;
+		case OUTCOME_RETRY:
+			delay = retry_delay_ms(s->cfg, job->attempts);
+			rc = email_job_retry(conn, job->id, delay, error);
+			break;
+		case OUTCOME_FAILED:
+			rc = email_job_failed(conn, job->id, error);
+			break;
+		}
+	}
+	db_release(conn);
+	if (rc != ERR_OK) /* the lease expires and the job is tried again */
+		LOG_ERROR("email job state not saved", LOG_INT("job_id", job->id),
+			  LOG_STR("outcome", outcome_names[outcome]));
+	if (outcome == OUTCOME_SENT)
+		LOG_INFO("email job", LOG_INT("job_id", job->id), LOG_STR("kind", job->kind),
+			 LOG_INT("attempt", job->attempts), LOG_STR("outcome", "sent"));
+	else
+		LOG_WARN("email job", LOG_INT("job_id", job->id), LOG_STR("kind", job->kind),
+			 LOG_INT("attempt", job->attempts),
+			 LOG_STR("outcome", outcome_names[outcome]), LOG_STR("error", error),
+			 LOG_INT("retry_in_ms", delay));
+}
+
+/* Renders, builds and sends one claimed job, then records the outcome. */
+static void deliver(struct scheduler *s, struct email_job *job)
+{
+	const struct config *cfg = s->cfg;
+	struct rendered_mail rm = {0};
+	struct buf msg = BUF_INIT;
+	char error[256] = "";
+
+	json_t *vars = json_deep_copy(job->payload);
+	json_object_set_new(vars, "base_url", json_string(cfg->public_base_url));
+	json_object_set_new(vars, "email", json_string(job->recipient));
+	if (template_render_mail(cfg->templates_dir, job->kind, vars, &rm, error, sizeof(error)) !=
+	    ERR_OK) {
+		finish(s, job, OUTCOME_FAILED, error); /* retrying cannot help */
+		goto out;
+	}
+	struct mail_message m = {.from = cfg->mail_from,
+				 .to = job->recipient,
+				 .subject = rm.subject,
+				 .text = rm.text,
+				 .html = rm.html};
+	if (mail_build(&m, &msg) != ERR_OK) {
+		finish(s, job, OUTCOME_FAILED,
+		       "refused: a header holds CR or LF, or an address is malformed");
+		goto out;
+	}
+	enum err rc = mail_send(s->mail, s->from_addr, job->recipient, msg.data, msg.len, error,
+				sizeof(error));
+	if (rc == ERR_OK)
+		finish(s, job, OUTCOME_SENT, NULL);
+	else
+		finish(s, job,
+		       job->attempts >= cfg->email_max_attempts ? OUTCOME_FAILED : OUTCOME_RETRY,
+		       error);
+out:
+	json_decref(vars);
+	rendered_mail_free(&rm);
+	buf_free(&msg);
+}
+
+/* Claims job id (0: the next due one) and delivers it. False when there was
+ * nothing to claim or the database failed. */
+static bool claim_and_deliver(struct scheduler *s, long long id)
+{
+	struct db_conn *conn = NULL;
+	struct email_job job = {0};
+	enum err rc = db_acquire(s->db, &conn);
+	if (rc == ERR_OK)
+		rc = id ? email_job_claim(conn, id, s->cfg->email_lease_s, &job)
+			: email_job_claim_next(conn, s->cfg->email_lease_s, &job);
+	db_release(conn); /* never hold a connection across the SMTP call */
+	if (rc != ERR_OK) {
+		if (rc != ERR_NOT_FOUND)
+			LOG_WARN("email job claim failed", LOG_STR("error", err_code(rc)));
+		return false;
+	}
+	deliver(s, &job);
+	email_job_clear(&job);
+	return true;
+}
+
+static void run_periodic(struct scheduler *s)
+{
+	struct db_conn *conn = NULL;
+	bool claimed = false;
+	long long requeued = 0;
+	if (db_acquire(s->db, &conn) != ERR_OK)
+		return;
+	email_job_requeue_expired(conn, &requeued);
+	scheduler_claim_period(conn, "cleanup_expired_tokens", s->cfg->token_cleanup_interval_s,
+			       &claimed);
+	db_release(conn);
+	if (requeued)
+		LOG_WARN("email jobs with expired leases requeued", LOG_INT("count", requeued));
+	if (claimed) {
+		struct expired_tokens n;
+		enum err rc = accounts_delete_expired_tokens(s->db, &n);
+		LOG_INFO("periodic job", LOG_STR("job", "cleanup_expired_tokens"),
+			 LOG_STR("outcome", rc == ERR_OK ? "done" : err_code(rc)),
+			 LOG_INT("activation_tokens", n.activation),
+			 LOG_INT("password_reset_tokens", n.password_reset),
+			 LOG_INT("refresh_tokens", n.refresh));
+	}
+}
+
+static void sweep(struct scheduler *s)
+{
+	run_periodic(s);
+	for (int i = 0; i < SWEEP_BATCH && !stop_wait(s, 0); i++)
+		if (!claim_and_deliver(s, 0))
+			break;
+}
+
+/* Blocks up to BRPOP_TIMEOUT_S for an announced job id; 0 if none. */
+static long long next_announced(struct scheduler *s)
+{
+	redisReply *r = NULL;
+	long long id = 0;
+	enum err rc =
+		kv_command(s->kv, &r, "BRPOP %s %d", s->cfg->email_queue_key, BRPOP_TIMEOUT_S);
+	if (rc != ERR_OK) {
+		stop_wait(s, 1000); /* Redis down: the sweep still sends everything */
+		return 0;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_STRING)
+		id = strtoll(r->element[1]->str, NULL, 10);
+	freeReplyObject(r);
+	return id;
+}
+
+static enum err open_handles(struct scheduler *s, const struct config *cfg)
+{
+	char err[256];
+	struct db_pool_options dbo = {
+		.conninfo = cfg->database_url,
+		.size = 2,
+		.acquire_timeout_ms = cfg->db_acquire_timeout_ms,
+		.connect_timeout_s = cfg->db_connect_timeout_s,
+		.statement_timeout_ms = cfg->db_statement_timeout_ms,
+	};
+	/* The socket timeout must outlast BRPOP's own wait. */
+	struct kv_options kvo = {.url = cfg->redis_url,
+				 .pool_size = 1,
+				 .timeout_ms = cfg->redis_timeout_ms + BRPOP_TIMEOUT_S * 1000};
+	s->cfg = cfg;
+	if (!mail_address(cfg->mail_from, s->from_addr, sizeof(s->from_addr))) {
+		fprintf(stderr, "cinema-scheduler: MAIL_FROM must be \"Name <addr@host>\" or "
+				"\"addr@host\"\n");
+		return ERR_VALIDATION;
+	}
+	if (!(s->db = db_pool_new(&dbo))) {
+		fprintf(stderr,
+			"cinema-scheduler: DATABASE_URL is not a valid connection string\n");
+		return ERR_VALIDATION;
+	}
+	if (!(s->kv = kv_new(&kvo, err, sizeof(err)))) {
+		fprintf(stderr, "cinema-scheduler: %s\n", err);
+		return ERR_VALIDATION;
+	}
+	struct mail_smtp smtp = {.url = cfg->smtp_url, .timeout_ms = cfg->smtp_timeout_ms};
+	s->mail = mail_sender_new(&smtp);
+	return ERR_OK;
+}
+
+static void close_handles(struct scheduler *s)
+{
+	mail_sender_free(s->mail);
+	kv_free(s->kv);
+	db_pool_free(s->db);
+}
+
+int scheduler_run(const struct config *cfg)
+{
+	struct scheduler s = {0};
+	int rc = 2;
+	sigemptyset(&s.stop_signals);
+	sigaddset(&s.stop_signals, SIGTERM);
+	sigaddset(&s.stop_signals, SIGINT);
+	if (open_handles(&s, cfg) != ERR_OK)
+		goto out;
+	LOG_INFO("scheduler started", LOG_STR("queue", cfg->email_queue_key),
+		 LOG_INT("sweep_ms", cfg->scheduler_sweep_ms),
+		 LOG_INT("max_attempts", cfg->email_max_attempts));
+	long long next_sweep = 0;
+	while (!stop_wait(&s, 0)) {
+		if (now_ms() >= next_sweep) {
+			sweep(&s);
+			next_sweep = now_ms() + cfg->scheduler_sweep_ms;
+			continue;
+		}
+		long long id = next_announced(&s);
+		if (id > 0)
+			claim_and_deliver(&s, id);
+	}
+	LOG_INFO("scheduler stopped");
+	rc = 0;
+out:
+	close_handles(&s);
+	return rc;
+}
+
+int scheduler_status(const struct config *cfg)
+{
+	struct scheduler s = {0};
+	struct db_conn *conn = NULL;
+	json_t *stats = NULL;
+	redisReply *r = NULL;
+	int rc = 1;
+	if (open_handles(&s, cfg) != ERR_OK) {
+		rc = 2;
+		goto out;
+	}
+	if (db_acquire(s.db, &conn) != ERR_OK || email_job_stats(conn, &stats) != ERR_OK) {
+		fprintf(stderr, "cinema-scheduler: cannot read email_jobs from PostgreSQL\n");
+		goto out;
+	}
+	if (kv_command(s.kv, &r, "LLEN %s", cfg->email_queue_key) == ERR_OK &&
+	    r->type == REDIS_REPLY_INTEGER)
+		json_object_set_new(stats, "queue_length", json_integer(r->integer));
+	else
+		json_object_set_new(stats, "queue_length", json_null());
+	char *text = json_dumps(stats, JSON_INDENT(2));
+	printf("%s\n", text);
+	free(text);
+	rc = 0;
+out:
+	freeReplyObject(r);
+	json_decref(stats);
+	db_release(conn);
+	close_handles(&s);
+	return rc;
+}
