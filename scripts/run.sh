@@ -15,9 +15,10 @@ source scripts/lib/services.sh
 scripts/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler cinema-mailsink
 api=$BUILD_DIR/cinema-api
 scheduler=$BUILD_DIR/cinema-scheduler
+mailsink=$BUILD_DIR/cinema-mailsink
 
 data=$root/.data
 mkdir -p "$data"
@@ -74,6 +75,7 @@ if [[ -z ${JWT_SECRET:-} ]]; then
 	JWT_SECRET=$(<"$data/jwt_secret")
 fi
 export JWT_SECRET MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
+export TEMPLATES_DIR=${TEMPLATES_DIR:-$root/templates/email}
 
 "$api" migrate 9>&-
 if "$api" seed --help >/dev/null 2>&1 9>&-; then
@@ -89,6 +91,19 @@ if [[ -z ${HTTP_PORT:-} ]]; then
 	[[ $HTTP_PORT == 8000 ]] || echo "run.sh: port 8000 is taken, using $HTTP_PORT"
 fi
 export HTTP_PORT
+
+# Outgoing mail goes to a local sink that keeps each message as a file,
+# unless SMTP_URL names a real server.
+mail_note="sent through $(sed -E 's#//[^@/]*@#//#' <<<"${SMTP_URL:-}")"
+if [[ -z ${SMTP_URL:-} ]]; then
+	SMTP_PORT=1025
+	while svc_port_in_use "$SMTP_PORT"; do SMTP_PORT=$((SMTP_PORT + 1)); done
+	"$mailsink" --dir "$data/mail" --port "$SMTP_PORT" >/dev/null 9>&- &
+	pids+=($!)
+	SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
+	mail_note="kept as files in $data/mail/ (newest first: ls -t $data/mail | head)"
+fi
+export SMTP_URL PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$HTTP_PORT}
 
 "$scheduler" 9>&- &
 pids+=($!)
@@ -107,8 +122,9 @@ cat <<MSG
   API        $base/api/v1/
   liveness   $base/healthz
   readiness  $base/readyz
-  docs       $base/docs (signed-in accounts only)
-  Ctrl-C stops the API, the scheduler$([[ -n $services ]] && echo ", PostgreSQL and Redis").
+  emails     $mail_note
+  queue      $scheduler status
+  Ctrl-C stops the API, the scheduler, the mail sink$([[ -n $services ]] && echo ", PostgreSQL and Redis").
 
 MSG
 wait "$api_pid"
