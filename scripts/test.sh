@@ -2,7 +2,9 @@
 # Builds the project and runs its test suite with ctest.
 #   scripts/test.sh [ctest args...]          e.g. scripts/test.sh -L unit
 # Environment: BUILD_DIR (default build), CMAKE_ARGS (extra configure args),
-# DATABASE_URL and REDIS_URL (when both are set, no throwaway servers are started).
+# DATABASE_URL and REDIS_URL (when both are set, no throwaway servers are started),
+# S3_ENDPOINT with S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET and S3_REGION (when set,
+# no throwaway S3 server is started).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,13 +23,21 @@ PG_BIN_DIR=$(svc_pg_bin_dir)
 export PG_BIN_DIR # for tests that start their own servers (initdb, postgres; redis-server is on PATH)
 command -v redis-server >/dev/null || { echo "test.sh: redis-server is not on PATH" >&2; exit 1; }
 
-if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
+need_db='' need_s3=''
+[[ -n ${DATABASE_URL:-} && -n ${REDIS_URL:-} ]] || need_db=1
+[[ -n ${S3_ENDPOINT:-} ]] || need_s3=1
+if [[ -n $need_db || -n $need_s3 ]]; then
 	# In /tmp so that the postgres user can reach it even when the repo is under /root.
 	svc_dir=$(mktemp -d /tmp/cinema-test.XXXXXX)
 	trap 'svc_stop "$svc_dir"; rm -rf "$svc_dir"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
-	svc_start "$svc_dir" throwaway
+	if [[ -n $need_db ]]; then
+		svc_start "$svc_dir" throwaway
+	fi
+	if [[ -n $need_s3 ]]; then
+		svc_s3_start "$svc_dir/s3" # exports S3_ENDPOINT, S3_ACCESS_KEY, ... for the tests
+	fi
 fi
 
 ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2 "$@"

@@ -6,11 +6,15 @@
 struct config;
 struct db_pool;
 struct kv;
+struct password_hasher;
+struct s3_client;
 
 struct app {
 	const struct config *cfg;
 	struct db_pool *db;
 	struct kv *kv;
+	struct password_hasher *hasher; /* bounded Argon2id (src/accounts/password.h) */
+	struct s3_client *s3;		/* avatars (src/storage/s3.h) */
 };
 
 #endif

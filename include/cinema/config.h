@@ -34,6 +34,10 @@ struct config {
 
 	char *jwt_secret;
 	int access_token_ttl;
+	int auth_rate_limit;
+	int auth_rate_window_s;
+	int password_hash_concurrency;
+	int avatar_max_bytes;
 	int refresh_token_ttl;
 	char *public_base_url;
 	char *smtp_url;
@@ -56,6 +60,8 @@ struct config {
 	char *s3_secret_key;
 	char *s3_region;
 	enum log_level log_level;
+	char *openapi_path;
+	char *docs_assets_dir;
 	char *cors_origins; /* comma-separated list, "" for none */
 	char *metrics_token;
 };

@@ -25,8 +25,21 @@ enum err {
 	ERR_UNSUPPORTED_MEDIA_TYPE,
 	ERR_VALIDATION,
 	ERR_RATE_LIMITED,
-	/* 500, 503 */
+	/* accounts */
+	ERR_EMAIL_TAKEN,	 /* 409 */
+	ERR_TOKEN_INVALID,	 /* 400: activation or reset token unknown or used */
+	ERR_TOKEN_EXPIRED,	 /* 400 */
+	ERR_INVALID_CREDENTIALS, /* 401 */
+	ERR_ACCOUNT_INACTIVE,	 /* 403 */
+	ERR_WRONG_PASSWORD,	 /* 400 */
+	ERR_REFRESH_INVALID,	 /* 401 */
+	ERR_REFRESH_EXPIRED,	 /* 401 */
+	ERR_REFRESH_REUSED,	 /* 401: the whole session is ended */
+	ERR_SESSION_REVOKED,	 /* 401: the access token's session has ended */
+	ERR_SELF_MODIFICATION,	 /* 409: an admin changing their own group or status */
+	/* 500, 502, 503 */
 	ERR_INTERNAL,
+	ERR_STORAGE_UNAVAILABLE,
 	ERR_DB_UNAVAILABLE,
 	ERR_DB_BUSY,
 	ERR_REDIS_UNAVAILABLE,

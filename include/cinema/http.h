@@ -53,8 +53,17 @@ struct http_param {
 	char *value; /* owned by the request, decoded, NUL-terminated */
 };
 
+/* Who is calling, filled by the server's authenticator before the handler
+ * runs (see http_authenticate_fn). user_id is 0 for anonymous callers. */
+struct http_identity {
+	long long user_id;
+	enum http_access group; /* ACCESS_PUBLIC when anonymous */
+	char session_id[40];
+};
+
 struct http_request {
 	const struct app *app;
+	struct http_identity auth;
 	enum http_method method;
 	const char *path; /* borrowed from the server, without query string */
 	const char *body; /* NUL-terminated; "" when there is none */
@@ -81,6 +90,13 @@ struct http_response {
 
 typedef unsigned (*http_handler_fn)(struct http_request *req, struct http_response *res);
 
+/* Checks a bearer token and fills *who. Returns ERR_OK, or the error to
+ * answer with (ERR_UNAUTHORIZED and friends, ERR_DB_* when it cannot tell).
+ * Called for every request that carries an Authorization header and for
+ * every route that needs a signed-in caller. */
+typedef enum err (*http_authenticate_fn)(const struct app *app, const char *bearer,
+					 struct http_identity *who);
+
 struct route {
 	enum http_method method;
 	const char *pattern; /* "/api/v1/movies/{id}" */
@@ -104,6 +120,11 @@ bool http_param_id(const struct http_request *req, const char *name, long long *
 const char *http_query(const struct http_request *req, const char *name);
 /* Request header (case-insensitive name), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
+/* The client's IP address as text into out (at least 46 bytes). */
+void http_client_ip(const struct http_request *req, char *out, size_t outlen);
+/* Calls fn for each query argument in order (decoded key, value may be NULL). */
+void http_query_each(const struct http_request *req,
+		     void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 
 /* Parses the body as a JSON object. Fills res with 415 (not JSON content
  * type), 400 (malformed, or not an object) and returns false; otherwise

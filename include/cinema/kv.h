@@ -30,4 +30,11 @@ enum err kv_command(struct kv *kv, redisReply **reply, const char *fmt, ...);
 /* PING; true when Redis answered PONG. */
 bool kv_ping(struct kv *kv);
 
+/* Fixed-window rate limit: counts one hit on key (INCR, expiry set on the
+ * first hit of a window) and tells whether it is within limit per window_s.
+ * When over, *retry_after_s gets the seconds until the window ends. When
+ * Redis is down the hit is allowed (fail open: availability of sign-in over
+ * strict limiting), and the failure is logged. */
+bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int *retry_after_s);
+
 #endif

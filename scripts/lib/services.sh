@@ -13,6 +13,10 @@
 #                                  sets SVC_REDIS_PORT, SVC_REDIS_URL
 #   svc_redis_stop DIR
 #   svc_free_port                  prints a free loopback port
+#   svc_s3_start DIR [PORT]        an S3-compatible server (s3rver, from package.json) in DIR,
+#                                  with the bucket created; exports S3_ENDPOINT,
+#                                  S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET, S3_REGION
+#   svc_s3_stop DIR
 #
 # Servers listen on 127.0.0.1 only, on a free port picked at random in
 # 20000-31999 (below the kernel's ephemeral range) unless PORT is given, so they
@@ -237,6 +241,92 @@ svc_redis_stop()
 	return 0
 }
 
+# S3: @20minutes/s3rver (npm, pinned in package.json and package-lock.json), a
+# maintained fork of s3rver whose released versions check SigV4 signatures
+# (header and presigned query), so a test against it proves our signing. It
+# has one account, S3RVER/S3RVER, and keeps objects as files in DIR/data. It
+# does not check x-amz-content-sha256 against the body, nor the region.
+SVC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SVC_S3_MODULE=$SVC_ROOT/node_modules/@20minutes/s3rver
+SVC_S3_ACCESS_KEY=S3RVER
+SVC_S3_SECRET_KEY=S3RVER
+SVC_S3_BUCKET=avatars
+SVC_S3_REGION=us-east-1
+
+# Installs the npm dev tools (package-lock.json) when the S3 server is missing.
+svc_s3_install()
+{
+	[[ -f $SVC_S3_MODULE/package.json ]] && return 0
+	command -v npm >/dev/null || { svc_log "npm is not on PATH (run scripts/install-deps.sh)"; return 1; }
+	svc_log "installing the npm dev tools (npm ci) for the local S3 server"
+	(cd "$SVC_ROOT" && npm ci --no-audit --no-fund --loglevel=error) >&2 || return 1
+	[[ -f $SVC_S3_MODULE/package.json ]] ||
+		{ svc_log "npm ci did not install $SVC_S3_MODULE"; return 1; }
+}
+
+svc_s3_start()
+{
+	local dir=$1 want_port=${2:-} port try i pid
+	[[ $dir == /* ]] || dir=$PWD/$dir
+	svc_s3_install || return 1
+	mkdir -p "$dir/data"
+	svc_s3_stop "$dir"
+	# Prints "s3rver listening on HOST:PORT" once bound; exits 1 if it cannot bind.
+	local js='
+const [module, dir, port, bucket] = process.argv.slice(1);
+const S3rver = require(module);
+new S3rver({ address: "127.0.0.1", port: Number(port), directory: dir, silent: false,
+             configureBuckets: [{ name: bucket, configs: [] }] })
+  .run()
+  .then(({ address, port }) => console.log("s3rver listening on %s:%d", address, port))
+  .catch((e) => { console.error("s3rver: %s", e.message); process.exit(1); });'
+	for ((try = 1; try <= 5; try++)); do
+		port=${want_port:-$(svc_free_port)} || return 1
+		: >"$dir/s3.log"
+		node -e "$js" "$SVC_S3_MODULE" "$dir/data" "$port" "$SVC_S3_BUCKET" \
+			</dev/null >>"$dir/s3.log" 2>&1 &
+		pid=$!
+		echo "$pid" >"$dir/s3.pid"
+		for ((i = 0; i < SVC_READY_TIMEOUT * 5; i++)); do
+			if grep -qx "s3rver listening on 127.0.0.1:$port" "$dir/s3.log"; then
+				SVC_S3_PORT=$port
+				export S3_ENDPOINT="http://127.0.0.1:$port" S3_ACCESS_KEY=$SVC_S3_ACCESS_KEY \
+					S3_SECRET_KEY=$SVC_S3_SECRET_KEY S3_BUCKET=$SVC_S3_BUCKET \
+					S3_REGION=$SVC_S3_REGION
+				svc_log "S3 $S3_ENDPOINT bucket $S3_BUCKET (in $dir)"
+				return 0
+			fi
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		svc_s3_stop "$dir"
+		if [[ -n $want_port ]] || ((try == 5)); then
+			svc_log "S3 server did not start on 127.0.0.1:$port; end of $dir/s3.log:"
+			tail -n 20 "$dir/s3.log" >&2
+			return 1
+		fi
+		svc_log "S3 server could not start on port $port, trying another"
+	done
+}
+
+svc_s3_stop()
+{
+	local dir=$1 pid i
+	[[ $dir == /* ]] || dir=$PWD/$dir
+	pid=$(cat "$dir/s3.pid" 2>/dev/null) || return 0
+	if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q s3rver; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$dir/s3.pid"
+	return 0
+}
+
 svc_start()
 {
 	local base=$1 mode=$2
@@ -251,6 +341,7 @@ svc_start()
 svc_stop()
 {
 	local base=$1
+	svc_s3_stop "$base/s3"
 	svc_redis_stop "$base/redis"
 	svc_pg_stop "$base"
 	return 0

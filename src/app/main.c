@@ -3,6 +3,7 @@
  *   cinema-api serve      run the HTTP API
  *   cinema-api migrate    apply pending database migrations
  *   cinema-api routes     print the route table (method and path)
+ *   cinema-api create-user --email E --password P [--group G] [--active]
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -13,21 +14,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts/password.h"
+#include "accounts/service.h"
 #include "app/routes.h"
 #include "cinema/app.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
 #include "cinema/log.h"
+#include "cinema/validate.h"
 #include "http/server.h"
+#include "storage/s3.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cinema-api <command>\n\n"
-		   "commands:\n"
-		   "  serve     run the HTTP API until SIGTERM or SIGINT\n"
-		   "  migrate   apply pending database migrations (safe to run concurrently)\n"
-		   "  routes    print every route as METHOD PATH ACCESS\n\n");
+	fprintf(f,
+		"usage: cinema-api <command>\n\n"
+		"commands:\n"
+		"  serve     run the HTTP API until SIGTERM or SIGINT\n"
+		"  migrate   apply pending database migrations (safe to run concurrently)\n"
+		"  routes    print every route as METHOD PATH ACCESS\n"
+		"  create-user --email E --password P [--group USER|MODERATOR|ADMIN] [--active]\n"
+		"            create an account (the first admin, for instance)\n\n");
 	config_print_help(f);
 }
 
@@ -56,12 +64,62 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
+/* Opens the infrastructure handles of *app. Returns false with a reason. */
+static bool app_open(struct app *app, const struct config *cfg, char *err, size_t errlen)
+{
+	struct db_pool_options dbo = {
+		.conninfo = cfg->database_url,
+		.size = cfg->db_pool_size,
+		.acquire_timeout_ms = cfg->db_acquire_timeout_ms,
+		.connect_timeout_s = cfg->db_connect_timeout_s,
+		.statement_timeout_ms = cfg->db_statement_timeout_ms,
+	};
+	struct kv_options kvo = {
+		.url = cfg->redis_url,
+		.pool_size = cfg->redis_pool_size,
+		.timeout_ms = cfg->redis_timeout_ms,
+	};
+	memset(app, 0, sizeof(*app));
+	app->cfg = cfg;
+	if (!(app->db = db_pool_new(&dbo))) {
+		snprintf(err, errlen, "DATABASE_URL is not a valid connection string");
+		return false;
+	}
+	if (!(app->kv = kv_new(&kvo, err, errlen)))
+		return false;
+	app->hasher = password_hasher_new(cfg->password_hash_concurrency, 10000);
+	if (*cfg->s3_access_key && *cfg->s3_secret_key) {
+		struct s3_options so = {
+			.endpoint = cfg->s3_endpoint,
+			.bucket = cfg->s3_bucket,
+			.access_key = cfg->s3_access_key,
+			.secret_key = cfg->s3_secret_key,
+			.region = cfg->s3_region,
+			.timeout_ms = 15000,
+		};
+		if (!(app->s3 = s3_client_new(&so))) {
+			snprintf(err, errlen, "S3_ENDPOINT, S3_BUCKET or S3_REGION is malformed");
+			return false;
+		}
+	} else {
+		LOG_WARN("S3_ACCESS_KEY or S3_SECRET_KEY unset: avatar uploads are off");
+	}
+	return true;
+}
+
+static void app_close(struct app *app)
+{
+	s3_client_free(app->s3);
+	password_hasher_free(app->hasher);
+	kv_free(app->kv);
+	db_pool_free(app->db);
+}
+
 static int cmd_serve(const struct config *cfg)
 {
 	char err[256];
 	int rc = 1;
-	struct db_pool *db = NULL;
-	struct kv *kv = NULL;
+	struct app app;
 	struct http_server *srv = NULL;
 	sigset_t stop;
 
@@ -71,29 +129,10 @@ static int cmd_serve(const struct config *cfg)
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-	struct db_pool_options dbo = {
-		.conninfo = cfg->database_url,
-		.size = cfg->db_pool_size,
-		.acquire_timeout_ms = cfg->db_acquire_timeout_ms,
-		.connect_timeout_s = cfg->db_connect_timeout_s,
-		.statement_timeout_ms = cfg->db_statement_timeout_ms,
-	};
-	db = db_pool_new(&dbo);
-	if (!db) {
-		fail("invalid database pool settings");
-		goto out;
-	}
-	struct kv_options kvo = {
-		.url = cfg->redis_url,
-		.pool_size = cfg->redis_pool_size,
-		.timeout_ms = cfg->redis_timeout_ms,
-	};
-	kv = kv_new(&kvo, err, sizeof(err));
-	if (!kv) {
+	if (!app_open(&app, cfg, err, sizeof(err))) {
 		fail(err);
 		goto out;
 	}
-	struct app app = {.cfg = cfg, .db = db, .kv = kv};
 	struct http_server_options so = {
 		.host = cfg->http_host,
 		.port = cfg->http_port,
@@ -103,6 +142,7 @@ static int cmd_serve(const struct config *cfg)
 		.timeout_s = cfg->http_timeout_s,
 		.cors_origins = cfg->cors_origins,
 		.tables = app_route_tables,
+		.authenticate = accounts_authenticate,
 		.app = &app,
 	};
 	srv = http_server_start(&so, err, sizeof(err));
@@ -123,8 +163,67 @@ static int cmd_serve(const struct config *cfg)
 	LOG_INFO("stopped");
 out:
 	http_server_stop(srv, 0);
-	kv_free(kv);
-	db_pool_free(db);
+	app_close(&app);
+	return rc;
+}
+
+static int cmd_create_user(const struct config *cfg, int argc, char **argv)
+{
+	const char *email = NULL, *password = NULL, *group_s = "USER";
+	bool active = false;
+	char err[256];
+	struct app app;
+	long long id = 0;
+	enum http_access group;
+	int rc = 2;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+			email = argv[++i];
+		else if (strcmp(argv[i], "--password") == 0 && i + 1 < argc)
+			password = argv[++i];
+		else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc)
+			group_s = argv[++i];
+		else if (strcmp(argv[i], "--active") == 0)
+			active = true;
+		else {
+			fprintf(stderr, "cinema-api: create-user: unexpected \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	json_t *errors = json_array();
+	if (!email || !strchr(email, '@') || strlen(email) > 254)
+		fail("create-user: --email must be an email address");
+	else if (!group_parse(group_s, &group))
+		fail("create-user: --group must be USER, MODERATOR or ADMIN");
+	else if (!password || !password_rules_check(password, "password", errors))
+		fail("create-user: --password must have 8 to 128 characters with a lower-case and "
+		     "an upper-case letter, a digit and a special character");
+	else
+		rc = 0;
+	json_decref(errors);
+	if (rc)
+		return rc;
+	rc = 1;
+	if (!app_open(&app, cfg, err, sizeof(err))) {
+		fail(err);
+		goto out;
+	}
+	char lower[256];
+	size_t n = 0;
+	for (; email[n] && n < sizeof(lower) - 1; n++)
+		lower[n] = (char)((email[n] >= 'A' && email[n] <= 'Z') ? email[n] + 32 : email[n]);
+	lower[n] = '\0';
+	enum err e = accounts_create_user(&app, lower, password, group, active, &id);
+	if (e != ERR_OK) {
+		fprintf(stderr, "cinema-api: create-user: %s\n", err_detail(e));
+		goto out;
+	}
+	printf("created user %lld (%s, %s%s)\n", id, lower, group_name(group),
+	       active ? ", active" : ", inactive");
+	rc = 0;
+out:
+	app_close(&app);
 	return rc;
 }
 
@@ -142,7 +241,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes();
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
+	    strcmp(cmd, "create-user") != 0) {
 		fprintf(stderr, "cinema-api: unknown command \"%s\" (try --help)\n", cmd);
 		return 2;
 	}
@@ -170,6 +270,8 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "serve") == 0)
 		rc = cmd_serve(&cfg);
+	else if (strcmp(cmd, "create-user") == 0)
+		rc = cmd_create_user(&cfg, argc, argv);
 	else
 		rc = cmd_migrate(&cfg);
 

@@ -1,8 +1,12 @@
 #include "app/routes.h"
 
+#include "accounts/handlers.h"
+#include "docs/docs.h"
 #include "health/health.h"
 
 const struct route *const app_route_tables[] = {
 	health_routes,
+	accounts_routes,
+	docs_routes,
 	NULL,
 };

@@ -66,6 +66,43 @@ const char *http_header(const struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+void http_client_ip(const struct http_request *req, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)outlen);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)outlen);
+}
+
+struct query_iter {
+	void (*fn)(void *ctx, const char *key, const char *value);
+	void *ctx;
+};
+
+static enum MHD_Result query_iter_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct query_iter *it = cls;
+	(void)kind;
+	it->fn(it->ctx, key, value);
+	return MHD_YES;
+}
+
+void http_query_each(const struct http_request *req,
+		     void (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	struct query_iter it = {fn, ctx};
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_iter_cb, &it);
+}
+
 /* --- helpers --- */
 
 static bool request_id_sane(const char *s)
@@ -142,16 +179,17 @@ static void add_common_headers(struct http_server *srv, struct req_ctx *ctx, str
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(r, "Content-Security-Policy",
-				"default-src 'none'; frame-ancestors 'none'");
-	bool has_cache = false;
+	bool has_cache = false, has_csp = false;
 	for (int i = 0; i < res->nheaders; i++) {
 		MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
-		if (strcasecmp(res->headers[i].name, "Cache-Control") == 0)
-			has_cache = true;
+		has_cache |= strcasecmp(res->headers[i].name, "Cache-Control") == 0;
+		has_csp |= strcasecmp(res->headers[i].name, "Content-Security-Policy") == 0;
 	}
 	if (!has_cache)
 		MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (!has_csp)
+		MHD_add_response_header(r, "Content-Security-Policy",
+					"default-src 'none'; frame-ancestors 'none'");
 	if (*srv->cors_origins) {
 		MHD_add_response_header(r, "Vary", "Origin");
 		const char *origin = http_header(&ctx->req, "Origin");
@@ -228,14 +266,38 @@ static enum err classify(struct http_server *srv, struct req_ctx *ctx, const cha
 	return ERR_OK;
 }
 
-/* Runs the route's handler on a complete request. */
-static void dispatch(struct req_ctx *ctx)
+/* Who is calling: fills req->auth from the bearer token, if any. Returns
+ * ERR_OK for anonymous callers and valid tokens. */
+static enum err authenticate(struct http_server *srv, struct http_request *req)
+{
+	static const char prefix[] = "Bearer ";
+	const char *h = http_header(req, "Authorization");
+	if (!h)
+		return ERR_OK;
+	if (strncasecmp(h, prefix, sizeof(prefix) - 1) != 0 || !h[sizeof(prefix) - 1])
+		return ERR_UNAUTHORIZED;
+	if (!srv->opt.authenticate)
+		return ERR_UNAUTHORIZED;
+	return srv->opt.authenticate(srv->opt.app, h + sizeof(prefix) - 1, &req->auth);
+}
+
+/* Runs the route's handler on a complete request, after the access check
+ * of the route table. */
+static void dispatch(struct http_server *srv, struct req_ctx *ctx)
 {
 	struct http_request *req = &ctx->req;
-	if (req->route->access != ACCESS_PUBLIC) {
-		/* Authentication arrives with the accounts module. */
-		http_error(&ctx->res, ERR_UNAUTHORIZED, NULL);
-		http_set_header(&ctx->res, "WWW-Authenticate", "Bearer");
+	enum err e = authenticate(srv, req);
+	if (e == ERR_OK && req->route->access != ACCESS_PUBLIC && !req->auth.user_id)
+		e = ERR_UNAUTHORIZED;
+	if (e != ERR_OK) {
+		memset(&req->auth, 0, sizeof(req->auth));
+		http_error(&ctx->res, e, NULL);
+		if (err_http_status(e) == 401)
+			http_set_header(&ctx->res, "WWW-Authenticate", "Bearer");
+		return;
+	}
+	if (req->auth.group < req->route->access) {
+		http_error(&ctx->res, ERR_FORBIDDEN, NULL);
 		return;
 	}
 	if (ctx->body.data) {
@@ -301,7 +363,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	else if (ctx->req.method == HTTP_OPTIONS)
 		preflight(srv, ctx);
 	else
-		dispatch(ctx);
+		dispatch(srv, ctx);
 	return send_response(srv, conn, ctx);
 }
 
@@ -318,6 +380,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		 LOG_STR("method", http_method_name(ctx->req.method)),
 		 LOG_STR("path", ctx->req.path), LOG_INT("status", ctx->res.status),
 		 LOG_DBL("duration_ms", elapsed_ms(&ctx->start)),
+		 LOG_INT("user_id", ctx->req.auth.user_id),
 		 LOG_BOOL("completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK));
 	http_params_clear(ctx->req.params, ctx->req.nparams);
 	for (int i = 0; i < ctx->res.nheaders; i++)

@@ -194,7 +194,7 @@ static void run_periodic(struct scheduler *s)
 			 LOG_STR("outcome", rc == ERR_OK ? "done" : err_code(rc)),
 			 LOG_INT("activation_tokens", n.activation),
 			 LOG_INT("password_reset_tokens", n.password_reset),
-			 LOG_INT("refresh_tokens", n.refresh));
+			 LOG_INT("refresh_tokens", n.refresh), LOG_INT("sessions", n.sessions));
 	}
 }
 

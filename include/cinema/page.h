@@ -1,0 +1,33 @@
+/* Pagination of lists: ?page=1&per_page=20 in, the envelope of API.md out:
+ * {"items", "page", "per_page", "total_items", "total_pages", "prev_page",
+ *  "next_page"}, where prev/next are relative URLs keeping the other query
+ * parameters. */
+#ifndef CINEMA_PAGE_H
+#define CINEMA_PAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct http_request;
+struct http_response;
+
+#define PAGE_DEFAULT_SIZE 20
+#define PAGE_MAX_SIZE	  100
+#define PAGE_MAX_NUMBER	  1000000
+
+struct page {
+	long long page;
+	long long per_page;
+	long long offset; /* (page - 1) * per_page */
+};
+
+/* Reads page and per_page (defaults 1 and 20). On a bad value fills res with
+ * 422 naming the parameter and returns false. */
+bool page_parse(struct http_request *req, struct http_response *res, struct page *out);
+/* The envelope around items (consumed). */
+json_t *page_envelope(struct http_request *req, const struct page *pg, json_t *items,
+		      long long total_items);
+/* Parses a whole decimal number in [min, max]; false otherwise. */
+bool parse_ll(const char *s, long long min, long long max, long long *out);
+
+#endif

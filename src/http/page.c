@@ -1,0 +1,109 @@
+#include "cinema/page.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cinema/buf.h"
+#include "cinema/http.h"
+
+bool parse_ll(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	if (!s || !*s || *s == ' ' || *s == '+')
+		return false;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool page_parse(struct http_request *req, struct http_response *res, struct page *out)
+{
+	const char *p = http_query(req, "page");
+	const char *pp = http_query(req, "per_page");
+	json_t *errors = json_array();
+	out->page = 1;
+	out->per_page = PAGE_DEFAULT_SIZE;
+	if (p && !parse_ll(p, 1, PAGE_MAX_NUMBER, &out->page))
+		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "page", "message",
+							"must be a whole number from 1"));
+	if (pp && !parse_ll(pp, 1, PAGE_MAX_SIZE, &out->per_page))
+		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "per_page", "message",
+							"must be a whole number from 1 to 100"));
+	if (json_array_size(errors)) {
+		http_validation_error(res, errors);
+		return false;
+	}
+	json_decref(errors);
+	out->offset = (out->page - 1) * out->per_page;
+	return true;
+}
+
+static void url_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
+			buf_append_char(b, (char)c);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			buf_append(b, e, 3);
+		}
+	}
+}
+
+struct link_ctx {
+	struct buf *b;
+};
+
+static void keep_param(void *ctx, const char *key, const char *value)
+{
+	struct link_ctx *l = ctx;
+	if (strcmp(key, "page") == 0 || strcmp(key, "per_page") == 0)
+		return;
+	url_encode(l->b, key);
+	if (value) {
+		buf_append_char(l->b, '=');
+		url_encode(l->b, value);
+	}
+	buf_append_char(l->b, '&');
+}
+
+static json_t *page_link(struct http_request *req, long long page, long long per_page)
+{
+	struct buf b = BUF_INIT;
+	struct link_ctx l = {&b};
+	buf_append_str(&b, req->path);
+	buf_append_char(&b, '?');
+	http_query_each(req, keep_param, &l);
+	buf_printf(&b, "page=%lld&per_page=%lld", page, per_page);
+	json_t *j = json_stringn(b.data, b.len);
+	buf_free(&b);
+	return j;
+}
+
+json_t *page_envelope(struct http_request *req, const struct page *pg, json_t *items,
+		      long long total_items)
+{
+	long long total_pages = (total_items + pg->per_page - 1) / pg->per_page;
+	json_t *prev = json_null(), *next = json_null();
+	if (pg->page > 1) {
+		json_decref(prev);
+		/* Past the end, "previous" is the last page that has items. */
+		long long p = pg->page - 1 > total_pages ? total_pages : pg->page - 1;
+		prev = p >= 1 ? page_link(req, p, pg->per_page) : json_null();
+	}
+	if (pg->page < total_pages) {
+		json_decref(next);
+		next = page_link(req, pg->page + 1, pg->per_page);
+	}
+	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:o,s:o}", "items", items, "page",
+			 (json_int_t)pg->page, "per_page", (json_int_t)pg->per_page, "total_items",
+			 (json_int_t)total_items, "total_pages", (json_int_t)total_pages,
+			 "prev_page", prev, "next_page", next);
+}
