@@ -6,7 +6,7 @@ C_FILES = $(shell find src include tests bench -name '*.[ch]' 2>/dev/null)
 CPPCHECK_FLAGS = --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
 	--suppress=missingIncludeSystem -I include -I src -D_GNU_SOURCE --std=c11 -q -j$(shell nproc)
 
-.PHONY: run test build format format-check lint openapi-lint clean
+.PHONY: run test build format format-check lint openapi-lint openapi-json clean
 
 run:
 	scripts/run.sh
@@ -28,10 +28,18 @@ format-check:
 lint:
 	cppcheck $(CPPCHECK_FLAGS) src
 
-# The OpenAPI linter comes from npm (package.json pins it; dev tool only).
+# The OpenAPI linter comes from npm (package.json pins it). openapi.json is
+# generated from openapi.yaml (served at /openapi.json): make openapi-json
+# after editing the YAML; the lint fails when the JSON is stale.
 openapi-lint:
 	npm ci --no-audit --no-fund --loglevel=error
 	npx --no-install redocly lint openapi.yaml
+	npx --no-install redocly bundle openapi.yaml --ext json -o build-openapi.json >/dev/null
+	cmp -s build-openapi.json openapi.json || { echo "openapi.json is stale: run make openapi-json"; rm -f build-openapi.json; exit 1; }
+	rm -f build-openapi.json
+
+openapi-json:
+	npx --no-install redocly bundle openapi.yaml --ext json -o openapi.json
 
 clean:
 	rm -rf build build-*/

@@ -40,6 +40,7 @@ cleanup()
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	[[ -z $services ]] || svc_stop "$data"
+	[[ -z ${s3_started:-} ]] || svc_s3_stop "$data/s3"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -76,6 +77,17 @@ if [[ -z ${JWT_SECRET:-} ]]; then
 fi
 export JWT_SECRET MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
 export TEMPLATES_DIR=${TEMPLATES_DIR:-$root/templates/email}
+export OPENAPI_PATH=${OPENAPI_PATH:-$root/openapi.yaml}
+export DOCS_ASSETS_DIR=${DOCS_ASSETS_DIR:-$root/node_modules/swagger-ui-dist}
+# Swagger UI for /docs and the local S3 server come from npm (package.json).
+[[ -d $root/node_modules/swagger-ui-dist ]] || npm ci --no-audit --no-fund --loglevel=error
+
+# Avatars go to a local S3-compatible server kept in .data/s3, unless
+# S3_ENDPOINT names a real one.
+if [[ -z ${S3_ENDPOINT:-} ]]; then
+	svc_s3_start "$data/s3" 9>&-
+	s3_started=1
+fi
 
 "$api" migrate 9>&-
 if "$api" seed --help >/dev/null 2>&1 9>&-; then
@@ -123,8 +135,10 @@ cat <<MSG
   liveness   $base/healthz
   readiness  $base/readyz
   emails     $mail_note
+  docs       $base/docs (sign in with an account; create one with
+             $api create-user --email you@example.com --password 'Secret#123' --group ADMIN --active)
   queue      $scheduler status
-  Ctrl-C stops the API, the scheduler, the mail sink$([[ -n $services ]] && echo ", PostgreSQL and Redis").
+  Ctrl-C stops the API, the scheduler, the mail sink, S3$([[ -n $services ]] && echo ", PostgreSQL and Redis").
 
 MSG
 wait "$api_pid"

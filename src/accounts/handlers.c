@@ -289,8 +289,12 @@ static unsigned h_password_change(struct http_request *req, struct http_response
 	validator_only(&v, allowed);
 	const char *old_pw = validator_string(&v, "old_password", V_REQUIRED, 1, 1024);
 	validator_password(&v, "new_password", &new_pw);
+	char who[32];
+	snprintf(who, sizeof(who), "user:%lld", req->auth.user_id);
 	if (!validator_ok(&v)) {
 		status = validator_respond(&v, res);
+	} else if (!accounts_rate_ok(req, res, "password_change", who)) {
+		status = res->status;
 	} else {
 		enum err rc = accounts_change_password(req->app, &req->auth, old_pw, new_pw);
 		status = rc == ERR_OK ? http_empty(res, 204) : http_error(res, rc, NULL);
@@ -418,8 +422,10 @@ static unsigned h_avatar(struct http_request *req, struct http_response *res)
 	char key[128], rnd_hex[17], err[256];
 	unsigned char rnd[8];
 
-	if (!ct || (strncmp(ct, "image/png", 9) != 0 && strncmp(ct, "image/jpeg", 10) != 0 &&
-		    strncmp(ct, "image/webp", 10) != 0))
+	size_t ct_len = ct ? strcspn(ct, "; ") : 0;
+	if (!ct || !((ct_len == 9 && strncmp(ct, "image/png", 9) == 0) ||
+		     (ct_len == 10 && strncmp(ct, "image/jpeg", 10) == 0) ||
+		     (ct_len == 10 && strncmp(ct, "image/webp", 10) == 0)))
 		return http_error(
 			res, ERR_UNSUPPORTED_MEDIA_TYPE,
 			"The avatar must be sent as image/png, image/jpeg or image/webp.");
@@ -428,7 +434,7 @@ static unsigned h_avatar(struct http_request *req, struct http_response *res)
 				   "The avatar must be at most %d bytes.",
 				   app->cfg->avatar_max_bytes);
 	const char *sniffed = image_content_type(req->body, req->body_len);
-	if (!sniffed || strncmp(ct, sniffed, strlen(sniffed)) != 0)
+	if (!sniffed || strlen(sniffed) != ct_len || strncmp(ct, sniffed, ct_len) != 0)
 		return http_validation_error(
 			res, json_pack("[{s:s,s:s}]", "field", "body", "message",
 				       "is not a PNG, JPEG or WebP image of the declared type"));

@@ -345,15 +345,17 @@ enum err accounts_session_check(struct db_conn *c, const char *sid, long long us
 	return rc == ERR_VALIDATION ? ERR_SESSION_REVOKED : rc;
 }
 
-static const struct db_stmt stmt_refresh_delete = {
-	"accounts_refresh_delete", "DELETE FROM refresh_tokens WHERE user_id = $1 AND token = $2"};
+static const struct db_stmt stmt_refresh_session = {
+	"accounts_refresh_session",
+	"SELECT session_id::text FROM refresh_tokens WHERE user_id = $1 AND token = $2"};
 
-enum err accounts_refresh_delete(struct db_conn *c, long long user_id, const char *hash)
+enum err accounts_refresh_session(struct db_conn *c, long long user_id, const char *hash,
+				  char sid[40])
 {
 	char ids[24];
 	ll_str(ids, user_id);
 	const char *p[] = {ids, hash};
-	return db_exec(c, &stmt_refresh_delete, 2, p, NULL);
+	return read_sid(c, &stmt_refresh_session, 2, p, sid);
 }
 
 /* ---- profiles and listings ---- */
@@ -403,9 +405,9 @@ static const struct db_stmt stmt_profile_update =
 										   "($2::jsonb->>'"
 										   "date_of_birth')"
 										   "::date") ","
-											     " " SET_IF_PRESENT("info",
-														"$2::jsonb->>'info'") ", " SET_IF_PRESENT("email_notifications",
-																			  "($2::jsonb->>'email_notifications')::boolean") " WHERE user_id = $1 RETURNING user_id"};
+											     " " SET_IF_PRESENT("info", "$2::jsonb->>'info'") ", " SET_IF_PRESENT(
+												     "email_notifications",
+												     "($2::jsonb->>'email_notifications')::boolean") " WHERE user_id = $1 RETURNING user_id"};
 
 enum err accounts_profile_update(struct db_conn *c, long long user_id, const json_t *fields)
 {

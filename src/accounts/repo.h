@@ -70,8 +70,10 @@ enum err accounts_sessions_revoke_user(struct db_conn *c, long long user_id, con
  * ERR_SESSION_REVOKED if the session ended or the account is inactive. */
 enum err accounts_session_check(struct db_conn *c, const char *sid, long long user_id,
 				enum http_access *group);
-/* Deletes the refresh token hash if it belongs to user_id (logout). */
-enum err accounts_refresh_delete(struct db_conn *c, long long user_id, const char *hash);
+/* The session of user_id's refresh token hash; ERR_NOT_FOUND if it is not
+ * one of theirs. */
+enum err accounts_refresh_session(struct db_conn *c, long long user_id, const char *hash,
+				  char sid[40]);
 
 /* The user as GET /accounts/me shows it; owned JSON. avatar holds the S3
  * key (the handler turns it into a URL). */

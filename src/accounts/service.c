@@ -292,9 +292,12 @@ struct logout_tx {
 static enum err logout_fn(struct db_conn *c, void *ctx)
 {
 	struct logout_tx *t = ctx;
+	char other[40];
 	enum err rc = accounts_session_revoke(c, t->who->session_id, "logout");
-	if (rc == ERR_OK && t->has_hash)
-		rc = accounts_refresh_delete(c, t->who->user_id, t->hash);
+	/* A refresh token of another of the user's sessions: that one ends too. */
+	if (rc == ERR_OK && t->has_hash &&
+	    accounts_refresh_session(c, t->who->user_id, t->hash, other) == ERR_OK)
+		rc = accounts_session_revoke(c, other, "logout");
 	return rc;
 }
 
