@@ -63,21 +63,23 @@ static void append_base64_lines(struct buf *out, const char *data, size_t len)
 }
 
 /* Appends s as RFC 2047 encoded words when it is not plain ASCII, splitting
- * only between UTF-8 characters so each word stays under 76 characters. */
+ * only between UTF-8 characters. Each word is at most 64 characters, so a
+ * line holding one, after "Subject: " or the folding space, stays within the
+ * 76 characters RFC 2047 allows. */
 static void append_header_text(struct buf *out, const char *s)
 {
 	if (is_ascii(s)) {
 		buf_append_str(out, s);
 		return;
 	}
-	const size_t max_bytes = 45; /* 45 bytes -> 60 base64 chars + 12 overhead */
+	const size_t max_bytes = 39; /* 39 bytes -> 52 base64 chars + 12 overhead */
 	char enc[80];
 	size_t len = strlen(s), off = 0;
 	bool first = true;
 	while (off < len) {
 		size_t n = len - off < max_bytes ? len - off : max_bytes;
-		while (off + n < len && ((unsigned char)s[off + n] & 0xC0) == 0x80)
-			n--; /* do not cut a character in two */
+		while (n > 1 && off + n < len && ((unsigned char)s[off + n] & 0xC0) == 0x80)
+			n--; /* do not cut a character in two (nor loop on bad UTF-8) */
 		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)s + off, n,
 				  sodium_base64_VARIANT_ORIGINAL);
 		buf_printf(out, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
@@ -86,13 +88,41 @@ static void append_header_text(struct buf *out, const char *s)
 	}
 }
 
+/* Appends an ASCII display name as is when it is a plain phrase, else as a
+ * quoted-string: a ',' or '@' left bare would split or change the address. */
+static void append_display_name(struct buf *out, const char *name)
+{
+	size_t n = strlen(name);
+	if (!is_ascii(name) || strpbrk(name, "()<>[]:;@\\,.\"") == NULL ||
+	    (n >= 2 && name[0] == '"' && name[n - 1] == '"')) {
+		append_header_text(out, name);
+		return;
+	}
+	buf_append_char(out, '"');
+	for (const char *p = name; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_append_char(out, '\\');
+		buf_append_char(out, *p);
+	}
+	buf_append_char(out, '"');
+}
+
+/* A text part in canonical form (RFC 2046 4.1.1): every line break CRLF
+ * before it is base64-encoded. */
 static void append_part(struct buf *out, const char *type, const char *body)
 {
+	struct buf crlf = BUF_INIT;
+	for (const char *p = body; *p; p++) {
+		if (*p == '\n' && (p == body || p[-1] != '\r'))
+			buf_append_char(&crlf, '\r');
+		buf_append_char(&crlf, *p);
+	}
 	buf_printf(out,
 		   "Content-Type: %s; charset=UTF-8\r\n"
 		   "Content-Transfer-Encoding: base64\r\n\r\n",
 		   type);
-	append_base64_lines(out, body, strlen(body));
+	append_base64_lines(out, crlf.data ? crlf.data : "", crlf.len);
+	buf_free(&crlf);
 }
 
 enum err mail_build(const struct mail_message *m, struct buf *out)
@@ -125,9 +155,11 @@ enum err mail_build(const struct mail_message *m, struct buf *out)
 		while (n && m->from[n - 1] == ' ')
 			n--;
 		char *name = xstrndup(m->from, n);
-		append_header_text(out, name);
+		append_display_name(out, name);
+		/* After encoded words the address goes on a folded line of its
+		 * own, keeping their line within 76 characters. */
+		buf_printf(out, "%s<%s>\r\n", is_ascii(name) ? " " : "\r\n ", from_addr);
 		free(name);
-		buf_printf(out, " <%s>\r\n", from_addr);
 	} else {
 		buf_printf(out, "%s\r\n", from_addr);
 	}
@@ -143,7 +175,7 @@ enum err mail_build(const struct mail_message *m, struct buf *out)
 		return ERR_OK;
 	}
 	buf_printf(out,
-		   "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
+		   "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n"
 		   "This is a multi-part message in MIME format.\r\n",
 		   boundary);
 	buf_printf(out, "--%s\r\n", boundary);
