@@ -55,6 +55,11 @@ void db_pool_stats(struct db_pool *pool, int *size, int *in_use, int *waiting);
  * (never the parameters). */
 enum err db_exec(struct db_conn *conn, const struct db_stmt *stmt, int nparams,
 		 const char *const *params, PGresult **res);
+/* As db_exec, but planned for this call's values instead of prepared once:
+ * for queries with optional filters ("$1 IS NULL OR ..."), where a single
+ * generic plan would fit no call well. */
+enum err db_exec_planned(struct db_conn *conn, const struct db_stmt *stmt, int nparams,
+			 const char *const *params, PGresult **res);
 /* Runs SQL text without parameters (for BEGIN, COMMIT, migrations). */
 enum err db_exec_simple(struct db_conn *conn, const char *sql);
 /* The SQLSTATE of the last db_exec/db_exec_simple on conn if it failed, or ""

@@ -30,13 +30,17 @@ enum err {
 	ERR_TOKEN_INVALID,	 /* 400: activation or reset token unknown or used */
 	ERR_TOKEN_EXPIRED,	 /* 400 */
 	ERR_INVALID_CREDENTIALS, /* 401 */
-	ERR_ACCOUNT_INACTIVE,	 /* 403 */
+	ERR_ACCOUNT_INACTIVE,	 /* 403: never activated */
+	ERR_ACCOUNT_DISABLED,	 /* 403: deactivated by an admin */
 	ERR_WRONG_PASSWORD,	 /* 400 */
 	ERR_REFRESH_INVALID,	 /* 401 */
 	ERR_REFRESH_EXPIRED,	 /* 401 */
 	ERR_REFRESH_REUSED,	 /* 401: the whole session is ended */
 	ERR_SESSION_REVOKED,	 /* 401: the access token's session has ended */
 	ERR_SELF_MODIFICATION,	 /* 409: an admin changing their own group or status */
+	/* catalog */
+	ERR_MOVIE_EXISTS, /* 409: same (name, year, time) */
+	ERR_NAME_TAKEN,	  /* 409: a genre, star, director or certification name */
 	/* 500, 502, 503 */
 	ERR_INTERNAL,
 	ERR_STORAGE_UNAVAILABLE,

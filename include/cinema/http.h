@@ -142,6 +142,9 @@ unsigned http_errorf(struct http_response *res, enum err e, const char *fmt, ...
 /* 422 with {"detail","code","errors":[...]}; errors (consumed) is an array of
  * {"field","message"} objects. */
 unsigned http_validation_error(struct http_response *res, json_t *errors);
+/* The body already holds JSON text the handler wrote into res->body (for
+ * rows PostgreSQL rendered as JSON): sets the status and content type. */
+unsigned http_json_raw(struct http_response *res, unsigned status);
 /* Status with an empty body (204 and friends). */
 unsigned http_empty(struct http_response *res, unsigned status);
 /* Adds a response header (value copied). Silently ignores more than

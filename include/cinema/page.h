@@ -7,6 +7,9 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "cinema/buf.h"
 
 struct http_request;
 struct http_response;
@@ -24,9 +27,17 @@ struct page {
 /* Reads page and per_page (defaults 1 and 20). On a bad value fills res with
  * 422 naming the parameter and returns false. */
 bool page_parse(struct http_request *req, struct http_response *res, struct page *out);
+/* As page_parse, adding {field, message} errors to errors (a JSON array)
+ * instead of answering, for handlers that check more parameters. */
+bool page_read(struct http_request *req, json_t *errors, struct page *out);
 /* The envelope around items (consumed). */
 json_t *page_envelope(struct http_request *req, const struct page *pg, json_t *items,
 		      long long total_items);
+/* The same envelope written as text into out, around items_json (a JSON
+ * array's text, e.g. built from rows that PostgreSQL rendered as JSON):
+ * no parsing and re-serializing on hot paths. */
+void page_envelope_raw(struct http_request *req, const struct page *pg, const char *items_json,
+		       size_t items_len, long long total_items, struct buf *out);
 /* Parses a whole decimal number in [min, max]; false otherwise. */
 bool parse_ll(const char *s, long long min, long long max, long long *out);
 

@@ -497,7 +497,10 @@ static unsigned h_admin_get(struct http_request *req, struct http_response *res)
 	json_t *user = NULL;
 	if (!http_param_id(req, "id", &id))
 		return http_error(res, ERR_NOT_FOUND, NULL);
-	return user_response(req, res, accounts_user(req->app, id, &user), user, false);
+	/* Not one expression: the order of evaluation of arguments is
+	 * unspecified, and user must be read after accounts_user sets it. */
+	enum err rc = accounts_user(req->app, id, &user);
+	return user_response(req, res, rc, user, false);
 }
 
 static unsigned h_admin_update(struct http_request *req, struct http_response *res)

@@ -48,8 +48,9 @@ enum err accounts_user_insert(struct db_conn *c, const char *email, const char *
 	return rc == ERR_CONFLICT ? ERR_EMAIL_TAKEN : rc;
 }
 
-#define USER_COLUMNS                                                                 \
-	"SELECT u.id, u.email, u.hashed_password, u.is_active, g.name FROM users u " \
+#define USER_COLUMNS                                                     \
+	"SELECT u.id, u.email, u.hashed_password, u.is_active, g.name, " \
+	"u.deactivated_at IS NOT NULL FROM users u "                     \
 	"JOIN user_groups g ON g.id = u.group_id "
 
 static const struct db_stmt stmt_user_by_email = {"accounts_user_by_email",
@@ -72,6 +73,7 @@ static enum err read_user(struct db_conn *c, const struct db_stmt *stmt, const c
 		out->is_active = db_bool(res, 0, 3);
 		if (!group_parse(db_text(res, 0, 4), &out->group))
 			out->group = ACCESS_USER;
+		out->deactivated = db_bool(res, 0, 5);
 	}
 	PQclear(res);
 	return rc;
@@ -103,8 +105,11 @@ enum err accounts_user_set_password(struct db_conn *c, long long user_id, const 
 
 static const struct db_stmt stmt_user_update = {
 	"accounts_user_update",
+	"WITH t AS (DELETE FROM activation_tokens WHERE user_id = $1 AND $3::boolean IS NOT NULL) "
 	"UPDATE users SET group_id = COALESCE((SELECT id FROM user_groups WHERE name = $2), "
-	"group_id), is_active = COALESCE($3::boolean, is_active) WHERE id = $1 RETURNING id"};
+	"group_id), is_active = COALESCE($3::boolean, is_active), "
+	"deactivated_at = CASE WHEN $3::boolean THEN NULL WHEN NOT $3::boolean THEN now() "
+	"ELSE deactivated_at END WHERE id = $1 RETURNING id"};
 
 enum err accounts_user_update(struct db_conn *c, long long user_id, const enum http_access *group,
 			      const bool *active)
@@ -129,8 +134,8 @@ static const struct db_stmt stmt_activation_put = {
 	"WITH u AS (SELECT $1::bigint AS id) " TOKEN_UPSERT("activation_tokens")};
 static const struct db_stmt stmt_activation_put_by_email = {
 	"accounts_activation_put_by_email",
-	"WITH u AS (SELECT id FROM users WHERE lower(email) = lower($1) AND NOT "
-	"is_active) " TOKEN_UPSERT("activation_tokens")};
+	"WITH u AS (SELECT id FROM users WHERE lower(email) = lower($1) AND NOT is_active "
+	"AND deactivated_at IS NULL) " TOKEN_UPSERT("activation_tokens")};
 static const struct db_stmt stmt_reset_put_by_email = {
 	"accounts_reset_put_by_email",
 	"WITH u AS (SELECT id FROM users WHERE lower(email) = lower($1) AND "
@@ -172,7 +177,7 @@ static const struct db_stmt stmt_activate = {
 	"accounts_activate",
 	"WITH t AS (DELETE FROM activation_tokens WHERE token = $1 AND expires_at > now() "
 	"RETURNING user_id) UPDATE users SET is_active = true FROM t "
-	"WHERE users.id = t.user_id RETURNING users.id"};
+	"WHERE users.id = t.user_id AND users.deactivated_at IS NULL RETURNING users.id"};
 static const struct db_stmt stmt_activation_exists = {
 	"accounts_activation_exists", "SELECT user_id FROM activation_tokens WHERE token = $1"};
 static const struct db_stmt stmt_reset_take = {"accounts_reset_take",

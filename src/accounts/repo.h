@@ -16,6 +16,7 @@ struct user_row {
 	char email[256];
 	char hashed_password[PASSWORD_HASH_MAX];
 	bool is_active;
+	bool deactivated; /* by an admin, as opposed to never activated */
 	enum http_access group;
 };
 

@@ -209,7 +209,7 @@ static enum err check_credentials(const struct app *app, const char *email, cons
 		return ERR_INVALID_CREDENTIALS;
 	}
 	if (!l.user.is_active)
-		return ERR_ACCOUNT_INACTIVE;
+		return l.user.deactivated ? ERR_ACCOUNT_DISABLED : ERR_ACCOUNT_INACTIVE;
 	*user = l.user;
 	return ERR_OK;
 }

@@ -1,6 +1,7 @@
 #include "app/routes.h"
 
 #include "accounts/handlers.h"
+#include "catalog/handlers.h"
 #include "docs/docs.h"
 #include "health/health.h"
 
@@ -8,5 +9,6 @@ const struct route *const app_route_tables[] = {
 	health_routes,
 	accounts_routes,
 	docs_routes,
+	catalog_routes,
 	NULL,
 };

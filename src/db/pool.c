@@ -37,6 +37,7 @@ struct db_conn {
 	bool in_use; /* guarded by pool->lock; the rest belongs to the owner */
 	bool broken; /* close at release, reconnect at next acquire */
 	bool reused; /* taken from the pool with an open connection, nothing run yet */
+	bool plan_per_call; /* set by db_exec_planned for one call */
 	char sqlstate[6];
 	char errmsg[DB_ERRMSG_MAX];
 };
@@ -261,6 +262,10 @@ static enum err conn_run(struct db_conn *conn, const struct db_stmt *stmt, const
 		goto out;
 	}
 
+	if (conn->plan_per_call) {
+		res = PQexecParams(conn->pg, stmt->sql, nparams, NULL, params, NULL, NULL, 0);
+		goto result;
+	}
 	if (!stmt_set_has(&conn->prepared, stmt)) {
 		res = PQprepare(conn->pg, stmt->name, stmt->sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -272,6 +277,7 @@ static enum err conn_run(struct db_conn *conn, const struct db_stmt *stmt, const
 		stmt_set_add(&conn->prepared, stmt);
 	}
 	res = PQexecPrepared(conn->pg, stmt->name, nparams, params, NULL, NULL, 0);
+result:
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK:
@@ -378,6 +384,15 @@ enum err db_exec(struct db_conn *conn, const struct db_stmt *stmt, int nparams,
 		*res = r;
 	else
 		PQclear(r);
+	return rc;
+}
+
+enum err db_exec_planned(struct db_conn *conn, const struct db_stmt *stmt, int nparams,
+			 const char *const *params, PGresult **res)
+{
+	conn->plan_per_call = true;
+	enum err rc = db_exec(conn, stmt, nparams, params, res);
+	conn->plan_per_call = false;
 	return rc;
 }
 

@@ -163,7 +163,8 @@ static unsigned h_login(struct http_request *req, struct http_response *res)
 	if (!accounts_rate_ok(req, res, "docs_login", email))
 		return res->status;
 	enum err rc = accounts_check_credentials(req->app, email, password, &uid);
-	if (rc == ERR_INVALID_CREDENTIALS || rc == ERR_ACCOUNT_INACTIVE)
+	if (rc == ERR_INVALID_CREDENTIALS || rc == ERR_ACCOUNT_INACTIVE ||
+	    rc == ERR_ACCOUNT_DISABLED)
 		return login_form(res, 401,
 				  "Wrong email or password, or the account is not active.");
 	if (rc != ERR_OK)

@@ -22,9 +22,20 @@ bool parse_ll(const char *s, long long min, long long max, long long *out)
 
 bool page_parse(struct http_request *req, struct http_response *res, struct page *out)
 {
+	json_t *errors = json_array();
+	if (!page_read(req, errors, out)) {
+		http_validation_error(res, errors);
+		return false;
+	}
+	json_decref(errors);
+	return true;
+}
+
+bool page_read(struct http_request *req, json_t *errors, struct page *out)
+{
 	const char *p = http_query(req, "page");
 	const char *pp = http_query(req, "per_page");
-	json_t *errors = json_array();
+	size_t before = json_array_size(errors);
 	out->page = 1;
 	out->per_page = PAGE_DEFAULT_SIZE;
 	if (p && !parse_ll(p, 1, PAGE_MAX_NUMBER, &out->page))
@@ -33,13 +44,8 @@ bool page_parse(struct http_request *req, struct http_response *res, struct page
 	if (pp && !parse_ll(pp, 1, PAGE_MAX_SIZE, &out->per_page))
 		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "per_page", "message",
 							"must be a whole number from 1 to 100"));
-	if (json_array_size(errors)) {
-		http_validation_error(res, errors);
-		return false;
-	}
-	json_decref(errors);
 	out->offset = (out->page - 1) * out->per_page;
-	return true;
+	return json_array_size(errors) == before;
 }
 
 static void url_encode(struct buf *b, const char *s)
@@ -106,4 +112,18 @@ json_t *page_envelope(struct http_request *req, const struct page *pg, json_t *i
 			 (json_int_t)pg->page, "per_page", (json_int_t)pg->per_page, "total_items",
 			 (json_int_t)total_items, "total_pages", (json_int_t)total_pages,
 			 "prev_page", prev, "next_page", next);
+}
+
+void page_envelope_raw(struct http_request *req, const struct page *pg, const char *items_json,
+		       size_t items_len, long long total_items, struct buf *out)
+{
+	json_t *rest = page_envelope(req, pg, json_array(), total_items);
+	json_object_del(rest, "items");
+	char *tail = json_dumps(rest, JSON_COMPACT);
+	buf_append_str(out, "{\"items\":");
+	buf_append(out, items_json, items_len);
+	buf_append_char(out, ',');
+	buf_append_str(out, tail + 1); /* skip the tail's opening brace */
+	free(tail);
+	json_decref(rest);
 }

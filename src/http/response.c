@@ -71,6 +71,13 @@ unsigned http_validation_error(struct http_response *res, json_t *errors)
 	return error_body(res, ERR_VALIDATION, NULL, errors);
 }
 
+unsigned http_json_raw(struct http_response *res, unsigned status)
+{
+	res->status = status;
+	res->content_type = json_content_type;
+	return status;
+}
+
 unsigned http_empty(struct http_response *res, unsigned status)
 {
 	buf_reset(&res->body);

@@ -305,6 +305,13 @@ static void dispatch(struct http_server *srv, struct req_ctx *ctx)
 		req->body_len = ctx->body.len;
 	}
 	ctx->res.status = req->route->handler(req, &ctx->res);
+	if (ctx->res.status == 401) {
+		bool has = false;
+		for (int i = 0; i < ctx->res.nheaders; i++)
+			has |= strcasecmp(ctx->res.headers[i].name, "WWW-Authenticate") == 0;
+		if (!has) /* RFC 9110: a 401 names its scheme */
+			http_set_header(&ctx->res, "WWW-Authenticate", "Bearer");
+	}
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

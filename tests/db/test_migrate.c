@@ -193,8 +193,10 @@ START_TEST(test_accounts_schema)
 			"SELECT id, 'plain-token', now() FROM users",
 			"23514");
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO refresh_tokens (user_id, token, expires_at) "
-		 "SELECT id, %s, now() + interval '1 day' FROM users",
+		 "WITH s AS (INSERT INTO user_sessions (user_id, expires_at) "
+		 "SELECT id, now() + interval '1 day' FROM users RETURNING id, user_id) "
+		 "INSERT INTO refresh_tokens (user_id, token, expires_at, session_id) "
+		 "SELECT user_id, %s, now() + interval '1 day', id FROM s",
 		 hash);
 	exec_ok(ci, sql);
 	/* updated_at follows updates; deleting the user cascades. */
