@@ -1,0 +1,594 @@
+#include "catalog/repo.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+static void ll_str(char out[24], long long v)
+{
+	snprintf(out, 24, "%lld", v);
+}
+
+/* Appends the first column of every row, comma-separated, inside [ ]. */
+static void rows_to_array(const PGresult *res, struct buf *out)
+{
+	buf_append_char(out, '[');
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (i)
+			buf_append_char(out, ',');
+		buf_append(out, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+	}
+	buf_append_char(out, ']');
+}
+
+/* ---- movies: list ---- */
+
+#define GENRES_JSON                                                                  \
+	"coalesce((SELECT json_agg(json_build_object('id', g.id, 'name', g.name) "   \
+	"ORDER BY g.name) FROM movie_genres mg JOIN genres g ON g.id = mg.genre_id " \
+	"WHERE mg.movie_id = m.id), '[]')"
+
+#define MOVIE_SUMMARY_JSON                                                               \
+	"json_build_object('id', m.id, 'uuid', m.uuid, 'name', m.name, 'year', m.year, " \
+	"'time', m.time, 'imdb', m.imdb, 'votes', m.votes, 'meta_score', m.meta_score, " \
+	"'price', m.price::text, 'certification', json_build_object('id', c.id, "        \
+	"'name', c.name), 'genres', " GENRES_JSON ", 'likes', m.likes, "                 \
+	"'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "                \
+	"'rating_count', m.rating_count, 'popularity', m.popularity)::text"
+
+/* $1..$13 are the filters of struct movie_filter, $14 limit, $15 offset. */
+#define MOVIE_FILTERS                                                                            \
+	"WHERE ($1::int IS NULL OR m.year = $1::int) "                                           \
+	"AND ($2::int IS NULL OR m.year >= $2::int) AND ($3::int IS NULL OR m.year <= $3::int) " \
+	"AND ($4::float8 IS NULL OR m.imdb >= $4::float8) "                                      \
+	"AND ($5::float8 IS NULL OR m.imdb <= $5::float8) "                                      \
+	"AND ($6::numeric IS NULL OR m.price >= $6::numeric) "                                   \
+	"AND ($7::numeric IS NULL OR m.price <= $7::numeric) "                                   \
+	"AND ($8::bigint IS NULL OR EXISTS (SELECT 1 FROM movie_genres x "                       \
+	"WHERE x.movie_id = m.id AND x.genre_id = $8::bigint)) "                                 \
+	"AND ($9::bigint IS NULL OR m.certification_id = $9::bigint) "                           \
+	"AND ($10::bigint IS NULL OR EXISTS (SELECT 1 FROM movie_stars x "                       \
+	"WHERE x.movie_id = m.id AND x.star_id = $10::bigint)) "                                 \
+	"AND ($11::bigint IS NULL OR EXISTS (SELECT 1 FROM movie_directors x "                   \
+	"WHERE x.movie_id = m.id AND x.director_id = $11::bigint)) "                             \
+	"AND ($12::text IS NULL OR m.search_doc @@ to_tsquery('simple', $12)) "                  \
+	"AND ($13::bigint IS NULL OR EXISTS (SELECT 1 FROM favorites x "                         \
+	"WHERE x.movie_id = m.id AND x.user_id = $13::bigint)) "
+
+#define MOVIE_LIST(order)                                                                     \
+	"SELECT " MOVIE_SUMMARY_JSON ", count(*) OVER () FROM movies m "                      \
+	"JOIN certifications c ON c.id = m.certification_id " MOVIE_FILTERS "ORDER BY " order \
+	" LIMIT $14 OFFSET $15"
+
+#define MOVIE_COUNT                                                                   \
+	"SELECT count(*) FROM movies m " MOVIE_FILTERS "AND $14::bigint IS NOT NULL " \
+	"AND $15::bigint IS NOT NULL"
+
+/* Every sort of API.md, each a statement of its own so that its ORDER BY
+ * can use an index; id breaks ties so pages never overlap. */
+static const struct {
+	const char *key;
+	struct db_stmt stmt;
+} sorts[] = {
+	{"name", {"movies_list_name", MOVIE_LIST("m.name, m.id")}},
+	{"-name", {"movies_list_name_desc", MOVIE_LIST("m.name DESC, m.id DESC")}},
+	{"year", {"movies_list_year", MOVIE_LIST("m.year, m.id")}},
+	{"-year", {"movies_list_year_desc", MOVIE_LIST("m.year DESC, m.id DESC")}},
+	{"price", {"movies_list_price", MOVIE_LIST("m.price, m.id")}},
+	{"-price", {"movies_list_price_desc", MOVIE_LIST("m.price DESC, m.id DESC")}},
+	{"imdb", {"movies_list_imdb", MOVIE_LIST("m.imdb, m.id")}},
+	{"-imdb", {"movies_list_imdb_desc", MOVIE_LIST("m.imdb DESC, m.id DESC")}},
+	{"votes", {"movies_list_votes", MOVIE_LIST("m.votes, m.id")}},
+	{"-votes", {"movies_list_votes_desc", MOVIE_LIST("m.votes DESC, m.id DESC")}},
+	{"popularity", {"movies_list_popularity", MOVIE_LIST("m.popularity, m.id")}},
+	{"-popularity",
+	 {"movies_list_popularity_desc", MOVIE_LIST("m.popularity DESC, m.id DESC")}},
+	{"rating", {"movies_list_rating", MOVIE_LIST("m.rating NULLS LAST, m.id")}},
+	{"-rating", {"movies_list_rating_desc", MOVIE_LIST("m.rating DESC NULLS LAST, m.id DESC")}},
+	{"created_at", {"movies_list_created", MOVIE_LIST("m.created_at, m.id")}},
+	{"-created_at", {"movies_list_created_desc", MOVIE_LIST("m.created_at DESC, m.id DESC")}},
+};
+
+/* Without a sort: by relevance when searching, else most popular first. */
+static const struct db_stmt stmt_list_relevance = {
+	"movies_list_relevance",
+	MOVIE_LIST("ts_rank_cd(m.search_doc, to_tsquery('simple', $12)) DESC, "
+		   "m.popularity DESC, m.id")};
+static const struct db_stmt stmt_count = {"movies_count", MOVIE_COUNT};
+
+bool movies_sort_valid(const char *key)
+{
+	for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
+		if (strcmp(sorts[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf *items,
+		     long long *total)
+{
+	const struct db_stmt *stmt = &sorts[11].stmt; /* -popularity */
+	PGresult *res = NULL;
+	char limit[24], offset[24];
+	ll_str(limit, f->limit);
+	ll_str(offset, f->offset);
+	const char *p[] = {f->year,	     f->year_min,  f->year_max,	 f->imdb_min,
+			   f->imdb_max,	     f->price_min, f->price_max, f->genre,
+			   f->certification, f->star,	   f->director,	 f->tsquery,
+			   f->favorites_of,  limit,	   offset};
+	if (f->sort) {
+		for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
+			if (strcmp(sorts[i].key, f->sort) == 0)
+				stmt = &sorts[i].stmt;
+	} else if (f->tsquery) {
+		stmt = &stmt_list_relevance;
+	}
+	enum err rc = db_exec_planned(c, stmt, 15, p, &res);
+	if (rc != ERR_OK)
+		return rc;
+	rows_to_array(res, items);
+	if (PQntuples(res) > 0) {
+		*total = db_int(res, 0, 1);
+	} else if (f->offset == 0) {
+		*total = 0;
+	} else {
+		/* Past the last page: the window count saw no row. */
+		PQclear(res);
+		res = NULL;
+		rc = db_exec_planned(c, &stmt_count, 15, p, &res);
+		*total = rc == ERR_OK ? db_int(res, 0, 0) : 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ---- movies: detail ---- */
+
+#define PEOPLE_JSON(table, link, fk)                                               \
+	"coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) " \
+	"ORDER BY t.name) FROM " link " l JOIN " table " t ON t.id = l." fk " "    \
+	"WHERE l.movie_id = m.id), '[]')"
+
+static const struct db_stmt stmt_get = {
+	"movies_get",
+	"SELECT json_build_object('id', m.id, 'uuid', m.uuid, 'name', m.name, 'year', m.year, "
+	"'time', m.time, 'imdb', m.imdb, 'votes', m.votes, 'meta_score', m.meta_score, "
+	"'gross', m.gross, 'description', m.description, 'price', m.price::text, "
+	"'certification', json_build_object('id', c.id, 'name', c.name), "
+	"'genres', " GENRES_JSON ", "
+	"'stars', " PEOPLE_JSON("stars", "movie_stars",
+				"star_id") ", "
+					   "'directors', " PEOPLE_JSON(
+						   "directors", "movie_directors",
+						   "director_id") ", "
+								  "'likes', m.likes, 'dislikes', "
+								  "m.dislikes, 'rating', "
+								  "round(m.rating::numeric, 1), "
+								  "'rating_count', m.rating_count, "
+								  "'comment_count', m.comments, "
+								  "'favorite_count', m.favorites, "
+								  "'popularity', m.popularity, "
+								  "'created_at', " RFC3339("m."
+											   "created"
+											   "_at") ", 'updated_at', " RFC3339(
+									  "m.updated_at") ", "
+											  "'me', "
+											  "CASE "
+											  "WHEN "
+											  "$2::"
+											  "bigint "
+											  "IS NULL "
+											  "THEN "
+											  "NULL "
+											  "ELSE "
+											  "json_"
+											  "build_"
+											  "object("
+											  "'reactio"
+											  "n', "
+											  "(SELECT "
+											  "r."
+											  "reaction"
+											  " FROM "
+											  "movie_"
+											  "reaction"
+											  "s r "
+											  "WHERE "
+											  "r.movie_"
+											  "id = "
+											  "m.id "
+											  "AND "
+											  "r.user_"
+											  "id = "
+											  "$2::"
+											  "bigint),"
+											  " "
+											  "'rating'"
+											  ", "
+											  "(SELECT "
+											  "r.score "
+											  "FROM "
+											  "movie_"
+											  "ratings "
+											  "r WHERE "
+											  "r.movie_"
+											  "id = "
+											  "m.id "
+											  "AND "
+											  "r.user_"
+											  "id = "
+											  "$2::"
+											  "bigint),"
+											  " "
+											  "'is_"
+											  "favorite"
+											  "', "
+											  "EXISTS "
+											  "(SELECT "
+											  "1 FROM "
+											  "favorite"
+											  "s f "
+											  "WHERE "
+											  "f.movie_"
+											  "id = "
+											  "m.id "
+											  "AND "
+											  "f.user_"
+											  "id = "
+											  "$2::"
+											  "bigint),"
+											  " "
+											  /* Purchases
+											     arrive
+											     with
+											     the
+											     orders
+											     capability.
+											   */
+											  "'is_"
+											  "purchase"
+											  "d', "
+											  "false) "
+											  "END)::"
+											  "text "
+											  "FROM "
+											  "movies "
+											  "m JOIN "
+											  "certific"
+											  "ations "
+											  "c ON "
+											  "c.id = "
+											  "m."
+											  "certific"
+											  "ation_"
+											  "id "
+											  "WHERE "
+											  "m.id = "
+											  "$1"};
+
+enum err movies_get(struct db_conn *c, long long id, const char *viewer, struct buf *out)
+{
+	PGresult *res = NULL;
+	char ids[24];
+	ll_str(ids, id);
+	const char *p[] = {ids, viewer};
+	enum err rc = db_exec(c, &stmt_get, 2, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	if (rc == ERR_OK)
+		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+/* ---- movies: writes ---- */
+
+static const struct db_stmt stmt_check_refs = {
+	"movies_check_refs",
+	"SELECT $1::bigint IS NULL OR EXISTS (SELECT 1 FROM certifications WHERE id = $1::bigint), "
+	"array_to_string(array(SELECT unnest($2::bigint[]) EXCEPT SELECT id FROM genres), ', '), "
+	"array_to_string(array(SELECT unnest($3::bigint[]) EXCEPT SELECT id FROM stars), ', '), "
+	"array_to_string(array(SELECT unnest($4::bigint[]) EXCEPT SELECT id FROM directors), ', "
+	"')"};
+
+enum err movies_check_refs(struct db_conn *c, const struct movie_fields *f, void **missing)
+{
+	PGresult *res = NULL;
+	const char *p[] = {f->certification_id, f->genre_ids, f->star_ids, f->director_ids};
+	static const char *const fields[] = {"genre_ids", "star_ids", "director_ids"};
+	json_t *errors = json_array();
+	*missing = NULL;
+	enum err rc = db_exec(c, &stmt_check_refs, 4, p, &res);
+	if (rc != ERR_OK)
+		goto out;
+	if (!db_bool(res, 0, 0))
+		json_array_append_new(errors, json_pack("{s:s,s:s}", "field", "certification_id",
+							"message", "no certification has this id"));
+	for (int i = 0; i < 3; i++) {
+		const char *ids = db_text(res, 0, i + 1);
+		if (ids && *ids) {
+			char msg[256];
+			snprintf(msg, sizeof(msg), "unknown ids: %.200s", ids);
+			json_array_append_new(
+				errors, json_pack("{s:s,s:s}", "field", fields[i], "message", msg));
+		}
+	}
+	if (json_array_size(errors)) {
+		rc = ERR_VALIDATION;
+		*missing = errors;
+		errors = NULL;
+	}
+out:
+	json_decref(errors);
+	PQclear(res);
+	return rc;
+}
+
+static const struct db_stmt stmt_insert = {
+	"movies_insert",
+	"INSERT INTO movies (name, year, time, imdb, votes, meta_score, gross, description, price, "
+	"certification_id) VALUES ($1, $2::int, $3::int, $4::float8, $5::int, $6::float8, "
+	"$7::float8, $8, $9::numeric, $10::bigint) RETURNING id"};
+
+/* $1 id; each column changes only when its parameter is not NULL, or when
+ * its *_null flag asks for NULL. */
+static const struct db_stmt stmt_update = {
+	"movies_update",
+	"UPDATE movies SET name = coalesce($2, name), year = coalesce($3::int, year), "
+	"time = coalesce($4::int, time), imdb = coalesce($5::float8, imdb), "
+	"votes = coalesce($6::int, votes), "
+	"meta_score = CASE WHEN $12::boolean THEN NULL ELSE coalesce($7::float8, meta_score) END, "
+	"gross = CASE WHEN $13::boolean THEN NULL ELSE coalesce($8::float8, gross) END, "
+	"description = coalesce($9, description), price = coalesce($10::numeric, price), "
+	"certification_id = coalesce($11::bigint, certification_id) WHERE id = $1 RETURNING id"};
+
+/* Replaces one association set when its array is given. */
+static const struct db_stmt stmt_set_genres = {
+	"movies_set_genres", "WITH d AS (DELETE FROM movie_genres WHERE movie_id = $1) "
+			     "INSERT INTO movie_genres (movie_id, genre_id) "
+			     "SELECT DISTINCT $1::bigint, unnest($2::bigint[])"};
+static const struct db_stmt stmt_set_stars = {
+	"movies_set_stars", "WITH d AS (DELETE FROM movie_stars WHERE movie_id = $1) "
+			    "INSERT INTO movie_stars (movie_id, star_id) SELECT DISTINCT "
+			    "$1::bigint, unnest($2::bigint[])"};
+static const struct db_stmt stmt_set_directors = {
+	"movies_set_directors", "WITH d AS (DELETE FROM movie_directors WHERE movie_id = $1) "
+				"INSERT INTO movie_directors (movie_id, director_id) "
+				"SELECT DISTINCT $1::bigint, unnest($2::bigint[])"};
+static const struct db_stmt stmt_refresh_search = {"movies_refresh_search",
+						   "SELECT movies_refresh_search($1)"};
+
+/* Note: a data-modifying CTE and the main INSERT see the same snapshot, so
+ * the DELETE above cannot remove rows the INSERT adds; ON CONFLICT is not
+ * needed because the DELETE runs first for rows that existed before. */
+static enum err set_links(struct db_conn *c, const char *ids, const struct movie_fields *f)
+{
+	enum err rc = ERR_OK;
+	const char *p[2] = {ids, NULL};
+	if (rc == ERR_OK && f->genre_ids) {
+		p[1] = f->genre_ids;
+		rc = db_exec(c, &stmt_set_genres, 2, p, NULL);
+	}
+	if (rc == ERR_OK && f->star_ids) {
+		p[1] = f->star_ids;
+		rc = db_exec(c, &stmt_set_stars, 2, p, NULL);
+	}
+	if (rc == ERR_OK && f->director_ids) {
+		p[1] = f->director_ids;
+		rc = db_exec(c, &stmt_set_directors, 2, p, NULL);
+	}
+	if (rc == ERR_OK)
+		rc = db_exec(c, &stmt_refresh_search, 1, p, NULL);
+	return rc;
+}
+
+enum err movies_insert(struct db_conn *c, const struct movie_fields *f, long long *id)
+{
+	PGresult *res = NULL;
+	char ids[24];
+	const char *p[] = {f->name,	  f->year,  f->time,	    f->imdb,  f->votes,
+			   f->meta_score, f->gross, f->description, f->price, f->certification_id};
+	enum err rc = db_exec(c, &stmt_insert, 10, p, &res);
+	if (rc == ERR_OK) {
+		*id = db_int(res, 0, 0);
+		ll_str(ids, *id);
+		rc = set_links(c, ids, f);
+	}
+	PQclear(res);
+	return rc == ERR_CONFLICT ? ERR_MOVIE_EXISTS : rc;
+}
+
+enum err movies_update(struct db_conn *c, long long id, const struct movie_fields *f)
+{
+	PGresult *res = NULL;
+	char ids[24];
+	ll_str(ids, id);
+	const char *p[] = {ids,
+			   f->name,
+			   f->year,
+			   f->time,
+			   f->imdb,
+			   f->votes,
+			   f->meta_score,
+			   f->gross,
+			   f->description,
+			   f->price,
+			   f->certification_id,
+			   f->meta_score_null ? "true" : "false",
+			   f->gross_null ? "true" : "false"};
+	enum err rc = db_exec(c, &stmt_update, 13, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	if (rc == ERR_OK)
+		rc = set_links(c, ids, f);
+	PQclear(res);
+	return rc == ERR_CONFLICT ? ERR_MOVIE_EXISTS : rc;
+}
+
+static const struct db_stmt stmt_delete = {"movies_delete",
+					   "DELETE FROM movies WHERE id = $1 RETURNING id"};
+
+enum err movies_delete(struct db_conn *c, long long id)
+{
+	PGresult *res = NULL;
+	char ids[24];
+	ll_str(ids, id);
+	const char *p[] = {ids};
+	enum err rc = db_exec(c, &stmt_delete, 1, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	PQclear(res);
+	return rc;
+}
+
+/* ---- lookups ---- */
+
+/* The statements of one lookup table. "uses" counts the movies using a row:
+ * through a link table, or movies.certification_id. */
+struct lookup_stmts {
+	struct db_stmt list_all, list, count, get, create, rename, uses, del, reindex;
+};
+
+#define LOOKUP_USES(kind, link, fk) "(SELECT count(*) FROM " link " u WHERE u." fk " = t.id)"
+
+#define LOOKUP_STMTS(kind, table, uses, reindex_sql)                                           \
+	{                                                                                      \
+		{#kind "_list_all",                                                            \
+		 "SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name, "     \
+		 "'movie_count', " uses ") ORDER BY t.name), '[]')::text FROM " table " t"},   \
+			{#kind "_list",                                                        \
+			 "SELECT json_build_object('id', t.id, 'name', t.name, "               \
+			 "'movie_count', " uses ")::text FROM " table                          \
+			 " t WHERE ($1::text IS NULL OR "                                      \
+			 "strpos(lower(t.name), lower($1)) > 0) ORDER BY t.name, t.id "        \
+			 "LIMIT $2 OFFSET $3"},                                                \
+			{#kind "_count",                                                       \
+			 "SELECT count(*) FROM " table " t WHERE ($1::text IS NULL "           \
+			 "OR strpos(lower(t.name), lower($1)) > 0)"},                          \
+			{#kind "_get",                                                         \
+			 "SELECT json_build_object('id', t.id, 'name', t.name, "               \
+			 "'movie_count', " uses ")::text FROM " table " t WHERE t.id = $1"},   \
+			{#kind "_create",                                                      \
+			 "INSERT INTO " table " (name) VALUES ($1) RETURNING id"},             \
+			{#kind "_rename",                                                      \
+			 "UPDATE " table " SET name = $2 WHERE id = $1 RETURNING id"},         \
+			{#kind "_uses", "SELECT " uses " FROM " table " t WHERE t.id = $1"},   \
+			{#kind "_delete", "DELETE FROM " table " WHERE id = $1 RETURNING id"}, \
+			{#kind "_reindex", reindex_sql},                                       \
+	}
+
+/* After a rename, the search text of the movies that name appears in. */
+#define REINDEX(link, fk) "SELECT movies_refresh_search(movie_id) FROM " link " WHERE " fk " = $1"
+
+static const struct lookup_stmts lookups[] = {
+	[LOOKUP_GENRE] =
+		LOOKUP_STMTS(genres, "genres", LOOKUP_USES(genres, "movie_genres", "genre_id"),
+			     "SELECT $1::bigint"),
+	[LOOKUP_STAR] = LOOKUP_STMTS(stars, "stars", LOOKUP_USES(stars, "movie_stars", "star_id"),
+				     REINDEX("movie_stars", "star_id")),
+	[LOOKUP_DIRECTOR] = LOOKUP_STMTS(directors, "directors",
+					 LOOKUP_USES(directors, "movie_directors", "director_id"),
+					 REINDEX("movie_directors", "director_id")),
+	[LOOKUP_CERTIFICATION] = LOOKUP_STMTS(certifications, "certifications",
+					      "(SELECT count(*) FROM movies u WHERE "
+					      "u.certification_id = t.id)",
+					      "SELECT $1::bigint"),
+};
+
+enum err lookup_list_all(struct db_conn *c, enum lookup_kind k, struct buf *out)
+{
+	PGresult *res = NULL;
+	enum err rc = db_exec(c, &lookups[k].list_all, 0, NULL, &res);
+	if (rc == ERR_OK)
+		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+enum err lookup_list(struct db_conn *c, enum lookup_kind k, const char *name_like, long long limit,
+		     long long offset, struct buf *items, long long *total)
+{
+	PGresult *res = NULL;
+	char lim[24], off[24];
+	ll_str(lim, limit);
+	ll_str(off, offset);
+	const char *p[] = {name_like, lim, off};
+	enum err rc = db_exec(c, &lookups[k].count, 1, p, &res);
+	if (rc != ERR_OK)
+		return rc;
+	*total = db_int(res, 0, 0);
+	PQclear(res);
+	res = NULL;
+	rc = db_exec(c, &lookups[k].list, 3, p, &res);
+	if (rc == ERR_OK)
+		rows_to_array(res, items);
+	PQclear(res);
+	return rc;
+}
+
+enum err lookup_get(struct db_conn *c, enum lookup_kind k, long long id, struct buf *out)
+{
+	PGresult *res = NULL;
+	char ids[24];
+	ll_str(ids, id);
+	const char *p[] = {ids};
+	enum err rc = db_exec(c, &lookups[k].get, 1, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	if (rc == ERR_OK)
+		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+enum err lookup_create(struct db_conn *c, enum lookup_kind k, const char *name, long long *id)
+{
+	PGresult *res = NULL;
+	enum err rc = db_exec(c, &lookups[k].create, 1, &name, &res);
+	if (rc == ERR_OK)
+		*id = db_int(res, 0, 0);
+	PQclear(res);
+	return rc == ERR_CONFLICT ? ERR_NAME_TAKEN : rc;
+}
+
+enum err lookup_rename(struct db_conn *c, enum lookup_kind k, long long id, const char *name)
+{
+	PGresult *res = NULL;
+	char ids[24];
+	ll_str(ids, id);
+	const char *p[] = {ids, name};
+	enum err rc = db_exec(c, &lookups[k].rename, 2, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	PQclear(res);
+	if (rc == ERR_OK)
+		rc = db_exec(c, &lookups[k].reindex, 1, p, NULL);
+	return rc == ERR_CONFLICT ? ERR_NAME_TAKEN : rc;
+}
+
+enum err lookup_delete(struct db_conn *c, enum lookup_kind k, long long id, long long *in_use)
+{
+	PGresult *res = NULL;
+	char ids[24];
+	ll_str(ids, id);
+	const char *p[] = {ids};
+	*in_use = 0;
+	enum err rc = db_exec(c, &lookups[k].uses, 1, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	if (rc == ERR_OK && (*in_use = db_int(res, 0, 0)) > 0)
+		rc = ERR_IN_USE;
+	PQclear(res);
+	res = NULL;
+	if (rc == ERR_OK) {
+		/* A movie may have started using it since: the FK says 23503. */
+		rc = db_exec(c, &lookups[k].del, 1, p, &res);
+		if (rc == ERR_OK && PQntuples(res) == 0)
+			rc = ERR_NOT_FOUND;
+	}
+	PQclear(res);
+	return rc;
+}

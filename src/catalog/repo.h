@@ -1,0 +1,68 @@
+/* SQL of the catalog (migrations/0004_catalog.sql): movies and the four
+ * lookup tables. Movies leave PostgreSQL already rendered as JSON text, so
+ * the hot paths never parse and re-serialize them. */
+#ifndef CINEMA_CATALOG_REPO_H
+#define CINEMA_CATALOG_REPO_H
+
+#include <stdbool.h>
+
+#include "cinema/buf.h"
+#include "cinema/db.h"
+
+/* Filters of GET /movies and GET /favorites; NULL fields are not applied.
+ * Values are text already validated by the handler. */
+struct movie_filter {
+	const char *year, *year_min, *year_max;
+	const char *imdb_min, *imdb_max;
+	const char *price_min, *price_max;
+	const char *genre, *certification, *star, *director;
+	const char *tsquery;	  /* input of to_tsquery('simple', ...): words:* joined by & */
+	const char *favorites_of; /* user id: only that user's favorites */
+	const char *sort;	  /* one of movies_sort_keys, or NULL for the default */
+	long long limit, offset;
+};
+
+/* Whether key ("year", "-imdb", ...) is a sort the list supports. */
+bool movies_sort_valid(const char *key);
+
+/* Appends a JSON array of movie summaries to items and gives the count of
+ * all matches. */
+enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf *items,
+		     long long *total);
+/* Appends the movie's full JSON to out; viewer (a user id, or NULL) adds
+ * the "me" object with that user's reaction, rating and flags. */
+enum err movies_get(struct db_conn *c, long long id, const char *viewer, struct buf *out);
+
+/* Fields of a movie write, as text; NULL = absent (PATCH keeps the value).
+ * *_ids are PostgreSQL array literals such as "{1,2}". */
+struct movie_fields {
+	const char *name, *year, *time, *imdb, *votes, *meta_score, *gross, *description, *price;
+	const char *certification_id;
+	const char *genre_ids, *star_ids, *director_ids;
+	bool meta_score_null, gross_null; /* PATCH to null */
+};
+
+/* Checks that the referenced ids exist. On ERR_VALIDATION, *missing gets
+ * an owned JSON array of {field, message} errors. */
+enum err movies_check_refs(struct db_conn *c, const struct movie_fields *f, void **missing);
+enum err movies_insert(struct db_conn *c, const struct movie_fields *f, long long *id);
+enum err movies_update(struct db_conn *c, long long id, const struct movie_fields *f);
+enum err movies_delete(struct db_conn *c, long long id);
+
+/* The four lookup tables share one shape: id, name, and the movies using
+ * each row. */
+enum lookup_kind { LOOKUP_GENRE, LOOKUP_STAR, LOOKUP_DIRECTOR, LOOKUP_CERTIFICATION };
+
+/* Appends [{id, name, movie_count}] of every row (genres: small). */
+enum err lookup_list_all(struct db_conn *c, enum lookup_kind k, struct buf *out);
+/* One page, optionally filtered by a name substring. */
+enum err lookup_list(struct db_conn *c, enum lookup_kind k, const char *name_like, long long limit,
+		     long long offset, struct buf *items, long long *total);
+enum err lookup_get(struct db_conn *c, enum lookup_kind k, long long id, struct buf *out);
+/* ERR_NAME_TAKEN on a duplicate name. */
+enum err lookup_create(struct db_conn *c, enum lookup_kind k, const char *name, long long *id);
+enum err lookup_rename(struct db_conn *c, enum lookup_kind k, long long id, const char *name);
+/* ERR_IN_USE with *in_use = how many movies still use it. */
+enum err lookup_delete(struct db_conn *c, enum lookup_kind k, long long id, long long *in_use);
+
+#endif

@@ -1,0 +1,38 @@
+/* Catalog rules: reading is one query per request; writes run in one
+ * transaction that checks references first. */
+#ifndef CINEMA_CATALOG_SERVICE_H
+#define CINEMA_CATALOG_SERVICE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "catalog/repo.h"
+#include "cinema/app.h"
+
+enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
+			     long long *total);
+enum err catalog_get_movie(const struct app *app, long long id, long long viewer, struct buf *out);
+/* On ERR_VALIDATION *errors gets an owned JSON array naming the unknown ids. */
+enum err catalog_create_movie(const struct app *app, const struct movie_fields *f, long long *id,
+			      json_t **errors);
+enum err catalog_update_movie(const struct app *app, long long id, const struct movie_fields *f,
+			      json_t **errors);
+/* Refuses a movie someone bought (ERR_MOVIE_PURCHASED, with orders) or that
+ * sits in carts unless force (ERR_MOVIE_IN_CARTS): see catalog_delete_guard
+ * in service.c, the seam for the commerce capability. */
+enum err catalog_delete_movie(const struct app *app, long long id, bool force, long long *carts);
+
+enum err catalog_lookup_all(const struct app *app, enum lookup_kind k, struct buf *out);
+enum err catalog_lookup_page(const struct app *app, enum lookup_kind k, const char *name_like,
+			     long long limit, long long offset, struct buf *items,
+			     long long *total);
+enum err catalog_lookup_get(const struct app *app, enum lookup_kind k, long long id,
+			    struct buf *out);
+enum err catalog_lookup_create(const struct app *app, enum lookup_kind k, const char *name,
+			       struct buf *out);
+enum err catalog_lookup_rename(const struct app *app, enum lookup_kind k, long long id,
+			       const char *name, struct buf *out);
+enum err catalog_lookup_delete(const struct app *app, enum lookup_kind k, long long id,
+			       long long *in_use);
+
+#endif
