@@ -22,6 +22,12 @@ enum log_field_type { LOG_T_END = 0, LOG_T_STR, LOG_T_INT, LOG_T_BOOL, LOG_T_DBL
 #define LOG_DBL(k, v)  LOG_T_DBL, (const char *)(k), (double)(v)
 
 void log_set_level(enum log_level level);
+/* From here on lines are queued in memory and written by one background
+ * thread, several at a time (at most LOG_FLUSH_MS later), so request
+ * threads never wait on the log file. Call after log_set_level, before
+ * starting other threads; log_async_stop writes what is queued. */
+void log_async_start(void);
+void log_async_stop(void);
 bool log_enabled(enum log_level level);
 /* Parses "debug", "info", "warn", "error". Returns false on anything else. */
 bool log_level_parse(const char *s, enum log_level *out);

@@ -133,6 +133,7 @@ static int cmd_serve(const struct config *cfg)
 		fail(err);
 		goto out;
 	}
+	log_async_start(); /* request threads never wait on the log */
 	struct http_server_options so = {
 		.host = cfg->http_host,
 		.port = cfg->http_port,
@@ -164,6 +165,7 @@ static int cmd_serve(const struct config *cfg)
 out:
 	http_server_stop(srv, 0);
 	app_close(&app);
+	log_async_stop();
 	return rc;
 }
 

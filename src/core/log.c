@@ -1,6 +1,8 @@
 #include "cinema/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +13,109 @@
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+#define LOG_FLUSH_MS 20
+#define LOG_MAX_PENDING (8u * 1024u * 1024u) /* beyond: lines are dropped and counted */
+
+/* The asynchronous writer. A log is process-wide by nature, so this is the
+ * one piece of mutable global state besides configuration: lines from every
+ * thread are appended under a mutex (a memcpy), and one thread writes what
+ * has piled up with a single write(2). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct buf pending;
+	unsigned long long dropped;
+	pthread_t thread;
+	bool running, stopping;
+} async = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, BUF_INIT, 0, 0, false, false};
+
+static void write_all(const char *data, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(STDERR_FILENO, data + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct buf out = BUF_INIT;
+	(void)arg;
+	pthread_mutex_lock(&async.lock);
+	for (;;) {
+		while (async.pending.len == 0 && !async.stopping)
+			pthread_cond_wait(&async.wake, &async.lock);
+		struct buf tmp = async.pending; /* take the batch, leave our empty buffer */
+		async.pending = out;
+		out = tmp;
+		unsigned long long dropped = async.dropped;
+		async.dropped = 0;
+		bool stop = async.stopping && out.len == 0;
+		pthread_mutex_unlock(&async.lock);
+		if (stop)
+			break;
+		if (dropped) {
+			char note[128];
+			int n = snprintf(note, sizeof(note),
+					 "{\"level\":\"warn\",\"msg\":\"log lines dropped\","
+					 "\"count\":%llu}\n",
+					 dropped);
+			write_all(note, (size_t)n);
+		}
+		write_all(out.data, out.len);
+		buf_reset(&out);
+		struct timespec nap = {0, LOG_FLUSH_MS * 1000000L};
+		nanosleep(&nap, NULL); /* let lines gather: fewer, larger writes */
+		pthread_mutex_lock(&async.lock);
+	}
+	buf_free(&out);
+	return NULL;
+}
+
+void log_async_start(void)
+{
+	if (async.running)
+		return;
+	async.stopping = false;
+	async.running = pthread_create(&async.thread, NULL, writer_main, NULL) == 0;
+}
+
+void log_async_stop(void)
+{
+	if (!async.running)
+		return;
+	pthread_mutex_lock(&async.lock);
+	async.stopping = true;
+	pthread_cond_signal(&async.wake);
+	pthread_mutex_unlock(&async.lock);
+	pthread_join(async.thread, NULL);
+	async.running = false;
+	write_all(async.pending.data, async.pending.len);
+	buf_free(&async.pending);
+}
+
+/* Queues one whole line, or writes it at once when no writer runs. */
+static void emit(const char *line, size_t len)
+{
+	if (!async.running) {
+		write_all(line, len);
+		return;
+	}
+	pthread_mutex_lock(&async.lock);
+	if (async.pending.len + len > LOG_MAX_PENDING) {
+		async.dropped++;
+	} else {
+		bool was_empty = async.pending.len == 0;
+		buf_append(&async.pending, line, len);
+		if (was_empty)
+			pthread_cond_signal(&async.wake);
+	}
+	pthread_mutex_unlock(&async.lock);
+}
 
 void log_set_level(enum log_level level)
 {
@@ -97,13 +202,7 @@ void log_write(enum log_level level, const char *msg, ...)
 out:
 	va_end(ap);
 	buf_append_str(&b, "}\n");
-	/* One write per line keeps lines whole across threads. */
-	size_t off = 0;
-	while (off < b.len) {
-		ssize_t w = write(STDERR_FILENO, b.data + off, b.len - off);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	/* Whole lines only: lines from several threads never interleave. */
+	emit(b.data, b.len);
 	buf_free(&b);
 }

@@ -124,9 +124,16 @@ static void request_id_init(struct http_request *req, const char *given)
 		strcpy(req->request_id, given);
 		return;
 	}
-	unsigned char rnd[16];
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(req->request_id, sizeof(req->request_id), rnd, sizeof(rnd));
+	/* Ids must be unique, not secret: random bytes are drawn 4 KiB at a
+	 * time per thread rather than one getrandom(2) per request. */
+	static _Thread_local unsigned char pool[4096];
+	static _Thread_local size_t used = sizeof(pool);
+	if (used + 16 > sizeof(pool)) {
+		randombytes_buf(pool, sizeof(pool));
+		used = 0;
+	}
+	sodium_bin2hex(req->request_id, sizeof(req->request_id), pool + used, 16);
+	used += 16;
 }
 
 /* Returns the configured origin equal to origin, or NULL. */
@@ -445,15 +452,22 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	srv->daemon = MHD_start_daemon(
-		flags, (uint16_t)opt->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)opt->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)opt->per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)opt->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		srv, MHD_OPTION_END);
+	/* One option and its values per line. */
+	/* clang-format off */
+	srv->daemon = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->connection_limit,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opt->per_ip_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->timeout_s,
+		/* MHD clears this pool on every keep-alive request: keep it at
+		 * its default size; larger request headers get MHD's own 431. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	/* clang-format on */
 	if (!srv->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",
 			 opt->host, opt->port);
