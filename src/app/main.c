@@ -4,6 +4,7 @@
  *   cinema-api migrate    apply pending database migrations
  *   cinema-api routes     print the route table (method and path)
  *   cinema-api create-user --email E --password P [--group G] [--active]
+ *   cinema-api seed [--file PATH] [--movies N]
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -17,6 +18,7 @@
 #include "accounts/password.h"
 #include "accounts/service.h"
 #include "app/routes.h"
+#include "catalog/seed.h"
 #include "cinema/app.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
@@ -35,7 +37,9 @@ static void usage(FILE *f)
 		"  migrate   apply pending database migrations (safe to run concurrently)\n"
 		"  routes    print every route as METHOD PATH ACCESS\n"
 		"  create-user --email E --password P [--group USER|MODERATOR|ADMIN] [--active]\n"
-		"            create an account (the first admin, for instance)\n\n");
+		"            create an account (the first admin, for instance)\n"
+		"  seed [--file PATH] [--movies N]\n"
+		"            load the demo catalog, or add N generated movies\n\n");
 	config_print_help(f);
 }
 
@@ -244,11 +248,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes();
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
-	    strcmp(cmd, "create-user") != 0) {
+	    strcmp(cmd, "create-user") != 0 && strcmp(cmd, "seed") != 0) {
 		fprintf(stderr, "cinema-api: unknown command \"%s\" (try --help)\n", cmd);
 		return 2;
 	}
-	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+	if (argc > 2 && strcmp(cmd, "seed") != 0 &&
+	    (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
 		usage(stdout);
 		return 0;
 	}
@@ -274,6 +279,8 @@ int main(int argc, char **argv)
 		rc = cmd_serve(&cfg);
 	else if (strcmp(cmd, "create-user") == 0)
 		rc = cmd_create_user(&cfg, argc, argv);
+	else if (strcmp(cmd, "seed") == 0)
+		rc = catalog_seed_command(&cfg, argc, argv);
 	else
 		rc = cmd_migrate(&cfg);
 
