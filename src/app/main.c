@@ -217,7 +217,7 @@ static int cmd_create_user(const struct config *cfg, int argc, char **argv)
 	}
 	char lower[256];
 	size_t n = 0;
-	for (; email[n] && n < sizeof(lower) - 1; n++)
+	for (; n < sizeof(lower) - 1 && email[n]; n++)
 		lower[n] = (char)((email[n] >= 'A' && email[n] <= 'Z') ? email[n] + 32 : email[n]);
 	lower[n] = '\0';
 	enum err e = accounts_create_user(&app, lower, password, group, active, &id);

@@ -1,14 +1,11 @@
 #include "app/routes.h"
 
 #include "accounts/handlers.h"
+#include "catalog/engagement.h"
 #include "catalog/handlers.h"
 #include "docs/docs.h"
 #include "health/health.h"
 
 const struct route *const app_route_tables[] = {
-	health_routes,
-	accounts_routes,
-	docs_routes,
-	catalog_routes,
-	NULL,
+	health_routes, accounts_routes, docs_routes, catalog_routes, engagement_routes, NULL,
 };

@@ -69,38 +69,94 @@ static void q_decimal(struct http_request *req, json_t *errors, const char *name
 	if (!is_decimal(s, true, 8) || strtod(s, NULL) > max) {
 		char msg[96];
 		snprintf(msg, sizeof(msg),
-			 "must be a number from 0 to %g with at most two decimals", max);
+			 "must be a number from 0 to %.10g with at most two decimals", max);
 		query_error(errors, name, msg);
 		return;
 	}
 	*out = s;
 }
 
-/* Turns free text into "word:* & word:*" for to_tsquery: letters and digits
- * only, so nothing the user types can be tsquery syntax. */
+/* The number of characters of s when it is valid UTF-8 (no overlong
+ * forms, surrogates or code points past U+10FFFF), else -1. */
+static long utf8_length(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	long n = 0;
+	while (*p) {
+		unsigned c = *p;
+		int extra = c < 0x80		     ? 0
+			    : c >= 0xC2 && c <= 0xDF ? 1
+			    : (c & 0xF0) == 0xE0     ? 2
+			    : c >= 0xF0 && c <= 0xF4 ? 3
+						     : -1;
+		if (extra < 0)
+			return -1;
+		unsigned cp = extra == 0 ? c : c & (0x3Fu >> extra);
+		for (int i = 1; i <= extra; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return -1;
+			cp = (cp << 6) | (p[i] & 0x3Fu);
+		}
+		if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return -1;
+		p += extra + 1;
+		n++;
+	}
+	return n;
+}
+
+/* Checks a ?search= value: valid UTF-8 of at most SEARCH_MAX_CHARS
+ * characters. */
+static bool search_valid(const char *search, json_t *errors)
+{
+	long n = utf8_length(search);
+	if (n < 0)
+		query_error(errors, "search", "must be valid UTF-8 text");
+	else if (n > SEARCH_MAX_CHARS)
+		query_error(errors, "search", "must be at most 200 characters long");
+	return n >= 0 && n <= SEARCH_MAX_CHARS;
+}
+
+static bool is_word_byte(char ch)
+{
+	unsigned char c = (unsigned char)ch;
+	return isalnum(c) || c >= 0x80;
+}
+
+/* Turns free text (valid UTF-8) into "word:* & word:*" for to_tsquery:
+ * letters and digits only, so nothing the user types can be tsquery syntax.
+ * Words that do not fit in out are dropped; a word longer than the room
+ * left is cut on a character boundary (a shorter prefix still matches). */
 static bool search_to_tsquery(const char *s, char *out, size_t outlen)
 {
 	size_t o = 0;
 	int words = 0;
 	out[0] = '\0';
 	while (*s && words < SEARCH_MAX_WORDS) {
-		while (*s && !(isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80))
+		while (*s && !is_word_byte(*s))
 			s++;
 		if (!*s)
 			break;
-		if (words && o + 3 < outlen) {
-			memcpy(out + o, " & ", 3);
-			o += 3;
-		}
-		while (*s && (isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80) &&
-		       o + 3 < outlen)
-			out[o++] = *s++;
-		memcpy(out + o, ":*", 2);
+		size_t len = 0;
+		while (is_word_byte(s[len]))
+			len++;
+		size_t sep = words ? 3 : 0;
+		/* room for the separator, the word, ":*" and the final NUL */
+		size_t room = outlen > o + sep + 3 ? outlen - o - sep - 3 : 0;
+		size_t take = len < room ? len : room;
+		while (take > 0 && ((unsigned char)s[take] & 0xC0) == 0x80)
+			take--; /* never split a character */
+		if (take == 0)
+			break;
+		memcpy(out + o, " & ", sep);
+		o += sep;
+		memcpy(out + o, s, take);
+		o += take;
+		memcpy(out + o, ":*", 3);
 		o += 2;
-		out[o] = '\0';
 		words++;
-		while (*s && (isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80))
-			s++; /* a word too long for the buffer is cut */
+		s += len;
 	}
 	return words > 0;
 }
@@ -126,9 +182,7 @@ bool catalog_parse_filter(struct http_request *req, struct http_response *res,
 	q_int(req, errors, "star", 1, 999999999999999999LL, &f->star);
 	q_int(req, errors, "director", 1, 999999999999999999LL, &f->director);
 	const char *search = http_query(req, "search");
-	if (search && strlen(search) > SEARCH_MAX_CHARS * 4)
-		query_error(errors, "search", "must be at most 200 characters long");
-	else if (search && search_to_tsquery(search, tsq_buf, tsq_len))
+	if (search && search_valid(search, errors) && search_to_tsquery(search, tsq_buf, tsq_len))
 		f->tsquery = tsq_buf;
 	f->sort = http_query(req, "sort");
 	if (f->sort && !movies_sort_valid(f->sort))
@@ -302,10 +356,16 @@ static void movie_validate(struct validator *v, struct movie_input *in, bool cre
 		f->star_ids = f->star_ids ? f->star_ids : "{}";
 		f->director_ids = f->director_ids ? f->director_ids : "{}";
 	}
-	if (json_is_null(json_object_get(v->obj, "name")) ||
-	    json_is_null(json_object_get(v->obj, "description")) ||
-	    json_is_null(json_object_get(v->obj, "price")))
-		validator_fail(v, "body", "name, description and price cannot be null");
+	if (!create) {
+		/* Only meta_score and gross can be cleared (null id lists already
+		 * fail as "must be an array"); on create a null is "is required". */
+		static const char *const not_null[] = {
+			"name",	 "year",	"time",	 "imdb",
+			"votes", "description", "price", "certification_id"};
+		for (size_t i = 0; i < sizeof(not_null) / sizeof(not_null[0]); i++)
+			if (json_is_null(json_object_get(v->obj, not_null[i])))
+				validator_fail(v, not_null[i], "cannot be null");
+	}
 }
 
 static unsigned movie_write(struct http_request *req, struct http_response *res, bool create)
@@ -395,10 +455,10 @@ static unsigned lookup_list_h(struct http_request *req, struct http_response *re
 	if (!page_parse(req, res, &pg))
 		return res->status;
 	const char *search = http_query(req, "search");
-	if (search && strlen(search) > 200)
-		return http_validation_error(res,
-					     json_pack("[{s:s,s:s}]", "field", "search", "message",
-						       "must be at most 200 characters long"));
+	json_t *errors = json_array();
+	if (search && !search_valid(search, errors))
+		return http_validation_error(res, errors);
+	json_decref(errors);
 	rc = catalog_lookup_page(req->app, k, search, pg.per_page, pg.offset, &items, &total);
 	if (rc != ERR_OK) {
 		buf_free(&items);

@@ -14,7 +14,7 @@ static enum log_level log_threshold = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-#define LOG_FLUSH_MS 20
+#define LOG_FLUSH_MS	20
 #define LOG_MAX_PENDING (8u * 1024u * 1024u) /* beyond: lines are dropped and counted */
 
 /* The asynchronous writer. A log is process-wide by nature, so this is the

@@ -34,9 +34,9 @@ struct db_conn {
 	struct db_pool *pool;
 	PGconn *pg; /* NULL until connected */
 	struct db_stmt_set prepared;
-	bool in_use; /* guarded by pool->lock; the rest belongs to the owner */
-	bool broken; /* close at release, reconnect at next acquire */
-	bool reused; /* taken from the pool with an open connection, nothing run yet */
+	bool in_use;	    /* guarded by pool->lock; the rest belongs to the owner */
+	bool broken;	    /* close at release, reconnect at next acquire */
+	bool reused;	    /* taken from the pool with an open connection, nothing run yet */
 	bool plan_per_call; /* set by db_exec_planned for one call */
 	char sqlstate[6];
 	char errmsg[DB_ERRMSG_MAX];

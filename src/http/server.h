@@ -18,7 +18,7 @@ struct http_server_options {
 	int timeout_s;
 	const char *cors_origins;	   /* comma-separated, "" for none */
 	const struct route *const *tables; /* NULL-terminated */
-	http_authenticate_fn authenticate;  /* NULL: every bearer token is refused */
+	http_authenticate_fn authenticate; /* NULL: every bearer token is refused */
 	const struct app *app;
 };
 

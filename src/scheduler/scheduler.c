@@ -239,6 +239,13 @@ static enum err open_handles(struct scheduler *s, const struct config *cfg)
 				 .pool_size = 1,
 				 .timeout_ms = cfg->redis_timeout_ms + BRPOP_TIMEOUT_S * 1000};
 	s->cfg = cfg;
+	if ((long long)cfg->email_lease_s * 1000 <= cfg->smtp_timeout_ms) {
+		/* A lease shorter than one send would let a second scheduler send
+		 * the same email while the first is still at it. */
+		fprintf(stderr, "cinema-scheduler: EMAIL_LEASE_SECONDS must be longer than "
+				"SMTP_TIMEOUT_MS\n");
+		return ERR_VALIDATION;
+	}
 	if (!mail_address(cfg->mail_from, s->from_addr, sizeof(s->from_addr))) {
 		fprintf(stderr, "cinema-scheduler: MAIL_FROM must be \"Name <addr@host>\" or "
 				"\"addr@host\"\n");

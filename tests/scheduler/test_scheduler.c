@@ -1,0 +1,1389 @@
+/* End-to-end tests of cinema-scheduler: emails that are never lost, and
+ * periodic jobs that run once per period. Real PostgreSQL (a throwaway
+ * database per test), real Redis (a queue key per test on REDIS_URL), real
+ * SMTP on loopback (cinema-mailsink, storing one .eml file per message), no mocks.
+ *
+ * Needs DATABASE_URL and REDIS_URL (scripts/test.sh provides them; the suite
+ * fails when they are missing), CINEMA_SCHEDULER_BIN, CINEMA_MAILSINK_BIN,
+ * TEMPLATES_DIR and MIGRATIONS_DIR (set by CTest), and python3 (its email
+ * package checks that delivered messages are valid MIME).
+ *
+ * Cleanup: every process a test starts is tracked and killed by the checked
+ * teardown, which also drops the database, deletes the queue key and removes
+ * the mail directory and logs. In fork mode a failed assertion ends the test
+ * process before teardown; check then kills the test's whole process group,
+ * which takes the scheduler and mailsink children with it.
+ *
+ * Waiting is polling (every 50 ms, up to a generous bound): no assertion
+ * depends on how fast anything runs. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cinema/db.h"
+#include "cinema/jobs.h"
+#include "cinema/kv.h"
+#include "cinema/log.h"
+#include "e2e.h"
+#include "testdb.h"
+
+#define MAX_CHILDREN 8
+#define MAX_LOGS     8
+#define WAIT_MS	     30000L /* "eventually": how long to poll */
+#define POLL_MS	     50L
+
+#define BASE_URL  "https://cinema.test"
+#define FROM_NAME "Онлайн Кинотеатр"
+#define FROM_ADDR "no-reply@cinema.test"
+
+/* --- what the running test started; teardown ends and removes all of it --- */
+
+static pid_t children[MAX_CHILDREN];
+static char logs[MAX_LOGS][256];
+
+static struct {
+	char *ci;	  /* the test's database (migrated) */
+	char key[64];	  /* its Redis queue key */
+	char maildir[64]; /* where its mailsink stores messages */
+	int smtp_port;	  /* where its mailsink listens (or nothing does) */
+	struct db_pool *pool;
+	struct kv *kv;
+	PGconn *pg;
+} w;
+
+static void track_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] <= 0) {
+			children[i] = pid;
+			return;
+		}
+	kill(pid, SIGKILL);
+	ck_abort_msg("too many child processes in one test");
+}
+
+static void untrack_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+/* A log file name for this test, removed by teardown. */
+static const char *new_log(const char *what)
+{
+	for (int i = 0; i < MAX_LOGS; i++)
+		if (!logs[i][0]) {
+			snprintf(logs[i], sizeof(logs[i]), "/tmp/cinema-sched-%ld-%s.log",
+				 (long)getpid(), what);
+			return logs[i];
+		}
+	ck_abort_msg("too many log files in one test");
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
+	nanosleep(&t, NULL);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The last part of every log of this test, for failure messages. */
+static const char *logs_tail(void)
+{
+	static char text[6000];
+	size_t used = 0;
+	text[0] = '\0';
+	for (int i = 0; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
+		if (!logs[i][0])
+			continue;
+		struct buf b = BUF_INIT;
+		e2e_read_file(logs[i], &b);
+		size_t keep = 1200;
+		const char *s = b.data ? b.data : "";
+		if (b.len > keep)
+			s += b.len - keep;
+		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", logs[i], s);
+		if (n > 0)
+			used += (size_t)n;
+		if (used >= sizeof(text))
+			used = sizeof(text) - 1;
+		buf_free(&b);
+	}
+	return text;
+}
+
+/* --- SQL on the test's database --- */
+
+/* printf into a rotating static buffer (four live at a time). */
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static const char *fmt(const char *f, ...)
+{
+	static char bufs[4][2048];
+	static int next;
+	char *b = bufs[next++ % 4];
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
+	va_end(ap);
+	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
+	return b;
+}
+
+static void sql_ok(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	PQclear(res);
+}
+
+/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
+static char *sql_value(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(w.pg),
+			 PQntuples(res));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+static long long sql_int(const char *sql)
+{
+	char *v = sql_value(sql);
+	long long n = strtoll(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+static void assert_sql(const char *sql, const char *want)
+{
+	char *v = sql_value(sql);
+	ck_assert_msg(strcmp(v, want) == 0, "%s\n  gave \"%s\", want \"%s\"%s", sql, v, want,
+		      logs_tail());
+	free(v);
+}
+
+/* Polls sql until it gives want (WAIT_MS at most). */
+static void wait_sql(const char *sql, const char *want, long timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		char *v = sql_value(sql);
+		bool ok = strcmp(v, want) == 0;
+		if (ok || now_ms() > deadline) {
+			ck_assert_msg(ok, "%s\n  still \"%s\" after %ld ms, want \"%s\"%s", sql, v,
+				      timeout_ms, want, logs_tail());
+			free(v);
+			return;
+		}
+		free(v);
+		sleep_ms(POLL_MS);
+	}
+}
+
+/* --- mail files --- */
+
+static bool is_eml(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".eml") == 0;
+}
+
+static int count_eml(void)
+{
+	DIR *d = opendir(w.maildir);
+	struct dirent *de;
+	int n = 0;
+	ck_assert_msg(d != NULL, "cannot open %s", w.maildir);
+	while ((de = readdir(d)) != NULL)
+		n += is_eml(de->d_name);
+	closedir(d);
+	return n;
+}
+
+static void wait_eml(int want, long timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int n;
+	while ((n = count_eml()) != want && now_ms() <= deadline)
+		sleep_ms(POLL_MS);
+	ck_assert_msg(n == want, "%d messages in %s, want %d%s", n, w.maildir, want, logs_tail());
+}
+
+/* The path of the one stored message whose envelope recipient is rcpt, in
+ * a static buffer; fails if there is not exactly one. */
+static const char *eml_for(const char *rcpt)
+{
+	static char path[512];
+	char want[300];
+	int found = 0;
+	DIR *d = opendir(w.maildir);
+	struct dirent *de;
+	ck_assert_ptr_nonnull(d);
+	snprintf(want, sizeof(want), "\r\nX-Sink-Rcpt-To: <%s>\r\n", rcpt);
+	while ((de = readdir(d)) != NULL) {
+		if (!is_eml(de->d_name))
+			continue;
+		char p[512];
+		struct buf b = BUF_INIT;
+		snprintf(p, sizeof(p), "%s/%s", w.maildir, de->d_name);
+		ck_assert(e2e_read_file(p, &b));
+		if (b.data && strstr(b.data, want)) {
+			found++;
+			snprintf(path, sizeof(path), "%s", p);
+		}
+		buf_free(&b);
+	}
+	closedir(d);
+	ck_assert_msg(found == 1, "%d messages for %s, want 1", found, rcpt);
+	return path;
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* --- MIME checks with python3's email package --- */
+
+static const char py_check[] =
+	"import sys, os, re, email\n"
+	"from email import policy\n"
+	"def load(path):\n"
+	"    with open(path, 'rb') as f:\n"
+	"        return email.message_from_bytes(f.read(), policy=policy.default)\n"
+	"def problems(msg):\n"
+	"    errs = []\n"
+	"    for part in msg.walk():\n"
+	"        if part.defects:\n"
+	"            errs.append('defects: %r' % (part.defects,))\n"
+	"    for h in ('Subject', 'From', 'To', 'Date', 'Message-ID'):\n"
+	"        if len(msg.get_all(h) or []) != 1:\n"
+	"            errs.append('want one %s header' % h)\n"
+	"            continue\n"
+	"        if msg[h].defects:\n"
+	"            errs.append('%s: defects %r' % (h, msg[h].defects))\n"
+	"    if msg['Bcc'] is not None or msg['Cc'] is not None:\n"
+	"        errs.append('unexpected Cc or Bcc')\n"
+	"    if msg.get_content_type() != 'multipart/alternative':\n"
+	"        errs.append('content type %s' % msg.get_content_type())\n"
+	"    if msg.get_body(('plain',)) is None or msg.get_body(('html',)) is None:\n"
+	"        errs.append('no text/plain or no text/html part')\n"
+	"    return errs\n"
+	"mode = sys.argv[1]\n"
+	"if mode == 'check':\n"
+	"    path, link, name, addr, to, subject = sys.argv[2:8]\n"
+	"    msg = load(path)\n"
+	"    errs = problems(msg)\n"
+	"    if not errs:\n"
+	"        text = msg.get_body(('plain',)).get_content()\n"
+	"        html = msg.get_body(('html',)).get_content()\n"
+	"        if link not in text:\n"
+	"            errs.append('link %s not in the text part: %r' % (link, text))\n"
+	"        if 'href=\"%s\"' % link not in html:\n"
+	"            errs.append('link %s not in the html part: %r' % (link, html))\n"
+	"        if to not in text:\n"
+	"            errs.append('recipient not in the text part')\n"
+	"        f = msg['From'].addresses\n"
+	"        if len(f) != 1 or f[0].display_name != name or f[0].addr_spec != addr:\n"
+	"            errs.append('From: %r' % str(msg['From']))\n"
+	"        t = msg['To'].addresses\n"
+	"        if len(t) != 1 or t[0].addr_spec != to:\n"
+	"            errs.append('To: %r' % str(msg['To']))\n"
+	"        if str(msg['Subject']) != subject:\n"
+	"            errs.append('Subject: %r' % str(msg['Subject']))\n"
+	"        if msg['Date'].datetime is None or msg['Date'].datetime.tzinfo is None:\n"
+	"            errs.append('Date: %r' % str(msg['Date']))\n"
+	"        mid = str(msg['Message-ID'])\n"
+	"        if not re.fullmatch(r'<[^<>@ ]+@' + re.escape(addr.split('@')[1]) + '>', mid):\n"
+	"            errs.append('Message-ID: %r' % mid)\n"
+	"        if not str(msg['X-Sink-Mail-From']).startswith('<%s>' % addr):\n"
+	"            errs.append('envelope sender %r' % str(msg['X-Sink-Mail-From']))\n"
+	"        if msg.get_all('X-Sink-Rcpt-To') != ['<%s>' % to]:\n"
+	"            errs.append('envelope recipients %r' % msg.get_all('X-Sink-Rcpt-To'))\n"
+	"    print('\\n'.join(errs) or 'ok')\n"
+	"    sys.exit(1 if errs else 0)\n"
+	"if mode == 'tokens':\n"
+	"    bad = 0\n"
+	"    for name in sorted(os.listdir(sys.argv[2])):\n"
+	"        if not name.endswith('.eml') or name.startswith('.'):\n"
+	"            continue\n"
+	"        msg = load(os.path.join(sys.argv[2], name))\n"
+	"        errs = problems(msg)\n"
+	"        if errs:\n"
+	"            print('%s: %s' % (name, '; '.join(errs)), file=sys.stderr)\n"
+	"            bad += 1\n"
+	"            continue\n"
+	"        for tok in re.findall(r'token=([0-9a-f]+)', "
+	"msg.get_body(('plain',)).get_content()):\n"
+	"            print(tok)\n"
+	"    sys.exit(1 if bad else 0)\n";
+
+/* Checks the stored message at path with python3; fails with its report. */
+static void assert_valid_mime(const char *path, const char *link, const char *to,
+			      const char *subject)
+{
+	char *argv[] = {(char *)"python3",
+			(char *)"-c",
+			(char *)py_check,
+			(char *)"check",
+			(char *)path,
+			(char *)link,
+			(char *)FROM_NAME,
+			(char *)FROM_ADDR,
+			(char *)to,
+			(char *)subject,
+			NULL};
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	int rc = e2e_run_capture("python3", argv, NULL, NULL, 60, &out, &err);
+	struct buf eml = BUF_INIT;
+	e2e_read_file(path, &eml);
+	ck_assert_msg(rc == 0, "python3 check of %s exited %d:\n%s%s\n--- message ---\n%s", path,
+		      rc, out.data, err.data, eml.data);
+	buf_free(&eml);
+	buf_free(&out);
+	buf_free(&err);
+}
+
+/* --- processes --- */
+
+#define ENV_MAX 24
+
+/* A list of "NAME=value" entries for e2e_spawn. */
+struct env {
+	char s[ENV_MAX][1024];
+	const char *p[ENV_MAX + 1];
+	int n;
+};
+
+static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void env_set(struct env *e, const char *f, ...)
+{
+	char item[1024];
+	va_list ap;
+	va_start(ap, f);
+	int len = vsnprintf(item, sizeof(item), f, ap);
+	va_end(ap);
+	ck_assert(len > 0 && (size_t)len < sizeof(item));
+	size_t name_len = strcspn(item, "=");
+	int i;
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->s[i], item, name_len + 1) == 0)
+			break;
+	if (i == e->n) {
+		ck_assert_int_lt(e->n, ENV_MAX);
+		e->n++;
+	}
+	memcpy(e->s[i], item, (size_t)len + 1);
+	for (int k = 0; k < e->n; k++)
+		e->p[k] = e->s[k];
+	e->p[e->n] = NULL;
+}
+
+/* The environment of a scheduler of this test: its database, queue, SMTP
+ * port, fast sweeps and retries. Tests override entries with env_set. */
+static void base_env(struct env *e)
+{
+	memset(e, 0, sizeof(*e));
+	env_set(e, "DATABASE_URL=%s", w.ci);
+	env_set(e, "EMAIL_QUEUE_KEY=%s", w.key);
+	env_set(e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
+	env_set(e, "SMTP_TIMEOUT_MS=5000");
+	env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	env_set(e, "MAIL_FROM=%s <%s>", FROM_NAME, FROM_ADDR);
+	env_set(e, "LOG_LEVEL=info");
+	env_set(e, "SCHEDULER_SWEEP_MS=100");
+	env_set(e, "EMAIL_RETRY_BASE_MS=100");
+	env_set(e, "EMAIL_RETRY_MAX_MS=400");
+	env_set(e, "EMAIL_MAX_ATTEMPTS=50");
+	env_set(e, "TOKEN_CLEANUP_INTERVAL=3600");
+}
+
+/* Lines of the JSON log at path whose msg is msg (owned array). */
+static json_t *log_lines(const char *path, const char *msg)
+{
+	struct buf b = BUF_INIT;
+	json_t *lines = json_array();
+	e2e_read_file(path, &b);
+	for (const char *p = b.data; p && *p;) {
+		size_t len = strcspn(p, "\n");
+		json_t *line = json_loadb(p, len, 0, NULL);
+		const char *m = json_string_value(json_object_get(line, "msg"));
+		if (m && strcmp(m, msg) == 0)
+			json_array_append(lines, line);
+		json_decref(line);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	buf_free(&b);
+	return lines;
+}
+
+/* The string member key of obj, or "". */
+static const char *str_field(const json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	return v ? v : "";
+}
+
+static size_t count_log(const char *path, const char *msg)
+{
+	json_t *lines = log_lines(path, msg);
+	size_t n = json_array_size(lines);
+	json_decref(lines);
+	return n;
+}
+
+/* Log lines "email job" with the given outcome. */
+static size_t count_outcome(const char *path, const char *outcome)
+{
+	json_t *lines = log_lines(path, "email job");
+	size_t i, n = 0;
+	json_t *l;
+	json_array_foreach (lines, i, l) {
+		n += strcmp(str_field(l, "outcome"), outcome) == 0;
+	}
+	json_decref(lines);
+	return n;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	struct buf b = BUF_INIT;
+	e2e_read_file(path, &b);
+	bool found = b.data && strstr(b.data, needle);
+	buf_free(&b);
+	return found;
+}
+
+/* Starts cinema-scheduler with env; waits until it logs "scheduler
+ * started". *log_out gets its log path. */
+static pid_t start_scheduler(const struct env *e, const char *name, const char **log_out)
+{
+	const char *log = new_log(name);
+	char *argv[] = {(char *)"cinema-scheduler", NULL};
+	pid_t pid = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), argv, e->p, NULL, log);
+	ck_assert_msg(pid > 0, "cannot start cinema-scheduler");
+	track_pid(pid);
+	if (log_out)
+		*log_out = log;
+	long long deadline = now_ms() + WAIT_MS;
+	while (count_log(log, "scheduler started") == 0) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			untrack_pid(pid);
+			ck_abort_msg("cinema-scheduler exited early:%s", logs_tail());
+		}
+		ck_assert_msg(now_ms() <= deadline, "cinema-scheduler did not start:%s",
+			      logs_tail());
+		sleep_ms(POLL_MS);
+	}
+	return pid;
+}
+
+/* Sends sig to pid and waits up to timeout_ms for it to exit; returns its
+ * exit status (128 + signal if one ended it), or -1 when it was still
+ * running (it is then killed). */
+static int stop_child(pid_t pid, int sig, long timeout_ms)
+{
+	int status;
+	kill(pid, sig);
+	long long deadline = now_ms() + timeout_ms;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			untrack_pid(pid);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		if (r < 0 && errno != EINTR) {
+			untrack_pid(pid);
+			return -1;
+		}
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			e2e_wait(pid);
+			untrack_pid(pid);
+			return -1;
+		}
+		sleep_ms(20);
+	}
+}
+
+/* SIGTERM, a generous bound, exit status 0 and the "scheduler stopped" line. */
+static void stop_scheduler(pid_t pid, const char *log)
+{
+	int rc = stop_child(pid, SIGTERM, 20000);
+	ck_assert_msg(rc == 0,
+		      "cinema-scheduler exited %d after SIGTERM (-1: still running "
+		      "after 20 s):%s",
+		      rc, logs_tail());
+	ck_assert_msg(count_log(log, "scheduler stopped") == 1, "no \"scheduler stopped\":%s",
+		      logs_tail());
+}
+
+static bool port_open(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Starts cinema-mailsink on the test's SMTP port and waits until it accepts
+ * connections. */
+static pid_t start_mailsink(void)
+{
+	char port[16];
+	snprintf(port, sizeof(port), "%d", w.smtp_port);
+	char *argv[] = {(char *)"cinema-mailsink",
+			(char *)"--dir",
+			w.maildir,
+			(char *)"--port",
+			port,
+			NULL};
+	const char *log = new_log("mailsink");
+	pid_t pid = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), argv, NULL, NULL, log);
+	ck_assert_msg(pid > 0, "cannot start cinema-mailsink");
+	track_pid(pid);
+	long long deadline = now_ms() + WAIT_MS;
+	while (!port_open(w.smtp_port)) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			untrack_pid(pid);
+			ck_abort_msg("cinema-mailsink exited early:%s", logs_tail());
+		}
+		ck_assert_msg(now_ms() <= deadline, "cinema-mailsink did not listen:%s",
+			      logs_tail());
+		sleep_ms(POLL_MS);
+	}
+	return pid;
+}
+
+/* --- producing jobs, as the API does --- */
+
+static void random_hex(char *out, size_t bytes)
+{
+	unsigned char rnd[32];
+	ck_assert_uint_le(bytes, sizeof(rnd));
+	randombytes_buf(rnd, bytes);
+	sodium_bin2hex(out, bytes * 2 + 1, rnd, bytes);
+}
+
+/* Records a job (payload is stolen) and, if asked, announces it. */
+static long long enqueue(const char *kind, const char *rcpt, json_t *payload, bool announce)
+{
+	struct db_conn *conn = NULL;
+	long long id = 0;
+	ck_assert_int_eq(db_acquire(w.pool, &conn), ERR_OK);
+	enum err rc = email_job_enqueue(conn, kind, rcpt, payload, &id);
+	db_release(conn);
+	json_decref(payload);
+	ck_assert_msg(rc == ERR_OK, "email_job_enqueue(%s, %s): %d", kind, rcpt, rc);
+	ck_assert_int_gt(id, 0);
+	if (announce)
+		email_job_announce(w.kv, w.key, id);
+	return id;
+}
+
+/* An activation job for rcpt with token (32 hex digits) written to token. */
+static long long enqueue_activation(const char *rcpt, char token[65], bool announce)
+{
+	random_hex(token, 16);
+	return enqueue("activation", rcpt, json_pack("{s:s}", "token", token), announce);
+}
+
+static const char *link_for(const char *token)
+{
+	return fmt("%s/accounts/activate?token=%s", BASE_URL, token);
+}
+
+static long long queue_length(void)
+{
+	redisReply *r = NULL;
+	ck_assert_int_eq(kv_command(w.kv, &r, "LLEN %s", w.key), ERR_OK);
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	long long n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+/* Polls until the scheduler has taken every announced id off the queue. */
+static void wait_queue_empty(void)
+{
+	long long deadline = now_ms() + WAIT_MS;
+	long long n;
+	while ((n = queue_length()) != 0 && now_ms() <= deadline)
+		sleep_ms(POLL_MS);
+	ck_assert_msg(n == 0, "%lld ids still queued%s", n, logs_tail());
+}
+
+/* --- fixture --- */
+
+static void setup(void)
+{
+	static const char *const required[] = {"DATABASE_URL",	       "REDIS_URL",
+					       "CINEMA_SCHEDULER_BIN", "CINEMA_MAILSINK_BIN",
+					       "TEMPLATES_DIR",	       "MIGRATIONS_DIR"};
+	static unsigned n;
+	char err[256];
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const char *v = getenv(required[i]);
+		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
+			      required[i]);
+	}
+	memset(&w, 0, sizeof(w));
+	w.ci = testdb_create();
+	ck_assert_msg(w.ci != NULL, "testdb_create failed");
+	int applied = 0;
+	ck_assert_msg(db_migrate(w.ci, getenv("MIGRATIONS_DIR"), &applied) == ERR_OK,
+		      "migrations failed");
+	ck_assert_int_ge(applied, 2);
+	snprintf(w.key, sizeof(w.key), "test:%ld:%u", (long)getpid(), ++n);
+	snprintf(w.maildir, sizeof(w.maildir), "/tmp/cinema-mail-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(w.maildir));
+	w.smtp_port = e2e_free_port();
+	ck_assert_int_gt(w.smtp_port, 0);
+
+	struct db_pool_options dbo = {
+		.conninfo = w.ci, .size = 2, .acquire_timeout_ms = 5000, .connect_timeout_s = 5};
+	w.pool = db_pool_new(&dbo);
+	ck_assert_ptr_nonnull(w.pool);
+	struct kv_options kvo = {.url = getenv("REDIS_URL"), .pool_size = 1, .timeout_ms = 2000};
+	w.kv = kv_new(&kvo, err, sizeof(err));
+	ck_assert_msg(w.kv != NULL, "REDIS_URL: %s", err);
+	ck_assert_msg(kv_ping(w.kv), "Redis at REDIS_URL does not answer");
+	w.pg = PQconnectdb(w.ci);
+	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] <= 0)
+			continue;
+		kill(children[i], SIGKILL);
+		e2e_wait(children[i]);
+		children[i] = 0;
+	}
+	if (w.kv) {
+		kv_command(w.kv, NULL, "DEL %s", w.key);
+		kv_free(w.kv);
+	}
+	db_pool_free(w.pool);
+	if (w.pg)
+		PQfinish(w.pg);
+	testdb_drop(w.ci);
+	free(w.ci);
+	if (w.maildir[0])
+		remove_dir(w.maildir);
+	for (int i = 0; i < MAX_LOGS; i++) {
+		if (logs[i][0])
+			unlink(logs[i]);
+		logs[i][0] = '\0';
+	}
+	memset(&w, 0, sizeof(w));
+}
+
+/* ===================================================================== */
+/* 1. A job recorded and announced is delivered, as valid MIME.          */
+
+START_TEST(announced_job_is_delivered_as_valid_mime)
+{
+	struct env e;
+	const char *log;
+	char tok1[65], tok2[65];
+	base_env(&e);
+	/* Sweeps a minute apart: after the first one, only the announcement
+	 * can get a job sent within the wait. */
+	env_set(&e, "SCHEDULER_SWEEP_MS=60000");
+	start_mailsink();
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+
+	long long id1 = enqueue_activation("first@example.com", tok1, true);
+	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id1), "sent", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	long long id2 = enqueue_activation("second@example.com", tok2, true);
+	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id2), "sent", WAIT_MS);
+	wait_eml(2, WAIT_MS);
+
+	assert_valid_mime(eml_for("first@example.com"), link_for(tok1), "first@example.com",
+			  "Activate your Online Cinema account");
+	assert_valid_mime(eml_for("second@example.com"), link_for(tok2), "second@example.com",
+			  "Activate your Online Cinema account");
+
+	/* Sent once, and no usable token is left in the table. */
+	assert_sql("SELECT string_agg(concat_ws(' ', status, attempts, payload::text, "
+		   "sent_at IS NOT NULL, coalesce(last_error, '-'), "
+		   "coalesce(locked_until::text, '-')), ',' ORDER BY id) FROM email_jobs",
+		   "sent 1 {} t - -,sent 1 {} t - -");
+	wait_queue_empty();
+	ck_assert_uint_eq(count_outcome(log, "sent"), 2);
+	/* The log never carries a token or a link with one. */
+	ck_assert_msg(!file_contains(log, tok1) && !file_contains(log, tok2),
+		      "a token was logged:%s", logs_tail());
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+/* ===================================================================== */
+/* 2. SMTP down: retried, delivered once it is back; failed after the    */
+/*    last attempt.                                                      */
+
+START_TEST(smtp_down_then_back_is_retried_and_delivered)
+{
+	struct env e;
+	const char *log;
+	char tok[65];
+	base_env(&e); /* nothing listens on w.smtp_port yet */
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	long long id = enqueue_activation("retry@example.com", tok, true);
+
+	/* At least one attempt failed and the job waits for another. */
+	wait_sql(fmt("SELECT attempts >= 1 AND last_error IS NOT NULL AND sent_at IS NULL "
+		     "FROM email_jobs WHERE id = %lld",
+		     id),
+		 "t", WAIT_MS);
+	ck_assert_int_eq(count_eml(), 0);
+	assert_sql(
+		fmt("SELECT status IN ('pending', 'sending') FROM email_jobs WHERE id = %lld", id),
+		"t");
+
+	start_mailsink();
+	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "sent", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("retry@example.com"), link_for(tok), "retry@example.com",
+			  "Activate your Online Cinema account");
+	assert_sql(fmt("SELECT concat_ws(' ', attempts >= 2, payload::text, "
+		       "last_error IS NULL) FROM email_jobs WHERE id = %lld",
+		       id),
+		   "t {} t");
+	ck_assert_uint_ge(count_outcome(log, "retry"), 1);
+	ck_assert_uint_eq(count_outcome(log, "sent"), 1);
+	/* Nothing more arrives later. */
+	sleep_ms(500);
+	ck_assert_int_eq(count_eml(), 1);
+	ck_assert_msg(!file_contains(log, tok), "the token was logged:%s", logs_tail());
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+START_TEST(smtp_down_past_last_attempt_is_failed)
+{
+	struct env e;
+	const char *log;
+	char tok[65];
+	base_env(&e); /* nothing ever listens on w.smtp_port */
+	env_set(&e, "EMAIL_MAX_ATTEMPTS=2");
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	long long id = enqueue_activation("never@example.com", tok, true);
+
+	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "failed", WAIT_MS);
+	assert_sql(fmt("SELECT concat_ws(' ', attempts, payload::text, "
+		       "coalesce(length(last_error) > 0, false), sent_at IS NULL, "
+		       "locked_until IS NULL) FROM email_jobs WHERE id = %lld",
+		       id),
+		   "2 {} t t t");
+	/* Failed for good: not tried again. */
+	sleep_ms(600);
+	assert_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		   "failed 2");
+	ck_assert_uint_eq(count_outcome(log, "retry"), 1);
+	ck_assert_uint_eq(count_outcome(log, "failed"), 1);
+	char *err = sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", id));
+	ck_assert_msg(strstr(err, tok) == NULL, "last_error holds the token: %s", err);
+	free(err);
+	ck_assert_msg(!file_contains(log, tok), "the token was logged:%s", logs_tail());
+	ck_assert_int_eq(count_eml(), 0);
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+/* ===================================================================== */
+/* 3. Redis down when the job is recorded: the sweep delivers it.        */
+
+START_TEST(lost_announcement_is_delivered_by_the_sweep)
+{
+	char tok[65], err[256];
+	int dead = e2e_free_port();
+	char url[64];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", dead);
+	struct kv_options kvo = {.url = url, .pool_size = 1, .timeout_ms = 500};
+	struct kv *dead_kv = kv_new(&kvo, err, sizeof(err));
+	ck_assert_ptr_nonnull(dead_kv);
+
+	/* The producer's announcement fails; it is not the caller's problem. */
+	random_hex(tok, 16);
+	long long id =
+		enqueue("activation", "swept@example.com", json_pack("{s:s}", "token", tok), false);
+	email_job_announce(dead_kv, w.key, id);
+	kv_free(dead_kv);
+	ck_assert_int_eq(queue_length(), 0);
+	assert_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "pending");
+
+	struct env e;
+	const char *log;
+	base_env(&e);
+	start_mailsink();
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	wait_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		 "sent 1", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("swept@example.com"), link_for(tok), "swept@example.com",
+			  "Activate your Online Cinema account");
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+START_TEST(scheduler_with_redis_down_still_sends)
+{
+	struct env e;
+	const char *log;
+	char tok[65];
+	base_env(&e);
+	env_set(&e, "REDIS_URL=redis://127.0.0.1:%d/0", e2e_free_port());
+	start_mailsink();
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	long long id = enqueue_activation("noredis@example.com", tok, false);
+	wait_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		 "sent 1", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("noredis@example.com"), link_for(tok), "noredis@example.com",
+			  "Activate your Online Cinema account");
+	/* Stopping does not depend on Redis either. */
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+START_TEST(expired_lease_is_requeued_and_sent)
+{
+	/* A scheduler died while sending: its claim's lease has run out. */
+	char tok[65];
+	random_hex(tok, 16);
+	long long id = sql_int(fmt("INSERT INTO email_jobs (kind, recipient, payload, status, "
+				   "attempts, locked_until) VALUES ('activation', "
+				   "'lease@example.com', '{\"token\": \"%s\"}', 'sending', 1, "
+				   "now() - interval '1 second') RETURNING id",
+				   tok));
+	struct env e;
+	const char *log;
+	base_env(&e);
+	start_mailsink();
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	wait_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		 "sent 2", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	ck_assert_uint_ge(count_log(log, "email jobs with expired leases requeued"), 1);
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+/* ===================================================================== */
+/* 4. Two schedulers, one queue, 200 jobs: each delivered exactly once.  */
+
+#define MANY 200
+
+START_TEST(two_schedulers_deliver_each_job_once)
+{
+	static char tokens[MANY][65];
+	struct env e;
+	const char *logs2[2];
+	pid_t sched[2];
+	base_env(&e);
+	start_mailsink();
+	sched[0] = start_scheduler(&e, "scheduler-a", &logs2[0]);
+	sched[1] = start_scheduler(&e, "scheduler-b", &logs2[1]);
+
+	for (int i = 0; i < MANY; i++) {
+		char rcpt[64];
+		snprintf(rcpt, sizeof(rcpt), "user%03d@example.com", i);
+		enqueue_activation(rcpt, tokens[i], true);
+	}
+	wait_sql("SELECT count(*) FROM email_jobs WHERE status = 'sent'", "200", WAIT_MS);
+	wait_eml(MANY, WAIT_MS);
+	for (int i = 0; i < 2; i++)
+		stop_scheduler(sched[i], logs2[i]);
+	ck_assert_int_eq(count_eml(), MANY);
+	assert_sql("SELECT count(*) FILTER (WHERE status = 'sent' AND attempts = 1 AND "
+		   "payload = '{}') || '/' || count(*) FROM email_jobs",
+		   "200/200");
+	ck_assert_uint_eq(count_outcome(logs2[0], "sent") + count_outcome(logs2[1], "sent"), MANY);
+	/* (The queue may still hold ids of jobs a sweep sent first: claiming
+	 * those later finds nothing to do.) */
+
+	/* Every token exactly once across all messages. */
+	char *argv[] = {(char *)"python3", (char *)"-c", (char *)py_check,
+			(char *)"tokens",  w.maildir,	 NULL};
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	int rc = e2e_run_capture("python3", argv, NULL, NULL, 120, &out, &err);
+	ck_assert_msg(rc == 0, "python3 exited %d:\n%s", rc, err.data);
+	int seen[MANY] = {0};
+	int lines = 0;
+	for (const char *p = out.data; p && *p;) {
+		size_t len = strcspn(p, "\n");
+		int match = -1;
+		for (int i = 0; i < MANY; i++)
+			if (len == 32 && strncmp(p, tokens[i], 32) == 0)
+				match = i;
+		ck_assert_msg(match >= 0, "unknown token in a message: %.*s", (int)len, p);
+		seen[match]++;
+		lines++;
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	ck_assert_int_eq(lines, MANY);
+	for (int i = 0; i < MANY; i++)
+		ck_assert_msg(seen[i] == 1, "token of job %d seen %d times", i, seen[i]);
+	buf_free(&out);
+	buf_free(&err);
+}
+END_TEST
+
+/* ===================================================================== */
+/* 5. The cleanup job removes exactly the expired tokens, once a period. */
+
+/* Test data named by labels: t_hash(label) is a token column value (SHA-256
+ * hex), t_sid(label) a session id. */
+static void add_label_functions(void)
+{
+	sql_ok("CREATE FUNCTION t_hash(text) RETURNS text LANGUAGE sql IMMUTABLE AS "
+	       "$$ SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex') $$");
+	sql_ok("CREATE FUNCTION t_sid(text) RETURNS uuid LANGUAGE sql IMMUTABLE AS "
+	       "$$ SELECT md5($1)::uuid $$");
+	sql_ok("CREATE FUNCTION t_uid(text) RETURNS bigint LANGUAGE sql AS "
+	       "$$ SELECT id FROM users WHERE email = $1 $$");
+}
+
+/* "table:label,..." for every labelled row that is still there. */
+static const char surviving_sql[] =
+	"SELECT coalesce(string_agg(x, ',' ORDER BY x), '') FROM ("
+	"SELECT 'activation:' || l AS x FROM t_labels JOIN activation_tokens ON token = t_hash(l) "
+	"UNION ALL SELECT 'password_reset:' || l FROM t_labels "
+	"JOIN password_reset_tokens ON token = t_hash(l) "
+	"UNION ALL SELECT 'refresh:' || l FROM t_labels JOIN refresh_tokens ON token = t_hash(l) "
+	"UNION ALL SELECT 'session:' || l FROM t_labels JOIN user_sessions ON id = t_sid(l)"
+	") s";
+
+START_TEST(cleanup_removes_exactly_the_expired_tokens)
+{
+	add_label_functions();
+	sql_ok("CREATE TABLE t_labels (l text PRIMARY KEY)");
+	sql_ok("INSERT INTO users (email, hashed_password, group_id) "
+	       "SELECT e, 'x', (SELECT id FROM user_groups WHERE name = 'USER') "
+	       "FROM unnest(ARRAY['u1@example.com', 'u2@example.com', 'u3@example.com']) e");
+	sql_ok("INSERT INTO t_labels VALUES ('act-expired'), ('act-valid'), ('pr-valid'), "
+	       "('pr-expired'), ('rf-expired-1'), ('rf-expired-2'), ('rf-used-valid'), "
+	       "('rf-valid-1'), ('rf-valid-2'), ('rf-of-old-revoked'), ('rf-late'), "
+	       "('s-live-1'), ('s-live-2'), ('s-revoked-recently'), ('s-expired'), "
+	       "('s-revoked-long-ago')");
+	sql_ok("INSERT INTO activation_tokens (user_id, token, expires_at) VALUES "
+	       "(t_uid('u1@example.com'), t_hash('act-expired'), now() - interval '1 hour'), "
+	       "(t_uid('u2@example.com'), t_hash('act-valid'), now() + interval '1 hour')");
+	sql_ok("INSERT INTO password_reset_tokens (user_id, token, expires_at) VALUES "
+	       "(t_uid('u1@example.com'), t_hash('pr-valid'), now() + interval '2 minutes'), "
+	       "(t_uid('u3@example.com'), t_hash('pr-expired'), now() - interval '1 second')");
+	/* Sessions end when they expire; revoked ones stay a day (reuse
+	 * detection), then go with their refresh tokens. */
+	sql_ok("INSERT INTO user_sessions (id, user_id, expires_at, revoked_at) VALUES "
+	       "(t_sid('s-live-1'), t_uid('u1@example.com'), now() + interval '1 day', NULL), "
+	       "(t_sid('s-live-2'), t_uid('u2@example.com'), now() + interval '1 day', NULL), "
+	       "(t_sid('s-revoked-recently'), t_uid('u3@example.com'), "
+	       "now() + interval '14 days', now() - interval '1 hour'), "
+	       "(t_sid('s-expired'), t_uid('u3@example.com'), now() - interval '1 second', NULL), "
+	       "(t_sid('s-revoked-long-ago'), t_uid('u2@example.com'), now() + interval '1 day', "
+	       "now() - interval '2 days')");
+	sql_ok("INSERT INTO refresh_tokens (user_id, session_id, token, expires_at, used_at) "
+	       "VALUES "
+	       "(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-expired-1'), "
+	       "now() - interval '1 day', now() - interval '2 days'), "
+	       "(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-expired-2'), "
+	       "now() - interval '1 second', NULL), "
+	       "(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-used-valid'), "
+	       "now() + interval '1 day', now() - interval '1 minute'), "
+	       "(t_uid('u2@example.com'), t_sid('s-live-2'), t_hash('rf-valid-1'), "
+	       "now() + interval '1 day', NULL), "
+	       "(t_uid('u3@example.com'), t_sid('s-revoked-recently'), t_hash('rf-valid-2'), "
+	       "now() + interval '14 days', NULL), "
+	       "(t_uid('u2@example.com'), t_sid('s-revoked-long-ago'), "
+	       "t_hash('rf-of-old-revoked'), now() + interval '1 day', NULL)");
+	assert_sql(surviving_sql,
+		   "activation:act-expired,activation:act-valid,password_reset:pr-expired,"
+		   "password_reset:pr-valid,refresh:rf-expired-1,refresh:rf-expired-2,"
+		   "refresh:rf-of-old-revoked,refresh:rf-used-valid,refresh:rf-valid-1,"
+		   "refresh:rf-valid-2,session:s-expired,session:s-live-1,session:s-live-2,"
+		   "session:s-revoked-long-ago,session:s-revoked-recently");
+
+	struct env e;
+	const char *log;
+	base_env(&e);
+	env_set(&e, "TOKEN_CLEANUP_INTERVAL=1");
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+
+	static const char valid[] =
+		"activation:act-valid,password_reset:pr-valid,refresh:rf-used-valid,"
+		"refresh:rf-valid-1,refresh:rf-valid-2,session:s-live-1,session:s-live-2,"
+		"session:s-revoked-recently";
+	wait_sql(surviving_sql, valid, WAIT_MS);
+	/* Nothing else went: the users, and every row but those. */
+	assert_sql("SELECT (SELECT count(*) FROM users) || ' ' || "
+		   "(SELECT count(*) FROM activation_tokens) || ' ' || "
+		   "(SELECT count(*) FROM password_reset_tokens) || ' ' || "
+		   "(SELECT count(*) FROM refresh_tokens) || ' ' || "
+		   "(SELECT count(*) FROM user_sessions)",
+		   "3 1 1 3 3");
+	/* The first run reports what it removed (the token of the old
+	 * revoked session went with its session, not as an expired token). */
+	json_t *runs = log_lines(log, "periodic job");
+	ck_assert_uint_ge(json_array_size(runs), 1);
+	json_t *first = json_array_get(runs, 0);
+	char *text = json_dumps(first, JSON_SORT_KEYS);
+	ck_assert_msg(strcmp(str_field(first, "job"), "cleanup_expired_tokens") == 0 &&
+			      strcmp(str_field(first, "outcome"), "done") == 0,
+		      "first run: %s", text);
+	ck_assert_msg(json_integer_value(json_object_get(first, "activation_tokens")) == 1 &&
+			      json_integer_value(json_object_get(first, "password_reset_tokens")) ==
+				      1 &&
+			      json_integer_value(json_object_get(first, "refresh_tokens")) == 2 &&
+			      json_integer_value(json_object_get(first, "sessions")) == 2,
+		      "first run: %s", text);
+	free(text);
+	json_decref(runs);
+
+	/* A token that expires later goes in a later period. */
+	sql_ok("INSERT INTO refresh_tokens (user_id, session_id, token, expires_at) VALUES "
+	       "(t_uid('u2@example.com'), t_sid('s-live-2'), t_hash('rf-late'), "
+	       "now() - interval '1 second')");
+	wait_sql(surviving_sql, valid, WAIT_MS);
+	stop_scheduler(sched, log);
+	assert_sql("SELECT count(*) FROM users", "3");
+}
+END_TEST
+
+START_TEST(two_schedulers_run_cleanup_once_per_period)
+{
+	/* Every run moves last_run_at; record each value. */
+	sql_ok("CREATE TABLE t_runs (at timestamptz NOT NULL)");
+	sql_ok("CREATE FUNCTION t_record_run() RETURNS trigger LANGUAGE plpgsql AS "
+	       "$$ BEGIN INSERT INTO t_runs VALUES (NEW.last_run_at); RETURN NEW; END $$");
+	sql_ok("CREATE TRIGGER t_record_run AFTER UPDATE ON scheduler_runs "
+	       "FOR EACH ROW EXECUTE FUNCTION t_record_run()");
+
+	struct env e;
+	const char *logs2[2];
+	pid_t sched[2];
+	base_env(&e);
+	env_set(&e, "TOKEN_CLEANUP_INTERVAL=1");
+	env_set(&e, "SCHEDULER_SWEEP_MS=50");
+	sched[0] = start_scheduler(&e, "scheduler-a", &logs2[0]);
+	sched[1] = start_scheduler(&e, "scheduler-b", &logs2[1]);
+	wait_sql("SELECT count(*) >= 4 FROM t_runs", "t", 2 * WAIT_MS);
+	for (int i = 0; i < 2; i++)
+		stop_scheduler(sched[i], logs2[i]);
+
+	/* Consecutive runs are at least one period apart, whichever
+	 * scheduler ran them... */
+	assert_sql("SELECT bool_and(gap >= interval '1 second') FROM (SELECT at - lag(at) "
+		   "OVER (ORDER BY at) AS gap FROM t_runs) s WHERE gap IS NOT NULL",
+		   "t");
+	/* ...and each claimed period is one run of the job. */
+	long long runs = sql_int("SELECT count(*) FROM t_runs");
+	size_t lines = count_log(logs2[0], "periodic job") + count_log(logs2[1], "periodic job");
+	ck_assert_msg((long long)lines == runs, "%zu \"periodic job\" lines for %lld periods:%s",
+		      lines, runs, logs_tail());
+}
+END_TEST
+
+/* ===================================================================== */
+/* 6. Graceful shutdown.                                                 */
+
+START_TEST(sigterm_and_sigint_stop_it_with_status_0)
+{
+	static const int sigs[] = {SIGTERM, SIGINT};
+	for (int i = 0; i < 2; i++) {
+		struct env e;
+		const char *log;
+		base_env(&e);
+		env_set(&e, "SCHEDULER_SWEEP_MS=5000");
+		pid_t sched = start_scheduler(&e, i ? "scheduler-int" : "scheduler-term", &log);
+		sleep_ms(300); /* inside its wait on Redis */
+		/* Promptly: its waits are a second at most; the bound is
+		 * generous for loaded machines. */
+		int rc = stop_child(sched, sigs[i], 10000);
+		ck_assert_msg(rc == 0, "exit %d after signal %d (-1: still running after 10 s):%s",
+			      rc, sigs[i], logs_tail());
+		ck_assert_uint_eq(count_log(log, "scheduler stopped"), 1);
+		ck_assert_uint_eq(count_log(log, "scheduler stopping"), 1);
+	}
+}
+END_TEST
+
+/* ===================================================================== */
+/* 7. cinema-scheduler status.                                           */
+
+static json_t *run_status(const struct env *e, int want_rc)
+{
+	char *argv[] = {(char *)"cinema-scheduler", (char *)"status", NULL};
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	int rc = e2e_run_capture(e2e_bin("CINEMA_SCHEDULER_BIN"), argv, e->p, NULL, 30, &out, &err);
+	ck_assert_msg(rc == want_rc, "status exited %d (want %d):\n%s%s", rc, want_rc, out.data,
+		      err.data);
+	json_t *j = NULL;
+	if (want_rc == 0) {
+		j = json_loads(out.data, 0, NULL);
+		ck_assert_msg(j != NULL, "status printed no JSON:\n%s", out.data);
+	} else {
+		ck_assert_msg(strstr(err.data, "cinema-scheduler:") != NULL, "stderr: %s",
+			      err.data);
+	}
+	buf_free(&out);
+	buf_free(&err);
+	return j;
+}
+
+START_TEST(status_prints_counts_and_queue_length)
+{
+	char tok[65];
+	long long ids[5];
+	for (int i = 0; i < 5; i++)
+		ids[i] = enqueue_activation(fmt("s%d@example.com", i), tok, i < 3);
+	sql_ok(fmt("UPDATE email_jobs SET status = 'sent' WHERE id = %lld", ids[0]));
+	sql_ok(fmt("UPDATE email_jobs SET status = 'failed' WHERE id = %lld", ids[1]));
+	sql_ok(fmt("UPDATE email_jobs SET status = 'sending' WHERE id = %lld", ids[2]));
+
+	struct env e;
+	base_env(&e);
+	json_t *j = run_status(&e, 0);
+	json_t *want =
+		json_pack("{s:i,s:i,s:i,s:i}", "pending", 2, "sending", 1, "sent", 1, "failed", 1);
+	char *got = json_dumps(j, JSON_SORT_KEYS);
+	ck_assert_msg(json_equal(json_object_get(j, "email_jobs"), want), "status: %s", got);
+	ck_assert_msg(json_is_integer(json_object_get(j, "queue_length")) &&
+			      json_integer_value(json_object_get(j, "queue_length")) == 3,
+		      "status: %s", got);
+	ck_assert_msg(json_is_string(json_object_get(j, "oldest_unsent_created_at")), "status: %s",
+		      got);
+	free(got);
+	json_decref(j);
+
+	/* Redis down: the counts, and a null queue length. */
+	env_set(&e, "REDIS_URL=redis://127.0.0.1:%d/0", e2e_free_port());
+	j = run_status(&e, 0);
+	got = json_dumps(j, JSON_SORT_KEYS);
+	ck_assert_msg(json_equal(json_object_get(j, "email_jobs"), want), "status: %s", got);
+	ck_assert_msg(json_is_null(json_object_get(j, "queue_length")), "status: %s", got);
+	free(got);
+	json_decref(j);
+	json_decref(want);
+
+	/* Nothing unsent: no oldest. */
+	sql_ok("UPDATE email_jobs SET status = 'sent'");
+	base_env(&e);
+	j = run_status(&e, 0);
+	got = json_dumps(j, JSON_SORT_KEYS);
+	ck_assert_msg(json_is_null(json_object_get(j, "oldest_unsent_created_at")), "status: %s",
+		      got);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(j, "email_jobs"), "sent")), 5);
+	free(got);
+	json_decref(j);
+
+	/* No email_jobs table: exit 1 with a reason. */
+	sql_ok("DROP TABLE email_jobs");
+	json_decref(run_status(&e, 1));
+}
+END_TEST
+
+/* ===================================================================== */
+/* 8. Bad jobs: never inserted, or failed without retries.               */
+
+/* Runs an INSERT into email_jobs expected to break a CHECK constraint. */
+static void assert_insert_refused(const char *kind, const char *rcpt)
+{
+	const char *params[] = {kind, rcpt};
+	PGresult *res = PQexecParams(w.pg,
+				     "INSERT INTO email_jobs (kind, recipient, payload) "
+				     "VALUES ($1, $2, '{\"token\": \"x\"}')",
+				     2, NULL, params, NULL, NULL, 0);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR && state &&
+			      strcmp(state, "23514") == 0,
+		      "kind %s, recipient %s: %s", kind, rcpt, PQerrorMessage(w.pg));
+	PQclear(res);
+
+	/* The producer's function refuses it too. */
+	struct db_conn *conn = NULL;
+	long long id = 0;
+	json_t *payload = json_pack("{s:s}", "token", "x");
+	ck_assert_int_eq(db_acquire(w.pool, &conn), ERR_OK);
+	enum err rc = email_job_enqueue(conn, kind, rcpt, payload, &id);
+	db_release(conn);
+	json_decref(payload);
+	ck_assert_int_ne(rc, ERR_OK);
+}
+
+START_TEST(injected_recipient_cannot_be_inserted)
+{
+	assert_insert_refused("activation", "victim@example.com\r\nBcc: x@y");
+	assert_insert_refused("activation", "victim@example.com\nBcc: x@y");
+	assert_insert_refused("activation", "victim@example.com\r");
+	assert_insert_refused("../../etc/passwd", "victim@example.com");
+	assert_insert_refused("Activation", "victim@example.com");
+	assert_insert_refused("activation", "x@");
+	assert_sql("SELECT count(*) FROM email_jobs", "0");
+}
+END_TEST
+
+START_TEST(bad_jobs_fail_without_retries)
+{
+	char tok[65];
+	long long no_template =
+		enqueue("no_such_kind", "a@example.com", json_pack("{s:s}", "token", "t"), true);
+	long long no_var = enqueue("activation", "b@example.com", json_object(), true);
+	long long bad_rcpt =
+		enqueue("activation", "not an address", json_pack("{s:s}", "token", "t"), true);
+	long long good = enqueue_activation("good@example.com", tok, true);
+
+	struct env e;
+	const char *log;
+	base_env(&e);
+	env_set(&e, "EMAIL_MAX_ATTEMPTS=5");
+	start_mailsink();
+	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", good), "sent", WAIT_MS);
+	wait_sql(fmt("SELECT string_agg(status || ' ' || attempts || ' ' || payload::text, ',' "
+		     "ORDER BY id) FROM email_jobs WHERE id IN (%lld, %lld, %lld)",
+		     no_template, no_var, bad_rcpt),
+		 "failed 1 {},failed 1 {},failed 1 {}", WAIT_MS);
+	char *err =
+		sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", no_template));
+	ck_assert_msg(strstr(err, "no template") != NULL, "last_error: %s", err);
+	free(err);
+	err = sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", no_var));
+	ck_assert_msg(strstr(err, "token") != NULL, "last_error: %s", err);
+	free(err);
+	err = sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", bad_rcpt));
+	ck_assert_msg(strstr(err, "refused") != NULL, "last_error: %s", err);
+	free(err);
+
+	/* Several sweeps later: still one attempt each, one message only. */
+	sleep_ms(600);
+	assert_sql(fmt("SELECT string_agg(status || ' ' || attempts, ',' ORDER BY id) "
+		       "FROM email_jobs WHERE id IN (%lld, %lld, %lld)",
+		       no_template, no_var, bad_rcpt),
+		   "failed 1,failed 1,failed 1");
+	ck_assert_uint_eq(count_outcome(log, "failed"), 3);
+	ck_assert_uint_eq(count_outcome(log, "retry"), 0);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("good@example.com"), link_for(tok), "good@example.com",
+			  "Activate your Online Cinema account");
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+int main(void)
+{
+	/* The test command always provides these; a run without them is a
+	 * broken setup, not something to skip. */
+	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
+		fprintf(stderr, "scheduler_test_scheduler: DATABASE_URL and REDIS_URL must be set "
+				"(scripts/test.sh starts throwaway servers)\n");
+		return 1;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "libsodium failed to initialise\n");
+		return 1;
+	}
+	/* This process's own library calls (migrations, announcements to a
+	 * dead Redis) log only their errors. */
+	log_set_level(LOG_LEVEL_ERROR);
+	Suite *s = suite_create("scheduler");
+
+	TCase *tc = tcase_create("delivery");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, announced_job_is_delivered_as_valid_mime);
+	tcase_add_test(tc, smtp_down_then_back_is_retried_and_delivered);
+	tcase_add_test(tc, smtp_down_past_last_attempt_is_failed);
+	tcase_add_test(tc, lost_announcement_is_delivered_by_the_sweep);
+	tcase_add_test(tc, scheduler_with_redis_down_still_sends);
+	tcase_add_test(tc, expired_lease_is_requeued_and_sent);
+	tcase_add_test(tc, two_schedulers_deliver_each_job_once);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad_jobs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, injected_recipient_cannot_be_inserted);
+	tcase_add_test(tc, bad_jobs_fail_without_retries);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("periodic");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, cleanup_removes_exactly_the_expired_tokens);
+	tcase_add_test(tc, two_schedulers_run_cleanup_once_per_period);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("process");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, sigterm_and_sigint_stop_it_with_status_0);
+	tcase_add_test(tc, status_prints_counts_and_queue_length);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
