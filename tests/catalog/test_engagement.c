@@ -1,0 +1,1468 @@
+/* End-to-end tests of engagement with movies over HTTP: reactions, ratings,
+ * favorites, comment threads, comment likes, notifications and the emails
+ * they cause. The real `cinema-api serve` runs against a fresh migrated
+ * database per test and Redis; emails take the real path (cinema-scheduler
+ * sending to cinema-mailsink over SMTP). No mocks. Movies and their lookups
+ * are inserted with SQL: the catalog's own tests cover writing them.
+ *
+ * Needs DATABASE_URL and REDIS_URL (scripts/test.sh provides them; the suite
+ * fails when they are missing), CINEMA_API_BIN, CINEMA_SCHEDULER_BIN,
+ * CINEMA_MAILSINK_BIN, TEMPLATES_DIR and MIGRATIONS_DIR (set by CTest).
+ *
+ * Redis: this suite owns database REDIS_DB of the server of REDIS_URL,
+ * flushed before and after each test; each test has its own email queue.
+ *
+ * Cleanup: every process a test starts is tracked and killed by the checked
+ * teardown, which also drops the database and removes the mail directory
+ * and logs. In fork mode a failed assertion ends the test process before
+ * teardown; check then kills the test's whole process group, children
+ * included. Waiting is polling, never a fixed sleep. */
+#include <check.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cinema/kv.h"
+#include "cinema/log.h"
+#include "e2e.h"
+#include "mailbox.h"
+#include "testdb.h"
+
+#define REDIS_DB     13
+#define MAX_CHILDREN 12
+#define MAX_LOGS     12
+#define WAIT_MS	     15000L /* "eventually": how long to poll */
+#define POLL_MS	     50L
+
+#define BASE_URL "http://frontend.test"
+#define PASSWORD "Popcorn-42!"
+
+/* --- what the running test started; teardown ends and removes all of it --- */
+
+static pid_t children[MAX_CHILDREN];
+static char logs[MAX_LOGS][256];
+
+#define ENV_MAX 24
+
+struct env {
+	char s[ENV_MAX][1024];
+	const char *p[ENV_MAX + 1];
+	int n;
+};
+
+static struct {
+	char *ci;	     /* the test's database (migrated) */
+	PGconn *pg;	     /* a connection to it */
+	char redis_url[256]; /* REDIS_URL with the suite's database number */
+	char queue_key[64];  /* the email queue of this test */
+	char jwt_secret[80];
+	char maildir[64]; /* where the mailsink stores messages ("" until started) */
+	int smtp_port;
+	struct e2e_server srv;
+	struct env srv_env;
+	unsigned seq; /* for unique emails */
+} w;
+
+static void track_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] <= 0) {
+			children[i] = pid;
+			return;
+		}
+	kill(pid, SIGKILL);
+	ck_abort_msg("too many child processes in one test");
+}
+
+static void untrack_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+static const char *new_log(const char *what)
+{
+	for (int i = 0; i < MAX_LOGS; i++)
+		if (!logs[i][0]) {
+			snprintf(logs[i], sizeof(logs[i]), "/tmp/cinema-eng-%ld-%s-%d.log",
+				 (long)getpid(), what, i);
+			return logs[i];
+		}
+	ck_abort_msg("too many log files in one test");
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
+	nanosleep(&t, NULL);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The last part of the API's log and of every other log of this test. */
+static const char *logs_tail(void)
+{
+	static char text[8000];
+	size_t used = 0;
+	text[0] = '\0';
+	for (int i = -1; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
+		const char *path = i < 0 ? w.srv.log_path : logs[i];
+		if (!path[0])
+			continue;
+		struct buf b = BUF_INIT;
+		e2e_read_file(path, &b);
+		size_t keep = 1500;
+		const char *s = b.data ? b.data : "";
+		if (b.len > keep)
+			s += b.len - keep;
+		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", path, s);
+		if (n > 0)
+			used += (size_t)n;
+		if (used >= sizeof(text))
+			used = sizeof(text) - 1;
+		buf_free(&b);
+	}
+	return text;
+}
+
+/* printf into a rotating static buffer (eight live at a time). */
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static const char *fmt(const char *f, ...)
+{
+	static char bufs[8][2048];
+	static int next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
+	va_end(ap);
+	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
+	return b;
+}
+
+static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void env_set(struct env *e, const char *f, ...)
+{
+	char item[1024];
+	va_list ap;
+	va_start(ap, f);
+	int len = vsnprintf(item, sizeof(item), f, ap);
+	va_end(ap);
+	ck_assert(len > 0 && (size_t)len < sizeof(item));
+	size_t name_len = strcspn(item, "=");
+	int i;
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->s[i], item, name_len + 1) == 0)
+			break;
+	if (i == e->n) {
+		ck_assert_int_lt(e->n, ENV_MAX);
+		e->n++;
+	}
+	memcpy(e->s[i], item, (size_t)len + 1);
+	for (int k = 0; k < e->n; k++)
+		e->p[k] = e->s[k];
+	e->p[e->n] = NULL;
+}
+
+/* --- SQL on the test's database --- */
+
+static void sql_ok(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	PQclear(res);
+}
+
+/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
+static char *sql_value(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(w.pg),
+			 PQntuples(res));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+static long long sql_int(const char *sql)
+{
+	char *v = sql_value(sql);
+	long long n = strtoll(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+/* --- processes --- */
+
+static const char *api_bin(void)
+{
+	return e2e_bin("CINEMA_API_BIN");
+}
+
+static bool port_open(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	struct buf b = BUF_INIT;
+	e2e_read_file(path, &b);
+	bool found = b.data && strstr(b.data, needle);
+	buf_free(&b);
+	return found;
+}
+
+static void assert_alive(pid_t pid, const char *what)
+{
+	int status;
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		untrack_pid(pid);
+		ck_abort_msg("%s exited early:%s", what, logs_tail());
+	}
+}
+
+/* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
+ * sends the API's email jobs (same database, same queue) to the sink. */
+static void start_mail(void)
+{
+	snprintf(w.maildir, sizeof(w.maildir), "/tmp/cinema-eng-mail-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(w.maildir));
+	w.smtp_port = e2e_free_port();
+	ck_assert_int_gt(w.smtp_port, 0);
+
+	char port[16];
+	snprintf(port, sizeof(port), "%d", w.smtp_port);
+	char *sink_argv[] = {(char *)"cinema-mailsink",
+			     (char *)"--dir",
+			     w.maildir,
+			     (char *)"--port",
+			     port,
+			     NULL};
+	pid_t sink = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), sink_argv, NULL, NULL,
+			       new_log("mailsink"));
+	ck_assert_msg(sink > 0, "cannot start cinema-mailsink");
+	track_pid(sink);
+	long long deadline = now_ms() + WAIT_MS;
+	while (!port_open(w.smtp_port)) {
+		assert_alive(sink, "cinema-mailsink");
+		ck_assert_msg(now_ms() <= deadline, "cinema-mailsink did not listen:%s",
+			      logs_tail());
+		sleep_ms(POLL_MS);
+	}
+
+	struct env e = {0};
+	env_set(&e, "DATABASE_URL=%s", w.ci);
+	env_set(&e, "REDIS_URL=%s", w.redis_url);
+	env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
+	env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	env_set(&e, "SCHEDULER_SWEEP_MS=100");
+	env_set(&e, "EMAIL_RETRY_BASE_MS=100");
+	env_set(&e, "EMAIL_RETRY_MAX_MS=400");
+	env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
+	env_set(&e, "LOG_LEVEL=info");
+	const char *log = new_log("scheduler");
+	char *sched_argv[] = {(char *)"cinema-scheduler", NULL};
+	pid_t sched = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), sched_argv, e.p, NULL, log);
+	ck_assert_msg(sched > 0, "cannot start cinema-scheduler");
+	track_pid(sched);
+	deadline = now_ms() + WAIT_MS;
+	while (!file_contains(log, "\"scheduler started\"")) {
+		assert_alive(sched, "cinema-scheduler");
+		ck_assert_msg(now_ms() <= deadline, "cinema-scheduler did not start:%s",
+			      logs_tail());
+		sleep_ms(POLL_MS);
+	}
+}
+
+/* Starts `cinema-api serve` on the test's database and Redis database, and
+ * if asked the email path first. */
+static void boot(bool mail)
+{
+	if (mail)
+		start_mail();
+	struct env *e = &w.srv_env;
+	memset(e, 0, sizeof(*e));
+	env_set(e, "DATABASE_URL=%s", w.ci);
+	env_set(e, "REDIS_URL=%s", w.redis_url);
+	env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	env_set(e, "AUTH_RATE_LIMIT=100000");
+	env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	bool ok = e2e_server_start(&w.srv, e->p);
+	if (w.srv.pid > 0)
+		track_pid(w.srv.pid);
+	ck_assert_msg(ok, "cinema-api serve did not come up:%s", logs_tail());
+}
+
+/* --- fixture --- */
+
+static void suite_redis_url(char *out, size_t n)
+{
+	const char *base = getenv("REDIS_URL");
+	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
+	size_t keep = strcspn(base + 8, "/?") + 8;
+	int len = snprintf(out, n, "%.*s/%d", (int)keep, base, REDIS_DB);
+	ck_assert(len > 0 && (size_t)len < n);
+}
+
+static void redis_flush(void)
+{
+	char err[256];
+	struct kv_options kvo = {.url = w.redis_url, .pool_size = 1, .timeout_ms = 2000};
+	struct kv *kv = kv_new(&kvo, err, sizeof(err));
+	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
+	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed",
+		      w.redis_url);
+	kv_free(kv);
+}
+
+static void setup(void)
+{
+	static const char *const required[] = {
+		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
+		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR"};
+	static unsigned n;
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const char *v = getenv(required[i]);
+		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
+			      required[i]);
+	}
+	memset(&w, 0, sizeof(w));
+	suite_redis_url(w.redis_url, sizeof(w.redis_url));
+	redis_flush();
+	snprintf(w.queue_key, sizeof(w.queue_key), "test:engagement:%ld:%u", (long)getpid(), ++n);
+	unsigned char rnd[24];
+	char hex[sizeof(rnd) * 2 + 1];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(w.jwt_secret, sizeof(w.jwt_secret), "engagement-test-%s", hex);
+
+	w.ci = testdb_create();
+	ck_assert_msg(w.ci != NULL, "testdb_create failed");
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
+	struct buf err = BUF_INIT;
+	int rc = e2e_run_capture(api_bin(), argv, env, NULL, 60, NULL, &err);
+	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data);
+	buf_free(&err);
+	w.pg = PQconnectdb(w.ci);
+	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+	/* No periodic job runs during a test. */
+	sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] <= 0)
+			continue;
+		kill(children[i], SIGKILL);
+		e2e_wait(children[i]);
+		children[i] = 0;
+	}
+	if (w.srv.log_path[0])
+		unlink(w.srv.log_path);
+	if (w.pg)
+		PQfinish(w.pg);
+	testdb_drop(w.ci);
+	free(w.ci);
+	if (w.redis_url[0])
+		redis_flush();
+	if (w.maildir[0])
+		remove_dir(w.maildir);
+	for (int i = 0; i < MAX_LOGS; i++) {
+		if (logs[i][0])
+			unlink(logs[i]);
+		logs[i][0] = '\0';
+	}
+	memset(&w, 0, sizeof(w));
+}
+
+/* --- HTTP --- */
+
+static json_t *J(const char *f, ...)
+{
+	json_error_t jerr;
+	va_list ap;
+	va_start(ap, f);
+	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
+	va_end(ap);
+	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
+	return j;
+}
+
+/* A request with raw headers (NULL-terminated, may be NULL) and body. */
+static struct e2e_resp raw(const char *method, const char *path, const char *const *headers,
+			   const char *body, size_t len)
+{
+	struct e2e_resp r;
+	ck_assert_msg(e2e_request(method, e2e_url(&w.srv, path), headers, body, len, &r),
+		      "%s %s: transport error", method, path);
+	return r;
+}
+
+/* A request as the holder of access token bearer (NULL: anonymous), with a
+ * JSON body (consumed; NULL for none). */
+static struct e2e_resp call(const char *method, const char *path, const char *bearer, json_t *body)
+{
+	char auth[2200];
+	const char *headers[3];
+	int n = 0;
+	if (bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		headers[n++] = auth;
+	}
+	if (body)
+		headers[n++] = "Content-Type: application/json";
+	headers[n] = NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct e2e_resp r = raw(method, path, headers, text, text ? strlen(text) : 0);
+	free(text);
+	json_decref(body);
+	return r;
+}
+
+#define expect(r, status, code) expect_at(r, status, code, __LINE__)
+static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
+{
+	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %s%s", line,
+		      r->status, status, r->body.data ? r->body.data : "",
+		      r->status >= 500 ? logs_tail() : "");
+	if (status < 400)
+		return;
+	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
+		      r->body.data ? r->body.data : "");
+	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
+		      "line %d: error without detail: %s", line, r->body.data);
+	if (code)
+		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
+			      e2e_code(r), code, r->body.data);
+}
+
+#define check_call(method, path, bearer, body, status, code)            \
+	do {                                                            \
+		struct e2e_resp cc_ = call(method, path, bearer, body); \
+		expect(&cc_, status, code);                             \
+		e2e_resp_free(&cc_);                                    \
+	} while (0)
+
+static bool has_error(const struct e2e_resp *r, const char *field, const char *text)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(r->json, "errors"), i, e) {
+		const char *f = json_string_value(json_object_get(e, "field"));
+		const char *m = json_string_value(json_object_get(e, "message"));
+		if (f && m && strcmp(f, field) == 0 && (!text || strstr(m, text)))
+			return true;
+	}
+	return false;
+}
+
+/* A 422 naming field (and text in its message, if given). */
+#define check_invalid(method, path, bearer, body, field, text) \
+	check_invalid_at(method, path, bearer, body, field, text, __LINE__)
+static void check_invalid_at(const char *method, const char *path, const char *bearer, json_t *body,
+			     const char *field, const char *text, int line)
+{
+	struct e2e_resp r = call(method, path, bearer, body);
+	expect_at(&r, 422, "validation_failed", line);
+	ck_assert_msg(has_error(&r, field, text), "line %d: no error on %s (%s): %s", line, field,
+		      text ? text : "any", r.body.data);
+	e2e_resp_free(&r);
+}
+
+/* GET path as bearer (NULL: anonymous); asserts 200 and answers the owned
+ * JSON body. */
+#define get_json(path, bearer) get_json_at(path, bearer, __LINE__)
+static json_t *get_json_at(const char *path, const char *bearer, int line)
+{
+	struct e2e_resp r = call("GET", path, bearer, NULL);
+	expect_at(&r, 200, NULL, line);
+	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
+	json_t *j = json_incref(r.json);
+	e2e_resp_free(&r);
+	return j;
+}
+
+/* POST a comment; answers its id. parent 0: top level. */
+#define post_comment(movie, bearer, text, parent) \
+	post_comment_at(movie, bearer, text, parent, __LINE__)
+static long long post_comment_at(long long movie, const char *bearer, const char *text,
+				 long long parent, int line)
+{
+	json_t *body = parent ? J("{s:s,s:I}", "text", text, "parent_id", (json_int_t)parent)
+			      : J("{s:s}", "text", text);
+	struct e2e_resp r = call("POST", fmt("/api/v1/movies/%lld/comments", movie), bearer, body);
+	expect_at(&r, 201, NULL, line);
+	json_t *id = json_object_get(r.json, "id");
+	ck_assert_msg(json_is_integer(id), "line %d: comment without id: %s", line, r.body.data);
+	long long v = json_integer_value(id);
+	e2e_resp_free(&r);
+	return v;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", key);
+	return json_integer_value(v);
+}
+
+static void assert_keys(const json_t *o, const char *const *keys, const char *what)
+{
+	size_t n = 0;
+	ck_assert_msg(json_is_object(o), "%s is not an object", what);
+	for (const char *const *k = keys; *k; k++, n++)
+		ck_assert_msg(json_object_get(o, *k) != NULL, "%s has no \"%s\"", what, *k);
+	char *text = json_dumps(o, JSON_COMPACT);
+	ck_assert_msg(json_object_size(o) == n, "%s has other keys than expected: %s", what, text);
+	free(text);
+}
+
+/* --- users and movies --- */
+
+struct new_user {
+	const char *email;
+	const char *group; /* USER, MODERATOR, ADMIN */
+	long long id;	   /* filled in */
+	char access[2048]; /* filled in: an access token */
+};
+
+/* A unique address, tag-<pid>-<n>@example.com, valid for the whole test. */
+static const char *unique_email(const char *tag)
+{
+	static char emails[16][128];
+	ck_assert_uint_lt(w.seq, 16);
+	char *e = emails[w.seq++];
+	snprintf(e, sizeof(emails[0]), "%s-%ld-%u@example.com", tag, (long)getpid(), w.seq);
+	return e;
+}
+
+/* Creates active accounts with `cinema-api create-user` (all at once: each
+ * hashes a password) and signs each in. */
+static void create_users(struct new_user *u, size_t n)
+{
+	pid_t pids[8];
+	const char *plogs[8];
+	ck_assert_uint_le(n, 8);
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	for (size_t i = 0; i < n; i++) {
+		char *argv[] = {(char *)"cinema-api", (char *)"create-user",
+				(char *)"--email",    (char *)u[i].email,
+				(char *)"--password", (char *)PASSWORD,
+				(char *)"--group",    (char *)u[i].group,
+				(char *)"--active",   NULL};
+		plogs[i] = new_log("create-user");
+		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, plogs[i]);
+		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
+		track_pid(pids[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = e2e_wait(pids[i]);
+		untrack_pid(pids[i]);
+		struct buf out = BUF_INIT;
+		e2e_read_file(plogs[i], &out);
+		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", u[i].email, rc,
+			      out.data ? out.data : "");
+		buf_free(&out);
+		char *esc = PQescapeLiteral(w.pg, u[i].email, strlen(u[i].email));
+		u[i].id = sql_int(fmt("SELECT id FROM users WHERE email = lower(%s)", esc));
+		PQfreemem(esc);
+		ck_assert_int_gt(u[i].id, 0);
+
+		struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
+					 J("{s:s,s:s}", "email", u[i].email, "password", PASSWORD));
+		expect(&r, 200, NULL);
+		const char *a = jstr(r.json, "access_token");
+		ck_assert(a && strlen(a) < sizeof(u[i].access));
+		snprintf(u[i].access, sizeof(u[i].access), "%s", a);
+		e2e_resp_free(&r);
+	}
+}
+
+/* The catalog of every test: three movies of different years and genres,
+ * with a star for full-text search. */
+struct catalog {
+	long long cert, drama, comedy, star;
+	long long m1, m2, m3; /* 1999 drama "Silent Harbor" (star), 2005 comedy, 2012 drama */
+};
+
+static long long insert_movie(const struct catalog *c, const char *name, int year, long long genre,
+			      const char *description)
+{
+	long long id = sql_int(
+		fmt("INSERT INTO movies (name, year, time, imdb, votes, description, price, "
+		    "certification_id) VALUES ('%s', %d, 100, 7.1, 1000, '%s', 4.99, %lld) "
+		    "RETURNING id",
+		    name, year, description, c->cert));
+	sql_ok(fmt("INSERT INTO movie_genres (movie_id, genre_id) VALUES (%lld, %lld)", id, genre));
+	return id;
+}
+
+static void make_catalog(struct catalog *c)
+{
+	c->cert = sql_int("INSERT INTO certifications (name) VALUES ('PG-13') RETURNING id");
+	c->drama = sql_int("INSERT INTO genres (name) VALUES ('Drama') RETURNING id");
+	c->comedy = sql_int("INSERT INTO genres (name) VALUES ('Comedy') RETURNING id");
+	c->star = sql_int("INSERT INTO stars (name) VALUES ('Ingrid Lighthouse') RETURNING id");
+	c->m1 = insert_movie(c, "Silent Harbor", 1999, c->drama, "Fog over a small port.");
+	sql_ok(fmt("INSERT INTO movie_stars (movie_id, star_id) VALUES (%lld, %lld)", c->m1,
+		   c->star));
+	c->m2 = insert_movie(c, "Laughing Gas", 2005, c->comedy, "A dentist goes on tour.");
+	c->m3 = insert_movie(c, "Winter Orchard", 2012, c->drama, "Apples and grief.");
+	sql_ok("SELECT movies_refresh_search(id) FROM movies");
+}
+
+/* GET /movies/{id} as bearer. */
+static json_t *get_movie(long long id, const char *bearer)
+{
+	return get_json(fmt("/api/v1/movies/%lld", id), bearer);
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_number(v), "\"%s\" is not a number", key);
+	return json_number_value(v);
+}
+
+/* Asserts a movie's counters and, for a signed-in viewer, the "me" object
+ * (reaction NULL for none, rating 0 for none). */
+#define expect_movie(id, bearer, likes, dislikes, rating, count, my_reaction, my_rating, my_fav) \
+	expect_movie_at(id, bearer, likes, dislikes, rating, count, my_reaction, my_rating,      \
+			my_fav, __LINE__)
+static void expect_movie_at(long long id, const char *bearer, long long likes, long long dislikes,
+			    double rating, long long count, const char *my_reaction,
+			    long long my_rating, bool my_fav, int line)
+{
+	json_t *m = get_movie(id, bearer);
+	char *text = json_dumps(m, JSON_COMPACT);
+	ck_assert_msg(jint(m, "likes") == likes && jint(m, "dislikes") == dislikes,
+		      "line %d: likes/dislikes: %s", line, text);
+	ck_assert_msg(jint(m, "rating_count") == count, "line %d: rating_count: %s", line, text);
+	if (count == 0)
+		ck_assert_msg(json_is_null(json_object_get(m, "rating")), "line %d: rating: %s",
+			      line, text);
+	else
+		ck_assert_msg(jnum(m, "rating") > rating - 0.01 &&
+				      jnum(m, "rating") < rating + 0.01,
+			      "line %d: rating, want %.1f: %s", line, rating, text);
+	json_t *me = json_object_get(m, "me");
+	if (bearer) {
+		ck_assert_msg(json_is_object(me), "line %d: no me: %s", line, text);
+		json_t *r = json_object_get(me, "reaction");
+		if (my_reaction)
+			ck_assert_msg(json_is_string(r) &&
+					      strcmp(json_string_value(r), my_reaction) == 0,
+				      "line %d: me.reaction, want %s: %s", line, my_reaction, text);
+		else
+			ck_assert_msg(json_is_null(r), "line %d: me.reaction: %s", line, text);
+		json_t *s = json_object_get(me, "rating");
+		if (my_rating)
+			ck_assert_msg(json_is_integer(s) && json_integer_value(s) == my_rating,
+				      "line %d: me.rating, want %lld: %s", line, my_rating, text);
+		else
+			ck_assert_msg(json_is_null(s), "line %d: me.rating: %s", line, text);
+		ck_assert_msg(json_is_boolean(json_object_get(me, "is_favorite")) &&
+				      json_is_true(json_object_get(me, "is_favorite")) == my_fav,
+			      "line %d: me.is_favorite: %s", line, text);
+	}
+	free(text);
+	json_decref(m);
+}
+
+/* The ids of a page's items, in order, as "1,2,3". */
+static const char *item_ids(const json_t *page)
+{
+	static char out[512];
+	size_t i, o = 0;
+	json_t *it;
+	out[0] = '\0';
+	json_array_foreach (json_object_get(page, "items"), i, it)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%lld", i ? "," : "",
+				      (long long)json_integer_value(json_object_get(it, "id")));
+	return out;
+}
+
+#define expect_favorites(bearer, query, ids) expect_favorites_at(bearer, query, ids, __LINE__)
+static void expect_favorites_at(const char *bearer, const char *query, const char *ids, int line)
+{
+	json_t *p = get_json_at(fmt("/api/v1/favorites%s", query), bearer, line);
+	ck_assert_msg(strcmp(item_ids(p), ids) == 0, "line %d: favorites%s are [%s], want [%s]",
+		      line, query, item_ids(p), ids);
+	json_decref(p);
+}
+
+/* ================================================================== */
+
+/* pattern with "{id}" replaced by id (a static buffer). */
+static const char *with_id(const char *pattern, long long id)
+{
+	static char out[256];
+	const char *at = strstr(pattern, "{id}");
+	if (!at)
+		return pattern;
+	snprintf(out, sizeof(out), "%.*s%lld%s", (int)(at - pattern), pattern, id, at + 4);
+	return out;
+}
+
+/* Every write route refuses anonymous callers before anything else. */
+START_TEST(writes_need_sign_in)
+{
+	boot(false);
+	struct catalog c;
+	make_catalog(&c);
+	static const struct {
+		const char *method, *path, *body;
+	} routes[] = {
+		{"PUT", "/api/v1/movies/{id}/reaction", "{\"reaction\":\"like\"}"},
+		{"DELETE", "/api/v1/movies/{id}/reaction", NULL},
+		{"PUT", "/api/v1/movies/{id}/rating", "{\"score\":5}"},
+		{"DELETE", "/api/v1/movies/{id}/rating", NULL},
+		{"PUT", "/api/v1/favorites/{id}", NULL},
+		{"DELETE", "/api/v1/favorites/{id}", NULL},
+		{"POST", "/api/v1/movies/{id}/comments", "{\"text\":\"hi\"}"},
+		{"PUT", "/api/v1/comments/{id}/like", NULL},
+		{"DELETE", "/api/v1/comments/{id}/like", NULL},
+		{"DELETE", "/api/v1/comments/{id}", NULL},
+		{"GET", "/api/v1/notifications", NULL},
+		{"POST", "/api/v1/notifications/{id}/read", NULL},
+		{"POST", "/api/v1/notifications/read-all", NULL},
+		{"GET", "/api/v1/favorites", NULL},
+	};
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *ct[] = {"Content-Type: application/json", NULL};
+		const char *path = with_id(routes[i].path, c.m1);
+		struct e2e_resp r =
+			raw(routes[i].method, path, routes[i].body ? ct : NULL, routes[i].body,
+			    routes[i].body ? strlen(routes[i].body) : 0);
+		ck_assert_msg(r.status == 401, "%s %s: %ld %s", routes[i].method, path, r.status,
+			      r.body.data);
+		ck_assert_str_eq(e2e_code(&r), "not_authenticated");
+		e2e_resp_free(&r);
+	}
+	/* Nothing was written. */
+	ck_assert_int_eq(sql_int("SELECT (SELECT count(*) FROM movie_reactions) + (SELECT count(*) "
+				 "FROM movie_ratings) + (SELECT count(*) FROM favorites) + "
+				 "(SELECT count(*) FROM comments)"),
+			 0);
+	/* Reading comments is for anyone. */
+	json_t *p = get_json(fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
+	ck_assert_int_eq(jint(p, "total_items"), 0);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(reactions_and_ratings)
+{
+	boot(false);
+	struct catalog c;
+	make_catalog(&c);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""}};
+	create_users(u, 2);
+	const char *a = u[0].access, *b = u[1].access;
+	char reaction[64], rating[64];
+	snprintf(reaction, sizeof(reaction), "/api/v1/movies/%lld/reaction", c.m1);
+	snprintf(rating, sizeof(rating), "/api/v1/movies/%lld/rating", c.m1);
+
+	expect_movie(c.m1, a, 0, 0, 0, 0, NULL, 0, false);
+	expect_movie(c.m1, NULL, 0, 0, 0, 0, NULL, 0, false);
+
+	/* Reactions: one per user; switching updates the same row. */
+	check_call("PUT", reaction, a, J("{s:s}", "reaction", "like"), 204, NULL);
+	check_call("PUT", reaction, a, J("{s:s}", "reaction", "like"), 204, NULL);
+	check_call("PUT", reaction, b, J("{s:s}", "reaction", "dislike"), 204, NULL);
+	expect_movie(c.m1, a, 1, 1, 0, 0, "like", 0, false);
+	expect_movie(c.m1, b, 1, 1, 0, 0, "dislike", 0, false);
+	/* An update keeps the row's created_at; a delete and insert would not. */
+	const char *created = fmt("SELECT created_at::text FROM movie_reactions WHERE user_id = "
+				  "%lld AND movie_id = %lld",
+				  u[1].id, c.m1);
+	char *before = sql_value(created);
+	check_call("PUT", reaction, b, J("{s:s}", "reaction", "like"), 204, NULL);
+	expect_movie(c.m1, b, 2, 0, 0, 0, "like", 0, false);
+	ck_assert_int_eq(
+		sql_int(fmt("SELECT count(*) FROM movie_reactions WHERE movie_id = %lld", c.m1)),
+		2);
+	char *after = sql_value(created);
+	ck_assert_msg(strcmp(before, after) == 0, "the switch replaced the row (%s, %s)", before,
+		      after);
+	free(before);
+	free(after);
+	ck_assert_int_eq(sql_int(fmt("SELECT count(*) FROM movie_reactions WHERE user_id = %lld "
+				     "AND reaction = 'like'",
+				     u[1].id)),
+			 1);
+	check_call("PUT", reaction, b, J("{s:s}", "reaction", "dislike"), 204, NULL);
+	expect_movie(c.m1, b, 1, 1, 0, 0, "dislike", 0, false);
+	check_call("DELETE", reaction, b, NULL, 204, NULL);
+	check_call("DELETE", reaction, b, NULL, 204, NULL); /* none: still 204 */
+	expect_movie(c.m1, b, 1, 0, 0, 0, NULL, 0, false);
+	expect_movie(c.m2, a, 0, 0, 0, 0, NULL, 0, false); /* other movies untouched */
+
+	/* Ratings: the average of the users' scores. */
+	check_call("PUT", rating, a, J("{s:i}", "score", 8), 204, NULL);
+	check_call("PUT", rating, b, J("{s:i}", "score", 5), 204, NULL);
+	expect_movie(c.m1, a, 1, 0, 6.5, 2, "like", 8, false);
+	check_call("PUT", rating, a, J("{s:i}", "score", 10), 204, NULL);
+	expect_movie(c.m1, a, 1, 0, 7.5, 2, "like", 10, false);
+	check_call("PUT", rating, b, J("{s:i}", "score", 1), 204, NULL);
+	expect_movie(c.m1, b, 1, 0, 5.5, 2, NULL, 1, false);
+	check_call("DELETE", rating, b, NULL, 204, NULL);
+	check_call("DELETE", rating, b, NULL, 204, NULL);
+	expect_movie(c.m1, a, 1, 0, 10, 1, "like", 10, false);
+	expect_movie(c.m1, b, 1, 0, 10, 1, NULL, 0, false);
+	check_call("DELETE", rating, a, NULL, 204, NULL);
+	expect_movie(c.m1, a, 1, 0, 0, 0, "like", 0, false);
+
+	/* Unknown movies. */
+	check_call("PUT", "/api/v1/movies/999999/reaction", a, J("{s:s}", "reaction", "like"), 404,
+		   "not_found");
+	check_call("DELETE", "/api/v1/movies/999999/reaction", a, NULL, 404, "not_found");
+	check_call("PUT", "/api/v1/movies/999999/rating", a, J("{s:i}", "score", 3), 404,
+		   "not_found");
+	check_call("DELETE", "/api/v1/movies/999999/rating", a, NULL, 404, "not_found");
+	check_call("PUT", "/api/v1/movies/abc/rating", a, J("{s:i}", "score", 3), 404, NULL);
+
+	/* Bad bodies: 422 naming the field. */
+	check_invalid("PUT", reaction, a, J("{s:s}", "reaction", "love"), "reaction",
+		      "like or dislike");
+	check_invalid("PUT", reaction, a, J("{s:i}", "reaction", 1), "reaction", "string");
+	check_invalid("PUT", reaction, a, J("{}"), "reaction", "required");
+	check_invalid("PUT", reaction, a, J("{s:n}", "reaction"), "reaction", "required");
+	check_invalid("PUT", reaction, a, J("{s:s,s:b}", "reaction", "like", "extra", 1), "extra",
+		      "unknown field");
+	check_invalid("PUT", rating, a, J("{s:i}", "score", 0), "score", "between 1 and 10");
+	check_invalid("PUT", rating, a, J("{s:i}", "score", 11), "score", "between 1 and 10");
+	check_invalid("PUT", rating, a, J("{s:s}", "score", "7"), "score", "integer");
+	check_invalid("PUT", rating, a, J("{s:f}", "score", 7.5), "score", "integer");
+	check_invalid("PUT", rating, a, J("{}"), "score", "required");
+	check_invalid("PUT", rating, a, J("{s:i,s:i}", "score", 7, "stars", 7), "stars",
+		      "unknown field");
+	check_call("PUT", rating, a, NULL, 415, "unsupported_media_type");
+	const char *ct[] = {"Content-Type: application/json", NULL};
+	struct e2e_resp r = raw("PUT", rating, ct, "[1]", 3);
+	expect(&r, 401, NULL); /* no token: refused before the body is read */
+	e2e_resp_free(&r);
+	static char big[5000];
+	memset(big, 'x', sizeof(big) - 1);
+	check_call("PUT", rating, a, J("{s:s}", "score", big), 413, "payload_too_large");
+	/* None of that changed anything. */
+	expect_movie(c.m1, a, 1, 0, 0, 0, "like", 0, false);
+}
+END_TEST
+
+START_TEST(favorites)
+{
+	boot(false);
+	struct catalog c;
+	make_catalog(&c);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""}};
+	create_users(u, 2);
+	const char *a = u[0].access, *b = u[1].access;
+
+	expect_favorites(a, "", "");
+	/* PUT is idempotent: a second one keeps one row and one count. */
+	for (int i = 0; i < 2; i++) {
+		check_call("PUT", fmt("/api/v1/favorites/%lld", c.m1), a, NULL, 204, NULL);
+		check_call("PUT", fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204, NULL);
+		check_call("PUT", fmt("/api/v1/favorites/%lld", c.m3), a, NULL, 204, NULL);
+	}
+	check_call("PUT", fmt("/api/v1/favorites/%lld", c.m3), b, NULL, 204, NULL);
+	json_t *m = get_movie(c.m3, NULL);
+	ck_assert_int_eq(jint(m, "favorite_count"), 2);
+	json_decref(m);
+	expect_movie(c.m1, a, 0, 0, 0, 0, NULL, 0, true);
+	expect_movie(c.m1, b, 0, 0, 0, 0, NULL, 0, false);
+
+	/* GET /favorites: the user's own, with the filters of /movies. */
+	char all[80];
+	snprintf(all, sizeof(all), "%lld,%lld,%lld", c.m1, c.m2, c.m3);
+	expect_favorites(a, "?sort=year", all);
+	expect_favorites(a, "?sort=-year", fmt("%lld,%lld,%lld", c.m3, c.m2, c.m1));
+	expect_favorites(a, "?sort=name", fmt("%lld,%lld,%lld", c.m2, c.m1, c.m3));
+	expect_favorites(a, "?year=2005", fmt("%lld", c.m2));
+	expect_favorites(a, "?year_min=2000&sort=year", fmt("%lld,%lld", c.m2, c.m3));
+	expect_favorites(a, fmt("?genre=%lld&sort=year", c.drama), fmt("%lld,%lld", c.m1, c.m3));
+	expect_favorites(a, fmt("?star=%lld", c.star), fmt("%lld", c.m1));
+	expect_favorites(a, "?search=orchard", fmt("%lld", c.m3));
+	expect_favorites(a, "?search=lighthouse", fmt("%lld", c.m1));
+	expect_favorites(a, "?sort=year&per_page=2&page=2", fmt("%lld", c.m3));
+	expect_favorites(b, "", fmt("%lld", c.m3));
+	json_t *p = get_json("/api/v1/favorites?per_page=2", a);
+	ck_assert_int_eq(jint(p, "total_items"), 3);
+	ck_assert_int_eq(jint(p, "total_pages"), 2);
+	json_decref(p);
+	check_invalid("GET", "/api/v1/favorites?sort=shoe", a, NULL, "sort", NULL);
+
+	/* DELETE: idempotent; unknown movies are 404. */
+	check_call("DELETE", fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204, NULL);
+	check_call("DELETE", fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204, NULL);
+	expect_favorites(a, "?sort=year", fmt("%lld,%lld", c.m1, c.m3));
+	check_call("PUT", "/api/v1/favorites/999999", a, NULL, 404, "not_found");
+	check_call("DELETE", "/api/v1/favorites/999999", a, NULL, 404, "not_found");
+	check_call("PUT", "/api/v1/favorites/0", a, NULL, 404, "not_found");
+	/* No body is accepted. */
+	check_call("PUT", fmt("/api/v1/favorites/%lld", c.m2), a, J("{}"), 413,
+		   "payload_too_large");
+	m = get_movie(c.m3, NULL);
+	ck_assert_int_eq(jint(m, "favorite_count"), 2);
+	json_decref(m);
+	m = get_movie(c.m2, NULL);
+	ck_assert_int_eq(jint(m, "favorite_count"), 0);
+	json_decref(m);
+}
+END_TEST
+
+/* The JSON of comment id in a list of comments (searching every depth), or
+ * NULL. */
+static json_t *find_comment(json_t *list, long long id)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (list, i, c) {
+		if (json_integer_value(json_object_get(c, "id")) == id)
+			return c;
+		json_t *in = find_comment(json_object_get(c, "replies"), id);
+		if (in)
+			return in;
+	}
+	return NULL;
+}
+
+/* The ids of a list of comments as "1,2", each followed by its replies in
+ * parentheses when it has some: "1(2(3),4),5". */
+static void tree_shape(const json_t *list, struct buf *out)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach (list, i, c) {
+		if (i)
+			buf_append_char(out, ',');
+		buf_printf(out, "%lld", (long long)json_integer_value(json_object_get(c, "id")));
+		json_t *r = json_object_get(c, "replies");
+		ck_assert_msg(json_is_array(r), "comment without replies array");
+		if (json_array_size(r)) {
+			buf_append_char(out, '(');
+			tree_shape(r, out);
+			buf_append_char(out, ')');
+		}
+	}
+}
+
+#define expect_tree(page, want) expect_tree_at(page, want, __LINE__)
+static void expect_tree_at(const json_t *page, const char *want, int line)
+{
+	struct buf b = BUF_INIT;
+	tree_shape(json_object_get(page, "items"), &b);
+	const char *have = b.data ? b.data : "";
+	ck_assert_msg(strcmp(have, want) == 0, "line %d: tree %s, want %s", line, have, want);
+	buf_free(&b);
+}
+
+START_TEST(comment_threads)
+{
+	boot(false);
+	struct catalog c;
+	make_catalog(&c);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""},
+			       {unique_email("cat"), "USER", 0, ""}};
+	create_users(u, 3);
+	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
+	check_call("PATCH", "/api/v1/accounts/me/profile", a,
+		   J("{s:s,s:s}", "first_name", "Ada", "last_name", "Lovelace"), 200, NULL);
+	check_call("PATCH", "/api/v1/accounts/me/profile", b, J("{s:s}", "first_name", "Bob"), 200,
+		   NULL);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/movies/%lld/comments", c.m1);
+
+	/* A thread: r1 <- x1 <- y1, r1 <- x2, then r2, r3; r2 <- x3. */
+	long long r1 = post_comment(c.m1, a, "First!", 0);
+	long long x1 = post_comment(c.m1, b, "Agreed.", r1);
+	long long y1 = post_comment(c.m1, a, "Thanks, Bob.", x1);
+	long long r2 = post_comment(c.m1, cc, "Too slow for me.", 0);
+	long long x2 = post_comment(c.m1, cc, "Also: great score.", r1);
+	long long r3 = post_comment(c.m1, b, "The ending!", 0);
+	long long x3 = post_comment(c.m1, a, "Fair.", r2);
+	long long other = post_comment(c.m2, a, "Funny one.", 0);
+
+	/* Anonymous: pages of roots with their whole subtree, oldest first,
+	 * and no liked_by_me. */
+	json_t *p = get_json(path, NULL);
+	expect_tree(p, fmt("%lld(%lld(%lld),%lld),%lld(%lld),%lld", r1, x1, y1, x2, r2, x3, r3));
+	ck_assert_int_eq(jint(p, "total_items"), 3);
+	json_t *items = json_object_get(p, "items");
+	json_t *first = json_array_get(items, 0);
+	static const char *const keys[] = {"id",    "parent_id",  "user",    "text",
+					   "likes", "created_at", "replies", NULL};
+	assert_keys(first, keys, "comment");
+	ck_assert(json_is_null(json_object_get(first, "parent_id")));
+	ck_assert_str_eq(jstr(first, "text"), "First!");
+	ck_assert_int_eq(jint(first, "likes"), 0);
+	const char *created = jstr(first, "created_at");
+	ck_assert_msg(created && strlen(created) == 20 && created[10] == 'T' && created[19] == 'Z',
+		      "created_at %s is not RFC 3339 UTC", created ? created : "(none)");
+	static const char *const user_keys[] = {"id", "name", NULL};
+	assert_keys(json_object_get(first, "user"), user_keys, "comment user");
+	ck_assert_int_eq(jint(json_object_get(first, "user"), "id"), u[0].id);
+	ck_assert_str_eq(jstr(json_object_get(first, "user"), "name"), "Ada Lovelace");
+	json_t *reply = find_comment(items, x1);
+	ck_assert_int_eq(jint(reply, "parent_id"), r1);
+	ck_assert_str_eq(jstr(json_object_get(reply, "user"), "name"), "Bob");
+	ck_assert_str_eq(jstr(json_object_get(find_comment(items, r2), "user"), "name"),
+			 fmt("User #%lld", u[2].id));
+	ck_assert_int_eq(jint(find_comment(items, y1), "parent_id"), x1);
+	json_decref(p);
+
+	/* Pages count roots; replies come with their root. */
+	p = get_json(fmt("%s?per_page=2&page=2", path), NULL);
+	expect_tree(p, fmt("%lld", r3));
+	ck_assert_int_eq(jint(p, "total_items"), 3);
+	ck_assert_int_eq(jint(p, "total_pages"), 2);
+	json_decref(p);
+	p = get_json(fmt("%s?per_page=1&page=2", path), NULL);
+	expect_tree(p, fmt("%lld(%lld)", r2, x3));
+	json_decref(p);
+	p = get_json(fmt("%s?page=9", path), NULL);
+	expect_tree(p, "");
+	ck_assert_int_eq(jint(p, "total_items"), 3);
+	json_decref(p);
+	p = get_json(fmt("/api/v1/movies/%lld/comments", c.m3), NULL);
+	expect_tree(p, "");
+	json_decref(p);
+	check_invalid("GET", fmt("%s?per_page=500", path), NULL, NULL, "per_page", NULL);
+	check_call("GET", "/api/v1/movies/999999/comments", NULL, NULL, 404, "not_found");
+
+	/* Signed in: liked_by_me on every comment. */
+	check_call("PUT", fmt("/api/v1/comments/%lld/like", y1), b, NULL, 204, NULL);
+	p = get_json(path, b);
+	items = json_object_get(p, "items");
+	ck_assert(json_is_true(json_object_get(find_comment(items, y1), "liked_by_me")));
+	ck_assert(json_is_false(json_object_get(find_comment(items, r1), "liked_by_me")));
+	ck_assert(json_is_false(json_object_get(find_comment(items, x3), "liked_by_me")));
+	ck_assert_int_eq(jint(find_comment(items, y1), "likes"), 1);
+	json_decref(p);
+
+	/* POST answers the comment. */
+	struct e2e_resp r =
+		call("POST", path, cc, J("{s:s,s:I}", "text", "  Late reply  ", "parent_id", y1));
+	expect(&r, 201, NULL);
+	static const char *const created_keys[] = {"id",	  "parent_id", "user",
+						   "text",	  "likes",     "created_at",
+						   "liked_by_me", "replies",   NULL};
+	assert_keys(r.json, created_keys, "created comment");
+	ck_assert_int_eq(jint(r.json, "parent_id"), y1);
+	ck_assert_str_eq(jstr(r.json, "text"), "  Late reply  ");
+	ck_assert_int_eq(jint(json_object_get(r.json, "user"), "id"), u[2].id);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "replies")), 0);
+	e2e_resp_free(&r);
+	check_call("POST", path, cc,
+		   J("{s:s,s:n}", "text", "null parent is top level", "parent_id"), 201, NULL);
+
+	/* The parent must exist and be on the same movie. */
+	check_invalid("POST", path, a, J("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)other),
+		      "parent_id", "another movie");
+	check_invalid("POST", fmt("/api/v1/movies/%lld/comments", c.m2), a,
+		      J("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)r1), "parent_id",
+		      "another movie");
+	check_invalid("POST", path, a, J("{s:s,s:i}", "text", "x", "parent_id", 999999),
+		      "parent_id", "no comment");
+	check_call("POST", "/api/v1/movies/999999/comments", a, J("{s:s}", "text", "x"), 404,
+		   "not_found");
+
+	/* Bad bodies. */
+	static char long_text[5002];
+	memset(long_text, 'y', 5001);
+	check_invalid("POST", path, a, J("{s:s}", "text", long_text), "text", "at most 5000");
+	long_text[5000] = '\0';
+	check_call("POST", path, a, J("{s:s}", "text", long_text), 201, NULL);
+	check_invalid("POST", path, a, J("{s:s}", "text", ""), "text", "at least 1");
+	check_invalid("POST", path, a, J("{s:s}", "text", " \n\t "), "text", "blank");
+	check_invalid("POST", path, a, J("{s:i}", "text", 5), "text", "string");
+	check_invalid("POST", path, a, J("{}"), "text", "required");
+	check_invalid("POST", path, a, J("{s:s,s:s}", "text", "x", "parent_id", "1"), "parent_id",
+		      "integer");
+	check_invalid("POST", path, a, J("{s:s,s:i}", "text", "x", "parent_id", 0), "parent_id",
+		      NULL);
+	check_invalid("POST", path, a, J("{s:s,s:s}", "text", "x", "movie_id", "1"), "movie_id",
+		      "unknown field");
+	check_call("POST", path, a, NULL, 415, "unsupported_media_type");
+
+	json_t *m = get_movie(c.m1, NULL);
+	ck_assert_int_eq(jint(m, "comment_count"), 10);
+	json_decref(m);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM comments"), 11);
+}
+END_TEST
+
+/* One notification of a page, checked whole. */
+static void expect_notification(const json_t *n, const char *kind, long long movie,
+				const char *movie_name, long long comment, long long actor,
+				bool read)
+{
+	static const char *const keys[] = {"id",    "kind",	  "movie", "comment_id",
+					   "actor", "created_at", "read",  NULL};
+	char *text = json_dumps(n, JSON_COMPACT);
+	assert_keys(n, keys, "notification");
+	ck_assert_msg(strcmp(jstr(n, "kind"), kind) == 0, "kind, want %s: %s", kind, text);
+	ck_assert_int_eq(jint(json_object_get(n, "movie"), "id"), movie);
+	ck_assert_str_eq(jstr(json_object_get(n, "movie"), "name"), movie_name);
+	ck_assert_msg(jint(n, "comment_id") == comment, "comment_id, want %lld: %s", comment, text);
+	ck_assert_msg(jint(json_object_get(n, "actor"), "id") == actor, "actor, want %lld: %s",
+		      actor, text);
+	ck_assert(json_is_string(json_object_get(json_object_get(n, "actor"), "name")));
+	ck_assert_msg(json_is_true(json_object_get(n, "read")) == read, "read: %s", text);
+	free(text);
+}
+
+START_TEST(likes_and_notifications)
+{
+	boot(false);
+	struct catalog c;
+	make_catalog(&c);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""},
+			       {unique_email("cat"), "USER", 0, ""}};
+	create_users(u, 3);
+	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
+	const char *list = "/api/v1/notifications";
+
+	long long r1 = post_comment(c.m1, a, "A comment by Ann.", 0);
+	char like[64];
+	snprintf(like, sizeof(like), "/api/v1/comments/%lld/like", r1);
+
+	/* A like by someone else notifies once; a second PUT changes nothing. */
+	check_call("PUT", like, b, NULL, 204, NULL);
+	check_call("PUT", like, b, NULL, 204, NULL);
+	/* One's own like, reply: no notification. */
+	check_call("PUT", like, a, NULL, 204, NULL);
+	post_comment(c.m1, a, "Replying to myself.", r1);
+	ck_assert_int_eq(sql_int(fmt("SELECT likes FROM comments WHERE id = %lld", r1)), 2);
+	/* A reply by someone else notifies. */
+	long long x1 = post_comment(c.m1, cc, "Cat's reply.", r1);
+	/* A reply to a reply notifies that reply's author only. */
+	long long y1 = post_comment(c.m1, b, "Bob answers Cat.", x1);
+
+	json_t *p = get_json(list, a);
+	ck_assert_int_eq(jint(p, "total_items"), 2);
+	json_t *items = json_object_get(p, "items");
+	expect_notification(json_array_get(items, 0), "comment_reply", c.m1, "Silent Harbor", x1,
+			    u[2].id, false);
+	expect_notification(json_array_get(items, 1), "comment_like", c.m1, "Silent Harbor", r1,
+			    u[1].id, false);
+	long long reply_note = jint(json_array_get(items, 0), "id");
+	long long like_note = jint(json_array_get(items, 1), "id");
+	json_decref(p);
+	p = get_json(list, cc);
+	ck_assert_int_eq(jint(p, "total_items"), 1);
+	expect_notification(json_array_get(json_object_get(p, "items"), 0), "comment_reply", c.m1,
+			    "Silent Harbor", y1, u[1].id, false);
+	long long cat_note = jint(json_array_get(json_object_get(p, "items"), 0), "id");
+	json_decref(p);
+	p = get_json(list, b);
+	ck_assert_int_eq(jint(p, "total_items"), 0);
+	json_decref(p);
+
+	/* Unlike, then like again: the count follows; DELETE is idempotent. */
+	check_call("DELETE", like, b, NULL, 204, NULL);
+	check_call("DELETE", like, b, NULL, 204, NULL);
+	ck_assert_int_eq(sql_int(fmt("SELECT likes FROM comments WHERE id = %lld", r1)), 1);
+	check_call("PUT", "/api/v1/comments/999999/like", b, NULL, 404, "not_found");
+	check_call("DELETE", "/api/v1/comments/999999/like", b, NULL, 404, "not_found");
+
+	/* Mark one read: the unread filter follows. */
+	check_call("POST", fmt("/api/v1/notifications/%lld/read", like_note), a, NULL, 204, NULL);
+	check_call("POST", fmt("/api/v1/notifications/%lld/read", like_note), a, NULL, 204, NULL);
+	p = get_json(fmt("%s?unread=true", list), a);
+	ck_assert_str_eq(item_ids(p), fmt("%lld", reply_note));
+	json_decref(p);
+	p = get_json(fmt("%s?unread=false", list), a);
+	ck_assert_str_eq(item_ids(p), fmt("%lld", like_note));
+	expect_notification(json_array_get(json_object_get(p, "items"), 0), "comment_like", c.m1,
+			    "Silent Harbor", r1, u[1].id, true);
+	json_decref(p);
+	p = get_json(fmt("%s?per_page=1&page=2", list), a);
+	ck_assert_str_eq(item_ids(p), fmt("%lld", like_note));
+	ck_assert_int_eq(jint(p, "total_items"), 2);
+	json_decref(p);
+	check_invalid("GET", fmt("%s?unread=yes", list), a, NULL, "unread", "true or false");
+
+	/* Someone else's notification is not found. */
+	check_call("POST", fmt("/api/v1/notifications/%lld/read", cat_note), a, NULL, 404,
+		   "not_found");
+	check_call("POST", "/api/v1/notifications/999999/read", a, NULL, 404, "not_found");
+	p = get_json(fmt("%s?unread=true", list), cc);
+	ck_assert_str_eq(item_ids(p), fmt("%lld", cat_note));
+	json_decref(p);
+
+	/* Read all: only the caller's. */
+	check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
+	check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
+	p = get_json(fmt("%s?unread=true", list), a);
+	ck_assert_int_eq(jint(p, "total_items"), 0);
+	json_decref(p);
+	p = get_json(fmt("%s?unread=false", list), a);
+	ck_assert_int_eq(jint(p, "total_items"), 2);
+	json_decref(p);
+	p = get_json(fmt("%s?unread=true", list), cc);
+	ck_assert_int_eq(jint(p, "total_items"), 1);
+	json_decref(p);
+
+	/* Every author accepts emails by default: one job per notification
+	 * (sent in comment_emails; no scheduler runs here). */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM email_jobs"), 3);
+}
+END_TEST
+
+/* Waits until every email job is done and want messages arrived, then
+ * asserts exactly want jobs and messages. */
+static void wait_mail_settled(int want)
+{
+	long long deadline = now_ms() + WAIT_MS;
+	int have;
+	long long open;
+	for (;;) {
+		have = mailbox_count(w.maildir);
+		open = sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
+			       "('pending', 'sending')");
+		if ((have >= want && open == 0) || now_ms() > deadline)
+			break;
+		sleep_ms(POLL_MS);
+	}
+	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open, WAIT_MS,
+		      logs_tail());
+	char *jobs = sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
+			       "id), '') FROM email_jobs");
+	ck_assert_msg(have == want, "%d messages delivered, want %d (jobs: %s)%s", have, want, jobs,
+		      logs_tail());
+	long long sent = sql_int("SELECT count(*) FROM email_jobs WHERE status = 'sent'");
+	ck_assert_msg(sent == want, "email jobs: %s; want %d, all sent", jobs, want);
+	free(jobs);
+}
+
+START_TEST(comment_emails)
+{
+	boot(true);
+	struct catalog c;
+	make_catalog(&c);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""},
+			       {unique_email("cat"), "USER", 0, ""}};
+	create_users(u, 3);
+	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
+	/* Cat turns the emails off. */
+	check_call("PATCH", "/api/v1/accounts/me/profile", cc, J("{s:b}", "email_notifications", 0),
+		   200, NULL);
+
+	long long ann_root = post_comment(c.m1, a, "Ann's long thought.", 0);
+	long long cat_root = post_comment(c.m1, cc, "Cat's quiet thought.", 0);
+	/* A reply of 300 characters: the excerpt keeps 200 at most. */
+	char reply[301];
+	for (int i = 0; i < 300; i++)
+		reply[i] = "Reply words "[i % 12];
+	reply[300] = '\0';
+	post_comment(c.m1, b, reply, ann_root); /* email 1 to Ann */
+	check_call("PUT", fmt("/api/v1/comments/%lld/like", ann_root), b, NULL, 204,
+		   NULL);					    /* email 2 */
+	post_comment(c.m1, a, "Ann replies to herself.", ann_root); /* nothing */
+	check_call("PUT", fmt("/api/v1/comments/%lld/like", ann_root), a, NULL, 204, NULL);
+	post_comment(c.m1, b, "Bob replies to Cat.", cat_root); /* notification only */
+	check_call("PUT", fmt("/api/v1/comments/%lld/like", cat_root), a, NULL, 204, NULL);
+	ck_assert_int_eq(
+		sql_int(fmt("SELECT count(*) FROM notifications WHERE user_id = %lld", u[2].id)),
+		2);
+	wait_mail_settled(2);
+	/* The excerpt: 199 characters and an ellipsis. */
+	char excerpt[256];
+	snprintf(excerpt, sizeof(excerpt), "%.199s\xE2\x80\xA6", reply);
+
+	struct mailbox_msg *m = NULL;
+	size_t n = mailbox_load(w.maildir, &m);
+	ck_assert_uint_eq(n, 2);
+	bool saw_reply = false, saw_like = false;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(m[i].rcpt, u[0].email);
+		ck_assert_msg(strstr(m[i].subject, "Silent Harbor") != NULL, "subject: %s",
+			      m[i].subject);
+		ck_assert_msg(strstr(m[i].text, fmt(BASE_URL "/movies/%lld", c.m1)) != NULL,
+			      "no link to the movie: %s", m[i].text);
+		if (strstr(m[i].subject, "liked")) {
+			saw_like = true;
+			ck_assert_msg(strstr(m[i].text, "Ann's long thought.") != NULL, "like: %s",
+				      m[i].text);
+		} else {
+			saw_reply = true;
+			ck_assert_msg(strstr(m[i].text, excerpt) != NULL, "reply without %s: %s",
+				      excerpt, m[i].text);
+			ck_assert_msg(strstr(m[i].text, reply) == NULL,
+				      "the whole 300-character reply was mailed");
+		}
+	}
+	ck_assert(saw_reply && saw_like);
+	mailbox_free(m, n);
+}
+END_TEST
+
+START_TEST(comment_delete)
+{
+	boot(false);
+	struct catalog c;
+	make_catalog(&c);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""},
+			       {unique_email("adm"), "ADMIN", 0, ""}};
+	create_users(u, 4);
+	const char *a = u[0].access, *b = u[1].access, *mod = u[2].access, *adm = u[3].access;
+
+	long long r1 = post_comment(c.m1, a, "Root by Ann.", 0);
+	long long x1 = post_comment(c.m1, b, "Reply by Bob.", r1);
+	long long y1 = post_comment(c.m1, a, "Reply to the reply.", x1);
+	long long r2 = post_comment(c.m1, b, "Root by Bob.", 0);
+	long long r3 = post_comment(c.m1, b, "Another by Bob.", 0);
+	check_call("PUT", fmt("/api/v1/comments/%lld/like", y1), b, NULL, 204, NULL);
+	check_call("PUT", fmt("/api/v1/comments/%lld/like", x1), a, NULL, 204, NULL);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM notifications"), 4);
+
+	/* Someone else's: 403, and nothing goes. */
+	check_call("DELETE", fmt("/api/v1/comments/%lld", r1), b, NULL, 403, "forbidden");
+	check_call("DELETE", fmt("/api/v1/comments/%lld", r2), a, NULL, 403, "forbidden");
+	check_call("DELETE", "/api/v1/comments/999999", a, NULL, 404, "not_found");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM comments"), 5);
+
+	/* The author's: the whole subtree goes, with its likes and
+	 * notifications, and the movie's count follows. */
+	check_call("DELETE", fmt("/api/v1/comments/%lld", r1), a, NULL, 204, NULL);
+	check_call("DELETE", fmt("/api/v1/comments/%lld", r1), a, NULL, 404, "not_found");
+	ck_assert_int_eq(sql_int(fmt("SELECT count(*) FROM comments WHERE id IN (%lld, %lld, %lld)",
+				     r1, x1, y1)),
+			 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM comment_likes"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM notifications"), 0);
+	json_t *m = get_movie(c.m1, NULL);
+	ck_assert_int_eq(jint(m, "comment_count"), 2);
+	json_decref(m);
+	json_t *p = get_json(fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
+	expect_tree(p, fmt("%lld,%lld", r2, r3));
+	json_decref(p);
+
+	/* Moderators and administrators may delete any. */
+	check_call("DELETE", fmt("/api/v1/comments/%lld", r2), mod, NULL, 204, NULL);
+	check_call("DELETE", fmt("/api/v1/comments/%lld", r3), adm, NULL, 204, NULL);
+	m = get_movie(c.m1, NULL);
+	ck_assert_int_eq(jint(m, "comment_count"), 0);
+	json_decref(m);
+}
+END_TEST
+
+int main(void)
+{
+	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
+		fprintf(stderr, "catalog_test_engagement: DATABASE_URL and REDIS_URL must be set "
+				"(scripts/test.sh starts throwaway servers)\n");
+		return 1;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "libsodium failed to initialise\n");
+		return 1;
+	}
+	log_set_level(LOG_LEVEL_ERROR);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	Suite *s = suite_create("engagement");
+
+	TCase *tc = tcase_create("marks");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, writes_need_sign_in);
+	tcase_add_test(tc, reactions_and_ratings);
+	tcase_add_test(tc, favorites);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("comments");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, comment_threads);
+	tcase_add_test(tc, likes_and_notifications);
+	tcase_add_test(tc, comment_emails);
+	tcase_add_test(tc, comment_delete);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}
