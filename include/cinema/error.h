@@ -39,8 +39,10 @@ enum err {
 	ERR_SESSION_REVOKED,	 /* 401: the access token's session has ended */
 	ERR_SELF_MODIFICATION,	 /* 409: an admin changing their own group or status */
 	/* catalog */
-	ERR_MOVIE_EXISTS, /* 409: same (name, year, time) */
-	ERR_NAME_TAKEN,	  /* 409: a genre, star, director or certification name */
+	ERR_MOVIE_EXISTS,    /* 409: same (name, year, time) */
+	ERR_MOVIE_PURCHASED, /* 409: someone bought or ordered it */
+	ERR_MOVIE_IN_CARTS,  /* 409: in carts; ?force=true removes it from them */
+	ERR_NAME_TAKEN,	     /* 409: a genre, star, director or certification name */
 	/* 500, 502, 503 */
 	ERR_INTERNAL,
 	ERR_STORAGE_UNAVAILABLE,

@@ -241,6 +241,20 @@ static unsigned h_favorites(struct http_request *req, struct http_response *res)
 	return list_response(req, res, &f, rc, &items, total);
 }
 
+static unsigned h_purchases(struct http_request *req, struct http_response *res)
+{
+	struct movie_filter f;
+	struct buf items = BUF_INIT;
+	char tsq[512], uid[24];
+	long long total = 0;
+	if (!catalog_parse_filter(req, res, &f, tsq, sizeof(tsq)))
+		return res->status;
+	snprintf(uid, sizeof(uid), "%lld", req->auth.user_id);
+	f.purchased_by = uid;
+	enum err rc = catalog_list_movies(req->app, &f, &items, &total);
+	return list_response(req, res, &f, rc, &items, total);
+}
+
 static unsigned movie_response(struct http_request *req, struct http_response *res, long long id,
 			       unsigned status)
 {
@@ -426,6 +440,16 @@ static unsigned h_delete(struct http_request *req, struct http_response *res)
 							    "message", "must be true or false"));
 	enum err rc =
 		catalog_delete_movie(req->app, id, force && strcmp(force, "true") == 0, &carts);
+	if (rc == ERR_MOVIE_IN_CARTS) {
+		char detail[160];
+		snprintf(detail, sizeof(detail),
+			 "This movie is in %lld cart%s; delete with force=true to remove it "
+			 "from them too.",
+			 carts, carts == 1 ? "" : "s");
+		return http_json(res, 409,
+				 json_pack("{s:s,s:s,s:I}", "detail", detail, "code", err_code(rc),
+					   "carts", (json_int_t)carts));
+	}
 	return rc == ERR_OK ? http_empty(res, 204) : http_error(res, rc, NULL);
 }
 
@@ -576,6 +600,7 @@ const struct route catalog_routes[] = {
 	{HTTP_PATCH, "/api/v1/movies/{id}", h_update, ACCESS_MODERATOR, MOVIE_BODY},
 	{HTTP_DELETE, "/api/v1/movies/{id}", h_delete, ACCESS_MODERATOR, 0},
 	{HTTP_GET, "/api/v1/favorites", h_favorites, ACCESS_USER, 0},
+	{HTTP_GET, "/api/v1/purchases", h_purchases, ACCESS_USER, 0},
 	LOOKUP_ROUTES(genres),
 	LOOKUP_ROUTES(stars),
 	LOOKUP_ROUTES(directors),

@@ -39,7 +39,7 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 	"'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "                \
 	"'rating_count', m.rating_count, 'popularity', m.popularity)::text"
 
-/* $1..$13 are the filters of struct movie_filter, $14 limit, $15 offset. */
+/* $1..$14 are the filters of struct movie_filter, $15 limit, $16 offset. */
 #define MOVIE_FILTERS                                                                            \
 	"WHERE ($1::int IS NULL OR m.year = $1::int) "                                           \
 	"AND ($2::int IS NULL OR m.year >= $2::int) AND ($3::int IS NULL OR m.year <= $3::int) " \
@@ -56,16 +56,18 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 	"WHERE x.movie_id = m.id AND x.director_id = $11::bigint)) "                             \
 	"AND ($12::text IS NULL OR m.search_doc @@ to_tsquery('simple', $12)) "                  \
 	"AND ($13::bigint IS NULL OR EXISTS (SELECT 1 FROM favorites x "                         \
-	"WHERE x.movie_id = m.id AND x.user_id = $13::bigint)) "
+	"WHERE x.movie_id = m.id AND x.user_id = $13::bigint)) "                                 \
+	"AND ($14::bigint IS NULL OR EXISTS (SELECT 1 FROM purchases x "                         \
+	"WHERE x.movie_id = m.id AND x.user_id = $14::bigint)) "
 
 #define MOVIE_LIST(order)                                                                     \
 	"SELECT " MOVIE_SUMMARY_JSON ", count(*) OVER () FROM movies m "                      \
 	"JOIN certifications c ON c.id = m.certification_id " MOVIE_FILTERS "ORDER BY " order \
-	" LIMIT $14 OFFSET $15"
+	" LIMIT $15 OFFSET $16"
 
 #define MOVIE_COUNT                                                                   \
-	"SELECT count(*) FROM movies m " MOVIE_FILTERS "AND $14::bigint IS NOT NULL " \
-	"AND $15::bigint IS NOT NULL"
+	"SELECT count(*) FROM movies m " MOVIE_FILTERS "AND $15::bigint IS NOT NULL " \
+	"AND $16::bigint IS NOT NULL"
 
 /* Every sort of API.md, each a statement of its own so that its ORDER BY
  * can use an index; id breaks ties so pages never overlap. */
@@ -115,10 +117,10 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 	char limit[24], offset[24];
 	ll_str(limit, f->limit);
 	ll_str(offset, f->offset);
-	const char *p[] = {f->year,	     f->year_min,  f->year_max,	 f->imdb_min,
-			   f->imdb_max,	     f->price_min, f->price_max, f->genre,
-			   f->certification, f->star,	   f->director,	 f->tsquery,
-			   f->favorites_of,  limit,	   offset};
+	const char *p[] = {f->year,	     f->year_min,     f->year_max,  f->imdb_min,
+			   f->imdb_max,	     f->price_min,    f->price_max, f->genre,
+			   f->certification, f->star,	      f->director,  f->tsquery,
+			   f->favorites_of,  f->purchased_by, limit,	    offset};
 	if (f->sort) {
 		for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
 			if (strcmp(sorts[i].key, f->sort) == 0)
@@ -126,7 +128,7 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 	} else if (f->tsquery) {
 		stmt = &stmt_list_relevance;
 	}
-	enum err rc = db_exec_planned(c, stmt, 15, p, &res);
+	enum err rc = db_exec_planned(c, stmt, 16, p, &res);
 	if (rc != ERR_OK)
 		return rc;
 	rows_to_array(res, items);
@@ -138,7 +140,7 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 		/* Past the last page: the window count saw no row. */
 		PQclear(res);
 		res = NULL;
-		rc = db_exec_planned(c, &stmt_count, 15, p, &res);
+		rc = db_exec_planned(c, &stmt_count, 16, p, &res);
 		*total = rc == ERR_OK ? db_int(res, 0, 0) : 0;
 	}
 	PQclear(res);
@@ -173,8 +175,8 @@ static const struct db_stmt stmt_get = {
 	"AND r.user_id = $2::bigint), "
 	"'is_favorite', EXISTS (SELECT 1 FROM favorites f WHERE f.movie_id = m.id "
 	"AND f.user_id = $2::bigint), "
-	/* Purchases arrive with the orders capability. */
-	"'is_purchased', false) END)::text "
+	"'is_purchased', EXISTS (SELECT 1 FROM purchases p WHERE p.movie_id = m.id "
+	"AND p.user_id = $2::bigint)) END)::text "
 	"FROM movies m JOIN certifications c ON c.id = m.certification_id WHERE m.id = $1"};
 /* clang-format on */
 

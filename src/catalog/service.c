@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cinema/log.h"
+#include "commerce/guard.h"
 
 enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
 			     long long *total)
@@ -74,15 +75,18 @@ enum err catalog_update_movie(const struct app *app, long long id, const struct 
 	return rc;
 }
 
-/* The seam for the commerce capability: a movie that was bought must stay,
- * and one in carts goes only when forced. Until carts and orders exist there
- * is nothing to refuse. */
+/* A movie that was bought (or is in any order) must stay; one in carts
+ * goes only when forced, and leaves those carts with it. */
 static enum err catalog_delete_guard(struct db_conn *c, long long id, bool force, long long *carts)
 {
-	(void)c;
-	(void)id;
-	(void)force;
-	*carts = 0;
+	bool ordered = false;
+	enum err rc = commerce_movie_usage(c, id, &ordered, carts);
+	if (rc != ERR_OK)
+		return rc;
+	if (ordered)
+		return ERR_MOVIE_PURCHASED;
+	if (*carts > 0 && !force)
+		return ERR_MOVIE_IN_CARTS;
 	return ERR_OK;
 }
 

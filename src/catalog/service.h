@@ -17,9 +17,8 @@ enum err catalog_create_movie(const struct app *app, const struct movie_fields *
 			      json_t **errors);
 enum err catalog_update_movie(const struct app *app, long long id, const struct movie_fields *f,
 			      json_t **errors);
-/* Refuses a movie someone bought (ERR_MOVIE_PURCHASED, with orders) or that
- * sits in carts unless force (ERR_MOVIE_IN_CARTS): see catalog_delete_guard
- * in service.c, the seam for the commerce capability. */
+/* Refuses a movie someone bought or ordered (ERR_MOVIE_PURCHASED) or that
+ * sits in carts unless force (ERR_MOVIE_IN_CARTS; *carts says how many). */
 enum err catalog_delete_movie(const struct app *app, long long id, bool force, long long *carts);
 
 enum err catalog_lookup_all(const struct app *app, enum lookup_kind k, struct buf *out);

@@ -48,6 +48,12 @@ static const struct err_info err_table[ERR__COUNT] = {
 				   "Administrators cannot change their own group or status."},
 	[ERR_MOVIE_EXISTS] = {409, "movie_exists",
 			      "A movie with this name, year and running time already exists."},
+	[ERR_MOVIE_PURCHASED] = {409, "movie_purchased",
+				 "This movie has been bought or ordered and cannot be deleted."},
+	[ERR_MOVIE_IN_CARTS] =
+		{409, "movie_in_carts",
+		 "This movie is in users' carts; delete with force=true to remove it "
+		 "from them too."},
 	[ERR_NAME_TAKEN] = {409, "name_taken", "This name is already taken."},
 	[ERR_INTERNAL] = {500, "internal_error", "An internal error occurred."},
 	[ERR_STORAGE_UNAVAILABLE] = {503, "storage_unavailable",
