@@ -427,14 +427,24 @@ enum err accounts_profile_update(struct db_conn *c, long long user_id, const jso
 
 static const struct db_stmt stmt_avatar_set = {
 	"accounts_avatar_set",
-	"UPDATE user_profiles SET avatar = $2 WHERE user_id = $1 RETURNING user_id"};
+	"UPDATE user_profiles p SET avatar = $2 FROM (SELECT avatar FROM user_profiles "
+	"WHERE user_id = $1 FOR UPDATE) old WHERE p.user_id = $1 RETURNING old.avatar"};
 
-enum err accounts_avatar_set(struct db_conn *c, long long user_id, const char *key)
+enum err accounts_avatar_set(struct db_conn *c, long long user_id, const char *key,
+			     char old_key[1025])
 {
+	PGresult *res = NULL;
 	char ids[24];
 	ll_str(ids, user_id);
 	const char *p[] = {ids, key};
-	return exec_id(c, &stmt_avatar_set, 2, p, NULL);
+	old_key[0] = '\0';
+	enum err rc = db_exec(c, &stmt_avatar_set, 2, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	if (rc == ERR_OK && !db_is_null(res, 0, 0))
+		snprintf(old_key, 1025, "%s", db_text(res, 0, 0));
+	PQclear(res);
+	return rc;
 }
 
 #define USER_FILTER                                                                              \

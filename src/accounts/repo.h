@@ -81,7 +81,9 @@ enum err accounts_refresh_session(struct db_conn *c, long long user_id, const ch
 enum err accounts_user_json(struct db_conn *c, long long user_id, json_t **out);
 /* Updates the profile fields present in fields (borrowed, validated). */
 enum err accounts_profile_update(struct db_conn *c, long long user_id, const json_t *fields);
-enum err accounts_avatar_set(struct db_conn *c, long long user_id, const char *key);
+/* Points the profile at key; old_key gets the previous one ("" if none). */
+enum err accounts_avatar_set(struct db_conn *c, long long user_id, const char *key,
+			     char old_key[1025]);
 
 struct user_filter {
 	const char *group;     /* NULL: any */

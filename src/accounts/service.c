@@ -13,6 +13,7 @@
 #include "cinema/db.h"
 #include "cinema/jobs.h"
 #include "cinema/log.h"
+#include "storage/s3.h"
 
 void token_pair_clear(struct token_pair *t)
 {
@@ -464,12 +465,18 @@ enum err accounts_set_avatar(const struct app *app, long long user_id, const cha
 			     json_t **out)
 {
 	struct db_conn *c = NULL;
+	char old_key[1025] = "", err[256];
 	enum err rc = db_acquire(app->db, &c);
 	if (rc == ERR_OK)
-		rc = accounts_avatar_set(c, user_id, key);
+		rc = accounts_avatar_set(c, user_id, key, old_key);
 	if (rc == ERR_OK)
 		rc = accounts_user_json(c, user_id, out);
 	db_release(c);
+	/* The replaced image goes too; a failure only leaves an orphan. */
+	if (rc == ERR_OK && old_key[0] && app->s3 &&
+	    s3_delete_object(app->s3, old_key, err, sizeof(err)) != ERR_OK)
+		LOG_WARN("old avatar not deleted", LOG_INT("user_id", user_id),
+			 LOG_STR("error", err));
 	return rc;
 }
 
