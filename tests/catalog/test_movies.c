@@ -1,0 +1,2284 @@
+/* End-to-end tests of the catalog over HTTP: movies (list, filters, sorts,
+ * pagination, search, detail, writes), the four lookups (genres, stars,
+ * directors, certifications) and the favorites list. The real
+ * `cinema-api serve` runs against a fresh migrated database per test and
+ * Redis; no mocks.
+ *
+ * Every test builds the same small catalog through the API (a moderator
+ * creates the lookups and 30 movies) and then adds the engagement a
+ * catalog has (reactions, ratings, favorites of two users, and spread
+ * creation times) in SQL, so that popularity and rating sorts have
+ * something to order; the counters and popularity still come from the
+ * migration's triggers (carts, orders and purchases for the delete rules and
+ * GET /purchases are made in SQL too). Expected results are computed here
+ * from the definitions below and compared, in order, with what the API
+ * answers.
+ *
+ * Needs DATABASE_URL, REDIS_URL, CINEMA_API_BIN and MIGRATIONS_DIR (CTest
+ * and scripts/test.sh set them). Redis: this suite uses database REDIS_DB of
+ * REDIS_URL's server, flushed before and after each test; no other suite may
+ * use that number. */
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cinema/kv.h"
+#include "cinema/log.h"
+#include "e2e.h"
+#include "testdb.h"
+
+#define REDIS_DB     14
+#define MAX_CHILDREN 8
+#define PASSWORD     "Popcorn-42!"
+#define URL_MAX	     8192
+
+/* --- the catalog --- */
+
+enum { DRAMA, COMEDY, THRILLER, ANIMATION, NGENRES };
+enum { CERT_G, CERT_PG13, CERT_R, NCERTS };
+enum { LOVELACE, HOPPER, TURING, JOHNSON, PIAF, NSTARS };
+enum { COPPOLA, KUROSAWA, VARDA, NDIRECTORS };
+enum { MOD, USR, NUSERS }; /* the two users with engagement */
+
+static const char *const genre_names[NGENRES] = {"Drama", "Comedy", "Thriller", "Animation"};
+static const char *const cert_names[NCERTS] = {"G", "PG-13", "R"};
+static const char *const star_names[NSTARS] = {"Ada Lovelace", "Grace Hopper", "Alan Turing",
+					       "Katherine Johnson", "Édith Piaf"};
+static const char *const director_names[NDIRECTORS] = {"Sofia Coppola", "Akira Kurosawa",
+						       "Agnès Varda"};
+
+#define B(x) (1u << (x))
+
+struct movie_def {
+	const char *name;
+	int year, time;
+	double imdb;
+	int votes;
+	const char *price;
+	int cert;
+	unsigned genres, stars, directors; /* bit masks over the tables above */
+	int react[NUSERS];		   /* 1 like, -1 dislike, 0 none */
+	int score[NUSERS];		   /* rating 1..10, 0 none */
+	bool fav[NUSERS];
+	int created_h; /* created_at = 2024-01-01 00:00 UTC + hours */
+	const char *description;
+};
+
+/* Names sort the same byte-wise and in any locale's collation; years,
+ * imdb, prices, votes, popularity, ratings and creation times repeat so
+ * that every sort has ties for the id to break. */
+/* clang-format off */
+static const struct movie_def movies[] = {
+	/* name, year, time, imdb, votes, price, certification, genres, stars, directors,
+	 * reactions, ratings, favorites (moderator, user), created_h, description */
+	{"Amélie", 2001, 122, 8.3, 700000, "4.99", CERT_PG13, B(DRAMA) | B(COMEDY),
+	 B(LOVELACE) | B(PIAF), B(VARDA), {1, 1}, {9, 8}, {false, true}, 5,
+	 "A shy waitress in Montmartre quietly changes the lives around her."},
+	{"Brazil", 1985, 132, 7.9, 190000, "3.99", CERT_R, B(DRAMA) | B(THRILLER),
+	 B(TURING), B(COPPOLA), {1, 0}, {0, 0}, {false, false}, 2,
+	 "A clerk in a bureaucratic dystopia dreams of escape."},
+	{"Casablanca", 1942, 102, 8.5, 580000, "2.49", CERT_G, B(DRAMA),
+	 B(LOVELACE) | B(JOHNSON), B(COPPOLA), {1, 1}, {10, 10}, {true, false}, 9,
+	 "A nightclub owner meets an old flame in wartime Morocco."},
+	{"Dune", 1984, 137, 6.3, 150000, "3.99", CERT_PG13, B(THRILLER),
+	 B(TURING) | B(HOPPER), B(COPPOLA), {-1, 0}, {4, 0}, {false, false}, 1,
+	 "A noble family fights over a desert planet and its spice."},
+	{"Dune", 2021, 155, 8.0, 700000, "9.99", CERT_PG13, B(THRILLER) | B(DRAMA),
+	 B(HOPPER), B(VARDA), {1, 0}, {0, 0}, {false, false}, 3,
+	 "Paul Atreides arrives on the desert planet Arrakis."},
+	{"Eraserhead", 1977, 89, 7.3, 110000, "0.00", CERT_R, B(THRILLER),
+	 B(LOVELACE), 0, {0, 0}, {0, 0}, {false, false}, 4,
+	 "A factory worker copes with a strange newborn in an industrial city."},
+	{"Fargo", 1996, 98, 8.1, 690000, "4.99", CERT_R, B(THRILLER) | B(COMEDY),
+	 B(JOHNSON), B(COPPOLA), {0, 1}, {7, 0}, {false, false}, 6,
+	 "A car salesman hires two criminals to kidnap his wife."},
+	{"Gattaca", 1997, 106, 7.8, 320000, "3.99", CERT_PG13, B(DRAMA),
+	 B(TURING), 0, {0, 0}, {0, 0}, {false, false}, 6,
+	 "A man with flawed genes assumes another identity to reach space."},
+	{"Ghost World", 2001, 111, 7.3, 120000, "4.99", CERT_R, B(COMEDY) | B(DRAMA),
+	 B(PIAF), B(VARDA), {0, 0}, {6, 6}, {false, false}, 0,
+	 "Two friends drift apart the summer after high school."},
+	{"Harbor Lights", 2010, 95, 6.1, 5000, "1.99", CERT_G, B(DRAMA),
+	 B(LOVELACE), B(VARDA), {-1, -1}, {2, 0}, {false, false}, 8,
+	 "A keeper tends a lighthouse through one long winter."},
+	{"Heat", 1995, 170, 8.3, 690000, "4.99", CERT_R, B(THRILLER),
+	 B(JOHNSON) | B(TURING), B(COPPOLA), {1, 1}, {0, 0}, {false, true}, 7,
+	 "A detective pursues a crew of professional thieves across Los Angeles."},
+	{"Ikiru", 1952, 143, 8.3, 85000, "2.49", CERT_G, B(DRAMA),
+	 0, B(KUROSAWA), {0, 0}, {9, 0}, {false, false}, 2,
+	 "A bureaucrat with little time left seeks meaning."},
+	{"Jaws", 1975, 124, 8.1, 640000, "3.99", CERT_PG13, B(THRILLER),
+	 B(HOPPER), 0, {1, 1}, {8, 9}, {false, false}, 3,
+	 "A harbor town faces a great white shark."},
+	{"Kes", 1969, 110, 7.8, 22000, "1.99", CERT_G, B(DRAMA),
+	 0, 0, {0, 0}, {0, 0}, {false, false}, 0,
+	 "A boy trains a falcon in a mining town."},
+	{"Laura", 1944, 88, 7.9, 50000, "2.49", CERT_G, B(THRILLER) | B(DRAMA),
+	 B(LOVELACE), 0, {0, 0}, {0, 0}, {false, false}, 5,
+	 "A detective falls for the portrait of a murder victim."},
+	{"Metropolis", 1927, 153, 8.3, 180000, "2.49", CERT_G, B(DRAMA),
+	 B(TURING), 0, {0, 1}, {0, 0}, {false, false}, 4,
+	 "Workers below and planners above clash in a future city."},
+	{"Nosferatu", 1922, 94, 7.9, 110000, "0.00", CERT_G, B(THRILLER),
+	 0, 0, {0, 0}, {0, 0}, {false, false}, 1,
+	 "A vampire brings plague to a quiet port."},
+	{"Oldboy", 2003, 120, 8.4, 620000, "4.99", CERT_R, B(THRILLER),
+	 B(JOHNSON), 0, {1, -1}, {10, 3}, {false, false}, 9,
+	 "A man imprisoned for fifteen years seeks his captor."},
+	{"Psycho", 1960, 109, 8.5, 700000, "3.99", CERT_R, B(THRILLER),
+	 B(LOVELACE), 0, {0, 0}, {0, 0}, {false, false}, 8,
+	 "A secretary on the run stops at a lonely motel."},
+	{"Quills", 2000, 124, 7.2, 50000, "1.99", CERT_R, B(DRAMA),
+	 B(PIAF), 0, {0, 0}, {5, 0}, {false, false}, 7,
+	 "A writer in an asylum keeps finding ways to publish."},
+	{"Rashomon", 1950, 88, 8.2, 170000, "2.49", CERT_G, B(DRAMA) | B(THRILLER),
+	 B(HOPPER), B(KUROSAWA), {1, 0}, {0, 0}, {false, false}, 6,
+	 "Four witnesses tell different stories of one crime."},
+	{"Solaris", 1972, 167, 8.0, 95000, "2.49", CERT_G, B(DRAMA),
+	 0, 0, {0, 0}, {0, 0}, {false, false}, 2,
+	 "A psychologist visits a station orbiting an ocean planet."},
+	{"Solaris", 2002, 99, 6.2, 95000, "3.99", CERT_PG13, B(DRAMA),
+	 B(LOVELACE), B(COPPOLA), {0, 0}, {0, 0}, {false, false}, 2,
+	 "A remake about grief aboard a space station."},
+	{"Tampopo", 1985, 114, 7.9, 19000, "3.99", CERT_G, B(COMEDY),
+	 0, 0, {1, 1}, {0, 0}, {false, false}, 4,
+	 "A truck driver helps a widow perfect her noodle shop."},
+	{"Up", 2009, 96, 8.3, 1100000, "9.99", CERT_G, B(ANIMATION) | B(COMEDY),
+	 B(JOHNSON), 0, {1, 1}, {8, 0}, {false, true}, 3,
+	 "An old man ties balloons to his house and flies away."},
+	{"Vertigo", 1958, 128, 8.3, 420000, "4.99", CERT_PG13, B(THRILLER),
+	 B(HOPPER) | B(JOHNSON), 0, {0, 0}, {0, 0}, {false, false}, 5,
+	 "A retired detective with a fear of heights follows a woman."},
+	{"Witness", 1985, 112, 7.4, 100000, "2.49", CERT_R, B(THRILLER) | B(DRAMA),
+	 B(LOVELACE), 0, {0, 0}, {0, 0}, {false, false}, 1,
+	 "A boy sees a murder and a detective hides among the Amish."},
+	{"Xanadu", 1980, 96, 5.3, 30000, "1.99", CERT_G, B(COMEDY),
+	 0, 0, {-1, 0}, {3, 0}, {false, true}, 0,
+	 "A muse opens a roller disco by the harbor."},
+	{"Yojimbo", 1961, 110, 8.2, 130000, "4.99", CERT_G, B(THRILLER) | B(COMEDY),
+	 B(HOPPER), B(KUROSAWA), {0, 0}, {0, 0}, {false, false}, 8,
+	 "A wandering samurai plays two gangs against each other."},
+	{"Zodiac", 2007, 157, 7.7, 600000, "12.50", CERT_R, B(THRILLER),
+	 B(TURING) | B(HOPPER), B(COPPOLA), {0, 0}, {0, 0}, {false, false}, 9,
+	 "A cartoonist becomes obsessed with a serial killer."},
+};
+/* clang-format on */
+
+#define NMOVIES ((int)(sizeof(movies) / sizeof(movies[0])))
+
+/* --- the running test --- */
+
+static pid_t children[MAX_CHILDREN];
+
+#define ENV_MAX 16
+
+struct env {
+	char s[ENV_MAX][1024];
+	const char *p[ENV_MAX + 1];
+	int n;
+};
+
+static struct {
+	char *ci;
+	PGconn *pg;
+	char redis_url[256];
+	char jwt_secret[80];
+	struct e2e_server srv;
+	struct env srv_env;
+	char log_paths[4][256];
+	/* tokens: the moderator, a user with engagement, a user without */
+	char mod[2048], user[2048], fresh[2048];
+	long long user_id[3];
+	long long genre[NGENRES], cert[NCERTS], star[NSTARS], director[NDIRECTORS];
+	long long western; /* a genre no movie uses */
+	long long movie[NMOVIES];
+} w;
+
+static void track_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] <= 0) {
+			children[i] = pid;
+			return;
+		}
+	kill(pid, SIGKILL);
+	ck_abort_msg("too many child processes in one test");
+}
+
+static void untrack_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+/* printf into a rotating static buffer (eight live at a time). */
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static const char *fmt(const char *f, ...)
+{
+	static char bufs[8][URL_MAX];
+	static int next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
+	va_end(ap);
+	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
+	return b;
+}
+
+static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void env_set(struct env *e, const char *f, ...)
+{
+	va_list ap;
+	ck_assert_int_lt(e->n, ENV_MAX);
+	va_start(ap, f);
+	int len = vsnprintf(e->s[e->n], sizeof(e->s[0]), f, ap);
+	va_end(ap);
+	ck_assert(len > 0 && (size_t)len < sizeof(e->s[0]));
+	e->n++;
+	for (int k = 0; k < e->n; k++)
+		e->p[k] = e->s[k];
+	e->p[e->n] = NULL;
+}
+
+/* The end of the API's log, for failure messages. */
+static const char *log_tail(void)
+{
+	static char text[3000];
+	struct buf b = BUF_INIT;
+	text[0] = '\0';
+	if (w.srv.log_path[0] && e2e_read_file(w.srv.log_path, &b) && b.data) {
+		size_t keep = sizeof(text) - 32;
+		const char *s = b.len > keep ? b.data + b.len - keep : b.data;
+		snprintf(text, sizeof(text), "\n--- API log ---\n%s", s);
+	}
+	buf_free(&b);
+	return text;
+}
+
+/* --- SQL on the test's database --- */
+
+static void sql_ok(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		char msg[2048];
+		snprintf(msg, sizeof(msg), "%.1500s: %s", sql, PQerrorMessage(w.pg));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	PQclear(res);
+}
+
+static long long sql_int(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	long long v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return v;
+}
+
+/* --- fixture --- */
+
+static const char *api_bin(void)
+{
+	return e2e_bin("CINEMA_API_BIN");
+}
+
+static void redis_flush(void)
+{
+	char err[256];
+	struct kv_options kvo = {.url = w.redis_url, .pool_size = 1, .timeout_ms = 2000};
+	struct kv *kv = kv_new(&kvo, err, sizeof(err));
+	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
+	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed",
+		      w.redis_url);
+	kv_free(kv);
+}
+
+static void setup(void)
+{
+	static const char *const required[] = {"DATABASE_URL", "REDIS_URL", "CINEMA_API_BIN",
+					       "MIGRATIONS_DIR"};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const char *v = getenv(required[i]);
+		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
+			      required[i]);
+	}
+	memset(&w, 0, sizeof(w));
+	const char *base = getenv("REDIS_URL");
+	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
+	size_t keep = strcspn(base + 8, "/?") + 8;
+	snprintf(w.redis_url, sizeof(w.redis_url), "%.*s/%d", (int)keep, base, REDIS_DB);
+	redis_flush();
+	snprintf(w.jwt_secret, sizeof(w.jwt_secret), "catalog-test-secret-0123456789abcdef-%ld-%ld",
+		 (long)getpid(), (long)time(NULL));
+
+	w.ci = testdb_create();
+	ck_assert_msg(w.ci != NULL, "testdb_create failed");
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
+	struct buf err = BUF_INIT;
+	int rc = e2e_run_capture(api_bin(), argv, env, NULL, 60, NULL, &err);
+	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data ? err.data : "");
+	buf_free(&err);
+	w.pg = PQconnectdb(w.ci);
+	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] <= 0)
+			continue;
+		kill(children[i], SIGKILL);
+		e2e_wait(children[i]);
+		children[i] = 0;
+	}
+	if (w.srv.log_path[0])
+		unlink(w.srv.log_path);
+	for (int i = 0; i < 4; i++)
+		if (w.log_paths[i][0])
+			unlink(w.log_paths[i]);
+	if (w.pg)
+		PQfinish(w.pg);
+	testdb_drop(w.ci);
+	free(w.ci);
+	if (w.redis_url[0])
+		redis_flush();
+	memset(&w, 0, sizeof(w));
+}
+
+/* --- HTTP --- */
+
+/* json_pack that cannot fail silently. */
+static json_t *J(const char *f, ...)
+{
+	json_error_t jerr;
+	va_list ap;
+	va_start(ap, f);
+	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
+	va_end(ap);
+	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
+	return j;
+}
+
+/* A request with raw headers (NULL-terminated, may be NULL) and body. */
+static struct e2e_resp raw(const char *method, const char *path, const char *const *headers,
+			   const char *body, size_t len)
+{
+	struct e2e_resp r;
+	static char url[URL_MAX + 64];
+	int n = snprintf(url, sizeof(url), "%s%s", w.srv.base_url, path);
+	ck_assert(n > 0 && (size_t)n < sizeof(url));
+	ck_assert_msg(e2e_request(method, url, headers, body, len, &r), "%s %s: transport error",
+		      method, path);
+	return r;
+}
+
+/* A request as the holder of access token bearer (NULL: anonymous), with a
+ * JSON body (consumed; NULL for none). */
+static struct e2e_resp call(const char *method, const char *path, const char *bearer, json_t *body)
+{
+	char auth[2200];
+	const char *headers[3];
+	int n = 0;
+	if (bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		headers[n++] = auth;
+	}
+	if (body)
+		headers[n++] = "Content-Type: application/json";
+	headers[n] = NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct e2e_resp r = raw(method, path, headers, text, text ? strlen(text) : 0);
+	free(text);
+	json_decref(body);
+	return r;
+}
+
+/* Asserts the status and, for errors, the JSON error shape with code
+ * (NULL: any code). */
+#define expect(r, status, code) expect_at(r, status, code, __LINE__)
+static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
+{
+	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %.2000s%s", line,
+		      r->status, status, r->body.data ? r->body.data : "",
+		      r->status >= 500 ? log_tail() : "");
+	if (status < 400)
+		return;
+	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
+		      r->body.data ? r->body.data : "");
+	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
+		      "line %d: error without detail: %s", line, r->body.data);
+	ck_assert_msg(json_is_string(json_object_get(r->json, "code")),
+		      "line %d: error without code: %s", line, r->body.data);
+	if (code)
+		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
+			      e2e_code(r), code, r->body.data);
+	ck_assert_msg((status == 422) == (json_object_get(r->json, "errors") != NULL),
+		      "line %d: \"errors\" must come with 422 and only then: %s", line,
+		      r->body.data);
+}
+
+#define check_call(method, path, bearer, body, status, code)            \
+	do {                                                            \
+		struct e2e_resp cc_ = call(method, path, bearer, body); \
+		expect(&cc_, status, code);                             \
+		e2e_resp_free(&cc_);                                    \
+	} while (0)
+
+/* Whether a 422 body has an error for field whose message contains text
+ * (NULL: any message). */
+static bool has_error(const struct e2e_resp *r, const char *field, const char *text)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(r->json, "errors"), i, e) {
+		const char *f = json_string_value(json_object_get(e, "field"));
+		const char *m = json_string_value(json_object_get(e, "message"));
+		if (f && m && strcmp(f, field) == 0 && (!text || strstr(m, text)))
+			return true;
+	}
+	return false;
+}
+
+#define expect_invalid(r, field, text) expect_invalid_at(r, field, text, __LINE__)
+static void expect_invalid_at(const struct e2e_resp *r, const char *field, const char *text,
+			      int line)
+{
+	expect_at(r, 422, "validation_failed", line);
+	ck_assert_msg(has_error(r, field, text), "line %d: no error on %s (%s): %s", line, field,
+		      text ? text : "any", r->body.data);
+}
+
+#define check_invalid(method, path, bearer, body, field, text)          \
+	do {                                                            \
+		struct e2e_resp ci_ = call(method, path, bearer, body); \
+		expect_invalid(&ci_, field, text);                      \
+		e2e_resp_free(&ci_);                                    \
+	} while (0)
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	ck_assert_msg(json_is_integer(v), "\"%s\" is not an integer", key);
+	return json_integer_value(v);
+}
+
+/* Asserts that object o has exactly the keys listed (NULL-terminated). */
+static void assert_keys(const json_t *o, const char *const *keys, const char *what)
+{
+	size_t n = 0;
+	ck_assert_msg(json_is_object(o), "%s is not an object", what);
+	for (const char *const *k = keys; *k; k++, n++)
+		ck_assert_msg(json_object_get(o, *k) != NULL, "%s has no \"%s\"", what, *k);
+	char *text = json_dumps(o, JSON_COMPACT);
+	ck_assert_msg(json_object_size(o) == n, "%s has other keys than expected: %s", what, text);
+	free(text);
+}
+
+/* Percent-encodes s (RFC 3986 unreserved characters kept). */
+static const char *urlenc(const char *s)
+{
+	static char bufs[4][URL_MAX];
+	static int next;
+	char *out = bufs[next++ % 4];
+	size_t o = 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		ck_assert(o + 4 < sizeof(bufs[0]));
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, 4, "%%%02X", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* --- users and the catalog --- */
+
+/* Creates the moderator and two users with `cinema-api create-user
+ * --active` (in parallel: each hashes a password) and signs them in. */
+static void create_users(void)
+{
+	static const char *const groups[3] = {"MODERATOR", "USER", "USER"};
+	static const char *const tags[3] = {"mod", "user", "fresh"};
+	char *tokens[3] = {w.mod, w.user, w.fresh};
+	char emails[3][128];
+	pid_t pids[3];
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	for (int i = 0; i < 3; i++) {
+		snprintf(emails[i], sizeof(emails[i]), "%s-%ld@example.com", tags[i],
+			 (long)getpid());
+		snprintf(w.log_paths[i], sizeof(w.log_paths[i]), "/tmp/cinema-cat-%ld-user-%d.log",
+			 (long)getpid(), i);
+		char *argv[] = {(char *)"cinema-api", (char *)"create-user",
+				(char *)"--email",    emails[i],
+				(char *)"--password", (char *)PASSWORD,
+				(char *)"--group",    (char *)groups[i],
+				(char *)"--active",   NULL};
+		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, w.log_paths[i]);
+		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
+		track_pid(pids[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		int rc = e2e_wait(pids[i]);
+		untrack_pid(pids[i]);
+		struct buf out = BUF_INIT;
+		e2e_read_file(w.log_paths[i], &out);
+		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", emails[i], rc,
+			      out.data ? out.data : "");
+		buf_free(&out);
+	}
+	for (int i = 0; i < 3; i++) {
+		struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
+					 J("{s:s,s:s}", "email", emails[i], "password", PASSWORD));
+		expect(&r, 200, NULL);
+		const char *t = jstr(r.json, "access_token");
+		ck_assert(t && strlen(t) < sizeof(w.mod));
+		snprintf(tokens[i], sizeof(w.mod), "%s", t);
+		e2e_resp_free(&r);
+		w.user_id[i] = sql_int(fmt("SELECT id FROM users WHERE email = '%s'", emails[i]));
+	}
+}
+
+/* Starts the API on the test's database and Redis database. */
+static void start_api(void)
+{
+	struct env *e = &w.srv_env;
+	memset(e, 0, sizeof(*e));
+	env_set(e, "DATABASE_URL=%s", w.ci);
+	env_set(e, "REDIS_URL=%s", w.redis_url);
+	env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	env_set(e, "AUTH_RATE_LIMIT=100000");
+	env_set(e, "AUTH_RATE_WINDOW=60");
+	bool ok = e2e_server_start(&w.srv, e->p);
+	if (w.srv.pid > 0)
+		track_pid(w.srv.pid);
+	ck_assert_msg(ok, "cinema-api serve did not come up:%s", log_tail());
+}
+
+/* POSTs a lookup as the moderator; returns its id. */
+static long long create_lookup(const char *kind, const char *name)
+{
+	struct e2e_resp r = call("POST", fmt("/api/v1/%s", kind), w.mod, J("{s:s}", "name", name));
+	expect(&r, 201, NULL);
+	static const char *const keys[] = {"id", "name", "movie_count", NULL};
+	assert_keys(r.json, keys, kind);
+	ck_assert_str_eq(jstr(r.json, "name"), name);
+	ck_assert_int_eq(jint(r.json, "movie_count"), 0);
+	long long id = jint(r.json, "id");
+	e2e_resp_free(&r);
+	return id;
+}
+
+static json_t *id_list(const long long *ids, int n, unsigned mask)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		if (mask & B(i))
+			json_array_append_new(a, json_integer(ids[i]));
+	return a;
+}
+
+/* The body that creates movie i. */
+static json_t *movie_body(int i)
+{
+	const struct movie_def *m = &movies[i];
+	return J("{s:s,s:i,s:i,s:f,s:i,s:s,s:s,s:I,s:o,s:o,s:o}", "name", m->name, "year", m->year,
+		 "time", m->time, "imdb", m->imdb, "votes", m->votes, "description", m->description,
+		 "price", m->price, "certification_id", (json_int_t)w.cert[m->cert], "genre_ids",
+		 id_list(w.genre, NGENRES, m->genres), "star_ids",
+		 id_list(w.star, NSTARS, m->stars), "director_ids",
+		 id_list(w.director, NDIRECTORS, m->directors));
+}
+
+/* Everything a test starts from: the API, three users, the lookups and the
+ * 30 movies through the API, then engagement and creation times in SQL. */
+static void boot(void)
+{
+	start_api();
+	create_users();
+	for (int i = 0; i < NGENRES; i++)
+		w.genre[i] = create_lookup("genres", genre_names[i]);
+	w.western = create_lookup("genres", "Western");
+	for (int i = 0; i < NCERTS; i++)
+		w.cert[i] = create_lookup("certifications", cert_names[i]);
+	for (int i = 0; i < NSTARS; i++)
+		w.star[i] = create_lookup("stars", star_names[i]);
+	for (int i = 0; i < NDIRECTORS; i++)
+		w.director[i] = create_lookup("directors", director_names[i]);
+	for (int i = 0; i < NMOVIES; i++) {
+		struct e2e_resp r = call("POST", "/api/v1/movies", w.mod, movie_body(i));
+		expect(&r, 201, NULL);
+		w.movie[i] = jint(r.json, "id");
+		ck_assert_str_eq(jstr(r.json, "name"), movies[i].name);
+		e2e_resp_free(&r);
+	}
+	struct buf sql = BUF_INIT;
+	for (int i = 0; i < NMOVIES; i++) {
+		const struct movie_def *m = &movies[i];
+		for (int u = 0; u < NUSERS; u++) {
+			long long uid = w.user_id[u];
+			if (m->react[u])
+				buf_printf(&sql,
+					   "INSERT INTO movie_reactions (user_id, movie_id, "
+					   "reaction) VALUES (%lld, %lld, '%s');",
+					   uid, w.movie[i], m->react[u] > 0 ? "like" : "dislike");
+			if (m->score[u])
+				buf_printf(&sql,
+					   "INSERT INTO movie_ratings (user_id, movie_id, score) "
+					   "VALUES (%lld, %lld, %d);",
+					   uid, w.movie[i], m->score[u]);
+			if (m->fav[u])
+				buf_printf(&sql,
+					   "INSERT INTO favorites (user_id, movie_id) VALUES "
+					   "(%lld, %lld);",
+					   uid, w.movie[i]);
+		}
+		buf_printf(&sql,
+			   "UPDATE movies SET created_at = timestamptz '2024-01-01 00:00:00+00' "
+			   "+ make_interval(hours => %d) WHERE id = %lld;",
+			   m->created_h, w.movie[i]);
+	}
+	sql_ok(sql.data);
+	buf_free(&sql);
+}
+
+/* --- what the catalog should answer --- */
+
+static int price_cents(const char *p)
+{
+	return (int)(strtod(p, NULL) * 100 + 0.5);
+}
+
+static int count_users(const struct movie_def *m, int what)
+{
+	int n = 0;
+	for (int u = 0; u < NUSERS; u++)
+		n += what == 0	 ? m->react[u] > 0
+		     : what == 1 ? m->react[u] < 0
+		     : what == 2 ? m->score[u] > 0
+				 : m->fav[u];
+	return n;
+}
+
+static int rating_sum(const struct movie_def *m)
+{
+	return m->score[MOD] + m->score[USR];
+}
+
+/* Twice the popularity of migrations/0005: 3 x favorites + 2 x likes -
+ * dislikes + ratings x (average - 5) / 2 (no comments or purchases here). */
+static int popularity2(const struct movie_def *m)
+{
+	return 6 * count_users(m, 3) + 4 * count_users(m, 0) - 2 * count_users(m, 1) +
+	       rating_sum(m) - 5 * count_users(m, 2);
+}
+
+static const char *sort_key; /* for cmp_index */
+
+/* -1, 0, 1 of a against b (movie indexes) under sort key k (ids break
+ * ties in the sort's direction; unrated movies last in both directions). */
+static int cmp_movies(int a, int b, const char *k)
+{
+	const struct movie_def *x = &movies[a], *y = &movies[b];
+	bool desc = k[0] == '-';
+	const char *key = desc ? k + 1 : k;
+	int c = 0;
+	if (strcmp(k, "relevance") == 0) {
+		/* equal ranks: most popular first, then by ascending id */
+		c = (popularity2(y) > popularity2(x)) - (popularity2(y) < popularity2(x));
+		return c ? c : (w.movie[a] > w.movie[b]) - (w.movie[a] < w.movie[b]);
+	}
+	if (strcmp(key, "name") == 0) {
+		c = strcmp(x->name, y->name);
+	} else if (strcmp(key, "year") == 0) {
+		c = (x->year > y->year) - (x->year < y->year);
+	} else if (strcmp(key, "price") == 0) {
+		c = (price_cents(x->price) > price_cents(y->price)) -
+		    (price_cents(x->price) < price_cents(y->price));
+	} else if (strcmp(key, "imdb") == 0) {
+		c = (x->imdb > y->imdb) - (x->imdb < y->imdb);
+	} else if (strcmp(key, "votes") == 0) {
+		c = (x->votes > y->votes) - (x->votes < y->votes);
+	} else if (strcmp(key, "popularity") == 0) {
+		c = (popularity2(x) > popularity2(y)) - (popularity2(x) < popularity2(y));
+	} else if (strcmp(key, "created_at") == 0) {
+		c = (x->created_h > y->created_h) - (x->created_h < y->created_h);
+	} else if (strcmp(key, "rating") == 0) {
+		int nx = count_users(x, 2), ny = count_users(y, 2);
+		if ((nx > 0) != (ny > 0))
+			return nx > 0 ? -1 : 1;
+		if (nx > 0) {
+			long l = (long)rating_sum(x) * ny, r = (long)rating_sum(y) * nx;
+			c = (l > r) - (l < r);
+		}
+	} else {
+		ck_abort_msg("unknown sort %s", k);
+	}
+	if (c == 0)
+		c = (w.movie[a] > w.movie[b]) - (w.movie[a] < w.movie[b]);
+	return desc ? -c : c;
+}
+
+/* Whether movies a and b are equal under key k (rated, for rating). */
+static bool same_key(int a, int b, const char *k)
+{
+	const struct movie_def *x = &movies[a], *y = &movies[b];
+	if (strcmp(k, "name") == 0)
+		return strcmp(x->name, y->name) == 0;
+	if (strcmp(k, "year") == 0)
+		return x->year == y->year;
+	if (strcmp(k, "price") == 0)
+		return price_cents(x->price) == price_cents(y->price);
+	if (strcmp(k, "imdb") == 0)
+		return x->imdb == y->imdb;
+	if (strcmp(k, "votes") == 0)
+		return x->votes == y->votes;
+	if (strcmp(k, "popularity") == 0)
+		return popularity2(x) == popularity2(y);
+	if (strcmp(k, "created_at") == 0)
+		return x->created_h == y->created_h;
+	return count_users(x, 2) && count_users(y, 2) &&
+	       rating_sum(x) * count_users(y, 2) == rating_sum(y) * count_users(x, 2);
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+	return cmp_movies(*(const int *)a, *(const int *)b, sort_key);
+}
+
+/* A query of GET /movies (or /favorites) and the predicate it means. */
+struct q {
+	int year, year_min, year_max;	 /* 0: not set */
+	const char *imdb_min, *imdb_max; /* as sent; NULL: not set */
+	const char *price_min, *price_max;
+	int genre, cert, star, director; /* index + 1; 0: not set */
+	const char *sort;		 /* NULL: the default, -popularity */
+	int favorites_of;		 /* 0: GET /movies; MOD + 1 or USR + 1: /favorites */
+};
+
+static bool q_match(const struct q *q, int i)
+{
+	const struct movie_def *m = &movies[i];
+	return (!q->year || m->year == q->year) && (!q->year_min || m->year >= q->year_min) &&
+	       (!q->year_max || m->year <= q->year_max) &&
+	       (!q->imdb_min || m->imdb >= strtod(q->imdb_min, NULL)) &&
+	       (!q->imdb_max || m->imdb <= strtod(q->imdb_max, NULL)) &&
+	       (!q->price_min || price_cents(m->price) >= price_cents(q->price_min)) &&
+	       (!q->price_max || price_cents(m->price) <= price_cents(q->price_max)) &&
+	       (!q->genre || (m->genres & B(q->genre - 1))) &&
+	       (!q->cert || m->cert == q->cert - 1) && (!q->star || (m->stars & B(q->star - 1))) &&
+	       (!q->director || (m->directors & B(q->director - 1))) &&
+	       (!q->favorites_of || m->fav[q->favorites_of - 1]);
+}
+
+/* The expected movie indexes of q, in order; returns how many. */
+static int q_expect(const struct q *q, int *out)
+{
+	int n = 0;
+	for (int i = 0; i < NMOVIES; i++)
+		if (q_match(q, i))
+			out[n++] = i;
+	sort_key = q->sort ? q->sort : "-popularity";
+	qsort(out, (size_t)n, sizeof(int), cmp_index);
+	return n;
+}
+
+/* The query string of q (without page parameters). */
+static const char *q_string(const struct q *q)
+{
+	static char s[1024];
+	size_t o = 0;
+	s[0] = '\0';
+#define ADD(...) o += (size_t)snprintf(s + o, sizeof(s) - o, __VA_ARGS__)
+	if (q->year)
+		ADD("&year=%d", q->year);
+	if (q->year_min)
+		ADD("&year_min=%d", q->year_min);
+	if (q->year_max)
+		ADD("&year_max=%d", q->year_max);
+	if (q->imdb_min)
+		ADD("&imdb_min=%s", q->imdb_min);
+	if (q->imdb_max)
+		ADD("&imdb_max=%s", q->imdb_max);
+	if (q->price_min)
+		ADD("&price_min=%s", q->price_min);
+	if (q->price_max)
+		ADD("&price_max=%s", q->price_max);
+	if (q->genre)
+		ADD("&genre=%lld", w.genre[q->genre - 1]);
+	if (q->cert)
+		ADD("&certification=%lld", w.cert[q->cert - 1]);
+	if (q->star)
+		ADD("&star=%lld", w.star[q->star - 1]);
+	if (q->director)
+		ADD("&director=%lld", w.director[q->director - 1]);
+	if (q->sort)
+		ADD("&sort=%s", urlenc(q->sort));
+#undef ADD
+	ck_assert(o < sizeof(s));
+	return s;
+}
+
+/* One page of a list, checked for the envelope's shape. */
+struct list {
+	long long ids[128];
+	int n;
+	long long page, per_page, total, total_pages;
+	char prev[1024], next[1024]; /* "" for null */
+	json_t *items;		     /* owned */
+};
+
+#define get_list(path, bearer, l) get_list_at(path, bearer, l, __LINE__)
+static void get_list_at(const char *path, const char *bearer, struct list *l, int line)
+{
+	struct e2e_resp r = call("GET", path, bearer, NULL);
+	expect_at(&r, 200, NULL, line);
+	static const char *const keys[] = {"items",	  "page",      "per_page",  "total_items",
+					   "total_pages", "prev_page", "next_page", NULL};
+	assert_keys(r.json, keys, "page envelope");
+	memset(l, 0, sizeof(*l));
+	l->items = json_incref(json_object_get(r.json, "items"));
+	ck_assert_msg(json_is_array(l->items), "line %d: items is not an array", line);
+	size_t i;
+	json_t *it;
+	json_array_foreach (l->items, i, it) {
+		ck_assert_int_lt(l->n, 128);
+		l->ids[l->n++] = jint(it, "id");
+	}
+	l->page = jint(r.json, "page");
+	l->per_page = jint(r.json, "per_page");
+	l->total = jint(r.json, "total_items");
+	l->total_pages = jint(r.json, "total_pages");
+	ck_assert_int_eq(l->total_pages, (l->total + l->per_page - 1) / l->per_page);
+	const json_t *p = json_object_get(r.json, "prev_page"),
+		     *n = json_object_get(r.json, "next_page");
+	ck_assert_msg(json_is_null(p) || json_is_string(p), "line %d: prev_page", line);
+	ck_assert_msg(json_is_null(n) || json_is_string(n), "line %d: next_page", line);
+	snprintf(l->prev, sizeof(l->prev), "%s", json_is_string(p) ? json_string_value(p) : "");
+	snprintf(l->next, sizeof(l->next), "%s", json_is_string(n) ? json_string_value(n) : "");
+	e2e_resp_free(&r);
+}
+
+static void list_free(struct list *l)
+{
+	json_decref(l->items);
+	l->items = NULL;
+}
+
+/* The names of movie ids, for failure messages. */
+static const char *names_of_ids(const long long *ids, int n)
+{
+	static char s[4096];
+	size_t o = 0;
+	s[0] = '\0';
+	for (int k = 0; k < n && o < sizeof(s) - 64; k++) {
+		const char *name = "?";
+		int year = 0;
+		for (int i = 0; i < NMOVIES; i++)
+			if (w.movie[i] == ids[k]) {
+				name = movies[i].name;
+				year = movies[i].year;
+			}
+		o += (size_t)snprintf(s + o, sizeof(s) - o, "%s%s (%d)", k ? ", " : "", name, year);
+	}
+	return s;
+}
+
+/* Asserts that the list holds exactly the movies of indexes want, in
+ * that order. */
+#define assert_movies(l, want, n, what) assert_movies_at(l, want, n, what, __LINE__)
+static void assert_movies_at(const struct list *l, const int *want, int n, const char *what,
+			     int line)
+{
+	long long ids[128];
+	for (int k = 0; k < n; k++)
+		ids[k] = w.movie[want[k]];
+	bool same = l->n == n;
+	for (int k = 0; same && k < n; k++)
+		same = l->ids[k] == ids[k];
+	if (!same) {
+		char want_s[4096];
+		snprintf(want_s, sizeof(want_s), "%s", names_of_ids(ids, n));
+		ck_abort_msg("line %d: %s:\n  got  [%s]\n  want [%s]", line, what,
+			     names_of_ids(l->ids, l->n), want_s);
+	}
+}
+
+/* Runs q on one page of 100 and compares with the expectation, total
+ * included. */
+#define check_q(...) check_q_at(&(struct q){__VA_ARGS__}, __LINE__)
+static void check_q_at(const struct q *q, int line)
+{
+	int want[NMOVIES];
+	int n = q_expect(q, want);
+	const char *path = q->favorites_of ? "/api/v1/favorites" : "/api/v1/movies";
+	const char *bearer = q->favorites_of == MOD + 1	  ? w.mod
+			     : q->favorites_of == USR + 1 ? w.user
+							  : NULL;
+	const char *url = fmt("%s?per_page=100%s", path, q_string(q));
+	struct list l;
+	get_list_at(url, bearer, &l, line);
+	assert_movies_at(&l, want, n, url, line);
+	ck_assert_msg(l.total == n, "line %d: %s: total_items %lld, want %d", line, url, l.total,
+		      n);
+	list_free(&l);
+}
+
+/* Indexes of movies by name (and year when names repeat). */
+static int movie_index(const char *name, int year)
+{
+	for (int i = 0; i < NMOVIES; i++)
+		if (strcmp(movies[i].name, name) == 0 && (!year || movies[i].year == year))
+			return i;
+	ck_abort_msg("no movie %s", name);
+	return -1;
+}
+
+/* Searches GET /movies?search=text&<extra> and compares with want (movie
+ * indexes, in order). */
+#define check_search(text, extra, ...)                           \
+	check_search_at(text, extra, (const int[]){__VA_ARGS__}, \
+			(int)(sizeof((const int[]){__VA_ARGS__}) / sizeof(int)) - 1, __LINE__)
+static void check_search_at(const char *text, const char *extra, const int *want, int n, int line)
+{
+	struct list l;
+	const char *url = fmt("/api/v1/movies?per_page=100&search=%s%s", urlenc(text), extra);
+	get_list_at(url, NULL, &l, line);
+	assert_movies_at(&l, want, n, url, line);
+	ck_assert_int_eq(l.total, n);
+	list_free(&l);
+}
+
+/* Movie indexes having all bits in the mask picked by mask_of, in the
+ * order of a search that ranks them all alike. */
+static int movies_with(unsigned mask_of(const struct movie_def *), unsigned bits, int *out)
+{
+	int n = 0;
+	for (int i = 0; i < NMOVIES; i++)
+		if ((mask_of(&movies[i]) & bits) == bits)
+			out[n++] = i;
+	sort_key = "relevance";
+	qsort(out, (size_t)n, sizeof(int), cmp_index);
+	return n;
+}
+
+static unsigned stars_of(const struct movie_def *m)
+{
+	return m->stars;
+}
+
+static unsigned directors_of(const struct movie_def *m)
+{
+	return m->directors;
+}
+
+#define END -1
+
+/* --- tests: the movie list --- */
+
+START_TEST(movie_filters)
+{
+	boot();
+	/* Nothing: all, most popular first. */
+	check_q(.sort = NULL);
+	/* Each filter alone. */
+	check_q(.year = 2001);
+	check_q(.year = 1985);
+	check_q(.year = 1900);
+	check_q(.year_min = 2000);
+	check_q(.year_max = 1950);
+	check_q(.year_min = 1950, .year_max = 1985);
+	check_q(.year_min = 1985, .year_max = 1985);
+	check_q(.year_min = 2000, .year_max = 1990); /* an empty range is no error */
+	check_q(.imdb_min = "8.3");
+	check_q(.imdb_max = "7.9");
+	check_q(.imdb_min = "7.5", .imdb_max = "8.05");
+	check_q(.imdb_min = "0", .imdb_max = "10");
+	check_q(.price_min = "4.99");
+	check_q(.price_max = "2.49");
+	check_q(.price_max = "0");
+	check_q(.price_min = "3", .price_max = "5.5");
+	check_q(.price_min = "10.00");
+	for (int g = 0; g < NGENRES; g++)
+		check_q(.genre = g + 1);
+	for (int c = 0; c < NCERTS; c++)
+		check_q(.cert = c + 1);
+	for (int s = 0; s < NSTARS; s++)
+		check_q(.star = s + 1);
+	for (int d = 0; d < NDIRECTORS; d++)
+		check_q(.director = d + 1);
+	/* Combinations. */
+	check_q(.genre = DRAMA + 1, .year_min = 1950, .year_max = 2005, .sort = "-imdb");
+	check_q(.genre = THRILLER + 1, .cert = CERT_R + 1, .sort = "price");
+	check_q(.star = HOPPER + 1, .director = KUROSAWA + 1);
+	check_q(.genre = COMEDY + 1, .imdb_min = "8", .price_max = "4.99", .sort = "name");
+	check_q(.star = TURING + 1, .year_max = 1990, .sort = "-year");
+	/* A filter on an id nobody uses, or that does not exist, finds nothing. */
+	struct list l;
+	get_list(fmt("/api/v1/movies?genre=%lld", w.western), NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, 0);
+	list_free(&l);
+	get_list("/api/v1/movies?star=999999&director=999999&certification=999999", NULL, &l);
+	ck_assert_int_eq(l.total, 0);
+	list_free(&l);
+
+	/* Bad values: 422 naming each parameter. */
+	static const struct {
+		const char *query, *field;
+	} bad[] = {
+		{"year=1887", "year"},
+		{"year=2101", "year"},
+		{"year=abc", "year"},
+		{"year=", "year"},
+		{"year=2001.0", "year"},
+		{"year=%2B2001", "year"},
+		{"year_min=20x", "year_min"},
+		{"year_max=-1", "year_max"},
+		{"imdb_min=10.5", "imdb_min"},
+		{"imdb_min=-1", "imdb_min"},
+		{"imdb_max=8.123", "imdb_max"},
+		{"imdb_max=8.", "imdb_max"},
+		{"imdb_max=.5", "imdb_max"},
+		{"imdb_min=nan", "imdb_min"},
+		{"price_min=1e3", "price_min"},
+		{"price_max=abc", "price_max"},
+		{"price_max=4.999", "price_max"},
+		{"price_min=100000000", "price_min"},
+		{"genre=0", "genre"},
+		{"genre=-1", "genre"},
+		{"genre=x", "genre"},
+		{"certification=abc", "certification"},
+		{"star=0", "star"},
+		{"director=1.5", "director"},
+		{"sort=bogus", "sort"},
+		{"sort=", "sort"},
+		{"sort=%2Byear", "sort"},
+		{"sort=-", "sort"},
+		{"sort=YEAR", "sort"},
+		{"sort=relevance", "sort"},
+		{"per_page=0", "per_page"},
+		{"per_page=101", "per_page"},
+		{"page=0", "page"},
+		{"page=abc", "page"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		check_invalid("GET", fmt("/api/v1/movies?%s", bad[i].query), NULL, NULL,
+			      bad[i].field, NULL);
+		check_invalid("GET", fmt("/api/v1/favorites?%s", bad[i].query), w.user, NULL,
+			      bad[i].field, NULL);
+	}
+	/* Every bad parameter is named at once. */
+	struct e2e_resp r =
+		call("GET", "/api/v1/movies?year=abc&genre=0&sort=x&per_page=0&price_max=-1", NULL,
+		     NULL);
+	expect_invalid(&r, "year", "from 1888 to 2100");
+	expect_invalid(&r, "genre", NULL);
+	expect_invalid(&r, "sort", "created_at");
+	expect_invalid(&r, "per_page", "1 to 100");
+	expect_invalid(&r, "price_max", "99999999.99");
+	e2e_resp_free(&r);
+}
+END_TEST
+
+static const char *const all_sorts[] = {
+	"name",	      "-name",	     "year",	   "-year",	  "price",  "-price",
+	"imdb",	      "-imdb",	     "votes",	   "-votes",	  "rating", "-rating",
+	"popularity", "-popularity", "created_at", "-created_at", NULL};
+
+START_TEST(movie_sorts)
+{
+	boot();
+	/* The data has ties under every key, so the id tie-break is exercised. */
+	for (const char *const *s = all_sorts; *s; s += 2) {
+		bool tie = false;
+		for (int a = 0; a < NMOVIES && !tie; a++)
+			for (int b = a + 1; b < NMOVIES && !tie; b++)
+				tie = same_key(a, b, *s);
+		ck_assert_msg(tie, "the catalog has no tie for sort %s", *s);
+	}
+	for (const char *const *s = all_sorts; *s; s++) {
+		/* All on one page. */
+		check_q(.sort = *s);
+		/* The same order across pages of 7: stable, no overlap, no gap. */
+		int want[NMOVIES];
+		int n = q_expect(&(struct q){.sort = *s}, want);
+		for (int page = 1; page <= 5; page++) {
+			struct list l;
+			get_list(fmt("/api/v1/movies?sort=%s&per_page=7&page=%d", urlenc(*s), page),
+				 NULL, &l);
+			int from = (page - 1) * 7, count = n - from < 7 ? n - from : 7;
+			assert_movies(&l, want + from, count, fmt("sort=%s page %d", *s, page));
+			ck_assert_int_eq(l.total, NMOVIES);
+			list_free(&l);
+		}
+	}
+	/* Unrated movies come last in both directions. */
+	struct list l;
+	get_list("/api/v1/movies?sort=-rating&per_page=100", NULL, &l);
+	ck_assert_msg(
+		json_is_null(json_object_get(json_array_get(l.items, (size_t)l.n - 1), "rating")),
+		"-rating: the last movie is rated");
+	ck_assert(json_is_number(json_object_get(json_array_get(l.items, 0), "rating")));
+	list_free(&l);
+	get_list("/api/v1/movies?sort=rating&per_page=100", NULL, &l);
+	ck_assert(
+		json_is_null(json_object_get(json_array_get(l.items, (size_t)l.n - 1), "rating")));
+	ck_assert(json_is_number(json_object_get(json_array_get(l.items, 0), "rating")));
+	list_free(&l);
+	/* Sort with filters, and on the favorites list. */
+	check_q(.genre = DRAMA + 1, .sort = "-votes");
+	check_q(.favorites_of = USR + 1);
+	check_q(.favorites_of = USR + 1, .sort = "price");
+	check_q(.favorites_of = USR + 1, .sort = "-name");
+	check_q(.favorites_of = USR + 1, .genre = COMEDY + 1);
+	check_q(.favorites_of = MOD + 1, .sort = "year");
+}
+END_TEST
+
+START_TEST(movie_pagination)
+{
+	boot();
+	struct list l;
+	/* Defaults: page 1 of 20. */
+	get_list("/api/v1/movies", NULL, &l);
+	ck_assert_int_eq(l.n, 20);
+	ck_assert_int_eq(l.page, 1);
+	ck_assert_int_eq(l.per_page, 20);
+	ck_assert_int_eq(l.total, NMOVIES);
+	ck_assert_int_eq(l.total_pages, 2);
+	ck_assert_str_eq(l.prev, "");
+	ck_assert_str_eq(l.next, "/api/v1/movies?page=2&per_page=20");
+	list_free(&l);
+	/* Links keep the other parameters. */
+	get_list("/api/v1/movies?year_min=1900&sort=name&per_page=7&page=2", NULL, &l);
+	ck_assert_int_eq(l.n, 7);
+	ck_assert_int_eq(l.total_pages, 5);
+	ck_assert_str_eq(l.prev, "/api/v1/movies?year_min=1900&sort=name&page=1&per_page=7");
+	ck_assert_str_eq(l.next, "/api/v1/movies?year_min=1900&sort=name&page=3&per_page=7");
+	list_free(&l);
+	/* Following next_page from the first page visits every movie once. */
+	int want[NMOVIES];
+	int n = q_expect(&(struct q){.sort = "-year"}, want);
+	char next[1024] = "/api/v1/movies?sort=-year&per_page=4";
+	int seen = 0, pages = 0;
+	while (next[0]) {
+		get_list(next, NULL, &l);
+		assert_movies(&l, want + seen, l.n, next);
+		seen += l.n;
+		pages++;
+		snprintf(next, sizeof(next), "%s", l.next);
+		list_free(&l);
+		ck_assert_int_le(pages, 8);
+	}
+	ck_assert_int_eq(seen, n);
+	ck_assert_int_eq(pages, 8);
+	/* The last page. */
+	get_list("/api/v1/movies?per_page=7&page=5", NULL, &l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_str_eq(l.prev, "/api/v1/movies?page=4&per_page=7");
+	ck_assert_str_eq(l.next, "");
+	list_free(&l);
+	/* Past the end: no items, the right total, prev = the last page. */
+	get_list("/api/v1/movies?per_page=7&page=6", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.page, 6);
+	ck_assert_int_eq(l.total, NMOVIES);
+	ck_assert_int_eq(l.total_pages, 5);
+	ck_assert_str_eq(l.prev, "/api/v1/movies?page=5&per_page=7");
+	ck_assert_str_eq(l.next, "");
+	list_free(&l);
+	get_list("/api/v1/movies?genre=1&sort=-imdb&page=1000000&per_page=100", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_gt(l.total, 0);
+	ck_assert_str_eq(l.prev, "/api/v1/movies?genre=1&sort=-imdb&page=1&per_page=100");
+	list_free(&l);
+	/* Past the end of nothing: no previous page at all. */
+	get_list("/api/v1/movies?year=1900&page=3", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, 0);
+	ck_assert_int_eq(l.total_pages, 0);
+	ck_assert_str_eq(l.prev, "");
+	ck_assert_str_eq(l.next, "");
+	list_free(&l);
+	/* A search is kept, encoded. */
+	get_list("/api/v1/movies?search=solaris%21&per_page=1", NULL, &l);
+	ck_assert_int_eq(l.total, 2);
+	ck_assert_str_eq(l.next, "/api/v1/movies?search=solaris%21&page=2&per_page=1");
+	list_free(&l);
+	/* One per page, and the maximum. */
+	get_list("/api/v1/movies?per_page=1&page=30", NULL, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.total_pages, 30);
+	list_free(&l);
+	get_list("/api/v1/movies?per_page=100", NULL, &l);
+	ck_assert_int_eq(l.n, NMOVIES);
+	ck_assert_int_eq(l.total_pages, 1);
+	list_free(&l);
+	/* Bounds. */
+	check_invalid("GET", "/api/v1/movies?per_page=0", NULL, NULL, "per_page", "1 to 100");
+	check_invalid("GET", "/api/v1/movies?per_page=101", NULL, NULL, "per_page", "1 to 100");
+	check_invalid("GET", "/api/v1/movies?per_page=-5", NULL, NULL, "per_page", NULL);
+	check_invalid("GET", "/api/v1/movies?page=abc", NULL, NULL, "page", NULL);
+	check_invalid("GET", "/api/v1/movies?page=0", NULL, NULL, "page", NULL);
+	check_invalid("GET", "/api/v1/movies?page=1000001", NULL, NULL, "page", NULL);
+	check_invalid("GET", "/api/v1/movies?page=1.5", NULL, NULL, "page", NULL);
+}
+END_TEST
+
+START_TEST(movie_search)
+{
+	boot();
+	int amelie = movie_index("Amélie", 0), casablanca = movie_index("Casablanca", 0);
+	int harbor = movie_index("Harbor Lights", 0), jaws = movie_index("Jaws", 0);
+	int xanadu = movie_index("Xanadu", 0), tampopo = movie_index("Tampopo", 0);
+	int rashomon = movie_index("Rashomon", 0), yojimbo = movie_index("Yojimbo", 0);
+	int ikiru = movie_index("Ikiru", 0), sol72 = movie_index("Solaris", 1972);
+	int sol02 = movie_index("Solaris", 2002);
+	int want[NMOVIES], n;
+
+	/* Title, by word prefix, in any case, non-ASCII included. */
+	check_search("casablanca", "", casablanca, END);
+	check_search("CASA", "", casablanca, END);
+	check_search("Amélie", "", amelie, END);
+	check_search("amélie", "", amelie, END);
+	check_search("AMÉLIE", "", amelie, END);
+	check_search("amé", "", amelie, END);
+	/* Description. */
+	check_search("lighthouse", "", harbor, END);
+	check_search("NOODLE", "", tampopo, END);
+	/* Star and director names (non-ASCII in any case too). */
+	n = movies_with(stars_of, B(HOPPER), want);
+	check_search_at("hopper", "", want, n, __LINE__);
+	check_search_at("Grace Hopper", "", want, n, __LINE__);
+	n = movies_with(stars_of, B(PIAF), want);
+	check_search_at("édith", "", want, n, __LINE__);
+	check_search_at("ÉDITH PIAF", "", want, n, __LINE__);
+	n = movies_with(directors_of, B(KUROSAWA), want);
+	check_search_at("kurosawa", "", want, n, __LINE__);
+	check_search_at("Agnès", "", want, movies_with(directors_of, B(VARDA), want), __LINE__);
+	/* Every word must match (in any of the fields). */
+	int both[2] = {rashomon, yojimbo};
+	sort_key = "relevance";
+	qsort(both, 2, sizeof(int), cmp_index);
+	check_search_at("grace kurosawa", "", both, 2, __LINE__);
+	check_search("kurosawa bureaucrat", "", ikiru, END);
+	check_search("casablanca lighthouse", "", END);
+	check_search("zzzz", "", END);
+	/* Operators are plain text. */
+	n = movies_with(stars_of, B(HOPPER), want);
+	check_search_at("hopper & | ! ( ) :* ' \\", "", want, n, __LINE__);
+	check_search_at("hopper:*", "", want, n, __LINE__);
+	/* Without sort: by relevance (title first), then popularity, then id. */
+	ck_assert_int_gt(popularity2(&movies[jaws]), popularity2(&movies[xanadu]));
+	ck_assert_int_lt(popularity2(&movies[harbor]), popularity2(&movies[xanadu]));
+	check_search("harbor", "", harbor, jaws, xanadu, END);
+	struct list l;
+	get_list("/api/v1/movies?search=Harbor&per_page=2", NULL, &l);
+	ck_assert_int_eq(l.total, 3);
+	assert_movies(&l, ((int[]){harbor, jaws}), 2, "search=Harbor&per_page=2");
+	list_free(&l);
+	/* With sort, the sort decides. */
+	check_search("harbor", "&sort=name", harbor, jaws, xanadu, END);
+	check_search("harbor", "&sort=-year", harbor, xanadu, jaws, END);
+	check_search("solaris", "&sort=year", sol72, sol02, END);
+	check_search("solaris", "&sort=-year", sol02, sol72, END);
+	/* With filters. */
+	check_search("kurosawa", "&year_min=1955", yojimbo, END);
+	check_search("harbor", fmt("&genre=%lld", w.genre[COMEDY]), xanadu, END);
+	/* Nothing to search for: no filter. */
+	get_list("/api/v1/movies?search=&per_page=100", NULL, &l);
+	ck_assert_int_eq(l.total, NMOVIES);
+	list_free(&l);
+	get_list("/api/v1/movies?search=%21%21%21&per_page=100", NULL, &l);
+	ck_assert_int_eq(l.total, NMOVIES);
+	list_free(&l);
+	/* At most 200 characters (not bytes), valid UTF-8. */
+	char text[1024];
+	memset(text, 'a', 201);
+	text[201] = '\0';
+	check_invalid("GET", fmt("/api/v1/movies?search=%s", text), NULL, NULL, "search",
+		      "at most 200 characters");
+	text[200] = '\0';
+	check_search(text, "", END);
+	text[0] = '\0';
+	for (int i = 0; i < 200; i++)
+		strcat(text, i % 10 == 9 ? " " : "é");
+	check_search(text, "", END);
+	strcat(text, "é");
+	check_invalid("GET", fmt("/api/v1/movies?search=%s", urlenc(text)), NULL, NULL, "search",
+		      "at most 200 characters");
+	/* Long words and many of them are cut, not refused. */
+	text[0] = '\0';
+	for (int i = 0; i < 199; i++)
+		strcat(text, "\xF0\x9F\x8E\xAC"); /* a clapper board, 4 bytes */
+	check_search(text, "", END);
+	text[0] = '\0';
+	for (int i = 0; i < 10; i++)
+		strcat(text, "casablanca1234 ");
+	check_search(text, "", END);
+	text[0] = '\0';
+	for (int i = 0; i < 8 * 25; i++)
+		strcat(text, i % 25 == 24 ? " " : "\xF0\x9F\x8E\xAC");
+	check_search(text, "", END);
+	/* 8 words of 25 characters, 680 bytes: the later words are dropped. */
+	text[0] = '\0';
+	for (int i = 0; i < 8; i++) {
+		strcat(text, "casa");
+		for (int k = 0; k < 20; k++)
+			strcat(text, "\xF0\x9F\x8E\xAC");
+		strcat(text, " ");
+	}
+	check_search(text, "", movie_index("Casablanca", 0), END);
+	check_invalid("GET", "/api/v1/movies?search=%FF", NULL, NULL, "search", "UTF-8");
+	check_invalid("GET", "/api/v1/movies?search=ab%C3", NULL, NULL, "search", "UTF-8");
+	check_invalid("GET", "/api/v1/movies?search=%ED%A0%80", NULL, NULL, "search", "UTF-8");
+}
+END_TEST
+
+/* --- tests: one movie --- */
+
+static void assert_named_list(const json_t *a, const char *const *names, const long long *ids,
+			      int count, unsigned mask, const char *what)
+{
+	/* [{id, name}] of the mask's entries, by name. */
+	int idx[8], n = 0;
+	for (int i = 0; i < count; i++)
+		if (mask & B(i))
+			idx[n++] = i;
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (strcmp(names[idx[j]], names[idx[i]]) < 0) {
+				int t = idx[i];
+				idx[i] = idx[j];
+				idx[j] = t;
+			}
+	ck_assert_msg(json_is_array(a) && json_array_size(a) == (size_t)n, "%s: %d entries", what,
+		      n);
+	for (int i = 0; i < n; i++) {
+		const json_t *e = json_array_get(a, (size_t)i);
+		static const char *const keys[] = {"id", "name", NULL};
+		assert_keys(e, keys, what);
+		ck_assert_int_eq(jint(e, "id"), ids[idx[i]]);
+		ck_assert_str_eq(jstr(e, "name"), names[idx[i]]);
+	}
+}
+
+/* The fields a summary and the detail share, against movie i. */
+static void assert_movie_values(const json_t *o, int i)
+{
+	const struct movie_def *m = &movies[i];
+	ck_assert_int_eq(jint(o, "id"), w.movie[i]);
+	ck_assert_uint_eq(strlen(jstr(o, "uuid")), 36);
+	ck_assert_str_eq(jstr(o, "name"), m->name);
+	ck_assert_int_eq(jint(o, "year"), m->year);
+	ck_assert_int_eq(jint(o, "time"), m->time);
+	ck_assert(json_number_value(json_object_get(o, "imdb")) == m->imdb);
+	ck_assert_int_eq(jint(o, "votes"), m->votes);
+	ck_assert_str_eq(jstr(o, "price"), m->price);
+	const json_t *c = json_object_get(o, "certification");
+	ck_assert_int_eq(jint(c, "id"), w.cert[m->cert]);
+	ck_assert_str_eq(jstr(c, "name"), cert_names[m->cert]);
+	assert_named_list(json_object_get(o, "genres"), genre_names, w.genre, NGENRES, m->genres,
+			  "genres");
+	ck_assert_int_eq(jint(o, "likes"), count_users(m, 0));
+	ck_assert_int_eq(jint(o, "dislikes"), count_users(m, 1));
+	ck_assert_int_eq(jint(o, "rating_count"), count_users(m, 2));
+	const json_t *rating = json_object_get(o, "rating");
+	if (count_users(m, 2) == 0)
+		ck_assert_msg(json_is_null(rating), "%s: rating is not null", m->name);
+	else
+		ck_assert_msg(json_number_value(rating) ==
+				      (double)rating_sum(m) / count_users(m, 2),
+			      "%s: rating %g", m->name, json_number_value(rating));
+	ck_assert_msg(json_number_value(json_object_get(o, "popularity")) == popularity2(m) / 2.0,
+		      "%s: popularity %g, want %g", m->name,
+		      json_number_value(json_object_get(o, "popularity")), popularity2(m) / 2.0);
+}
+
+static bool is_rfc3339_utc(const char *s)
+{
+	int y, mo, d, h, mi, se;
+	char z;
+	return s && strlen(s) == 20 &&
+	       sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) == 7 &&
+	       z == 'Z';
+}
+
+START_TEST(movie_detail)
+{
+	boot();
+	static const char *const summary_keys[] = {
+		"id",	    "uuid",	  "name",	  "year",	   "time",   "imdb",
+		"votes",    "meta_score", "price",	  "certification", "genres", "likes",
+		"dislikes", "rating",	  "rating_count", "popularity",	   NULL};
+	static const char *const detail_keys[] = {"id",
+						  "uuid",
+						  "name",
+						  "year",
+						  "time",
+						  "imdb",
+						  "votes",
+						  "meta_score",
+						  "gross",
+						  "description",
+						  "price",
+						  "certification",
+						  "genres",
+						  "stars",
+						  "directors",
+						  "likes",
+						  "dislikes",
+						  "rating",
+						  "rating_count",
+						  "comment_count",
+						  "favorite_count",
+						  "popularity",
+						  "created_at",
+						  "updated_at",
+						  "me",
+						  NULL};
+	/* Every summary of the list. */
+	struct list l;
+	get_list("/api/v1/movies?per_page=100&sort=name", NULL, &l);
+	ck_assert_int_eq(l.n, NMOVIES);
+	size_t k;
+	json_t *it;
+	json_array_foreach (l.items, k, it) {
+		assert_keys(it, summary_keys, "movie summary");
+		for (int i = 0; i < NMOVIES; i++)
+			if (w.movie[i] == jint(it, "id"))
+				assert_movie_values(it, i);
+		ck_assert(json_is_null(json_object_get(it, "meta_score")));
+	}
+	list_free(&l);
+	/* Every detail, anonymous: me is null. */
+	for (int i = 0; i < NMOVIES; i++) {
+		const struct movie_def *m = &movies[i];
+		struct e2e_resp r = call("GET", fmt("/api/v1/movies/%lld", w.movie[i]), NULL, NULL);
+		expect(&r, 200, NULL);
+		assert_keys(r.json, detail_keys, "movie detail");
+		assert_movie_values(r.json, i);
+		ck_assert_str_eq(jstr(r.json, "description"), m->description);
+		assert_named_list(json_object_get(r.json, "stars"), star_names, w.star, NSTARS,
+				  m->stars, "stars");
+		assert_named_list(json_object_get(r.json, "directors"), director_names, w.director,
+				  NDIRECTORS, m->directors, "directors");
+		ck_assert(json_is_null(json_object_get(r.json, "meta_score")));
+		ck_assert(json_is_null(json_object_get(r.json, "gross")));
+		ck_assert_int_eq(jint(r.json, "comment_count"), 0);
+		ck_assert_int_eq(jint(r.json, "favorite_count"), count_users(m, 3));
+		ck_assert(is_rfc3339_utc(jstr(r.json, "updated_at")));
+		char want_created[32];
+		snprintf(want_created, sizeof(want_created), "2024-01-01T%02d:00:00Z",
+			 m->created_h);
+		ck_assert_str_eq(jstr(r.json, "created_at"), want_created);
+		ck_assert(json_is_null(json_object_get(r.json, "me")));
+		e2e_resp_free(&r);
+	}
+	/* Signed in: the caller's own reaction, rating and flags. */
+	int amelie = movie_index("Amélie", 0), oldboy = movie_index("Oldboy", 0);
+	static const char *const me_keys[] = {"reaction", "rating", "is_favorite", "is_purchased",
+					      NULL};
+	struct e2e_resp r = call("GET", fmt("/api/v1/movies/%lld", w.movie[amelie]), w.user, NULL);
+	expect(&r, 200, NULL);
+	const json_t *me = json_object_get(r.json, "me");
+	assert_keys(me, me_keys, "me");
+	ck_assert_str_eq(jstr(me, "reaction"), "like");
+	ck_assert_int_eq(jint(me, "rating"), 8);
+	ck_assert(json_is_true(json_object_get(me, "is_favorite")));
+	ck_assert(json_is_false(json_object_get(me, "is_purchased")));
+	ck_assert(json_number_value(json_object_get(r.json, "rating")) == 8.5);
+	e2e_resp_free(&r);
+	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[oldboy]), w.user, NULL);
+	expect(&r, 200, NULL);
+	me = json_object_get(r.json, "me");
+	ck_assert_str_eq(jstr(me, "reaction"), "dislike");
+	ck_assert_int_eq(jint(me, "rating"), 3);
+	ck_assert(json_is_false(json_object_get(me, "is_favorite")));
+	ck_assert(json_number_value(json_object_get(r.json, "rating")) == 6.5);
+	e2e_resp_free(&r);
+	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[amelie]), w.fresh, NULL);
+	expect(&r, 200, NULL);
+	me = json_object_get(r.json, "me");
+	assert_keys(me, me_keys, "me");
+	ck_assert(json_is_null(json_object_get(me, "reaction")));
+	ck_assert(json_is_null(json_object_get(me, "rating")));
+	ck_assert(json_is_false(json_object_get(me, "is_favorite")));
+	e2e_resp_free(&r);
+	/* A rounded average: (10 + 3) / 2 is 6.5; one rating of 9 is 9. */
+	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[movie_index("Ikiru", 0)]), NULL, NULL);
+	ck_assert(json_number_value(json_object_get(r.json, "rating")) == 9.0);
+	e2e_resp_free(&r);
+	/* A bad Authorization header is refused even on a public route. */
+	check_call("GET", fmt("/api/v1/movies/%lld", w.movie[amelie]), "not-a-token", NULL, 401,
+		   "not_authenticated");
+
+	/* Unknown and malformed ids. */
+	static const char *const missing[] = {"999999", "0",  "-1",  "abc",
+					      "1.5",	"01", "1e3", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+		const char *p = fmt("/api/v1/movies/%s", missing[i]);
+		check_call("GET", p, NULL, NULL, 404, "not_found");
+		check_call("PATCH", p, w.mod, J("{s:s}", "name", "X"), 404, "not_found");
+		check_call("DELETE", p, w.mod, NULL, 404, "not_found");
+	}
+}
+END_TEST
+
+/* --- tests: who may write --- */
+
+START_TEST(moderator_routes_refused)
+{
+	boot();
+	long long id = w.movie[0];
+	static const char *const kinds[] = {"genres", "stars", "directors", "certifications"};
+	struct route_case {
+		const char *method;
+		char path[96];
+	} routes[32];
+	int n = 0;
+#define ROUTE(m, ...)                                                          \
+	do {                                                                   \
+		routes[n].method = m;                                          \
+		snprintf(routes[n].path, sizeof(routes[n].path), __VA_ARGS__); \
+		n++;                                                           \
+	} while (0)
+	ROUTE("POST", "/api/v1/movies");
+	ROUTE("PATCH", "/api/v1/movies/%lld", id);
+	ROUTE("DELETE", "/api/v1/movies/%lld", id);
+	ROUTE("DELETE", "/api/v1/movies/%lld?force=true", id);
+	for (int k = 0; k < 4; k++) {
+		ROUTE("POST", "/api/v1/%s", kinds[k]);
+		ROUTE("PATCH", "/api/v1/%s/1", kinds[k]);
+		ROUTE("DELETE", "/api/v1/%s/1", kinds[k]);
+	}
+#undef ROUTE
+	for (int i = 0; i < n; i++) {
+		json_t *body = NULL;
+		if (strcmp(routes[i].method, "DELETE") != 0)
+			body = strstr(routes[i].path, "movies") ? movie_body(1)
+								: J("{s:s}", "name", "Noir");
+		/* A USER: 403. */
+		struct e2e_resp r = call(routes[i].method, routes[i].path, w.user,
+					 body ? json_incref(body) : NULL);
+		ck_assert_msg(r.status == 403, "%s %s as USER: %ld %s", routes[i].method,
+			      routes[i].path, r.status, r.body.data ? r.body.data : "");
+		expect(&r, 403, "forbidden");
+		e2e_resp_free(&r);
+		/* Anonymous: 401 with the Bearer challenge. */
+		r = call(routes[i].method, routes[i].path, NULL, body);
+		expect(&r, 401, "not_authenticated");
+		char h[32];
+		ck_assert(e2e_header(&r, "WWW-Authenticate", h, sizeof(h)));
+		ck_assert_str_eq(h, "Bearer");
+		e2e_resp_free(&r);
+	}
+	/* Nothing changed. */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM movies"), NMOVIES);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM genres"), NGENRES + 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM stars"), NSTARS);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM directors"), NDIRECTORS);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM certifications"), NCERTS);
+	ck_assert_int_eq(sql_int(fmt("SELECT count(*) FROM movies WHERE id = %lld AND name = '%s'",
+				     id, "Amélie")),
+			 1);
+	/* Reading is for everyone. */
+	static const char *const reads[] = {
+		"/api/v1/movies",    "/api/v1/genres",	       "/api/v1/stars",
+		"/api/v1/directors", "/api/v1/certifications", "/api/v1/genres/1",
+		"/api/v1/stars/1",   "/api/v1/directors/1",    "/api/v1/certifications/1"};
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		check_call("GET", reads[i], NULL, NULL, 200, NULL);
+		check_call("GET", reads[i], w.user, NULL, 200, NULL);
+	}
+	check_call("GET", fmt("/api/v1/movies/%lld", id), NULL, NULL, 200, NULL);
+	/* The favorites list needs a bearer. */
+	struct e2e_resp r = call("GET", "/api/v1/favorites", NULL, NULL);
+	expect(&r, 401, "not_authenticated");
+	char h[32];
+	ck_assert(e2e_header(&r, "WWW-Authenticate", h, sizeof(h)));
+	e2e_resp_free(&r);
+	check_call("GET", "/api/v1/favorites", "garbage", NULL, 401, "not_authenticated");
+}
+END_TEST
+
+/* --- tests: writing movies --- */
+
+/* A valid body for a new movie (not in the catalog). */
+static json_t *new_movie(void)
+{
+	return J("{s:s,s:i,s:i,s:f,s:i,s:f,s:f,s:s,s:s,s:I,s:[I,I],s:[I],s:[I]}", "name", "Stalker",
+		 "year", 1979, "time", 162, "imdb", 8.1, "votes", 140000, "meta_score", 87.5,
+		 "gross", 234567.0, "description", "A guide leads two men.", "price", "5.49",
+		 "certification_id", (json_int_t)w.cert[CERT_PG13], "genre_ids",
+		 (json_int_t)w.genre[DRAMA], (json_int_t)w.genre[THRILLER], "star_ids",
+		 (json_int_t)w.star[TURING], "director_ids", (json_int_t)w.director[KUROSAWA]);
+}
+
+/* new_movie() with key set to value (consumed; NULL removes key). */
+static json_t *with(const char *key, json_t *value)
+{
+	json_t *b = new_movie();
+	if (value)
+		json_object_set_new(b, key, value);
+	else
+		json_object_del(b, key);
+	return b;
+}
+
+static json_t *long_string(size_t n, const char *unit)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		buf_append_str(&b, unit);
+	json_t *s = json_stringn(b.data, b.len);
+	buf_free(&b);
+	return s;
+}
+
+START_TEST(movie_writes)
+{
+	boot();
+	const char *M = "/api/v1/movies";
+	/* Create: 201 with the detail. */
+	struct e2e_resp r = call("POST", M, w.mod, new_movie());
+	expect(&r, 201, NULL);
+	long long id = jint(r.json, "id");
+	ck_assert_str_eq(jstr(r.json, "name"), "Stalker");
+	ck_assert_str_eq(jstr(r.json, "price"), "5.49");
+	ck_assert(json_number_value(json_object_get(r.json, "meta_score")) == 87.5);
+	ck_assert(json_number_value(json_object_get(r.json, "gross")) == 234567.0);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "genres")), 2);
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "directors"), 0), "name"),
+			 "Akira Kurosawa");
+	ck_assert(json_is_object(json_object_get(r.json, "me")));
+	ck_assert(json_is_null(json_object_get(r.json, "rating")));
+	e2e_resp_free(&r);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/movies/%lld", id);
+	struct list l;
+	get_list("/api/v1/movies?search=stalker", NULL, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], id);
+	list_free(&l);
+	/* Only the mandatory fields; links default to none. */
+	r = call("POST", M, w.mod,
+		 J("{s:s,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "name", "Minimal", "year", 2000, "time", 1,
+		   "imdb", 0, "votes", 0, "description", "", "price", "0", "certification_id",
+		   (json_int_t)w.cert[CERT_G]));
+	expect(&r, 201, NULL);
+	ck_assert_str_eq(jstr(r.json, "price"), "0.00");
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "genres")), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "stars")), 0);
+	ck_assert(json_is_null(json_object_get(r.json, "meta_score")));
+	e2e_resp_free(&r);
+	/* The bounds themselves are accepted (name of 300 two-byte characters). */
+	json_t *edge = with("name", long_string(300, "é"));
+	json_object_set_new(edge, "year", json_integer(2100));
+	json_object_set_new(edge, "time", json_integer(1500));
+	json_object_set_new(edge, "imdb", json_integer(10));
+	json_object_set_new(edge, "price", json_string("99999999.99"));
+	json_object_set_new(edge, "description", long_string(10000, "x"));
+	json_object_set_new(edge, "meta_score", json_integer(100));
+	json_object_set_new(edge, "votes", json_integer(2000000000));
+	r = call("POST", M, w.mod, edge);
+	expect(&r, 201, NULL);
+	ck_assert_str_eq(jstr(r.json, "price"), "99999999.99");
+	e2e_resp_free(&r);
+
+	/* Missing fields: each is named. */
+	r = call("POST", M, w.mod, json_object());
+	static const char *const required[] = {"name",	"year",	       "time",	"imdb",
+					       "votes", "description", "price", "certification_id"};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		expect_invalid(&r, required[i], "is required");
+	ck_assert(!has_error(&r, "meta_score", NULL));
+	ck_assert(!has_error(&r, "genre_ids", NULL));
+	e2e_resp_free(&r);
+	check_invalid("POST", M, w.mod, with("name", json_null()), "name", "is required");
+	check_invalid("POST", M, w.mod, with("price", NULL), "price", "is required");
+
+	/* Wrong types and out-of-range values. */
+	static const struct {
+		const char *field, *json, *message;
+	} bad[] = {
+		{"name", "5", "must be a string"},
+		{"name", "\"\"", "at least 1"},
+		{"name", "[\"Stalker\"]", "must be a string"},
+		{"year", "\"1979\"", "must be an integer"},
+		{"year", "1979.5", "must be an integer"},
+		{"year", "1887", "between 1888 and 2100"},
+		{"year", "2101", "between 1888 and 2100"},
+		{"time", "0", "between 1 and 1500"},
+		{"time", "1501", "between 1 and 1500"},
+		{"time", "true", "must be an integer"},
+		{"imdb", "\"8.1\"", "must be a number"},
+		{"imdb", "10.1", "from 0 to 10"},
+		{"imdb", "-0.1", "from 0 to 10"},
+		{"votes", "-1", "between 0 and 2000000000"},
+		{"votes", "2000000001", "between 0 and 2000000000"},
+		{"votes", "1.5", "must be an integer"},
+		{"meta_score", "100.5", "from 0 to 100"},
+		{"meta_score", "-1", "from 0 to 100"},
+		{"meta_score", "\"50\"", "must be a number"},
+		{"gross", "-1", "must be a number from 0"},
+		{"gross", "\"1\"", "must be a number"},
+		{"description", "5", "must be a string"},
+		{"price", "9.99", "must be a string"},
+		{"price", "10", "must be a string"},
+		{"price", "\"9.999\"", "decimal string"},
+		{"price", "\"-1\"", "decimal string"},
+		{"price", "\"abc\"", "decimal string"},
+		{"price", "\"1e3\"", "decimal string"},
+		{"price", "\"9.\"", "decimal string"},
+		{"price", "\".5\"", "decimal string"},
+		{"price", "\" 9.99\"", "decimal string"},
+		{"price", "\"123456789.00\"", NULL},
+		{"price", "\"\"", "at least 1"},
+		{"certification_id", "\"1\"", "must be an integer"},
+		{"certification_id", "0", NULL},
+		{"genre_ids", "\"1\"", "must be an array"},
+		{"genre_ids", "null", "must be an array"},
+		{"genre_ids", "[0]", "positive integer"},
+		{"genre_ids", "[\"a\"]", "positive integer"},
+		{"star_ids", "[1.5]", "positive integer"},
+		{"director_ids", "{}", "must be an array"},
+		{"rating", "5", "unknown field"},
+		{"id", "5", "unknown field"},
+		{"genres", "[]", "unknown field"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *v = json_loads(bad[i].json, JSON_DECODE_ANY, NULL);
+		ck_assert_msg(v != NULL, "bad JSON in the test: %s", bad[i].json);
+		struct e2e_resp b = call("POST", M, w.mod, with(bad[i].field, json_incref(v)));
+		expect_invalid(&b, bad[i].field, bad[i].message);
+		e2e_resp_free(&b);
+		/* The same on PATCH (unknown fields and types are checked alike). */
+		json_t *patch = json_object();
+		json_object_set(patch, bad[i].field, v);
+		b = call("PATCH", path, w.mod, patch);
+		expect_invalid(&b, bad[i].field, bad[i].message);
+		e2e_resp_free(&b);
+		json_decref(v);
+	}
+	/* Too long text; too many links. */
+	check_invalid("POST", M, w.mod, with("name", long_string(301, "é")), "name",
+		      "at most 300 characters");
+	check_invalid("POST", M, w.mod, with("description", long_string(10001, "x")), "description",
+		      "at most 10000 characters");
+	json_t *many = json_array();
+	for (int i = 1; i <= 51; i++)
+		json_array_append_new(many, json_integer(i));
+	check_invalid("POST", M, w.mod, with("genre_ids", many), "genre_ids", "at most 50");
+	/* Several problems are all named. */
+	json_t *multi = with("year", json_string("x"));
+	json_object_set_new(multi, "price", json_real(1.5));
+	json_object_set_new(multi, "colour", json_true());
+	r = call("POST", M, w.mod, multi);
+	expect_invalid(&r, "year", NULL);
+	expect_invalid(&r, "price", NULL);
+	expect_invalid(&r, "colour", "unknown field");
+	e2e_resp_free(&r);
+	/* Unknown ids of genres, stars, directors, certification. */
+	json_t *refs = with("certification_id", json_integer(999999));
+	json_object_set_new(refs, "genre_ids",
+			    J("[I,i,i]", (json_int_t)w.genre[DRAMA], 999998, 999999));
+	json_object_set_new(refs, "star_ids", J("[i]", 999997));
+	json_object_set_new(refs, "director_ids", J("[i]", 999996));
+	r = call("POST", M, w.mod, refs);
+	expect_invalid(&r, "certification_id", "no certification");
+	expect_invalid(&r, "genre_ids", "999998");
+	expect_invalid(&r, "genre_ids", "999999");
+	ck_assert(!has_error(&r, "genre_ids", fmt("%lld,", w.genre[DRAMA])));
+	expect_invalid(&r, "star_ids", "999997");
+	expect_invalid(&r, "director_ids", "999996");
+	e2e_resp_free(&r);
+	check_invalid("PATCH", path, w.mod, J("{s:[i]}", "star_ids", 999999), "star_ids", "999999");
+	check_invalid("PATCH", path, w.mod, J("{s:i}", "certification_id", 999999),
+		      "certification_id", NULL);
+	/* Not JSON, not an object, not JSON content. */
+	const char *json_ct[] = {"Content-Type: application/json", NULL, NULL};
+	char auth[2200];
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w.mod);
+	json_ct[1] = auth;
+	r = raw("POST", M, json_ct, "{\"name\":", 8);
+	expect(&r, 400, "invalid_json");
+	e2e_resp_free(&r);
+	r = raw("POST", M, json_ct, "[1]", 3);
+	expect(&r, 400, "invalid_json");
+	e2e_resp_free(&r);
+	const char *text_ct[] = {"Content-Type: text/plain", auth, NULL};
+	r = raw("POST", M, text_ct, "{}", 2);
+	expect(&r, 415, "unsupported_media_type");
+	e2e_resp_free(&r);
+	/* None of that created anything. */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM movies"), NMOVIES + 3);
+
+	/* Duplicate (name, year, time): 409; another year or time is another movie. */
+	check_call("POST", M, w.mod, new_movie(), 409, "movie_exists");
+	check_call("POST", M, w.mod, with("time", json_integer(163)), 201, NULL);
+	check_call("POST", M, w.mod, with("year", json_integer(1980)), 201, NULL);
+	json_t *dup = movie_body(movie_index("Solaris", 1972));
+	check_call("POST", M, w.mod, dup, 409, "movie_exists");
+
+	/* PATCH: only what is sent changes. */
+	r = call("PATCH", path, w.mod,
+		 J("{s:s,s:[I],s:[],s:n,s:f}", "price", "6.00", "genre_ids",
+		   (json_int_t)w.genre[COMEDY], "star_ids", "meta_score", "imdb", 7.7));
+	expect(&r, 200, NULL);
+	ck_assert_str_eq(jstr(r.json, "price"), "6.00");
+	ck_assert_str_eq(jstr(r.json, "name"), "Stalker");
+	ck_assert(json_number_value(json_object_get(r.json, "imdb")) == 7.7);
+	ck_assert(json_is_null(json_object_get(r.json, "meta_score")));
+	ck_assert(json_number_value(json_object_get(r.json, "gross")) == 234567.0);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "genres")), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "stars")), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "directors")), 1);
+	e2e_resp_free(&r);
+	r = call("PATCH", path, w.mod, json_object());
+	expect(&r, 200, NULL);
+	ck_assert_str_eq(jstr(r.json, "price"), "6.00");
+	e2e_resp_free(&r);
+	/* The search text follows the changes. */
+	get_list("/api/v1/movies?search=turing&per_page=100", NULL, &l);
+	for (int i = 0; i < l.n; i++)
+		ck_assert_int_ne(l.ids[i], id);
+	list_free(&l);
+	check_call("PATCH", path, w.mod, J("{s:s}", "description", "Zone expedition"), 200, NULL);
+	get_list("/api/v1/movies?search=expedition", NULL, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], id);
+	list_free(&l);
+	/* Null where a value is needed names the field; gross can be cleared. */
+	static const char *const not_null[] = {"name",	"year",	       "time",	"imdb",
+					       "votes", "description", "price", "certification_id"};
+	for (size_t i = 0; i < sizeof(not_null) / sizeof(not_null[0]); i++) {
+		json_t *b = json_object();
+		json_object_set_new(b, not_null[i], json_null());
+		check_invalid("PATCH", path, w.mod, b, not_null[i], "cannot be null");
+	}
+	r = call("PATCH", path, w.mod, J("{s:n}", "gross"));
+	expect(&r, 200, NULL);
+	ck_assert(json_is_null(json_object_get(r.json, "gross")));
+	e2e_resp_free(&r);
+	/* Renaming into an existing (name, year, time): 409. */
+	const struct movie_def *heat = &movies[movie_index("Heat", 0)];
+	check_call("PATCH", path, w.mod,
+		   J("{s:s,s:i,s:i}", "name", heat->name, "year", heat->year, "time", heat->time),
+		   409, "movie_exists");
+	check_call("PATCH", path, w.mod, J("{s:s}", "name", "Heat"), 200, NULL);
+
+	/* DELETE: force must be true or false; 204; then 404. */
+	check_invalid("DELETE", fmt("%s?force=yes", path), w.mod, NULL, "force", "true or false");
+	check_invalid("DELETE", fmt("%s?force=", path), w.mod, NULL, "force", NULL);
+	check_call("DELETE", fmt("%s?force=false", path), w.mod, NULL, 204, NULL);
+	check_call("GET", path, NULL, NULL, 404, "not_found");
+	check_call("DELETE", path, w.mod, NULL, 404, "not_found");
+	check_call("PATCH", path, w.mod, J("{s:s}", "name", "Gone"), 404, "not_found");
+	/* A movie with engagement goes too, with its rows. */
+	long long amelie = w.movie[movie_index("Amélie", 0)];
+	check_call("DELETE", fmt("/api/v1/movies/%lld?force=true", amelie), w.mod, NULL, 204, NULL);
+	ck_assert_int_eq(
+		sql_int(fmt("SELECT count(*) FROM favorites WHERE movie_id = %lld", amelie)), 0);
+	r = call("GET", fmt("/api/v1/stars/%lld", w.star[PIAF]), NULL, NULL);
+	expect(&r, 200, NULL);
+	ck_assert_int_eq(jint(r.json, "movie_count"),
+			 movies_with(stars_of, B(PIAF), (int[NMOVIES]){0}) - 1);
+	e2e_resp_free(&r);
+
+	/* In carts: 409 movie_in_carts with their number, unless forced, which
+	 * also empties them of it. */
+	long long psycho = w.movie[movie_index("Psycho", 0)];
+	sql_ok(fmt("INSERT INTO carts (user_id) VALUES (%lld), (%lld);"
+		   "INSERT INTO cart_items (cart_id, movie_id) SELECT id, %lld FROM carts",
+		   w.user_id[USR], w.user_id[2], psycho));
+	snprintf(path, sizeof(path), "/api/v1/movies/%lld", psycho);
+	for (int i = 0; i < 2; i++) {
+		r = call("DELETE", i ? fmt("%s?force=false", path) : path, w.mod, NULL);
+		expect(&r, 409, "movie_in_carts");
+		ck_assert_int_eq(jint(r.json, "carts"), 2);
+		ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "2 carts"));
+		e2e_resp_free(&r);
+	}
+	check_call("GET", path, NULL, NULL, 200, NULL);
+	check_call("DELETE", fmt("%s?force=true", path), w.mod, NULL, 204, NULL);
+	check_call("GET", path, NULL, NULL, 404, "not_found");
+	ck_assert_int_eq(
+		sql_int(fmt("SELECT count(*) FROM cart_items WHERE movie_id = %lld", psycho)), 0);
+	/* Ordered (even unpaid) or bought: 409 movie_purchased, forced or not. */
+	long long vertigo = w.movie[movie_index("Vertigo", 0)];
+	long long order = sql_int(
+		fmt("INSERT INTO orders (user_id) VALUES (%lld) RETURNING id", w.user_id[USR]));
+	sql_ok(fmt("INSERT INTO order_items (order_id, movie_id, price_at_order) VALUES "
+		   "(%lld, %lld, 4.99)",
+		   order, vertigo));
+	snprintf(path, sizeof(path), "/api/v1/movies/%lld", vertigo);
+	check_call("DELETE", path, w.mod, NULL, 409, "movie_purchased");
+	check_call("DELETE", fmt("%s?force=true", path), w.mod, NULL, 409, "movie_purchased");
+	/* The owner sees it as theirs, in the detail and in GET /purchases. */
+	r = call("GET", path, w.user, NULL);
+	expect(&r, 200, NULL);
+	ck_assert(json_is_false(json_object_get(json_object_get(r.json, "me"), "is_purchased")));
+	e2e_resp_free(&r);
+	sql_ok(fmt("UPDATE orders SET status = 'paid' WHERE id = %lld;"
+		   "INSERT INTO purchases (user_id, movie_id, order_id) VALUES (%lld, %lld, %lld)",
+		   order, w.user_id[USR], vertigo, order));
+	r = call("GET", path, w.user, NULL);
+	expect(&r, 200, NULL);
+	ck_assert(json_is_true(json_object_get(json_object_get(r.json, "me"), "is_purchased")));
+	e2e_resp_free(&r);
+	r = call("GET", path, w.fresh, NULL);
+	ck_assert(json_is_false(json_object_get(json_object_get(r.json, "me"), "is_purchased")));
+	e2e_resp_free(&r);
+	get_list("/api/v1/purchases", w.user, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], vertigo);
+	list_free(&l);
+	get_list(fmt("/api/v1/purchases?genre=%lld", w.genre[COMEDY]), w.user, &l);
+	ck_assert_int_eq(l.total, 0);
+	list_free(&l);
+	get_list("/api/v1/purchases", w.fresh, &l);
+	ck_assert_int_eq(l.total, 0);
+	list_free(&l);
+	check_call("GET", "/api/v1/purchases", NULL, NULL, 401, "not_authenticated");
+	check_invalid("GET", "/api/v1/purchases?sort=x", w.user, NULL, "sort", NULL);
+	check_call("DELETE", path, w.mod, NULL, 409, "movie_purchased");
+}
+END_TEST
+
+/* --- tests: genres, stars, directors, certifications --- */
+
+START_TEST(lookup_crud)
+{
+	boot();
+	static const struct {
+		const char *kind, *one; /* plural path, singular for the messages */
+		int max;
+		bool paged;
+	} kinds[] = {
+		{"genres", "genre", 100, false},
+		{"stars", "star", 200, true},
+		{"directors", "director", 200, true},
+		{"certifications", "certification", 32, false},
+	};
+	static const char *const keys[] = {"id", "name", "movie_count", NULL};
+	for (size_t k = 0; k < 4; k++) {
+		const char *kind = kinds[k].kind;
+		char base[64];
+		snprintf(base, sizeof(base), "/api/v1/%s", kind);
+		/* Create, read, rename, delete. */
+		long long id = create_lookup(kind, "Zeta Unused");
+		char one[96];
+		snprintf(one, sizeof(one), "%s/%lld", base, id);
+		struct e2e_resp r = call("GET", one, NULL, NULL);
+		expect(&r, 200, NULL);
+		assert_keys(r.json, keys, kind);
+		ck_assert_str_eq(jstr(r.json, "name"), "Zeta Unused");
+		e2e_resp_free(&r);
+		r = call("PATCH", one, w.mod, J("{s:s}", "name", "Zeta Renamed"));
+		expect(&r, 200, NULL);
+		assert_keys(r.json, keys, kind);
+		ck_assert_int_eq(jint(r.json, "id"), id);
+		ck_assert_str_eq(jstr(r.json, "name"), "Zeta Renamed");
+		e2e_resp_free(&r);
+		/* Renaming to its own name is no conflict. */
+		check_call("PATCH", one, w.mod, J("{s:s}", "name", "Zeta Renamed"), 200, NULL);
+		/* Duplicate names, on create and on rename: 409 name_taken. */
+		r = call("POST", base, w.mod, J("{s:s}", "name", "Zeta Renamed"));
+		expect(&r, 409, "name_taken");
+		ck_assert_msg(strstr(jstr(r.json, "detail"), kinds[k].one) != NULL, "%s",
+			      r.body.data);
+		e2e_resp_free(&r);
+		const char *taken = k == 0   ? "Drama"
+				    : k == 1 ? "Grace Hopper"
+				    : k == 2 ? "Agnès Varda"
+					     : "PG-13";
+		check_call("PATCH", one, w.mod, J("{s:s}", "name", taken), 409, "name_taken");
+		/* Validation. */
+		check_invalid("POST", base, w.mod, json_object(), "name", "is required");
+		check_invalid("POST", base, w.mod, J("{s:n}", "name"), "name", "is required");
+		check_invalid("POST", base, w.mod, J("{s:s}", "name", ""), "name", "at least 1");
+		check_invalid("POST", base, w.mod, J("{s:i}", "name", 5), "name",
+			      "must be a string");
+		check_invalid("POST", base, w.mod, J("{s:s,s:i}", "name", "X", "id", 1), "id",
+			      "unknown field");
+		check_invalid("POST", base, w.mod,
+			      J("{s:o}", "name", long_string((size_t)kinds[k].max + 1, "Ω")),
+			      "name", fmt("at most %d characters", kinds[k].max));
+		check_call("POST", base, w.mod,
+			   J("{s:o}", "name", long_string((size_t)kinds[k].max, "Ω")), 201, NULL);
+		check_invalid("PATCH", one, w.mod, json_object(), "name", "is required");
+		check_invalid("PATCH", one, w.mod, J("{s:s,s:b}", "name", "Y", "x", 1), "x",
+			      "unknown field");
+		/* Unknown and malformed ids. */
+		check_call("GET", fmt("%s/999999", base), NULL, NULL, 404, "not_found");
+		check_call("GET", fmt("%s/abc", base), NULL, NULL, 404, "not_found");
+		check_call("PATCH", fmt("%s/999999", base), w.mod, J("{s:s}", "name", "Q"), 404,
+			   "not_found");
+		check_call("DELETE", fmt("%s/999999", base), w.mod, NULL, 404, "not_found");
+		check_call("DELETE", fmt("%s/0", base), w.mod, NULL, 404, "not_found");
+		/* Unused: deleted. */
+		check_call("DELETE", one, w.mod, NULL, 204, NULL);
+		check_call("GET", one, NULL, NULL, 404, "not_found");
+		check_call("DELETE", one, w.mod, NULL, 404, "not_found");
+	}
+	/* In use: 409 in_use with the number of movies. */
+	int want[NMOVIES];
+	int n_drama = 0, n_g = 0, n_hopper = movies_with(stars_of, B(HOPPER), want),
+	    n_kurosawa = movies_with(directors_of, B(KUROSAWA), want);
+	for (int i = 0; i < NMOVIES; i++) {
+		n_drama += (movies[i].genres & B(DRAMA)) != 0;
+		n_g += movies[i].cert == CERT_G;
+	}
+	struct {
+		char path[64];
+		const char *one;
+		int count;
+	} used[] = {
+		{"", "genre", n_drama},
+		{"", "certification", n_g},
+		{"", "star", n_hopper},
+		{"", "director", n_kurosawa},
+	};
+	snprintf(used[0].path, sizeof(used[0].path), "/api/v1/genres/%lld", w.genre[DRAMA]);
+	snprintf(used[1].path, sizeof(used[1].path), "/api/v1/certifications/%lld", w.cert[CERT_G]);
+	snprintf(used[2].path, sizeof(used[2].path), "/api/v1/stars/%lld", w.star[HOPPER]);
+	snprintf(used[3].path, sizeof(used[3].path), "/api/v1/directors/%lld",
+		 w.director[KUROSAWA]);
+	for (size_t i = 0; i < 4; i++) {
+		struct e2e_resp r = call("DELETE", used[i].path, w.mod, NULL);
+		expect(&r, 409, "in_use");
+		ck_assert_str_eq(jstr(r.json, "detail"), fmt("This %s is still used by %d movies.",
+							     used[i].one, used[i].count));
+		e2e_resp_free(&r);
+		r = call("GET", used[i].path, NULL, NULL);
+		expect(&r, 200, NULL);
+		ck_assert_int_eq(jint(r.json, "movie_count"), used[i].count);
+		e2e_resp_free(&r);
+	}
+	/* One movie using it: singular (Ikiru has no stars). */
+	int only = movie_index("Ikiru", 0);
+	long long lonely = create_lookup("stars", "Lonely Star");
+	check_call("PATCH", fmt("/api/v1/movies/%lld", w.movie[only]), w.mod,
+		   J("{s:[I]}", "star_ids", (json_int_t)lonely), 200, NULL);
+	struct e2e_resp r = call("DELETE", fmt("/api/v1/stars/%lld", lonely), w.mod, NULL);
+	expect(&r, 409, "in_use");
+	ck_assert_str_eq(jstr(r.json, "detail"), "This star is still used by 1 movie.");
+	e2e_resp_free(&r);
+	/* Genres and certifications: plain arrays by name, with counts. */
+	r = call("GET", "/api/v1/genres", NULL, NULL);
+	expect(&r, 200, NULL);
+	ck_assert(json_is_array(r.json));
+	static const char *const genre_order[] = {"Animation", "Comedy", "Drama", "Thriller",
+						  "Western"};
+	ck_assert_int_eq(json_array_size(r.json), 5 + 1); /* and the longest name */
+	for (int i = 0; i < 5; i++) {
+		const json_t *g = json_array_get(r.json, (size_t)i);
+		assert_keys(g, keys, "genre");
+		ck_assert_str_eq(jstr(g, "name"), genre_order[i]);
+		int count = 0;
+		for (int m = 0; m < NMOVIES; m++)
+			for (int x = 0; x < NGENRES; x++)
+				count += strcmp(genre_names[x], genre_order[i]) == 0 &&
+					 (movies[m].genres & B(x));
+		ck_assert_int_eq(jint(g, "movie_count"), count);
+	}
+	e2e_resp_free(&r);
+	/* Paging parameters do not apply to them. */
+	r = call("GET", "/api/v1/certifications?page=99&per_page=1", NULL, NULL);
+	expect(&r, 200, NULL);
+	ck_assert(json_is_array(r.json));
+	ck_assert_str_eq(jstr(json_array_get(r.json, 0), "name"), "G");
+	ck_assert_int_eq(jint(json_array_get(r.json, 0), "movie_count"), n_g);
+	e2e_resp_free(&r);
+	/* Stars and directors: pages by name, searchable in any case. */
+	struct list l;
+	get_list("/api/v1/stars?per_page=2", NULL, &l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_int_eq(l.total, NSTARS + 2); /* the long name and Lonely Star */
+	ck_assert_str_eq(jstr(json_array_get(l.items, 0), "name"), "Ada Lovelace");
+	ck_assert_str_eq(jstr(json_array_get(l.items, 1), "name"), "Alan Turing");
+	ck_assert_str_eq(l.next, "/api/v1/stars?page=2&per_page=2");
+	assert_keys(json_array_get(l.items, 0), keys, "star");
+	list_free(&l);
+	get_list("/api/v1/stars?search=HOP", NULL, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], w.star[HOPPER]);
+	ck_assert_int_eq(jint(json_array_get(l.items, 0), "movie_count"), n_hopper);
+	list_free(&l);
+	get_list(fmt("/api/v1/stars?search=%s", urlenc("ÉDITH")), NULL, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], w.star[PIAF]);
+	list_free(&l);
+	get_list("/api/v1/directors?search=a&per_page=1&page=2", NULL, &l);
+	ck_assert_int_eq(l.total, 3);
+	ck_assert_str_eq(jstr(json_array_get(l.items, 0), "name"), "Akira Kurosawa");
+	ck_assert_str_eq(l.prev, "/api/v1/directors?search=a&page=1&per_page=1");
+	ck_assert_str_eq(l.next, "/api/v1/directors?search=a&page=3&per_page=1");
+	list_free(&l);
+	get_list("/api/v1/directors?search=nobody", NULL, &l);
+	ck_assert_int_eq(l.total, 0);
+	list_free(&l);
+	check_invalid("GET", "/api/v1/stars?per_page=0", NULL, NULL, "per_page", NULL);
+	check_invalid("GET", "/api/v1/directors?page=abc", NULL, NULL, "page", NULL);
+	char text[256];
+	memset(text, 'a', 201);
+	text[201] = '\0';
+	check_invalid("GET", fmt("/api/v1/stars?search=%s", text), NULL, NULL, "search", NULL);
+	check_invalid("GET", "/api/v1/directors?search=%FF", NULL, NULL, "search", "UTF-8");
+
+	/* A rename shows in the movies and in their search. */
+	int hopper_movies[NMOVIES];
+	int nh = movies_with(stars_of, B(HOPPER), hopper_movies);
+	check_call("PATCH", fmt("/api/v1/stars/%lld", w.star[HOPPER]), w.mod,
+		   J("{s:s}", "name", "Grace Brewster"), 200, NULL);
+	check_search_at("brewster", "", hopper_movies, nh, __LINE__);
+	check_search("hopper", "", END);
+	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[hopper_movies[0]]), NULL, NULL);
+	expect(&r, 200, NULL);
+	size_t i;
+	json_t *s;
+	bool found = false;
+	json_array_foreach (json_object_get(r.json, "stars"), i, s)
+		found |= strcmp(jstr(s, "name"), "Grace Brewster") == 0;
+	ck_assert(found);
+	e2e_resp_free(&r);
+	int kuro[NMOVIES];
+	int nk = movies_with(directors_of, B(KUROSAWA), kuro);
+	check_call("PATCH", fmt("/api/v1/directors/%lld", w.director[KUROSAWA]), w.mod,
+		   J("{s:s}", "name", "Kurosawa Akira-sensei"), 200, NULL);
+	check_search_at("sensei", "", kuro, nk, __LINE__);
+	/* Renaming a genre changes what the movies show. */
+	check_call("PATCH", fmt("/api/v1/genres/%lld", w.genre[ANIMATION]), w.mod,
+		   J("{s:s}", "name", "Animated"), 200, NULL);
+	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[movie_index("Up", 0)]), NULL, NULL);
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "genres"), 0), "name"),
+			 "Animated");
+	e2e_resp_free(&r);
+	/* Once no movie uses it, it can go. */
+	check_call("PATCH", fmt("/api/v1/movies/%lld", w.movie[only]), w.mod,
+		   J("{s:[]}", "star_ids"), 200, NULL);
+	check_call("DELETE", fmt("/api/v1/stars/%lld", lonely), w.mod, NULL, 204, NULL);
+	check_call("DELETE", fmt("/api/v1/genres/%lld", w.western), w.mod, NULL, 204, NULL);
+}
+END_TEST
+
+/* --- tests: favorites --- */
+
+START_TEST(favorites_list)
+{
+	boot();
+	check_call("GET", "/api/v1/favorites", NULL, NULL, 401, "not_authenticated");
+	check_call("GET", "/api/v1/favorites?sort=name", "x.y.z", NULL, 401, "not_authenticated");
+	struct list l;
+	get_list("/api/v1/favorites", w.fresh, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, 0);
+	ck_assert_int_eq(l.total_pages, 0);
+	ck_assert_int_eq(l.page, 1);
+	ck_assert_int_eq(l.per_page, 20);
+	ck_assert_str_eq(l.prev, "");
+	ck_assert_str_eq(l.next, "");
+	list_free(&l);
+	/* Another user's favorites, with every kind of parameter. */
+	check_q(.favorites_of = USR + 1);
+	check_q(.favorites_of = USR + 1, .sort = "-price");
+	check_q(.favorites_of = USR + 1, .year_min = 2000);
+	check_q(.favorites_of = USR + 1, .price_max = "5", .sort = "name");
+	check_q(.favorites_of = MOD + 1);
+	get_list("/api/v1/favorites?search=balloons", w.user, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], w.movie[movie_index("Up", 0)]);
+	list_free(&l);
+	get_list("/api/v1/favorites?search=balloons", w.mod, &l);
+	ck_assert_int_eq(l.n, 0);
+	list_free(&l);
+	get_list("/api/v1/favorites?per_page=1&page=2&sort=name", w.user, &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.total, 4);
+	ck_assert_str_eq(l.prev, "/api/v1/favorites?sort=name&page=1&per_page=1");
+	ck_assert_str_eq(l.next, "/api/v1/favorites?sort=name&page=3&per_page=1");
+	list_free(&l);
+	get_list("/api/v1/favorites?page=9", w.user, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, 4);
+	ck_assert_str_eq(l.prev, "/api/v1/favorites?page=1&per_page=20");
+	list_free(&l);
+}
+END_TEST
+
+int main(void)
+{
+	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
+		fprintf(stderr, "catalog_test_movies: DATABASE_URL and REDIS_URL must be set "
+				"(scripts/test.sh starts throwaway servers)\n");
+		return 1;
+	}
+	log_set_level(LOG_LEVEL_ERROR);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	Suite *s = suite_create("catalog");
+
+	TCase *tc = tcase_create("list");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, movie_filters);
+	tcase_add_test(tc, movie_sorts);
+	tcase_add_test(tc, movie_pagination);
+	tcase_add_test(tc, movie_search);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("movie");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, movie_detail);
+	tcase_add_test(tc, moderator_routes_refused);
+	tcase_add_test(tc, movie_writes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lookups");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, lookup_crud);
+	tcase_add_test(tc, favorites_list);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}
