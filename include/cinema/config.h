@@ -54,6 +54,8 @@ struct config {
 	char *stripe_api_base;
 	char *stripe_secret_key;
 	char *stripe_webhook_secret;
+	int stripe_timeout_ms; /* whole Stripe API call, connecting included */
+	char *currency;	       /* ISO 4217, lower case, e.g. "usd" */
 	char *s3_endpoint;
 	char *s3_bucket;
 	char *s3_access_key;

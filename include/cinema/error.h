@@ -43,6 +43,20 @@ enum err {
 	ERR_MOVIE_PURCHASED, /* 409: someone bought or ordered it */
 	ERR_MOVIE_IN_CARTS,  /* 409: in carts; ?force=true removes it from them */
 	ERR_NAME_TAKEN,	     /* 409: a genre, star, director or certification name */
+	/* commerce */
+	ERR_ALREADY_IN_CART,		  /* 409 */
+	ERR_ALREADY_PURCHASED,		  /* 409: repeat purchases are not allowed */
+	ERR_CART_EMPTY,			  /* 409: nothing in the cart can be ordered */
+	ERR_ORDER_PAID,			  /* 409: ask for a refund instead */
+	ERR_ORDER_CANCELED,		  /* 409 */
+	ERR_ORDER_NOT_PAID,		  /* 409: only a paid order can be refunded */
+	ERR_PRICE_CHANGED,		  /* 409: the order now has the current prices */
+	ERR_PAYMENT_PROVIDER_ERROR,	  /* 502: Stripe answered with an error */
+	ERR_PAYMENT_PROVIDER_UNAVAILABLE, /* 503: Stripe unreachable or too slow */
+	ERR_PAYMENTS_NOT_CONFIGURED,	  /* 503: no STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET */
+	ERR_WEBHOOK_SIGNATURE_INVALID,	  /* 400 */
+	ERR_WEBHOOK_TIMESTAMP_STALE,	  /* 400: more than 5 minutes off */
+	ERR_WEBHOOK_MISMATCH,		  /* 400: unknown order, wrong amount or currency */
 	/* 500, 502, 503 */
 	ERR_INTERNAL,
 	ERR_STORAGE_UNAVAILABLE,

@@ -3,9 +3,11 @@
 #include "accounts/handlers.h"
 #include "catalog/engagement.h"
 #include "catalog/handlers.h"
+#include "commerce/handlers.h"
 #include "docs/docs.h"
 #include "health/health.h"
 
 const struct route *const app_route_tables[] = {
-	health_routes, accounts_routes, docs_routes, catalog_routes, engagement_routes, NULL,
+	health_routes,	   accounts_routes, docs_routes, catalog_routes,
+	engagement_routes, commerce_routes, NULL,
 };

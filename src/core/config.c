@@ -112,6 +112,10 @@ static const struct cfg_entry cfg_table[] = {
 	 "Stripe secret key"},
 	{"STRIPE_WEBHOOK_SECRET", CFG_STR, OFF(stripe_webhook_secret), "", 0, 0,
 	 CFG_SECRET | CFG_PROD_REQ, "Stripe webhook signing secret"},
+	{"STRIPE_TIMEOUT_MS", CFG_INT, OFF(stripe_timeout_ms), "10000", 100, 120000, 0,
+	 "limit of one Stripe API call, connecting included"},
+	{"CURRENCY", CFG_STR, OFF(currency), "usd", 0, 0, CFG_NONEMPTY,
+	 "currency of prices and payments (ISO 4217 code in lower case)"},
 	{"S3_ENDPOINT", CFG_STR, OFF(s3_endpoint), "http://127.0.0.1:9000", 0, 0, CFG_URL_HTTP,
 	 "S3-compatible endpoint for avatars"},
 	{"S3_BUCKET", CFG_STR, OFF(s3_bucket), "avatars", 0, 0, CFG_NONEMPTY, "S3 bucket"},
@@ -250,6 +254,12 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 
 	if (strlen(out->jwt_secret) < 32) {
 		snprintf(err, errlen, "JWT_SECRET must be at least 32 bytes");
+		goto fail;
+	}
+	if (strlen(out->currency) != 3 ||
+	    strspn(out->currency, "abcdefghijklmnopqrstuvwxyz") != 3) {
+		snprintf(err, errlen,
+			 "CURRENCY must be a three-letter ISO 4217 code in lower case");
 		goto fail;
 	}
 	if (!cors_origins_valid(out->cors_origins)) {

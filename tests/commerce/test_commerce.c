@@ -1,0 +1,2135 @@
+/* End-to-end tests of commerce over HTTP: the cart, orders, the Stripe
+ * checkout, signed webhooks, payments, purchases, refunds, the moderators'
+ * views and the catalog's delete rules for movies someone wants or owns.
+ *
+ * The real `cinema-api serve` runs against a fresh migrated database per
+ * test and Redis; Stripe is the protocol fake of tests/support/stripe_fake.h
+ * on loopback, in the test process (STRIPE_API_BASE points at it), which
+ * also sends the signed webhooks. The confirmation email takes the real path
+ * (cinema-scheduler sending to cinema-mailsink over SMTP). The catalog is
+ * made through the API by a moderator; users come from `cinema-api
+ * create-user --active`.
+ *
+ * Needs DATABASE_URL and REDIS_URL (scripts/test.sh provides them; the suite
+ * fails when they are missing), CINEMA_API_BIN, CINEMA_SCHEDULER_BIN,
+ * CINEMA_MAILSINK_BIN, TEMPLATES_DIR and MIGRATIONS_DIR (set by CTest). The
+ * "fake" case needs none of them: it checks the Stripe fake on its own.
+ *
+ * Redis: this suite owns database REDIS_DB of the server of REDIS_URL,
+ * flushed before and after each test; each test has its own email queue.
+ *
+ * Cleanup: every process a test starts is tracked and killed by the checked
+ * teardown, which also stops the fake, drops the database and removes the
+ * mail directory and logs. In fork mode a failed assertion ends the test
+ * process before teardown; check then kills the test's whole process group,
+ * children included (the fake's threads die with the test process). Waiting
+ * is polling with generous bounds; no assertion depends on how fast anything
+ * runs (the one delay, a Stripe answer held back past the API's timeout,
+ * is ten times that timeout). */
+#include <check.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cinema/kv.h"
+#include "cinema/log.h"
+#include "e2e.h"
+#include "mailbox.h"
+#include "stripe_fake.h"
+#include "testdb.h"
+
+#define REDIS_DB     15
+#define MAX_CHILDREN 12
+#define MAX_LOGS     12
+#define WAIT_MS	     15000L /* "eventually": how long to poll */
+#define POLL_MS	     50L
+
+#define BASE_URL       "http://frontend.test"
+#define PASSWORD       "Popcorn-42!"
+#define SECRET_KEY     "sk_test_fake"
+#define WEBHOOK_SECRET "whsec_test"
+#define DECLINED_HINT  "Your payment was declined. Try a different payment method."
+#define TIMEOUT_MS     500  /* STRIPE_TIMEOUT_MS in the provider-failure test */
+#define HANG_MS	       5000 /* a Stripe answer held back well past it */
+#define CONCURRENT     8
+
+/* --- what the running test started; teardown ends and removes all of it --- */
+
+static pid_t children[MAX_CHILDREN];
+static char logs[MAX_LOGS][256];
+
+#define ENV_MAX 24
+
+/* A list of "NAME=value" entries for e2e_spawn and e2e_server_start. */
+struct env {
+	char s[ENV_MAX][1024];
+	const char *p[ENV_MAX + 1];
+	int n;
+};
+
+static struct {
+	char *ci;	     /* the test's database (migrated) */
+	PGconn *pg;	     /* a connection to it */
+	char redis_url[256]; /* REDIS_URL with the suite's database number */
+	char queue_key[64];  /* the email queue of this test */
+	char jwt_secret[80];
+	char maildir[64]; /* where the mailsink stores messages ("" until started) */
+	int smtp_port;
+	struct e2e_server srv;
+	struct env srv_env;
+	struct stripe_fake *fake;
+	unsigned seq; /* for unique emails */
+} w;
+
+static void track_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] <= 0) {
+			children[i] = pid;
+			return;
+		}
+	kill(pid, SIGKILL);
+	ck_abort_msg("too many child processes in one test");
+}
+
+static void untrack_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+/* A log file name for this test, removed by teardown. */
+static const char *new_log(const char *what)
+{
+	for (int i = 0; i < MAX_LOGS; i++)
+		if (!logs[i][0]) {
+			snprintf(logs[i], sizeof(logs[i]), "/tmp/cinema-com-%ld-%s-%d.log",
+				 (long)getpid(), what, i);
+			return logs[i];
+		}
+	ck_abort_msg("too many log files in one test");
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
+	nanosleep(&t, NULL);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The last part of the API's log and of every other log of this test. */
+static const char *logs_tail(void)
+{
+	static char text[8000];
+	size_t used = 0;
+	text[0] = '\0';
+	for (int i = -1; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
+		const char *path = i < 0 ? w.srv.log_path : logs[i];
+		if (!path[0])
+			continue;
+		struct buf b = BUF_INIT;
+		e2e_read_file(path, &b);
+		size_t keep = 1500;
+		const char *s = b.data ? b.data : "";
+		if (b.len > keep)
+			s += b.len - keep;
+		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", path, s);
+		if (n > 0)
+			used += (size_t)n;
+		if (used >= sizeof(text))
+			used = sizeof(text) - 1;
+		buf_free(&b);
+	}
+	return text;
+}
+
+/* printf into a rotating static buffer (eight live at a time). */
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static const char *fmt(const char *f, ...)
+{
+	static char bufs[8][2048];
+	static int next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
+	va_end(ap);
+	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
+	return b;
+}
+
+static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static void env_set(struct env *e, const char *f, ...)
+{
+	char item[1024];
+	va_list ap;
+	va_start(ap, f);
+	int len = vsnprintf(item, sizeof(item), f, ap);
+	va_end(ap);
+	ck_assert(len > 0 && (size_t)len < sizeof(item));
+	size_t name_len = strcspn(item, "=");
+	int i;
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->s[i], item, name_len + 1) == 0)
+			break;
+	if (i == e->n) {
+		ck_assert_int_lt(e->n, ENV_MAX);
+		e->n++;
+	}
+	memcpy(e->s[i], item, (size_t)len + 1);
+	for (int k = 0; k < e->n; k++)
+		e->p[k] = e->s[k];
+	e->p[e->n] = NULL;
+}
+
+/* --- SQL on the test's database --- */
+
+static void sql_ok(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	PQclear(res);
+}
+
+/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
+static char *sql_value(const char *sql)
+{
+	PGresult *res = PQexec(w.pg, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(w.pg),
+			 PQntuples(res));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+static long long sql_int(const char *sql)
+{
+	char *v = sql_value(sql);
+	long long n = strtoll(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+/* --- processes --- */
+
+static const char *api_bin(void)
+{
+	return e2e_bin("CINEMA_API_BIN");
+}
+
+static bool port_open(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	struct buf b = BUF_INIT;
+	e2e_read_file(path, &b);
+	bool found = b.data && strstr(b.data, needle);
+	buf_free(&b);
+	return found;
+}
+
+/* Fails the test if pid has exited (what names it). */
+static void assert_alive(pid_t pid, const char *what)
+{
+	int status;
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		untrack_pid(pid);
+		ck_abort_msg("%s exited early:%s", what, logs_tail());
+	}
+}
+
+/* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
+ * sends the API's email jobs (same database, same queue) to the sink. */
+static void start_mail(void)
+{
+	snprintf(w.maildir, sizeof(w.maildir), "/tmp/cinema-com-mail-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(w.maildir));
+	w.smtp_port = e2e_free_port();
+	ck_assert_int_gt(w.smtp_port, 0);
+
+	char port[16];
+	snprintf(port, sizeof(port), "%d", w.smtp_port);
+	char *sink_argv[] = {(char *)"cinema-mailsink",
+			     (char *)"--dir",
+			     w.maildir,
+			     (char *)"--port",
+			     port,
+			     NULL};
+	pid_t sink = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), sink_argv, NULL, NULL,
+			       new_log("mailsink"));
+	ck_assert_msg(sink > 0, "cannot start cinema-mailsink");
+	track_pid(sink);
+	long long deadline = now_ms() + WAIT_MS;
+	while (!port_open(w.smtp_port)) {
+		assert_alive(sink, "cinema-mailsink");
+		ck_assert_msg(now_ms() <= deadline, "cinema-mailsink did not listen:%s",
+			      logs_tail());
+		sleep_ms(POLL_MS);
+	}
+
+	struct env e = {0};
+	env_set(&e, "DATABASE_URL=%s", w.ci);
+	env_set(&e, "REDIS_URL=%s", w.redis_url);
+	env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
+	env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	env_set(&e, "SCHEDULER_SWEEP_MS=100");
+	env_set(&e, "EMAIL_RETRY_BASE_MS=100");
+	env_set(&e, "EMAIL_RETRY_MAX_MS=400");
+	env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
+	env_set(&e, "LOG_LEVEL=info");
+	const char *log = new_log("scheduler");
+	char *sched_argv[] = {(char *)"cinema-scheduler", NULL};
+	pid_t sched = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), sched_argv, e.p, NULL, log);
+	ck_assert_msg(sched > 0, "cannot start cinema-scheduler");
+	track_pid(sched);
+	deadline = now_ms() + WAIT_MS;
+	while (!file_contains(log, "\"scheduler started\"")) {
+		assert_alive(sched, "cinema-scheduler");
+		ck_assert_msg(now_ms() <= deadline, "cinema-scheduler did not start:%s",
+			      logs_tail());
+		sleep_ms(POLL_MS);
+	}
+}
+
+/* The API's environment for this test, Stripe pointing at stripe_base. */
+static void api_env(struct env *e, const char *stripe_base, int timeout_ms)
+{
+	memset(e, 0, sizeof(*e));
+	env_set(e, "DATABASE_URL=%s", w.ci);
+	env_set(e, "REDIS_URL=%s", w.redis_url);
+	env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	env_set(e, "AUTH_RATE_LIMIT=100000");
+	env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	env_set(e, "STRIPE_API_BASE=%s", stripe_base);
+	env_set(e, "STRIPE_SECRET_KEY=%s", SECRET_KEY);
+	env_set(e, "STRIPE_WEBHOOK_SECRET=%s", WEBHOOK_SECRET);
+	if (timeout_ms)
+		env_set(e, "STRIPE_TIMEOUT_MS=%d", timeout_ms);
+}
+
+/* Starts the Stripe fake, then `cinema-api serve` on the test's database
+ * and Redis database talking to it (STRIPE_TIMEOUT_MS=timeout_ms unless 0),
+ * and if asked the email path first. */
+static void boot_with(bool mail, int timeout_ms)
+{
+	if (mail)
+		start_mail();
+	w.fake = stripe_fake_start(SECRET_KEY, WEBHOOK_SECRET);
+	ck_assert_msg(w.fake != NULL, "the Stripe fake did not start");
+	api_env(&w.srv_env, stripe_fake_url(w.fake), timeout_ms);
+	bool ok = e2e_server_start(&w.srv, w.srv_env.p);
+	if (w.srv.pid > 0)
+		track_pid(w.srv.pid);
+	ck_assert_msg(ok, "cinema-api serve did not come up:%s", logs_tail());
+}
+
+static void boot(bool mail)
+{
+	boot_with(mail, 0);
+}
+
+/* --- fixture --- */
+
+/* REDIS_URL with the path replaced by /REDIS_DB. */
+static void suite_redis_url(char *out, size_t n)
+{
+	const char *base = getenv("REDIS_URL");
+	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
+	size_t keep = strcspn(base + 8, "/?") + 8;
+	int len = snprintf(out, n, "%.*s/%d", (int)keep, base, REDIS_DB);
+	ck_assert(len > 0 && (size_t)len < n);
+}
+
+static void redis_flush(void)
+{
+	char err[256];
+	struct kv_options kvo = {.url = w.redis_url, .pool_size = 1, .timeout_ms = 2000};
+	struct kv *kv = kv_new(&kvo, err, sizeof(err));
+	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
+	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed",
+		      w.redis_url);
+	kv_free(kv);
+}
+
+static void setup(void)
+{
+	static const char *const required[] = {
+		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
+		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR"};
+	static unsigned n;
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const char *v = getenv(required[i]);
+		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
+			      required[i]);
+	}
+	memset(&w, 0, sizeof(w));
+	suite_redis_url(w.redis_url, sizeof(w.redis_url));
+	redis_flush();
+	snprintf(w.queue_key, sizeof(w.queue_key), "test:commerce:%ld:%u", (long)getpid(), ++n);
+	unsigned char rnd[24];
+	char hex[sizeof(rnd) * 2 + 1];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(w.jwt_secret, sizeof(w.jwt_secret), "commerce-test-%s", hex);
+
+	w.ci = testdb_create();
+	ck_assert_msg(w.ci != NULL, "testdb_create failed");
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
+	struct buf err = BUF_INIT;
+	int rc = e2e_run_capture(api_bin(), argv, env, NULL, 60, NULL, &err);
+	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data);
+	buf_free(&err);
+	w.pg = PQconnectdb(w.ci);
+	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+	/* No periodic job runs during a test. */
+	sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
+}
+
+/* Removes dir and the files in it. */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] <= 0)
+			continue;
+		kill(children[i], SIGKILL);
+		e2e_wait(children[i]);
+		children[i] = 0;
+	}
+	stripe_fake_stop(w.fake);
+	if (w.srv.log_path[0])
+		unlink(w.srv.log_path);
+	if (w.pg)
+		PQfinish(w.pg);
+	testdb_drop(w.ci);
+	free(w.ci);
+	if (w.redis_url[0])
+		redis_flush();
+	if (w.maildir[0])
+		remove_dir(w.maildir);
+	for (int i = 0; i < MAX_LOGS; i++) {
+		if (logs[i][0])
+			unlink(logs[i]);
+		logs[i][0] = '\0';
+	}
+	memset(&w, 0, sizeof(w));
+}
+
+/* --- HTTP --- */
+
+/* json_pack that cannot fail silently. */
+static json_t *J(const char *f, ...)
+{
+	json_error_t jerr;
+	va_list ap;
+	va_start(ap, f);
+	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
+	va_end(ap);
+	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
+	return j;
+}
+
+/* A request to path on the API (or to a full URL) with raw headers
+ * (NULL-terminated, may be NULL) and body. */
+static struct e2e_resp raw(const char *method, const char *path, const char *const *headers,
+			   const char *body, size_t len)
+{
+	struct e2e_resp r;
+	const char *url = strncmp(path, "http", 4) == 0 ? path : e2e_url(&w.srv, path);
+	ck_assert_msg(e2e_request(method, url, headers, body, len, &r), "%s %s: transport error",
+		      method, path);
+	return r;
+}
+
+/* A request as the holder of access token bearer (NULL: anonymous), with a
+ * JSON body (consumed; NULL for none). */
+static struct e2e_resp call(const char *method, const char *path, const char *bearer, json_t *body)
+{
+	char auth[2200];
+	const char *headers[3];
+	int n = 0;
+	if (bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		headers[n++] = auth;
+	}
+	if (body)
+		headers[n++] = "Content-Type: application/json";
+	headers[n] = NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct e2e_resp r = raw(method, path, headers, text, text ? strlen(text) : 0);
+	free(text);
+	json_decref(body);
+	return r;
+}
+
+/* Asserts the status and, for errors, the JSON error shape with code
+ * (NULL: any code). */
+#define expect(r, status, code) expect_at(r, status, code, __LINE__)
+static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
+{
+	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %s%s", line,
+		      r->status, status, r->body.data ? r->body.data : "",
+		      r->status >= 500 ? logs_tail() : "");
+	if (status < 400)
+		return;
+	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
+		      r->body.data ? r->body.data : "");
+	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
+		      "line %d: error without detail: %s", line, r->body.data);
+	ck_assert_msg(json_is_string(json_object_get(r->json, "code")),
+		      "line %d: error without code: %s", line, r->body.data);
+	if (code)
+		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
+			      e2e_code(r), code, r->body.data);
+}
+
+/* A call whose response is only checked (and freed). */
+#define check_call(method, path, bearer, body, status, code)            \
+	do {                                                            \
+		struct e2e_resp cc_ = call(method, path, bearer, body); \
+		expect(&cc_, status, code);                             \
+		e2e_resp_free(&cc_);                                    \
+	} while (0)
+
+/* A 422 naming field. */
+#define check_invalid(method, path, bearer, body, field) \
+	check_invalid_at(method, path, bearer, body, field, __LINE__)
+static void check_invalid_at(const char *method, const char *path, const char *bearer, json_t *body,
+			     const char *field, int line)
+{
+	struct e2e_resp r = call(method, path, bearer, body);
+	expect_at(&r, 422, "validation_failed", line);
+	bool found = false;
+	size_t i;
+	json_t *e;
+	json_array_foreach (json_object_get(r.json, "errors"), i, e) {
+		const char *f = json_string_value(json_object_get(e, "field"));
+		found |= f && strcmp(f, field) == 0;
+	}
+	ck_assert_msg(found, "line %d: no error on %s: %s", line, field, r.body.data);
+	e2e_resp_free(&r);
+}
+
+/* GET path as bearer (NULL: anonymous); asserts 200 and answers the owned
+ * JSON body. */
+#define get_json(path, bearer) get_json_at(path, bearer, __LINE__)
+static json_t *get_json_at(const char *path, const char *bearer, int line)
+{
+	struct e2e_resp r = call("GET", path, bearer, NULL);
+	expect_at(&r, 200, NULL, line);
+	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
+	json_t *j = json_incref(r.json);
+	e2e_resp_free(&r);
+	return j;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v)) {
+		char *text = json_dumps(o, JSON_COMPACT);
+		char msg[2048];
+		snprintf(msg, sizeof(msg), "\"%s\" is not an integer in %.1900s", key,
+			 text ? text : "(not JSON)");
+		free(text);
+		ck_abort_msg("%s", msg);
+	}
+	return json_integer_value(v);
+}
+
+/* Asserts string member key of o equals want. */
+#define expect_str(o, key, want) expect_str_at(o, key, want, __LINE__)
+static void expect_str_at(const json_t *o, const char *key, const char *want, int line)
+{
+	const char *v = jstr(o, key);
+	if (!v || strcmp(v, want) != 0) {
+		char *text = json_dumps(o, JSON_COMPACT);
+		char msg[2048];
+		snprintf(msg, sizeof(msg), "line %d: \"%s\" is not \"%s\" in %.1800s", line, key,
+			 want, text ? text : "(null)");
+		free(text);
+		ck_abort_msg("%s", msg);
+	}
+}
+
+/* Asserts that object o has at least the keys listed (NULL-terminated). */
+static void assert_has_keys(const json_t *o, const char *const *keys, const char *what)
+{
+	char *text = json_dumps(o, JSON_COMPACT);
+	ck_assert_msg(json_is_object(o), "%s is not an object: %s", what, text ? text : "");
+	for (const char *const *k = keys; *k; k++)
+		ck_assert_msg(json_object_get(o, *k) != NULL, "%s has no \"%s\": %s", what, *k,
+			      text);
+	free(text);
+}
+
+/* Asserts a paginated list and answers its items (borrowed from page). */
+static json_t *page_items(const json_t *page, long long total)
+{
+	char *text = json_dumps(page, JSON_COMPACT);
+	json_t *items = json_object_get(page, "items");
+	ck_assert_msg(json_is_array(items) && json_is_integer(json_object_get(page, "total_items")),
+		      "not a page: %s", text);
+	if (total >= 0)
+		ck_assert_msg(json_integer_value(json_object_get(page, "total_items")) == total,
+			      "total_items, want %lld: %s", total, text);
+	free(text);
+	return items;
+}
+
+/* The ids (member key) of an array's objects, sorted, as "1,2,3". */
+static const char *ids_of(const json_t *array, const char *key)
+{
+	static char out[512];
+	long long v[64];
+	size_t n = 0, i, o = 0;
+	json_t *it;
+	json_array_foreach (array, i, it)
+		if (n < 64)
+			v[n++] = json_integer_value(json_object_get(it, key));
+	for (size_t a = 1; a < n; a++)
+		for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+			long long t = v[b];
+			v[b] = v[b - 1];
+			v[b - 1] = t;
+		}
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%lld", i ? "," : "", v[i]);
+	return out;
+}
+
+/* "a,b" from two ids, sorted. */
+static const char *pair(long long a, long long b)
+{
+	return a < b ? fmt("%lld,%lld", a, b) : fmt("%lld,%lld", b, a);
+}
+
+/* The element of array whose member key is id, or NULL (borrowed). */
+static json_t *find_by(const json_t *array, const char *key, long long id)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach (array, i, it)
+		if (json_integer_value(json_object_get(it, key)) == id)
+			return it;
+	return NULL;
+}
+
+/* Whether an admin list item belongs to user id: "user_id", or "user": {"id"}. */
+static bool owned_by(const json_t *item, long long id)
+{
+	json_t *u = json_object_get(item, "user_id");
+	if (!u)
+		u = json_object_get(json_object_get(item, "user"), "id");
+	return json_integer_value(u) == id;
+}
+
+/* Whether j contains, at any depth, an object with member key equal to id. */
+static bool contains_id(const json_t *j, const char *key, long long id)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	if (json_is_object(j)) {
+		json_object_foreach ((json_t *)j, k, v) {
+			if (strcmp(k, key) == 0 && json_integer_value(v) == id)
+				return true;
+			if (contains_id(v, key, id))
+				return true;
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach (j, i, v)
+			if (contains_id(v, key, id))
+				return true;
+	}
+	return false;
+}
+
+/* --- users and movies --- */
+
+struct new_user {
+	const char *email;
+	const char *group; /* USER, MODERATOR, ADMIN */
+	long long id;	   /* filled in */
+	char access[2048]; /* filled in: an access token */
+};
+
+/* A unique address, tag-<pid>-<n>@example.com, valid for the whole test. */
+static const char *unique_email(const char *tag)
+{
+	static char emails[16][128];
+	ck_assert_uint_lt(w.seq, 16);
+	char *e = emails[w.seq++];
+	snprintf(e, sizeof(emails[0]), "%s-%ld-%u@example.com", tag, (long)getpid(), w.seq);
+	return e;
+}
+
+/* Creates active accounts with `cinema-api create-user` (all at once: each
+ * hashes a password) and signs each in. */
+static void create_users(struct new_user *u, size_t n)
+{
+	pid_t pids[8];
+	const char *plogs[8];
+	ck_assert_uint_le(n, 8);
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	for (size_t i = 0; i < n; i++) {
+		char *argv[] = {(char *)"cinema-api", (char *)"create-user",
+				(char *)"--email",    (char *)u[i].email,
+				(char *)"--password", (char *)PASSWORD,
+				(char *)"--group",    (char *)u[i].group,
+				(char *)"--active",   NULL};
+		plogs[i] = new_log("create-user");
+		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, plogs[i]);
+		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
+		track_pid(pids[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = e2e_wait(pids[i]);
+		untrack_pid(pids[i]);
+		struct buf out = BUF_INIT;
+		e2e_read_file(plogs[i], &out);
+		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", u[i].email, rc,
+			      out.data ? out.data : "");
+		buf_free(&out);
+		char *esc = PQescapeLiteral(w.pg, u[i].email, strlen(u[i].email));
+		u[i].id = sql_int(fmt("SELECT id FROM users WHERE email = lower(%s)", esc));
+		PQfreemem(esc);
+		ck_assert_int_gt(u[i].id, 0);
+
+		struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
+					 J("{s:s,s:s}", "email", u[i].email, "password", PASSWORD));
+		expect(&r, 200, NULL);
+		const char *a = jstr(r.json, "access_token");
+		ck_assert(a && strlen(a) < sizeof(u[i].access));
+		snprintf(u[i].access, sizeof(u[i].access), "%s", a);
+		e2e_resp_free(&r);
+	}
+}
+
+#define NMOVIES 4
+
+/* The catalog of every test, made through the API by a moderator. */
+static const struct {
+	const char *name;
+	int year;
+	const char *price;
+	long long cents;
+} movie_defs[NMOVIES] = {
+	{"Silent Harbor", 1999, "9.99", 999},
+	{"Laughing Gas", 2005, "4.50", 450},
+	{"Winter Orchard", 2012, "12.00", 1200},
+	{"Paper Moons", 2020, "0.99", 99},
+};
+
+struct catalog {
+	long long genre, cert;
+	long long m[NMOVIES];
+};
+
+static long long create_named(const char *path, const char *bearer, const char *name)
+{
+	struct e2e_resp r = call("POST", path, bearer, J("{s:s}", "name", name));
+	expect(&r, 201, NULL);
+	long long id = jint(r.json, "id");
+	e2e_resp_free(&r);
+	return id;
+}
+
+static void make_catalog(struct catalog *c, const char *mod)
+{
+	c->genre = create_named("/api/v1/genres", mod, "Drama");
+	c->cert = create_named("/api/v1/certifications", mod, "PG-13");
+	for (int i = 0; i < NMOVIES; i++) {
+		struct e2e_resp r =
+			call("POST", "/api/v1/movies", mod,
+			     J("{s:s,s:i,s:i,s:f,s:i,s:s,s:s,s:I,s:[I]}", "name",
+			       movie_defs[i].name, "year", movie_defs[i].year, "time", 100, "imdb",
+			       7.1, "votes", 1000, "description", "A film for the commerce tests.",
+			       "price", movie_defs[i].price, "certification_id",
+			       (json_int_t)c->cert, "genre_ids", (json_int_t)c->genre));
+		expect(&r, 201, NULL);
+		c->m[i] = jint(r.json, "id");
+		e2e_resp_free(&r);
+	}
+}
+
+/* --- commerce steps --- */
+
+#define cart_add(bearer, movie) cart_add_at(bearer, movie, __LINE__)
+static void cart_add_at(const char *bearer, long long movie, int line)
+{
+	struct e2e_resp r = call("POST", "/api/v1/cart/items", bearer,
+				 J("{s:I}", "movie_id", (json_int_t)movie));
+	expect_at(&r, 201, NULL, line);
+	e2e_resp_free(&r);
+}
+
+/* POST /orders; asserts 201 and answers the order id; *excluded (if not
+ * NULL) gets the owned "excluded" array. */
+#define place_order(bearer, excluded) place_order_at(bearer, excluded, __LINE__)
+static long long place_order_at(const char *bearer, json_t **excluded, int line)
+{
+	struct e2e_resp r = call("POST", "/api/v1/orders", bearer, NULL);
+	expect_at(&r, 201, NULL, line);
+	json_t *order = json_object_get(r.json, "order");
+	json_t *ex = json_object_get(r.json, "excluded");
+	ck_assert_msg(json_is_object(order) && json_is_array(ex),
+		      "line %d: not {order, excluded}: %s", line, r.body.data);
+	long long id = jint(order, "id");
+	expect_str_at(order, "status", "pending", line);
+	if (excluded)
+		*excluded = json_incref(ex);
+	e2e_resp_free(&r);
+	return id;
+}
+
+static json_t *get_order(const char *bearer, long long id)
+{
+	return get_json(fmt("/api/v1/orders/%lld", id), bearer);
+}
+
+/* POST /orders/{id}/checkout; asserts 200 and the shape, answers the owned
+ * body. */
+#define checkout(bearer, order) checkout_at(bearer, order, __LINE__)
+static json_t *checkout_at(const char *bearer, long long order, int line)
+{
+	static const char *const keys[] = {"checkout_url", "session_id", "total_amount", NULL};
+	struct e2e_resp r = call("POST", fmt("/api/v1/orders/%lld/checkout", order), bearer, NULL);
+	expect_at(&r, 200, NULL, line);
+	assert_has_keys(r.json, keys, "checkout");
+	json_t *j = json_incref(r.json);
+	e2e_resp_free(&r);
+	return j;
+}
+
+/* Cart, order and checkout of movies in one go; answers the order id and
+ * copies the session id into sid. */
+static long long order_and_checkout(const char *bearer, const long long *movies, size_t n,
+				    char *sid, size_t sid_len)
+{
+	for (size_t i = 0; i < n; i++)
+		cart_add(bearer, movies[i]);
+	long long order = place_order(bearer, NULL);
+	json_t *co = checkout(bearer, order);
+	snprintf(sid, sid_len, "%s", jstr(co, "session_id"));
+	json_decref(co);
+	return order;
+}
+
+/* The PaymentIntent of a session of the fake, copied into out. */
+static void session_intent(const char *sid, char *out, size_t len)
+{
+	json_t *s = stripe_fake_session(w.fake, sid);
+	ck_assert_msg(s != NULL, "the fake has no session %s", sid);
+	snprintf(out, len, "%s", jstr(s, "payment_intent"));
+	json_decref(s);
+}
+
+/* Webhook senders asserting the API's status; *resp_out (if not NULL) gets
+ * the owned JSON answer. */
+#define EXPECT_HOOK(call_, want, what)                                                         \
+	do {                                                                                   \
+		long st_ = (call_);                                                            \
+		ck_assert_msg(st_ == (want), "%s: webhook answered %ld, want %d%s", what, st_, \
+			      (int)(want), logs_tail());                                       \
+	} while (0)
+
+/* Pays order's session through a signed checkout.session.completed. */
+static void pay(const char *sid)
+{
+	json_t *resp = NULL;
+	struct stripe_fake_send o = {.response_out = &resp};
+	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, w.srv.base_url, &o), 200, "completed");
+	char *text = json_dumps(resp, JSON_COMPACT);
+	ck_assert_msg(json_is_true(json_object_get(resp, "received")), "webhook answer: %s",
+		      text ? text : "(not JSON)");
+	ck_assert_msg(!json_is_true(json_object_get(resp, "duplicate")),
+		      "a first delivery answered as a duplicate: %s", text);
+	free(text);
+	json_decref(resp);
+}
+
+/* Order status, payments, payment items and purchases as one string. */
+static const char *money_state(long long order)
+{
+	char *status = sql_value(fmt("SELECT status::text FROM orders WHERE id = %lld", order));
+	const char *s = fmt("%s/payments=%lld/items=%lld/purchases=%lld", status,
+			    sql_int("SELECT count(*) FROM payments"),
+			    sql_int("SELECT count(*) FROM payment_items"),
+			    sql_int("SELECT count(*) FROM purchases"));
+	free(status);
+	return s;
+}
+
+/* Waits until every email job is done and want messages arrived, then
+ * asserts exactly want jobs and messages. */
+static void wait_mail_settled(int want)
+{
+	long long deadline = now_ms() + WAIT_MS;
+	int have;
+	long long open;
+	for (;;) {
+		have = mailbox_count(w.maildir);
+		open = sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
+			       "('pending', 'sending')");
+		if ((have >= want && open == 0) || now_ms() > deadline)
+			break;
+		sleep_ms(POLL_MS);
+	}
+	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open, WAIT_MS,
+		      logs_tail());
+	char *jobs = sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
+			       "id), '') FROM email_jobs");
+	ck_assert_msg(have == want, "%d messages delivered, want %d (jobs: %s)%s", have, want, jobs,
+		      logs_tail());
+	free(jobs);
+}
+
+/* --- the whole purchase --- */
+
+START_TEST(purchase_and_refund)
+{
+	boot(true);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 2);
+	const char *ann = u[0].access;
+	struct catalog c;
+	make_catalog(&c, u[1].access);
+
+	/* The cart. */
+	cart_add(ann, c.m[0]);
+	cart_add(ann, c.m[1]);
+	json_t *cart = get_json("/api/v1/cart", ann);
+	static const char *const item_keys[] = {"movie_id", "name",	"price", "year",
+						"genres",   "added_at", NULL};
+	json_t *items = json_object_get(cart, "items");
+	ck_assert_uint_eq(json_array_size(items), 2);
+	ck_assert_str_eq(ids_of(items, "movie_id"), pair(c.m[0], c.m[1]));
+	for (int i = 0; i < 2; i++) {
+		json_t *it = find_by(items, "movie_id", c.m[i]);
+		assert_has_keys(it, item_keys, "cart item");
+		expect_str(it, "name", movie_defs[i].name);
+		expect_str(it, "price", movie_defs[i].price);
+		ck_assert_int_eq(jint(it, "year"), movie_defs[i].year);
+		ck_assert(json_is_array(json_object_get(it, "genres")));
+		ck_assert_uint_eq(json_array_size(json_object_get(it, "genres")), 1);
+	}
+	expect_str(cart, "total", "14.49");
+	json_decref(cart);
+
+	/* The order takes the cart. */
+	json_t *excluded = NULL;
+	long long order = place_order(ann, &excluded);
+	ck_assert_uint_eq(json_array_size(excluded), 0);
+	json_decref(excluded);
+	cart = get_json("/api/v1/cart", ann);
+	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
+	expect_str(cart, "total", "0.00");
+	json_decref(cart);
+
+	static const char *const order_keys[] = {"id",		 "created_at", "status",
+						 "total_amount", "items",      "checkout_url",
+						 "payment_hint", NULL};
+	static const char *const order_item_keys[] = {"movie_id", "name", "price_at_order", NULL};
+	json_t *o = get_order(ann, order);
+	assert_has_keys(o, order_keys, "order");
+	expect_str(o, "status", "pending");
+	expect_str(o, "total_amount", "14.49");
+	ck_assert(json_is_null(json_object_get(o, "checkout_url")));
+	ck_assert(json_is_null(json_object_get(o, "payment_hint")));
+	items = json_object_get(o, "items");
+	ck_assert_str_eq(ids_of(items, "movie_id"), pair(c.m[0], c.m[1]));
+	for (int i = 0; i < 2; i++) {
+		json_t *it = find_by(items, "movie_id", c.m[i]);
+		assert_has_keys(it, order_item_keys, "order item");
+		expect_str(it, "name", movie_defs[i].name);
+		expect_str(it, "price_at_order", movie_defs[i].price);
+	}
+	json_decref(o);
+	json_t *list = get_json("/api/v1/orders", ann);
+	ck_assert_str_eq(ids_of(page_items(list, 1), "id"), fmt("%lld", order));
+	json_decref(list);
+
+	/* Checkout: what Stripe received. */
+	json_t *co = checkout(ann, order);
+	expect_str(co, "total_amount", "14.49");
+	char sid[64];
+	snprintf(sid, sizeof(sid), "%s", jstr(co, "session_id"));
+	json_t *s = stripe_fake_session(w.fake, NULL);
+	ck_assert_msg(s != NULL, "the fake created no session");
+	expect_str(s, "id", sid);
+	expect_str(co, "checkout_url", jstr(s, "url"));
+	ck_assert_int_eq(jint(s, "amount_total"), 1449);
+	expect_str(s, "currency", "usd");
+	expect_str(s, "client_reference_id", fmt("%lld", order));
+	expect_str(json_object_get(s, "metadata"), "order_id", fmt("%lld", order));
+	expect_str(s, "customer_email", u[0].email);
+	json_t *form = json_object_get(s, "form");
+	expect_str(form, "mode", "payment");
+	ck_assert_msg(jstr(form, "success_url") &&
+			      strncmp(jstr(form, "success_url"), BASE_URL, strlen(BASE_URL)) == 0,
+		      "success_url: %s", jstr(form, "success_url"));
+	ck_assert_msg(jstr(form, "cancel_url") &&
+			      strncmp(jstr(form, "cancel_url"), BASE_URL, strlen(BASE_URL)) == 0,
+		      "cancel_url: %s", jstr(form, "cancel_url"));
+	json_t *lines = json_object_get(form, "line_items");
+	ck_assert_uint_eq(json_array_size(lines), 2);
+	for (int i = 0; i < 2; i++) {
+		json_t *line = NULL, *l;
+		size_t k;
+		json_array_foreach (lines, k, l) {
+			json_t *pd = json_object_get(l, "price_data");
+			const char *name = jstr(json_object_get(pd, "product_data"), "name");
+			if (name && strcmp(name, movie_defs[i].name) == 0)
+				line = l;
+		}
+		ck_assert_msg(line != NULL, "no line item named %s", movie_defs[i].name);
+		expect_str(line, "quantity", "1");
+		json_t *pd = json_object_get(line, "price_data");
+		expect_str(pd, "currency", "usd");
+		expect_str(pd, "unit_amount", fmt("%lld", movie_defs[i].cents));
+	}
+	char pi[64];
+	snprintf(pi, sizeof(pi), "%s", jstr(s, "payment_intent"));
+	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	expect_str(req, "method", "POST");
+	expect_str(req, "authorization", "Bearer " SECRET_KEY);
+	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-1449-0", order));
+	ck_assert_msg(jstr(req, "content_type") &&
+			      strncmp(jstr(req, "content_type"),
+				      "application/x-www-form-urlencoded", 33) == 0,
+		      "content type: %s", jstr(req, "content_type"));
+	json_decref(req);
+	o = get_order(ann, order);
+	expect_str(o, "checkout_url", jstr(s, "url"));
+	expect_str(o, "status", "pending");
+	json_decref(o);
+	json_decref(s);
+	json_decref(co);
+
+	/* Stripe says it is paid. */
+	pay(sid);
+	o = get_order(ann, order);
+	expect_str(o, "status", "paid");
+	json_decref(o);
+	static const char *const payment_keys[] = {"id",     "order_id", "created_at",
+						   "amount", "status",	 "external_payment_id",
+						   "items",  NULL};
+	json_t *pays = get_json("/api/v1/payments", ann);
+	json_t *p = json_array_get(page_items(pays, 1), 0);
+	assert_has_keys(p, payment_keys, "payment");
+	ck_assert_int_eq(jint(p, "order_id"), order);
+	expect_str(p, "amount", "14.49");
+	expect_str(p, "status", "successful");
+	expect_str(p, "external_payment_id", pi);
+	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 2);
+	long long payment = jint(p, "id");
+	json_decref(pays);
+	p = get_json(fmt("/api/v1/payments/%lld", payment), ann);
+	assert_has_keys(p, payment_keys, "payment");
+	expect_str(p, "amount", "14.49");
+	expect_str(p, "external_payment_id", pi);
+	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 2);
+	json_decref(p);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM payment_items"), 2);
+
+	json_t *bought = get_json("/api/v1/purchases", ann);
+	ck_assert_str_eq(ids_of(page_items(bought, 2), "id"), pair(c.m[0], c.m[1]));
+	json_decref(bought);
+	json_t *m = get_json(fmt("/api/v1/movies/%lld", c.m[0]), ann);
+	ck_assert(json_is_true(json_object_get(json_object_get(m, "me"), "is_purchased")));
+	json_decref(m);
+	m = get_json(fmt("/api/v1/movies/%lld", c.m[2]), ann);
+	ck_assert(json_is_false(json_object_get(json_object_get(m, "me"), "is_purchased")));
+	json_decref(m);
+
+	/* What a paid order refuses. */
+	check_call("POST", "/api/v1/cart/items", ann, J("{s:I}", "movie_id", (json_int_t)c.m[0]),
+		   409, "already_purchased");
+	check_call("POST", fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 409, "order_paid");
+
+	/* The confirmation email. */
+	wait_mail_settled(1);
+	struct mailbox_msg *mail = NULL;
+	size_t n = mailbox_load(w.maildir, &mail);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(mail[0].rcpt, u[0].email);
+	ck_assert_msg(strstr(mail[0].subject, fmt("%lld", order)) != NULL, "subject: %s",
+		      mail[0].subject);
+	ck_assert_msg(strstr(mail[0].text, "14.49") && strstr(mail[0].text, movie_defs[0].name) &&
+			      strstr(mail[0].text, movie_defs[1].name),
+		      "confirmation without the total or the movies: %s", mail[0].text);
+	mailbox_free(mail, n);
+	ck_assert_int_eq(
+		sql_int("SELECT count(*) FROM email_jobs WHERE kind = 'payment_confirmation'"), 1);
+
+	/* The refund: Stripe is asked, the order stays paid until it says so. */
+	check_call("POST", fmt("/api/v1/orders/%lld/refund", order), ann, NULL, 202, NULL);
+	json_t *refunds = stripe_fake_refunds(w.fake);
+	ck_assert_uint_eq(json_array_size(refunds), 1);
+	json_t *rf = json_array_get(refunds, 0);
+	expect_str(rf, "payment_intent", pi);
+	ck_assert_int_eq(jint(rf, "amount"), 1449);
+	expect_str(rf, "idempotency_key", fmt("refund-order-%lld", order));
+	expect_str(rf, "authorization", "Bearer " SECRET_KEY);
+	json_decref(refunds);
+	o = get_order(ann, order);
+	expect_str(o, "status", "paid");
+	json_decref(o);
+
+	char evt[64];
+	json_t *resp = NULL;
+	struct stripe_fake_send so = {
+		.event_id_out = evt, .event_id_out_len = sizeof(evt), .response_out = &resp};
+	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, w.srv.base_url, &so), 200, "charge.refunded");
+	json_decref(resp);
+	o = get_order(ann, order);
+	expect_str(o, "status", "canceled");
+	json_decref(o);
+	p = get_json(fmt("/api/v1/payments/%lld", payment), ann);
+	expect_str(p, "status", "refunded");
+	json_decref(p);
+	bought = get_json("/api/v1/purchases", ann);
+	page_items(bought, 0);
+	json_decref(bought);
+	m = get_json(fmt("/api/v1/movies/%lld", c.m[0]), ann);
+	ck_assert(json_is_false(json_object_get(json_object_get(m, "me"), "is_purchased")));
+	json_decref(m);
+
+	/* The same refund event again changes nothing. */
+	struct stripe_fake_send again = {.resend_event_id = evt, .response_out = &resp};
+	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, w.srv.base_url, &again), 200,
+		    "charge.refunded again");
+	ck_assert(json_is_true(json_object_get(resp, "duplicate")));
+	json_decref(resp);
+	ck_assert_str_eq(money_state(order), "canceled/payments=1/items=2/purchases=0");
+
+	/* No longer owned: it may be bought again. */
+	cart_add(ann, c.m[0]);
+}
+END_TEST
+
+/* --- refusals --- */
+
+START_TEST(cart_and_order_refusals)
+{
+	boot(false);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 3);
+	const char *ann = u[0].access, *bob = u[1].access;
+	struct catalog c;
+	make_catalog(&c, u[2].access);
+	json_t *one = J("{s:I}", "movie_id", (json_int_t)c.m[0]);
+
+	/* Anonymous: 401 everywhere. */
+	check_call("GET", "/api/v1/cart", NULL, NULL, 401, NULL);
+	struct e2e_resp r = call("POST", "/api/v1/cart/items", NULL, json_incref(one));
+	expect(&r, 401, NULL);
+	const char *detail = jstr(r.json, "detail");
+	ck_assert_msg(strcasestr(detail, "sign up") || strcasestr(detail, "register"),
+		      "an anonymous cart is not told to sign up: %s", r.body.data);
+	e2e_resp_free(&r);
+	check_call("DELETE", "/api/v1/cart", NULL, NULL, 401, NULL);
+	check_call("POST", "/api/v1/orders", NULL, NULL, 401, NULL);
+	check_call("GET", "/api/v1/orders", NULL, NULL, 401, NULL);
+	check_call("GET", "/api/v1/payments", NULL, NULL, 401, NULL);
+
+	/* Bad bodies, unknown movies. */
+	check_call("POST", "/api/v1/cart/items", ann, J("{s:i}", "movie_id", 999999), 404, NULL);
+	check_invalid("POST", "/api/v1/cart/items", ann, J("{}"), "movie_id");
+	check_invalid("POST", "/api/v1/cart/items", ann, J("{s:s}", "movie_id", "1"), "movie_id");
+	check_invalid("POST", "/api/v1/cart/items", ann,
+		      J("{s:I,s:i}", "movie_id", (json_int_t)c.m[0], "quantity", 2), "quantity");
+
+	/* Once per cart; removing one, clearing all. */
+	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
+	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 409, "already_in_cart");
+	check_call("DELETE", fmt("/api/v1/cart/items/%lld", c.m[0]), ann, NULL, 204, NULL);
+	cart_add(ann, c.m[0]);
+	cart_add(ann, c.m[1]);
+	check_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
+	json_t *cart = get_json("/api/v1/cart", ann);
+	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
+	expect_str(cart, "total", "0.00");
+	json_decref(cart);
+	check_call("POST", "/api/v1/orders", ann, NULL, 409, "cart_empty");
+
+	/* A movie already in a pending order is left out of the next one. */
+	cart_add(ann, c.m[0]);
+	long long a1 = place_order(ann, NULL);
+	cart_add(ann, c.m[0]);
+	cart_add(ann, c.m[1]);
+	json_t *excluded = NULL;
+	long long a2 = place_order(ann, &excluded);
+	char *text = json_dumps(excluded, JSON_COMPACT);
+	ck_assert_msg(json_array_size(excluded) == 1 &&
+			      jint(json_array_get(excluded, 0), "movie_id") == c.m[0],
+		      "excluded: %s", text);
+	expect_str(json_array_get(excluded, 0), "reason", "in_pending_order");
+	free(text);
+	json_decref(excluded);
+	json_t *o = get_order(ann, a2);
+	ck_assert_str_eq(ids_of(json_object_get(o, "items"), "movie_id"), fmt("%lld", c.m[1]));
+	expect_str(o, "total_amount", "4.50");
+	json_decref(o);
+	/* Only that movie in the cart: nothing to order. */
+	cart_add(ann, c.m[0]);
+	check_call("POST", "/api/v1/orders", ann, NULL, 409, "cart_empty");
+	check_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
+
+	/* Someone else's orders do not exist for bob. */
+	check_call("GET", fmt("/api/v1/orders/%lld", a1), bob, NULL, 404, NULL);
+	check_call("POST", fmt("/api/v1/orders/%lld/cancel", a1), bob, NULL, 404, NULL);
+	check_call("POST", fmt("/api/v1/orders/%lld/checkout", a1), bob, NULL, 404, NULL);
+	check_call("POST", fmt("/api/v1/orders/%lld/refund", a1), bob, NULL, 404, NULL);
+	check_call("GET", "/api/v1/orders/999999", ann, NULL, 404, NULL);
+	json_t *list = get_json("/api/v1/orders", bob);
+	page_items(list, 0);
+	json_decref(list);
+
+	/* Cancel a pending order; a canceled order cannot be checked out. */
+	r = call("POST", fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL);
+	expect(&r, 200, NULL);
+	/* The contract leaves the body open: the order, bare or as "order". */
+	json_t *canceled = json_object_get(r.json, "order");
+	expect_str(canceled ? canceled : r.json, "status", "canceled");
+	e2e_resp_free(&r);
+	o = get_order(ann, a1);
+	expect_str(o, "status", "canceled");
+	json_decref(o);
+	check_call("POST", fmt("/api/v1/orders/%lld/checkout", a1), ann, NULL, 409,
+		   "order_canceled");
+	check_call("POST", fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL, 409, NULL);
+	struct stripe_fake_counts k;
+	stripe_fake_counts(w.fake, &k);
+	ck_assert_uint_eq(k.requests, 0);
+
+	/* A pending order is not refundable. */
+	check_call("POST", fmt("/api/v1/orders/%lld/refund", a2), ann, NULL, 409, NULL);
+	stripe_fake_counts(w.fake, &k);
+	ck_assert_uint_eq(k.requests, 0);
+
+	/* Paid: no cancel; a movie bought while it sat in the cart again is
+	 * refused at the next order (unless payment took it out of the cart). */
+	json_t *co = checkout(ann, a2);
+	char sid[64];
+	snprintf(sid, sizeof(sid), "%s", jstr(co, "session_id"));
+	json_decref(co);
+	cart_add(ann, c.m[1]);
+	pay(sid);
+	check_call("POST", fmt("/api/v1/orders/%lld/cancel", a2), ann, NULL, 409, "order_paid");
+	long long payment = sql_int("SELECT id FROM payments");
+	check_call("GET", fmt("/api/v1/payments/%lld", payment), bob, NULL, 404, NULL);
+	check_call("GET", "/api/v1/payments/999999", ann, NULL, 404, NULL);
+	check_call("POST", fmt("/api/v1/orders/%lld/refund", a2), bob, NULL, 404, NULL);
+	cart = get_json("/api/v1/cart", ann);
+	bool still = find_by(json_object_get(cart, "items"), "movie_id", c.m[1]) != NULL;
+	json_decref(cart);
+	cart_add(ann, c.m[2]);
+	long long a3 = place_order(ann, &excluded);
+	text = json_dumps(excluded, JSON_COMPACT);
+	if (still) {
+		ck_assert_msg(json_array_size(excluded) == 1 &&
+				      jint(json_array_get(excluded, 0), "movie_id") == c.m[1],
+			      "excluded: %s", text);
+		expect_str(json_array_get(excluded, 0), "reason", "already_purchased");
+	} else {
+		ck_assert_msg(json_array_size(excluded) == 0, "excluded: %s", text);
+	}
+	free(text);
+	json_decref(excluded);
+	o = get_order(ann, a3);
+	ck_assert_str_eq(ids_of(json_object_get(o, "items"), "movie_id"), fmt("%lld", c.m[2]));
+	json_decref(o);
+	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
+	check_call("POST", "/api/v1/cart/items", ann, J("{s:I}", "movie_id", (json_int_t)c.m[1]),
+		   409, "already_purchased");
+	json_decref(one);
+}
+END_TEST
+
+/* --- one cart, eight placements at once --- */
+
+struct placement {
+	const char *url;
+	const char *auth;
+	pthread_barrier_t *start;
+	long status;
+	char code[64];
+	long long order;
+};
+
+static void *place_concurrently(void *arg)
+{
+	struct placement *p = arg;
+	const char *headers[] = {p->auth, NULL};
+	struct e2e_resp r;
+	pthread_barrier_wait(p->start);
+	if (!e2e_request("POST", p->url, headers, NULL, 0, &r)) {
+		p->status = -1;
+		return NULL;
+	}
+	p->status = r.status;
+	snprintf(p->code, sizeof(p->code), "%s", e2e_code(&r));
+	p->order = json_integer_value(json_object_get(json_object_get(r.json, "order"), "id"));
+	e2e_resp_free(&r);
+	return NULL;
+}
+
+START_TEST(concurrent_orders)
+{
+	boot(false);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 2);
+	struct catalog c;
+	make_catalog(&c, u[1].access);
+	for (int i = 0; i < 3; i++)
+		cart_add(u[0].access, c.m[i]);
+
+	char url[256], auth[2200];
+	snprintf(url, sizeof(url), "%s", e2e_url(&w.srv, "/api/v1/orders"));
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", u[0].access);
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, CONCURRENT);
+	struct placement p[CONCURRENT];
+	pthread_t t[CONCURRENT];
+	for (int i = 0; i < CONCURRENT; i++) {
+		p[i] = (struct placement){.url = url, .auth = auth, .start = &start};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, place_concurrently, &p[i]), 0);
+	}
+	for (int i = 0; i < CONCURRENT; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+
+	int created = 0, empty = 0;
+	long long order = 0;
+	for (int i = 0; i < CONCURRENT; i++) {
+		if (p[i].status == 201) {
+			created++;
+			order = p[i].order;
+		} else if (p[i].status == 409 && strcmp(p[i].code, "cart_empty") == 0) {
+			empty++;
+		} else {
+			ck_abort_msg("placement %d answered %ld %s%s", i, p[i].status, p[i].code,
+				     logs_tail());
+		}
+	}
+	ck_assert_msg(created == 1 && empty == CONCURRENT - 1, "%d orders, %d cart_empty", created,
+		      empty);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM order_items"), 3);
+	json_t *o = get_order(u[0].access, order);
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "items")), 3);
+	expect_str(o, "total_amount", "26.49");
+	json_decref(o);
+}
+END_TEST
+
+/* --- webhooks: signatures, replays, mismatches --- */
+
+START_TEST(webhook_checks)
+{
+	boot(false);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 2);
+	struct catalog c;
+	make_catalog(&c, u[1].access);
+	char sid[64], pi[64], bad_evt[64];
+	long long order = order_and_checkout(u[0].access, c.m, 1, sid, sizeof(sid));
+	session_intent(sid, pi, sizeof(pi));
+	const char *api = w.srv.base_url;
+	const char *untouched = "pending/payments=0/items=0/purchases=0";
+	ck_assert_str_eq(money_state(order), untouched);
+
+	/* Refused, and nothing changes. */
+	struct {
+		struct stripe_fake_send opts;
+		const char *code;
+	} refused[] = {
+		{{.no_signature = true}, "webhook_signature_invalid"},
+		{{.bad_signature = true,
+		  .event_id_out = bad_evt,
+		  .event_id_out_len = sizeof(bad_evt)},
+		 "webhook_signature_invalid"},
+		{{.stale = true}, "webhook_timestamp_stale"},
+		{{.amount_delta = 100}, "webhook_mismatch"},
+		{{.amount_delta = -1}, "webhook_mismatch"},
+		{{.currency = "eur"}, "webhook_mismatch"},
+		{{.order_id = "999999"}, "webhook_mismatch"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		json_t *resp = NULL;
+		refused[i].opts.response_out = &resp;
+		long st = stripe_fake_complete(w.fake, sid, api, &refused[i].opts);
+		const char *code = jstr(resp, "code");
+		ck_assert_msg(st == 400 && code && strcmp(code, refused[i].code) == 0,
+			      "case %zu: %ld %s, want 400 %s%s", i, st, code ? code : "(none)",
+			      refused[i].code, logs_tail());
+		json_decref(resp);
+		ck_assert_str_eq(money_state(order), untouched);
+	}
+	/* Garbage that is signed is still no event. */
+	{
+		const char *body = "{\"not\": \"an event\"";
+		char sig[65], header[200];
+		long long t = (long long)time(NULL);
+		stripe_fake_sign(WEBHOOK_SECRET, t, body, strlen(body), sig);
+		snprintf(header, sizeof(header), "Stripe-Signature: t=%lld,v1=%s", t, sig);
+		const char *h[] = {header, "Content-Type: application/json", NULL};
+		struct e2e_resp r = raw("POST", "/api/v1/payments/webhook", h, body, strlen(body));
+		expect(&r, 400, NULL);
+		e2e_resp_free(&r);
+		ck_assert_str_eq(money_state(order), untouched);
+	}
+	/* A refund event for a payment that does not exist changes nothing. */
+	{
+		json_t *resp = NULL;
+		struct stripe_fake_send o = {.response_out = &resp};
+		long st = stripe_fake_refunded(w.fake, pi, api, &o);
+		ck_assert_msg(st == 200 || st == 400, "charge.refunded of an unpaid order: %ld%s",
+			      st, logs_tail());
+		json_decref(resp);
+		ck_assert_str_eq(money_state(order), untouched);
+	}
+	json_t *o = get_order(u[0].access, order);
+	expect_str(o, "status", "pending");
+	json_decref(o);
+
+	/* The event refused for its signature, delivered properly (among
+	 * several v1 signatures): it was not remembered, so it counts now. */
+	json_t *resp = NULL;
+	struct stripe_fake_send good = {
+		.resend_event_id = bad_evt, .several_v1 = true, .response_out = &resp};
+	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, api, &good), 200, "redelivered event");
+	ck_assert_msg(json_is_true(json_object_get(resp, "received")) &&
+			      !json_is_true(json_object_get(resp, "duplicate")),
+		      "first good delivery answered as a duplicate");
+	json_decref(resp);
+	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
+
+	/* Two more deliveries of the same event: one payment. */
+	for (int i = 0; i < 2; i++) {
+		struct stripe_fake_send dup = {.resend_event_id = bad_evt, .response_out = &resp};
+		EXPECT_HOOK(stripe_fake_complete(w.fake, sid, api, &dup), 200, "duplicate");
+		char *text = json_dumps(resp, JSON_COMPACT);
+		ck_assert_msg(json_is_true(json_object_get(resp, "received")) &&
+				      json_is_true(json_object_get(resp, "duplicate")),
+			      "duplicate answered %s", text ? text : "(not JSON)");
+		free(text);
+		json_decref(resp);
+	}
+	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
+	json_t *pays = get_json("/api/v1/payments", u[0].access);
+	page_items(pays, 1);
+	json_decref(pays);
+
+	/* A forged or stale refund event leaves the payment alone. */
+	struct stripe_fake_send forged = {.bad_signature = true};
+	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, api, &forged), 400, "forged charge.refunded");
+	struct stripe_fake_send stale = {.stale = true};
+	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, api, &stale), 400, "stale charge.refunded");
+	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
+	char *status = sql_value("SELECT status::text FROM payments");
+	ck_assert_str_eq(status, "successful");
+	free(status);
+}
+END_TEST
+
+/* --- the price moves between order and checkout --- */
+
+START_TEST(price_change)
+{
+	boot(false);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 2);
+	const char *ann = u[0].access, *mod = u[1].access;
+	struct catalog c;
+	make_catalog(&c, mod);
+	cart_add(ann, c.m[0]);
+	cart_add(ann, c.m[1]);
+	long long order = place_order(ann, NULL);
+
+	check_call("PATCH", fmt("/api/v1/movies/%lld", c.m[0]), mod, J("{s:s}", "price", "7.49"),
+		   200, NULL);
+	struct e2e_resp r = call("POST", fmt("/api/v1/orders/%lld/checkout", order), ann, NULL);
+	expect(&r, 409, "price_changed");
+	expect_str(r.json, "total_amount", "11.99");
+	e2e_resp_free(&r);
+	struct stripe_fake_counts k;
+	stripe_fake_counts(w.fake, &k);
+	ck_assert_uint_eq(k.sessions, 0);
+	json_t *o = get_order(ann, order);
+	expect_str(o, "status", "pending");
+	expect_str(o, "total_amount", "11.99");
+	expect_str(find_by(json_object_get(o, "items"), "movie_id", c.m[0]), "price_at_order",
+		   "7.49");
+	expect_str(find_by(json_object_get(o, "items"), "movie_id", c.m[1]), "price_at_order",
+		   "4.50");
+	json_decref(o);
+
+	/* The next checkout proceeds with the new amount. */
+	json_t *co = checkout(ann, order);
+	expect_str(co, "total_amount", "11.99");
+	json_t *s = stripe_fake_session(w.fake, jstr(co, "session_id"));
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(jint(s, "amount_total"), 1199);
+	json_t *line, *lines = json_object_get(json_object_get(s, "form"), "line_items");
+	size_t i;
+	bool seen = false;
+	json_array_foreach (lines, i, line) {
+		json_t *pd = json_object_get(line, "price_data");
+		if (strcmp(jstr(json_object_get(pd, "product_data"), "name"), movie_defs[0].name) ==
+		    0) {
+			expect_str(pd, "unit_amount", "749");
+			seen = true;
+		}
+	}
+	ck_assert(seen);
+	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-1199-0", order));
+	json_decref(req);
+	pay(jstr(co, "session_id"));
+	json_decref(s);
+	json_decref(co);
+	json_t *pays = get_json("/api/v1/payments", ann);
+	expect_str(json_array_get(page_items(pays, 1), 0), "amount", "11.99");
+	json_decref(pays);
+}
+END_TEST
+
+/* --- Stripe failing, hanging, unreachable --- */
+
+START_TEST(provider_failures)
+{
+	boot_with(false, TIMEOUT_MS);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 2);
+	const char *ann = u[0].access;
+	struct catalog c;
+	make_catalog(&c, u[1].access);
+	cart_add(ann, c.m[0]);
+	long long order = place_order(ann, NULL);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld/checkout", order);
+	struct stripe_fake_counts k;
+
+	/* Stripe answers with an error: 502, and the order stays as it was. */
+	stripe_fake_fail_next(w.fake, 500);
+	check_call("POST", path, ann, NULL, 502, "payment_provider_error");
+	stripe_fake_fail_next(w.fake, 400);
+	check_call("POST", path, ann, NULL, 502, "payment_provider_error");
+	stripe_fake_counts(w.fake, &k);
+	ck_assert_uint_eq(k.failed, 2);
+	ck_assert_uint_eq(k.sessions, 0);
+	json_t *o = get_order(ann, order);
+	expect_str(o, "status", "pending");
+	ck_assert(json_is_null(json_object_get(o, "checkout_url")));
+	json_decref(o);
+
+	/* Stripe does the work but answers too late: 503; the retry gets the
+	 * session Stripe made (same Idempotency-Key), not a second one. */
+	stripe_fake_hang_next(w.fake, HANG_MS);
+	check_call("POST", path, ann, NULL, 503, "payment_provider_unavailable");
+	stripe_fake_counts(w.fake, &k);
+	ck_assert_uint_eq(k.hung, 1);
+	ck_assert_uint_eq(k.sessions, 1);
+	json_t *s = stripe_fake_session(w.fake, NULL);
+	json_t *co = checkout(ann, order);
+	expect_str(co, "session_id", jstr(s, "id"));
+	expect_str(co, "checkout_url", jstr(s, "url"));
+	json_t *again = checkout(ann, order);
+	expect_str(again, "session_id", jstr(s, "id"));
+	stripe_fake_counts(w.fake, &k);
+	ck_assert_uint_eq(k.sessions, 1);
+	ck_assert_uint_ge(k.session_replays, 1);
+	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-999-0", order));
+	json_decref(req);
+	json_decref(again);
+	json_decref(co);
+	json_decref(s);
+
+	/* Stripe unreachable: a second API on the same database whose Stripe
+	 * is a closed port. */
+	cart_add(ann, c.m[1]);
+	long long other = place_order(ann, NULL);
+	struct env e;
+	api_env(&e, fmt("http://127.0.0.1:%d", e2e_free_port()), TIMEOUT_MS);
+	struct e2e_server srv2;
+	bool ok = e2e_server_start(&srv2, e.p);
+	if (srv2.pid > 0)
+		track_pid(srv2.pid);
+	ck_assert_msg(ok, "the second cinema-api serve did not come up");
+	char auth[2200];
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ann);
+	const char *hdr[] = {auth, NULL};
+	struct e2e_resp r;
+	ck_assert(e2e_request("POST", e2e_url(&srv2, fmt("/api/v1/orders/%lld/checkout", other)),
+			      hdr, NULL, 0, &r));
+	expect(&r, 503, "payment_provider_unavailable");
+	e2e_resp_free(&r);
+	untrack_pid(srv2.pid);
+	e2e_server_stop(&srv2);
+	unlink(srv2.log_path);
+}
+END_TEST
+
+/* --- a declined and an expired checkout --- */
+
+START_TEST(decline_and_expire)
+{
+	boot(false);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 2);
+	const char *ann = u[0].access;
+	struct catalog c;
+	make_catalog(&c, u[1].access);
+	const char *api = w.srv.base_url;
+
+	char sid[64], evt[64];
+	long long order = order_and_checkout(ann, &c.m[0], 1, sid, sizeof(sid));
+	json_t *resp = NULL;
+	struct stripe_fake_send d = {
+		.event_id_out = evt, .event_id_out_len = sizeof(evt), .response_out = &resp};
+	EXPECT_HOOK(stripe_fake_decline(w.fake, sid, api, &d), 200, "async_payment_failed");
+	json_decref(resp);
+	json_t *o = get_order(ann, order);
+	expect_str(o, "status", "pending");
+	expect_str(o, "payment_hint", DECLINED_HINT);
+	json_decref(o);
+	ck_assert_str_eq(money_state(order), "pending/payments=0/items=0/purchases=0");
+	struct stripe_fake_send dup = {.resend_event_id = evt, .response_out = &resp};
+	EXPECT_HOOK(stripe_fake_decline(w.fake, sid, api, &dup), 200, "async_payment_failed again");
+	ck_assert(json_is_true(json_object_get(resp, "duplicate")));
+	json_decref(resp);
+
+	char sid2[64];
+	long long other = order_and_checkout(ann, &c.m[1], 1, sid2, sizeof(sid2));
+	o = get_order(ann, other);
+	ck_assert(json_is_string(json_object_get(o, "checkout_url")));
+	json_decref(o);
+	EXPECT_HOOK(stripe_fake_expire(w.fake, sid2, api, NULL), 200, "expired");
+	o = get_order(ann, other);
+	expect_str(o, "status", "pending");
+	ck_assert_msg(json_is_null(json_object_get(o, "checkout_url")), "checkout not cleared");
+	const char *hint = jstr(o, "payment_hint");
+	ck_assert_msg(hint && *hint, "no payment_hint after expiry");
+	json_decref(o);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM payments"), 0);
+	/* Checking out again after the expiry makes a new session: the
+	 * Idempotency-Key counts the attempt, so Stripe cannot hand back the
+	 * expired one. */
+	json_t *again = checkout(ann, other);
+	ck_assert_str_ne(jstr(again, "session_id"), sid2);
+	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-450-1", other));
+	json_decref(req);
+	json_decref(again);
+	/* Both are still cancelable. */
+	check_call("POST", fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 200, NULL);
+	check_call("POST", fmt("/api/v1/orders/%lld/cancel", other), ann, NULL, 200, NULL);
+}
+END_TEST
+
+/* --- the moderators' views --- */
+
+/* GET an admin list as mod; asserts its total and answers the page. */
+#define admin_list(path, mod, total) admin_list_at(path, mod, total, __LINE__)
+static json_t *admin_list_at(const char *path, const char *mod, long long total, int line)
+{
+	json_t *p = get_json_at(path, mod, line);
+	char *text = json_dumps(p, JSON_COMPACT);
+	ck_assert_msg(json_is_array(json_object_get(p, "items")) &&
+			      json_integer_value(json_object_get(p, "total_items")) == total,
+		      "line %d: %s: total_items, want %lld: %s", line, path, total, text);
+	free(text);
+	return p;
+}
+
+START_TEST(admin_views)
+{
+	boot(false);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 3);
+	const char *ann = u[0].access, *bob = u[1].access, *mod = u[2].access;
+	struct catalog c;
+	make_catalog(&c, mod);
+
+	char sid[64];
+	long long a1 = order_and_checkout(ann, &c.m[0], 1, sid, sizeof(sid));
+	pay(sid);
+	cart_add(ann, c.m[1]);
+	long long a2 = place_order(ann, NULL);
+	long long b1 = order_and_checkout(bob, &c.m[1], 1, sid, sizeof(sid));
+	pay(sid);
+	cart_add(ann, c.m[2]);
+	cart_add(bob, c.m[3]);
+	cart_add(bob, c.m[2]);
+	/* Ann's first order and payment were in January 2020. */
+	sql_ok(fmt("UPDATE orders SET created_at = '2020-01-15 12:00+00' WHERE id = %lld", a1));
+	sql_ok(fmt("UPDATE payments SET created_at = '2020-01-15 12:05+00' WHERE order_id = %lld",
+		   a1));
+
+	/* Carts. */
+	json_t *p = get_json("/api/v1/admin/carts", mod);
+	ck_assert_int_ge(jint(p, "total_items"), 2);
+	json_decref(p);
+	p = admin_list(fmt("/api/v1/admin/carts?user_id=%lld", u[1].id), mod, 1);
+	json_t *it = json_array_get(json_object_get(p, "items"), 0);
+	ck_assert_msg(owned_by(it, u[1].id), "not bob's cart");
+	ck_assert(contains_id(it, "movie_id", c.m[3]) && contains_id(it, "movie_id", c.m[2]));
+	ck_assert(!contains_id(it, "movie_id", c.m[1]));
+	json_decref(p);
+
+	/* Orders. */
+	p = admin_list("/api/v1/admin/orders", mod, 3);
+	json_decref(p);
+	p = admin_list(fmt("/api/v1/admin/orders?user_id=%lld", u[0].id), mod, 2);
+	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), pair(a1, a2));
+	json_decref(p);
+	p = admin_list("/api/v1/admin/orders?status=paid", mod, 2);
+	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), pair(a1, b1));
+	json_decref(p);
+	p = admin_list(fmt("/api/v1/admin/orders?user_id=%lld&status=pending", u[0].id), mod, 1);
+	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), fmt("%lld", a2));
+	json_decref(p);
+	p = admin_list("/api/v1/admin/orders?date_from=2020-01-01&date_to=2020-01-31", mod, 1);
+	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), fmt("%lld", a1));
+	ck_assert(owned_by(json_array_get(json_object_get(p, "items"), 0), u[0].id));
+	json_decref(p);
+	p = admin_list("/api/v1/admin/orders?date_from=2020-01-16", mod, 2);
+	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), pair(a2, b1));
+	json_decref(p);
+	p = admin_list("/api/v1/admin/orders?date_to=2020-01-15", mod, 1);
+	json_decref(p);
+	p = admin_list("/api/v1/admin/orders?status=canceled", mod, 0);
+	json_decref(p);
+	p = admin_list("/api/v1/admin/orders?per_page=1&page=2", mod, 3);
+	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 1);
+	ck_assert_int_eq(jint(p, "total_pages"), 3);
+	json_decref(p);
+	check_invalid("GET", "/api/v1/admin/orders?status=lost", mod, NULL, "status");
+	check_invalid("GET", "/api/v1/admin/orders?date_from=2020-13-45", mod, NULL, "date_from");
+	check_invalid("GET", "/api/v1/admin/orders?date_to=yesterday", mod, NULL, "date_to");
+
+	/* Payments. */
+	p = admin_list("/api/v1/admin/payments", mod, 2);
+	json_decref(p);
+	p = admin_list(fmt("/api/v1/admin/payments?user_id=%lld", u[1].id), mod, 1);
+	ck_assert_int_eq(jint(json_array_get(json_object_get(p, "items"), 0), "order_id"), b1);
+	json_decref(p);
+	p = admin_list("/api/v1/admin/payments?status=successful", mod, 2);
+	json_decref(p);
+	p = admin_list("/api/v1/admin/payments?status=refunded", mod, 0);
+	json_decref(p);
+	p = admin_list("/api/v1/admin/payments?date_from=2020-01-15&date_to=2020-01-15", mod, 1);
+	ck_assert_int_eq(jint(json_array_get(json_object_get(p, "items"), 0), "order_id"), a1);
+	json_decref(p);
+	p = admin_list(fmt("/api/v1/admin/payments?user_id=%lld&date_from=2020-02-01", u[0].id),
+		       mod, 0);
+	json_decref(p);
+	check_invalid("GET", "/api/v1/admin/payments?status=pending", mod, NULL, "status");
+
+	/* Users may not look; anonymous callers are not signed in. */
+	static const char *const views[] = {"/api/v1/admin/carts", "/api/v1/admin/orders",
+					    "/api/v1/admin/payments"};
+	for (int i = 0; i < 3; i++) {
+		check_call("GET", views[i], ann, NULL, 403, NULL);
+		check_call("GET", views[i], bob, NULL, 403, NULL);
+		check_call("GET", views[i], NULL, NULL, 401, NULL);
+	}
+}
+END_TEST
+
+/* --- deleting movies people want or own --- */
+
+START_TEST(movie_delete_rules)
+{
+	boot(false);
+	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
+			       {unique_email("bob"), "USER", 0, ""},
+			       {unique_email("mod"), "MODERATOR", 0, ""}};
+	create_users(u, 3);
+	const char *ann = u[0].access, *bob = u[1].access, *mod = u[2].access;
+	struct catalog c;
+	make_catalog(&c, mod);
+
+	/* In two carts: 409 with the count, unless forced. */
+	cart_add(ann, c.m[0]);
+	cart_add(ann, c.m[1]);
+	cart_add(bob, c.m[0]);
+	char del0[64], del1[64];
+	snprintf(del0, sizeof(del0), "/api/v1/movies/%lld", c.m[0]);
+	snprintf(del1, sizeof(del1), "/api/v1/movies/%lld", c.m[1]);
+	struct e2e_resp r = call("DELETE", del0, mod, NULL);
+	expect(&r, 409, "movie_in_carts");
+	ck_assert_int_eq(jint(r.json, "carts"), 2);
+	e2e_resp_free(&r);
+	check_call("DELETE", del0, ann, NULL, 403, NULL);
+	check_call("DELETE", fmt("/api/v1/movies/%lld?force=false", c.m[0]), mod, NULL, 409,
+		   "movie_in_carts");
+	check_call("DELETE", fmt("/api/v1/movies/%lld?force=true", c.m[0]), mod, NULL, 204, NULL);
+	check_call("GET", del0, NULL, NULL, 404, NULL);
+	json_t *cart = get_json("/api/v1/cart", ann);
+	ck_assert_str_eq(ids_of(json_object_get(cart, "items"), "movie_id"), fmt("%lld", c.m[1]));
+	json_decref(cart);
+	cart = get_json("/api/v1/cart", bob);
+	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
+	json_decref(cart);
+
+	/* Ordered: kept for the order's sake; bought: kept, forced or not. */
+	long long order = place_order(ann, NULL);
+	check_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
+	json_t *co = checkout(ann, order);
+	pay(jstr(co, "session_id"));
+	json_decref(co);
+	check_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
+	check_call("DELETE", fmt("/api/v1/movies/%lld?force=true", c.m[1]), mod, NULL, 409,
+		   "movie_purchased");
+	json_t *m = get_json(del1, ann);
+	ck_assert(json_is_true(json_object_get(json_object_get(m, "me"), "is_purchased")));
+	json_decref(m);
+
+	/* Nobody wants it: it goes. */
+	check_call("DELETE", fmt("/api/v1/movies/%lld", c.m[2]), mod, NULL, 204, NULL);
+}
+END_TEST
+
+/* --- the Stripe fake on its own --- */
+
+static struct e2e_resp fake_call(struct stripe_fake *f, const char *method, const char *path,
+				 const char *key, const char *idem, const char *body)
+{
+	char auth[128], ik[160];
+	const char *h[4];
+	int n = 0;
+	if (key) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+		h[n++] = auth;
+	}
+	if (idem) {
+		snprintf(ik, sizeof(ik), "Idempotency-Key: %s", idem);
+		h[n++] = ik;
+	}
+	if (body)
+		h[n++] = "Content-Type: application/x-www-form-urlencoded";
+	h[n] = NULL;
+	struct e2e_resp r;
+	char url[256];
+	snprintf(url, sizeof(url), "%s%s", stripe_fake_url(f), path);
+	ck_assert(e2e_request(method, url, h, body, body ? strlen(body) : 0, &r));
+	return r;
+}
+
+static const char *error_type(const struct e2e_resp *r)
+{
+	const char *t =
+		json_string_value(json_object_get(json_object_get(r->json, "error"), "type"));
+	return t ? t : "";
+}
+
+START_TEST(fake_protocol)
+{
+	static const char *const form =
+		"mode=payment&success_url=http%3A%2F%2Ffrontend.test%2Fok&client_reference_id=7"
+		"&metadata[order_id]=7&customer_email=ann%40example.com"
+		"&line_items[0][quantity]=1&line_items[0][price_data][currency]=usd"
+		"&line_items[0][price_data][unit_amount]=999"
+		"&line_items[0][price_data][product_data][name]=Silent+Harbor%21"
+		"&line_items[1][quantity]=2&line_items[1][price_data][currency]=usd"
+		"&line_items[1][price_data][unit_amount]=450"
+		"&line_items[1][price_data][product_data][name]=Laughing%20Gas";
+	struct stripe_fake *f = stripe_fake_start(SECRET_KEY, WEBHOOK_SECRET);
+	ck_assert_ptr_nonnull(f);
+	const char *sessions = "/v1/checkout/sessions";
+
+	/* The key. */
+	struct e2e_resp r = fake_call(f, "POST", sessions, NULL, NULL, form);
+	ck_assert_int_eq(r.status, 401);
+	ck_assert_str_eq(error_type(&r), "invalid_request_error");
+	e2e_resp_free(&r);
+	r = fake_call(f, "POST", sessions, "sk_test_other", NULL, form);
+	ck_assert_int_eq(r.status, 401);
+	e2e_resp_free(&r);
+
+	/* Brackets become nesting; the amount is the sum. */
+	r = fake_call(f, "POST", sessions, SECRET_KEY, "k1", form);
+	ck_assert_int_eq(r.status, 200);
+	char first_sid[64];
+	ck_assert_ptr_nonnull(jstr(r.json, "id"));
+	snprintf(first_sid, sizeof(first_sid), "%s", jstr(r.json, "id"));
+	ck_assert_int_eq(jint(r.json, "amount_total"), 999 + 2 * 450);
+	expect_str(r.json, "url", fmt("https://checkout.stripe.test/c/pay/%s", first_sid));
+	expect_str(r.json, "client_reference_id", "7");
+	expect_str(json_object_get(r.json, "metadata"), "order_id", "7");
+	expect_str(r.json, "customer_email", "ann@example.com");
+	ck_assert(strncmp(jstr(r.json, "payment_intent"), "pi_test_", 8) == 0);
+	json_t *s = stripe_fake_session(f, NULL);
+	json_t *want = json_loads(
+		"{\"mode\":\"payment\",\"success_url\":\"http://frontend.test/ok\","
+		"\"client_reference_id\":\"7\",\"metadata\":{\"order_id\":\"7\"},"
+		"\"customer_email\":\"ann@example.com\",\"line_items\":["
+		"{\"quantity\":\"1\",\"price_data\":{\"currency\":\"usd\",\"unit_amount\":\"999\","
+		"\"product_data\":{\"name\":\"Silent Harbor!\"}}},"
+		"{\"quantity\":\"2\",\"price_data\":{\"currency\":\"usd\",\"unit_amount\":\"450\","
+		"\"product_data\":{\"name\":\"Laughing Gas\"}}}]}",
+		0, NULL);
+	ck_assert_msg(json_equal(json_object_get(s, "form"), want), "parsed form: %s",
+		      json_dumps(json_object_get(s, "form"), JSON_COMPACT));
+	json_decref(want);
+	json_decref(s);
+
+	/* The same key: the same bytes; other parameters: refused. */
+	struct e2e_resp again = fake_call(f, "POST", sessions, SECRET_KEY, "k1", form);
+	ck_assert_int_eq(again.status, 200);
+	ck_assert_uint_eq(again.body.len, r.body.len);
+	ck_assert(memcmp(again.body.data, r.body.data, r.body.len) == 0);
+	char h[16];
+	ck_assert(e2e_header(&again, "Idempotent-Replayed", h, sizeof(h)));
+	ck_assert_str_eq(h, "true");
+	e2e_resp_free(&again);
+	again = fake_call(f, "POST", sessions, SECRET_KEY, "k1", "mode=payment");
+	ck_assert_int_eq(again.status, 400);
+	ck_assert_str_eq(error_type(&again), "idempotency_error");
+	e2e_resp_free(&again);
+	e2e_resp_free(&r);
+	r = fake_call(f, "GET", fmt("%s/%s", sessions, first_sid), SECRET_KEY, NULL, NULL);
+	ck_assert_int_eq(r.status, 200);
+	expect_str(r.json, "id", first_sid);
+	e2e_resp_free(&r);
+	r = fake_call(f, "GET", fmt("%s/cs_nope", sessions), SECRET_KEY, NULL, NULL);
+	ck_assert_int_eq(r.status, 404);
+	e2e_resp_free(&r);
+
+	/* Bad forms. */
+	static const char *const bad[] = {"a[b=1",
+					  "line_items[1][quantity]=1",
+					  "a=1&a=2",
+					  "a=%zz",
+					  "a[b]=1&a=2",
+					  "mode=payment&success_url=x&line_items[0][quantity]=1",
+					  "mode=payment&line_items[0][quantity]=1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = fake_call(f, "POST", sessions, SECRET_KEY, NULL, bad[i]);
+		ck_assert_msg(r.status == 400 &&
+				      strcmp(error_type(&r), "invalid_request_error") == 0,
+			      "%s: %ld %s", bad[i], r.status, r.body.data);
+		e2e_resp_free(&r);
+	}
+
+	/* Injected failure: nothing remembered, the retry works. */
+	stripe_fake_fail_next(f, 500);
+	r = fake_call(f, "POST", sessions, SECRET_KEY, "k2", form);
+	ck_assert_int_eq(r.status, 500);
+	ck_assert_str_eq(error_type(&r), "api_error");
+	e2e_resp_free(&r);
+	r = fake_call(f, "POST", sessions, SECRET_KEY, "k2", form);
+	ck_assert_int_eq(r.status, 200);
+	char sid2[64];
+	snprintf(sid2, sizeof(sid2), "%s", jstr(r.json, "id"));
+	ck_assert_str_ne(sid2, first_sid);
+	e2e_resp_free(&r);
+
+	/* Refunds need a paid session: complete it (the API is absent, the
+	 * event goes nowhere, but Stripe's side is paid). */
+	char pi[64];
+	json_t *s2 = stripe_fake_session(f, sid2);
+	snprintf(pi, sizeof(pi), "%s", jstr(s2, "payment_intent"));
+	json_decref(s2);
+	char rbody[96];
+	snprintf(rbody, sizeof(rbody), "payment_intent=%s", pi);
+	r = fake_call(f, "POST", "/v1/refunds", SECRET_KEY, "r1", rbody);
+	ck_assert_int_eq(r.status, 400);
+	e2e_resp_free(&r);
+	ck_assert_int_eq(
+		stripe_fake_complete(f, sid2, fmt("http://127.0.0.1:%d", e2e_free_port()), NULL),
+		-1);
+	r = fake_call(f, "POST", "/v1/refunds", SECRET_KEY, "r1", rbody);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(jint(r.json, "amount"), 1899);
+	expect_str(r.json, "payment_intent", pi);
+	e2e_resp_free(&r);
+	r = fake_call(f, "POST", "/v1/refunds", SECRET_KEY, "r1", rbody);
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+	r = fake_call(f, "POST", "/v1/refunds", SECRET_KEY, "r2", rbody);
+	ck_assert_int_eq(r.status, 400);
+	e2e_resp_free(&r);
+	json_t *refunds = stripe_fake_refunds(f);
+	ck_assert_uint_eq(json_array_size(refunds), 1);
+	expect_str(json_array_get(refunds, 0), "idempotency_key", "r1");
+	json_decref(refunds);
+
+	/* Held back: the client gives up, the work is done and replayed. */
+	stripe_fake_hang_next(f, HANG_MS);
+	char url[256];
+	snprintf(url, sizeof(url), "%s%s", stripe_fake_url(f), sessions);
+	CURL *curl = curl_easy_init();
+	struct curl_slist *hl = curl_slist_append(NULL, "Authorization: Bearer " SECRET_KEY);
+	hl = curl_slist_append(hl, "Idempotency-Key: k3");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	ck_assert_int_eq(curl_easy_perform(curl), CURLE_OPERATION_TIMEDOUT);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(curl);
+	r = fake_call(f, "POST", sessions, SECRET_KEY, "k3", form);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(e2e_header(&r, "Idempotent-Replayed", h, sizeof(h)));
+	e2e_resp_free(&r);
+
+	struct stripe_fake_counts k;
+	stripe_fake_counts(f, &k);
+	ck_assert_uint_eq(k.unauthorized, 2);
+	ck_assert_uint_eq(k.failed, 1);
+	ck_assert_uint_eq(k.hung, 1);
+	ck_assert_uint_eq(k.sessions, 3);
+	ck_assert_uint_eq(k.session_replays, 2);
+	ck_assert_uint_eq(k.refunds, 1);
+	ck_assert_uint_eq(k.refund_replays, 1);
+
+	/* The signature scheme (checked against openssl dgst -hmac). */
+	char sig[65];
+	stripe_fake_sign(WEBHOOK_SECRET, 1700000000, "{\"id\":\"evt_1\"}", 14, sig);
+	ck_assert_str_eq(sig, "c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925");
+	stripe_fake_stop(f); /* cuts the held-back answer short */
+}
+END_TEST
+
+int main(void)
+{
+	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
+		fprintf(stderr, "commerce_test_commerce: DATABASE_URL and REDIS_URL must be set "
+				"(scripts/test.sh starts throwaway servers)\n");
+		return 1;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "libsodium failed to initialise\n");
+		return 1;
+	}
+	log_set_level(LOG_LEVEL_ERROR);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	Suite *s = suite_create("commerce");
+
+	TCase *tc = tcase_create("fake");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, fake_protocol);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("purchase");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, purchase_and_refund);
+	tcase_add_test(tc, cart_and_order_refusals);
+	tcase_add_test(tc, concurrent_orders);
+	tcase_add_test(tc, price_change);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("payments");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, webhook_checks);
+	tcase_add_test(tc, provider_failures);
+	tcase_add_test(tc, decline_and_expire);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("moderation");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, admin_views);
+	tcase_add_test(tc, movie_delete_rules);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}
