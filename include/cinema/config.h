@@ -64,7 +64,8 @@ struct config {
 	enum log_level log_level;
 	char *openapi_path;
 	char *docs_assets_dir;
-	char *cors_origins; /* comma-separated list, "" for none */
+	char *cors_origins;    /* comma-separated list, "" for none */
+	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For is believed */
 	char *metrics_token;
 };
 

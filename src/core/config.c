@@ -129,6 +129,9 @@ static const struct cfg_entry cfg_table[] = {
 	 "the OpenAPI document served at /openapi.yaml (its .json twin beside it)"},
 	{"DOCS_ASSETS_DIR", CFG_STR, OFF(docs_assets_dir), "node_modules/swagger-ui-dist", 0, 0,
 	 CFG_NONEMPTY, "Swagger UI files (npm swagger-ui-dist) served at /docs/assets"},
+	{"TRUSTED_PROXIES", CFG_STR, OFF(trusted_proxies), "", 0, 0, 0,
+	 "comma-separated IP addresses of load balancers whose X-Forwarded-For names the "
+	 "client (for rate limits and logs); empty: the peer address"},
 	{"CORS_ORIGINS", CFG_STR, OFF(cors_origins), "", 0, 0, 0,
 	 "comma-separated origins allowed by CORS (empty: none)"},
 	{"METRICS_TOKEN", CFG_STR, OFF(metrics_token), "", 0, 0, CFG_SECRET,

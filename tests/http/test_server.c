@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cinema/app.h"
+#include "cinema/config.h"
 #include "e2e.h"
 #include "http/server.h"
 
@@ -45,7 +46,15 @@ static unsigned h_private(struct http_request *req, struct http_response *res)
 	return http_empty(res, 204);
 }
 
+static unsigned h_whoami(struct http_request *req, struct http_response *res)
+{
+	char ip[64];
+	http_client_ip(req, ip, sizeof(ip));
+	return http_json(res, 200, json_pack("{s:s}", "ip", ip));
+}
+
 static const struct route test_routes[] = {
+	{HTTP_GET, "/whoami", h_whoami, ACCESS_PUBLIC, 0},
 	{HTTP_POST, "/echo", h_echo, ACCESS_PUBLIC, 1024},
 	{HTTP_GET, "/items/{id}", h_item, ACCESS_PUBLIC, 0},
 	{HTTP_DELETE, "/items/{id}", h_private, ACCESS_USER, 0},
@@ -56,7 +65,8 @@ static const struct route *const tables[] = {test_routes, NULL};
 
 static struct http_server *srv;
 static char base[64];
-static const struct app app = {0};
+static const struct config cfg = {.trusted_proxies = "10.0.0.1, 127.0.0.1"};
+static const struct app app = {.cfg = &cfg};
 
 static void setup(void)
 {
@@ -324,6 +334,31 @@ START_TEST(protected_route_without_token_is_401)
 }
 END_TEST
 
+static void expect_ip(const char *xff, const char *want)
+{
+	struct e2e_resp r;
+	char h[256];
+	if (xff)
+		snprintf(h, sizeof(h), "X-Forwarded-For: %s", xff);
+	const char *const headers[] = {h, NULL};
+	ck_assert(e2e_request("GET", url("/whoami"), xff ? headers : NULL, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_string_value(json_object_get(r.json, "ip")), want);
+	e2e_resp_free(&r);
+}
+
+START_TEST(client_ip_behind_trusted_proxies)
+{
+	/* The peer (127.0.0.1) is trusted: the rightmost untrusted entry. */
+	expect_ip("203.0.113.9", "203.0.113.9");
+	expect_ip("198.51.100.1, 203.0.113.9, 10.0.0.1", "203.0.113.9");
+	expect_ip("2001:db8::7", "2001:db8::7");
+	/* Garbage or nothing: the peer itself. */
+	expect_ip("not-an-ip", "127.0.0.1");
+	expect_ip(NULL, "127.0.0.1");
+}
+END_TEST
+
 static void *slow_request(void *arg)
 {
 	struct e2e_resp *r = arg;
@@ -373,6 +408,7 @@ int main(void)
 	tcase_add_test(tc, security_headers);
 	tcase_add_test(tc, cors);
 	tcase_add_test(tc, protected_route_without_token_is_401);
+	tcase_add_test(tc, client_ip_behind_trusted_proxies);
 	tcase_add_test(tc, shutdown_lets_requests_in_flight_finish);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
