@@ -5,8 +5,10 @@
  *   cinema-api routes     print the route table (method and path)
  *   cinema-api create-user --email E --password P [--group G] [--active]
  *   cinema-api seed [--file PATH] [--movies N]
+ *   cinema-api healthcheck   exit 0 when the local server answers /readyz with 200
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -39,7 +41,10 @@ static void usage(FILE *f)
 		"  create-user --email E --password P [--group USER|MODERATOR|ADMIN] [--active]\n"
 		"            create an account (the first admin, for instance)\n"
 		"  seed [--file PATH] [--movies N]\n"
-		"            load the demo catalog, or add N generated movies\n\n");
+		"            load the demo catalog, or add N generated movies\n"
+		"  healthcheck\n"
+		"            GET http://127.0.0.1:$HTTP_PORT/readyz within 2 s: exit 0 on 200,\n"
+		"            else 1 (container health checks; reads no other setting)\n\n");
 	config_print_help(f);
 }
 
@@ -56,6 +61,55 @@ static int cmd_routes(void)
 			printf("%s %s %s\n", http_method_name(r->method), r->pattern,
 			       access[r->access]);
 	return 0;
+}
+
+static size_t discard_body(char *ptr, size_t size, size_t n, void *ctx)
+{
+	(void)ptr;
+	(void)ctx;
+	return size * n;
+}
+
+/* Reads HTTP_PORT only, never the rest of the configuration: a container's
+ * health check runs without secrets. */
+static int cmd_healthcheck(void)
+{
+	const char *port_s = getenv("HTTP_PORT");
+	char *end;
+	char url[64];
+	long status = 0;
+
+	errno = 0;
+	long port = port_s && *port_s ? strtol(port_s, &end, 10) : 8000;
+	if (port_s && *port_s && (errno || *end || port < 1 || port > 65535)) {
+		fail("healthcheck: HTTP_PORT must be an integer from 1 to 65535");
+		return 1;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%ld/readyz", port);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fail("healthcheck: libcurl failed to initialise");
+		return 1;
+	}
+	CURL *h = curl_easy_init();
+	CURLcode cc = CURLE_FAILED_INIT;
+	if (h) {
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+		cc = curl_easy_perform(h);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(h);
+	}
+	curl_global_cleanup();
+	if (cc != CURLE_OK)
+		fprintf(stderr, "cinema-api: healthcheck: GET %s: %s\n", url,
+			curl_easy_strerror(cc));
+	else if (status != 200)
+		fprintf(stderr, "cinema-api: healthcheck: GET %s: HTTP %ld\n", url, status);
+	return cc == CURLE_OK && status == 200 ? 0 : 1;
 }
 
 static int cmd_migrate(const struct config *cfg)
@@ -247,6 +301,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes();
+	if (strcmp(cmd, "healthcheck") == 0)
+		return cmd_healthcheck();
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
 	    strcmp(cmd, "create-user") != 0 && strcmp(cmd, "seed") != 0) {
 		fprintf(stderr, "cinema-api: unknown command \"%s\" (try --help)\n", cmd);

@@ -642,6 +642,21 @@ START_TEST(port_in_use_is_refused)
 }
 END_TEST
 
+/* The container HEALTHCHECK: exit 0 while /readyz answers 200, else 1. */
+START_TEST(healthcheck_command_follows_readiness)
+{
+	struct e2e_server srv;
+	start_api(&srv, NULL);
+	char port_env[32];
+	snprintf(port_env, sizeof(port_env), "HTTP_PORT=%d", srv.port);
+	char *argv[] = {(char *)"cinema-api", (char *)"healthcheck", NULL};
+	const char *env[] = {port_env, NULL};
+	ck_assert_int_eq(run_api(argv, env, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(stop_api(&srv), 0);
+	ck_assert_int_eq(run_api(argv, env, NULL, NULL, NULL), 1);
+}
+END_TEST
+
 int main(void)
 {
 	/* The test command always provides these; a run without them is a
@@ -667,6 +682,7 @@ int main(void)
 	tcase_add_test(tc, serve_answers_health_errors_and_stops_cleanly);
 	tcase_add_test(tc, readyz_follows_redis_down_and_back);
 	tcase_add_test(tc, port_in_use_is_refused);
+	tcase_add_test(tc, healthcheck_command_follows_readiness);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");
