@@ -139,6 +139,11 @@ enum err stripe_events_insert(struct db_conn *c, const char *id, const char *typ
 #define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 void commerce_ll_str(char out[24], long long v);
+/* Runs stmt ($1 id, $2 owner or NULL) whose one row holds a JSON text and
+ * appends it to out; ERR_NOT_FOUND when there is no row. user_id 0: any
+ * owner. */
+enum err commerce_render_one(struct db_conn *c, const struct db_stmt *stmt, long long id,
+			     long long user_id, struct buf *out);
 /* Runs a count statement and a list statement (both planned for the
  * values) with the same parameters, the list taking two more (limit,
  * offset); appends the list's first column as a JSON array. */

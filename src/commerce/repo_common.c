@@ -45,3 +45,20 @@ out:
 	free(p);
 	return rc;
 }
+
+enum err commerce_render_one(struct db_conn *c, const struct db_stmt *stmt, long long id,
+			     long long user_id, struct buf *out)
+{
+	PGresult *res = NULL;
+	char ids[24], uid[24];
+	commerce_ll_str(ids, id);
+	commerce_ll_str(uid, user_id);
+	const char *p[] = {ids, user_id ? uid : NULL};
+	enum err rc = db_exec(c, stmt, 2, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	if (rc == ERR_OK)
+		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	PQclear(res);
+	return rc;
+}

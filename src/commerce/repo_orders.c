@@ -94,18 +94,7 @@ static const struct db_stmt stmt_render = {
 
 enum err orders_render(struct db_conn *c, long long id, long long user_id, struct buf *out)
 {
-	PGresult *res = NULL;
-	char oid[24], uid[24];
-	commerce_ll_str(oid, id);
-	commerce_ll_str(uid, user_id);
-	const char *p[] = {oid, user_id ? uid : NULL};
-	enum err rc = db_exec(c, &stmt_render, 2, p, &res);
-	if (rc == ERR_OK && PQntuples(res) == 0)
-		rc = ERR_NOT_FOUND;
-	if (rc == ERR_OK)
-		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-	PQclear(res);
-	return rc;
+	return commerce_render_one(c, &stmt_render, id, user_id, out);
 }
 
 /* $1 user, $2 status, $3 first day, $4 last day (inclusive, UTC days). */
