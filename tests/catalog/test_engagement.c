@@ -37,30 +37,16 @@
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "e2e.h"
+#include "harness.h"
 #include "mailbox.h"
 #include "testdb.h"
 
-#define REDIS_DB     13
-#define MAX_CHILDREN 12
-#define MAX_LOGS     12
-#define WAIT_MS	     15000L /* "eventually": how long to poll */
-#define POLL_MS	     50L
+#define REDIS_DB 13
 
 #define BASE_URL "http://frontend.test"
 #define PASSWORD "Popcorn-42!"
 
-/* --- what the running test started; teardown ends and removes all of it --- */
-
-static pid_t children[MAX_CHILDREN];
-static char logs[MAX_LOGS][256];
-
-#define ENV_MAX 24
-
-struct env {
-	char s[ENV_MAX][1024];
-	const char *p[ENV_MAX + 1];
-	int n;
-};
+/* --- the running test; teardown ends and removes all of it --- */
 
 static struct {
 	char *ci;	     /* the test's database (migrated) */
@@ -71,248 +57,28 @@ static struct {
 	char maildir[64]; /* where the mailsink stores messages ("" until started) */
 	int smtp_port;
 	struct e2e_server srv;
-	struct env srv_env;
+	struct harness_env srv_env;
 	unsigned seq; /* for unique emails */
 } w;
-
-static void track_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] <= 0) {
-			children[i] = pid;
-			return;
-		}
-	kill(pid, SIGKILL);
-	ck_abort_msg("too many child processes in one test");
-}
-
-static void untrack_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-static const char *new_log(const char *what)
-{
-	for (int i = 0; i < MAX_LOGS; i++)
-		if (!logs[i][0]) {
-			snprintf(logs[i], sizeof(logs[i]), "/tmp/cinema-eng-%ld-%s-%d.log",
-				 (long)getpid(), what, i);
-			return logs[i];
-		}
-	ck_abort_msg("too many log files in one test");
-	return NULL;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
-	nanosleep(&t, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The last part of the API's log and of every other log of this test. */
-static const char *logs_tail(void)
-{
-	static char text[8000];
-	size_t used = 0;
-	text[0] = '\0';
-	for (int i = -1; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
-		const char *path = i < 0 ? w.srv.log_path : logs[i];
-		if (!path[0])
-			continue;
-		struct buf b = BUF_INIT;
-		e2e_read_file(path, &b);
-		size_t keep = 1500;
-		const char *s = b.data ? b.data : "";
-		if (b.len > keep)
-			s += b.len - keep;
-		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", path, s);
-		if (n > 0)
-			used += (size_t)n;
-		if (used >= sizeof(text))
-			used = sizeof(text) - 1;
-		buf_free(&b);
-	}
-	return text;
-}
-
-/* printf into a rotating static buffer (eight live at a time). */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][2048];
-	static int next;
-	char *b = bufs[next++ % 8];
-	va_list ap;
-	va_start(ap, f);
-	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
-	return b;
-}
-
-static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void env_set(struct env *e, const char *f, ...)
-{
-	char item[1024];
-	va_list ap;
-	va_start(ap, f);
-	int len = vsnprintf(item, sizeof(item), f, ap);
-	va_end(ap);
-	ck_assert(len > 0 && (size_t)len < sizeof(item));
-	size_t name_len = strcspn(item, "=");
-	int i;
-	for (i = 0; i < e->n; i++)
-		if (strncmp(e->s[i], item, name_len + 1) == 0)
-			break;
-	if (i == e->n) {
-		ck_assert_int_lt(e->n, ENV_MAX);
-		e->n++;
-	}
-	memcpy(e->s[i], item, (size_t)len + 1);
-	for (int k = 0; k < e->n; k++)
-		e->p[k] = e->s[k];
-	e->p[e->n] = NULL;
-}
-
-/* --- SQL on the test's database --- */
-
-static void sql_ok(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	PQclear(res);
-}
-
-/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
-static char *sql_value(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(w.pg),
-			 PQntuples(res));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
-}
-
-static long long sql_int(const char *sql)
-{
-	char *v = sql_value(sql);
-	long long n = strtoll(v, NULL, 10);
-	free(v);
-	return n;
-}
-
-/* --- processes --- */
-
-static const char *api_bin(void)
-{
-	return e2e_bin("CINEMA_API_BIN");
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-static bool file_contains(const char *path, const char *needle)
-{
-	struct buf b = BUF_INIT;
-	e2e_read_file(path, &b);
-	bool found = b.data && strstr(b.data, needle);
-	buf_free(&b);
-	return found;
-}
-
-static void assert_alive(pid_t pid, const char *what)
-{
-	int status;
-	if (waitpid(pid, &status, WNOHANG) == pid) {
-		untrack_pid(pid);
-		ck_abort_msg("%s exited early:%s", what, logs_tail());
-	}
-}
 
 /* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
  * sends the API's email jobs (same database, same queue) to the sink. */
 static void start_mail(void)
 {
-	snprintf(w.maildir, sizeof(w.maildir), "/tmp/cinema-eng-mail-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(w.maildir));
-	w.smtp_port = e2e_free_port();
-	ck_assert_int_gt(w.smtp_port, 0);
-
-	char port[16];
-	snprintf(port, sizeof(port), "%d", w.smtp_port);
-	char *sink_argv[] = {(char *)"cinema-mailsink",
-			     (char *)"--dir",
-			     w.maildir,
-			     (char *)"--port",
-			     port,
-			     NULL};
-	pid_t sink = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), sink_argv, NULL, NULL,
-			       new_log("mailsink"));
-	ck_assert_msg(sink > 0, "cannot start cinema-mailsink");
-	track_pid(sink);
-	long long deadline = now_ms() + WAIT_MS;
-	while (!port_open(w.smtp_port)) {
-		assert_alive(sink, "cinema-mailsink");
-		ck_assert_msg(now_ms() <= deadline, "cinema-mailsink did not listen:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
-
-	struct env e = {0};
-	env_set(&e, "DATABASE_URL=%s", w.ci);
-	env_set(&e, "REDIS_URL=%s", w.redis_url);
-	env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
-	env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	env_set(&e, "SCHEDULER_SWEEP_MS=100");
-	env_set(&e, "EMAIL_RETRY_BASE_MS=100");
-	env_set(&e, "EMAIL_RETRY_MAX_MS=400");
-	env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
-	env_set(&e, "LOG_LEVEL=info");
-	const char *log = new_log("scheduler");
-	char *sched_argv[] = {(char *)"cinema-scheduler", NULL};
-	pid_t sched = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), sched_argv, e.p, NULL, log);
-	ck_assert_msg(sched > 0, "cannot start cinema-scheduler");
-	track_pid(sched);
-	deadline = now_ms() + WAIT_MS;
-	while (!file_contains(log, "\"scheduler started\"")) {
-		assert_alive(sched, "cinema-scheduler");
-		ck_assert_msg(now_ms() <= deadline, "cinema-scheduler did not start:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
+	w.smtp_port = harness_mailsink_start(w.maildir, sizeof(w.maildir));
+	struct harness_env e = {0};
+	harness_env_set(&e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(&e, "REDIS_URL=%s", w.redis_url);
+	harness_env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	harness_env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
+	harness_env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	harness_env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	harness_env_set(&e, "SCHEDULER_SWEEP_MS=100");
+	harness_env_set(&e, "EMAIL_RETRY_BASE_MS=100");
+	harness_env_set(&e, "EMAIL_RETRY_MAX_MS=400");
+	harness_env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
+	harness_env_set(&e, "LOG_LEVEL=info");
+	harness_scheduler_start(e.p);
 }
 
 /* Starts `cinema-api serve` on the test's database and Redis database, and
@@ -321,191 +87,59 @@ static void boot(bool mail)
 {
 	if (mail)
 		start_mail();
-	struct env *e = &w.srv_env;
+	struct harness_env *e = &w.srv_env;
 	memset(e, 0, sizeof(*e));
-	env_set(e, "DATABASE_URL=%s", w.ci);
-	env_set(e, "REDIS_URL=%s", w.redis_url);
-	env_set(e, "JWT_SECRET=%s", w.jwt_secret);
-	env_set(e, "AUTH_RATE_LIMIT=100000");
-	env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	bool ok = e2e_server_start(&w.srv, e->p);
-	if (w.srv.pid > 0)
-		track_pid(w.srv.pid);
-	ck_assert_msg(ok, "cinema-api serve did not come up:%s", logs_tail());
+	harness_env_set(e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(e, "REDIS_URL=%s", w.redis_url);
+	harness_env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	harness_env_set(e, "AUTH_RATE_LIMIT=100000");
+	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	harness_env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	harness_server_start(&w.srv, e->p);
 }
 
 /* --- fixture --- */
-
-static void suite_redis_url(char *out, size_t n)
-{
-	const char *base = getenv("REDIS_URL");
-	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
-	size_t keep = strcspn(base + 8, "/?") + 8;
-	int len = snprintf(out, n, "%.*s/%d", (int)keep, base, REDIS_DB);
-	ck_assert(len > 0 && (size_t)len < n);
-}
-
-static void redis_flush(void)
-{
-	char err[256];
-	struct kv_options kvo = {.url = w.redis_url, .pool_size = 1, .timeout_ms = 2000};
-	struct kv *kv = kv_new(&kvo, err, sizeof(err));
-	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
-	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed",
-		      w.redis_url);
-	kv_free(kv);
-}
 
 static void setup(void)
 {
 	static const char *const required[] = {
 		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
-		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR"};
+		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR", NULL};
 	static unsigned n;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		const char *v = getenv(required[i]);
-		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
-			      required[i]);
-	}
+	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
-	suite_redis_url(w.redis_url, sizeof(w.redis_url));
-	redis_flush();
+	harness_begin("eng");
+	harness_redis_url(w.redis_url, sizeof(w.redis_url), REDIS_DB);
+	harness_redis_flush(w.redis_url);
 	snprintf(w.queue_key, sizeof(w.queue_key), "test:engagement:%ld:%u", (long)getpid(), ++n);
-	unsigned char rnd[24];
-	char hex[sizeof(rnd) * 2 + 1];
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(w.jwt_secret, sizeof(w.jwt_secret), "engagement-test-%s", hex);
+	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "engagement-test");
 
 	w.ci = testdb_create();
 	ck_assert_msg(w.ci != NULL, "testdb_create failed");
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
-	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
-	struct buf err = BUF_INIT;
-	int rc = e2e_run_capture(api_bin(), argv, env, NULL, 60, NULL, &err);
-	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data);
-	buf_free(&err);
+	harness_migrate(w.ci);
 	w.pg = PQconnectdb(w.ci);
 	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+	harness_use_db(w.pg);
 	/* No periodic job runs during a test. */
-	sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
-}
-
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char p[512];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] <= 0)
-			continue;
-		kill(children[i], SIGKILL);
-		e2e_wait(children[i]);
-		children[i] = 0;
-	}
-	if (w.srv.log_path[0])
-		unlink(w.srv.log_path);
+	harness_end();
 	if (w.pg)
 		PQfinish(w.pg);
 	testdb_drop(w.ci);
 	free(w.ci);
 	if (w.redis_url[0])
-		redis_flush();
+		harness_redis_flush(w.redis_url);
 	if (w.maildir[0])
-		remove_dir(w.maildir);
-	for (int i = 0; i < MAX_LOGS; i++) {
-		if (logs[i][0])
-			unlink(logs[i]);
-		logs[i][0] = '\0';
-	}
+		harness_remove_dir(w.maildir);
 	memset(&w, 0, sizeof(w));
 }
 
 /* --- HTTP --- */
-
-static json_t *J(const char *f, ...)
-{
-	json_error_t jerr;
-	va_list ap;
-	va_start(ap, f);
-	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
-	va_end(ap);
-	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
-	return j;
-}
-
-/* A request with raw headers (NULL-terminated, may be NULL) and body. */
-static struct e2e_resp raw(const char *method, const char *path, const char *const *headers,
-			   const char *body, size_t len)
-{
-	struct e2e_resp r;
-	ck_assert_msg(e2e_request(method, e2e_url(&w.srv, path), headers, body, len, &r),
-		      "%s %s: transport error", method, path);
-	return r;
-}
-
-/* A request as the holder of access token bearer (NULL: anonymous), with a
- * JSON body (consumed; NULL for none). */
-static struct e2e_resp call(const char *method, const char *path, const char *bearer, json_t *body)
-{
-	char auth[2200];
-	const char *headers[3];
-	int n = 0;
-	if (bearer) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-		headers[n++] = auth;
-	}
-	if (body)
-		headers[n++] = "Content-Type: application/json";
-	headers[n] = NULL;
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct e2e_resp r = raw(method, path, headers, text, text ? strlen(text) : 0);
-	free(text);
-	json_decref(body);
-	return r;
-}
-
-#define expect(r, status, code) expect_at(r, status, code, __LINE__)
-static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
-{
-	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %s%s", line,
-		      r->status, status, r->body.data ? r->body.data : "",
-		      r->status >= 500 ? logs_tail() : "");
-	if (status < 400)
-		return;
-	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
-		      r->body.data ? r->body.data : "");
-	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
-		      "line %d: error without detail: %s", line, r->body.data);
-	if (code)
-		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
-			      e2e_code(r), code, r->body.data);
-}
-
-#define check_call(method, path, bearer, body, status, code)            \
-	do {                                                            \
-		struct e2e_resp cc_ = call(method, path, bearer, body); \
-		expect(&cc_, status, code);                             \
-		e2e_resp_free(&cc_);                                    \
-	} while (0)
 
 static bool has_error(const struct e2e_resp *r, const char *field, const char *text)
 {
@@ -526,8 +160,8 @@ static bool has_error(const struct e2e_resp *r, const char *field, const char *t
 static void check_invalid_at(const char *method, const char *path, const char *bearer, json_t *body,
 			     const char *field, const char *text, int line)
 {
-	struct e2e_resp r = call(method, path, bearer, body);
-	expect_at(&r, 422, "validation_failed", line);
+	struct e2e_resp r = harness_call(method, path, bearer, body);
+	harness_expect_at(&r, 422, "validation_failed", line);
 	ck_assert_msg(has_error(&r, field, text), "line %d: no error on %s (%s): %s", line, field,
 		      text ? text : "any", r.body.data);
 	e2e_resp_free(&r);
@@ -538,8 +172,8 @@ static void check_invalid_at(const char *method, const char *path, const char *b
 #define get_json(path, bearer) get_json_at(path, bearer, __LINE__)
 static json_t *get_json_at(const char *path, const char *bearer, int line)
 {
-	struct e2e_resp r = call("GET", path, bearer, NULL);
-	expect_at(&r, 200, NULL, line);
+	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
+	harness_expect_at(&r, 200, NULL, line);
 	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
 	json_t *j = json_incref(r.json);
 	e2e_resp_free(&r);
@@ -552,10 +186,12 @@ static json_t *get_json_at(const char *path, const char *bearer, int line)
 static long long post_comment_at(long long movie, const char *bearer, const char *text,
 				 long long parent, int line)
 {
-	json_t *body = parent ? J("{s:s,s:I}", "text", text, "parent_id", (json_int_t)parent)
-			      : J("{s:s}", "text", text);
-	struct e2e_resp r = call("POST", fmt("/api/v1/movies/%lld/comments", movie), bearer, body);
-	expect_at(&r, 201, NULL, line);
+	json_t *body =
+		parent ? harness_json("{s:s,s:I}", "text", text, "parent_id", (json_int_t)parent)
+		       : harness_json("{s:s}", "text", text);
+	struct e2e_resp r = harness_call("POST", harness_fmt("/api/v1/movies/%lld/comments", movie),
+					 bearer, body);
+	harness_expect_at(&r, 201, NULL, line);
 	json_t *id = json_object_get(r.json, "id");
 	ck_assert_msg(json_is_integer(id), "line %d: comment without id: %s", line, r.body.data);
 	long long v = json_integer_value(id);
@@ -588,13 +224,6 @@ static void assert_keys(const json_t *o, const char *const *keys, const char *wh
 
 /* --- users and movies --- */
 
-struct new_user {
-	const char *email;
-	const char *group; /* USER, MODERATOR, ADMIN */
-	long long id;	   /* filled in */
-	char access[2048]; /* filled in: an access token */
-};
-
 /* A unique address, tag-<pid>-<n>@example.com, valid for the whole test. */
 static const char *unique_email(const char *tag)
 {
@@ -603,50 +232,6 @@ static const char *unique_email(const char *tag)
 	char *e = emails[w.seq++];
 	snprintf(e, sizeof(emails[0]), "%s-%ld-%u@example.com", tag, (long)getpid(), w.seq);
 	return e;
-}
-
-/* Creates active accounts with `cinema-api create-user` (all at once: each
- * hashes a password) and signs each in. */
-static void create_users(struct new_user *u, size_t n)
-{
-	pid_t pids[8];
-	const char *plogs[8];
-	ck_assert_uint_le(n, 8);
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
-	for (size_t i = 0; i < n; i++) {
-		char *argv[] = {(char *)"cinema-api", (char *)"create-user",
-				(char *)"--email",    (char *)u[i].email,
-				(char *)"--password", (char *)PASSWORD,
-				(char *)"--group",    (char *)u[i].group,
-				(char *)"--active",   NULL};
-		plogs[i] = new_log("create-user");
-		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, plogs[i]);
-		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
-		track_pid(pids[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		int rc = e2e_wait(pids[i]);
-		untrack_pid(pids[i]);
-		struct buf out = BUF_INIT;
-		e2e_read_file(plogs[i], &out);
-		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", u[i].email, rc,
-			      out.data ? out.data : "");
-		buf_free(&out);
-		char *esc = PQescapeLiteral(w.pg, u[i].email, strlen(u[i].email));
-		u[i].id = sql_int(fmt("SELECT id FROM users WHERE email = lower(%s)", esc));
-		PQfreemem(esc);
-		ck_assert_int_gt(u[i].id, 0);
-
-		struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
-					 J("{s:s,s:s}", "email", u[i].email, "password", PASSWORD));
-		expect(&r, 200, NULL);
-		const char *a = jstr(r.json, "access_token");
-		ck_assert(a && strlen(a) < sizeof(u[i].access));
-		snprintf(u[i].access, sizeof(u[i].access), "%s", a);
-		e2e_resp_free(&r);
-	}
 }
 
 /* The catalog of every test: three movies of different years and genres,
@@ -659,33 +244,36 @@ struct catalog {
 static long long insert_movie(const struct catalog *c, const char *name, int year, long long genre,
 			      const char *description)
 {
-	long long id = sql_int(
-		fmt("INSERT INTO movies (name, year, time, imdb, votes, description, price, "
-		    "certification_id) VALUES ('%s', %d, 100, 7.1, 1000, '%s', 4.99, %lld) "
-		    "RETURNING id",
-		    name, year, description, c->cert));
-	sql_ok(fmt("INSERT INTO movie_genres (movie_id, genre_id) VALUES (%lld, %lld)", id, genre));
+	long long id = harness_sql_int(harness_fmt(
+		"INSERT INTO movies (name, year, time, imdb, votes, description, price, "
+		"certification_id) VALUES ('%s', %d, 100, 7.1, 1000, '%s', 4.99, %lld) "
+		"RETURNING id",
+		name, year, description, c->cert));
+	harness_sql_ok(harness_fmt(
+		"INSERT INTO movie_genres (movie_id, genre_id) VALUES (%lld, %lld)", id, genre));
 	return id;
 }
 
 static void make_catalog(struct catalog *c)
 {
-	c->cert = sql_int("INSERT INTO certifications (name) VALUES ('PG-13') RETURNING id");
-	c->drama = sql_int("INSERT INTO genres (name) VALUES ('Drama') RETURNING id");
-	c->comedy = sql_int("INSERT INTO genres (name) VALUES ('Comedy') RETURNING id");
-	c->star = sql_int("INSERT INTO stars (name) VALUES ('Ingrid Lighthouse') RETURNING id");
+	c->cert =
+		harness_sql_int("INSERT INTO certifications (name) VALUES ('PG-13') RETURNING id");
+	c->drama = harness_sql_int("INSERT INTO genres (name) VALUES ('Drama') RETURNING id");
+	c->comedy = harness_sql_int("INSERT INTO genres (name) VALUES ('Comedy') RETURNING id");
+	c->star = harness_sql_int(
+		"INSERT INTO stars (name) VALUES ('Ingrid Lighthouse') RETURNING id");
 	c->m1 = insert_movie(c, "Silent Harbor", 1999, c->drama, "Fog over a small port.");
-	sql_ok(fmt("INSERT INTO movie_stars (movie_id, star_id) VALUES (%lld, %lld)", c->m1,
-		   c->star));
+	harness_sql_ok(harness_fmt(
+		"INSERT INTO movie_stars (movie_id, star_id) VALUES (%lld, %lld)", c->m1, c->star));
 	c->m2 = insert_movie(c, "Laughing Gas", 2005, c->comedy, "A dentist goes on tour.");
 	c->m3 = insert_movie(c, "Winter Orchard", 2012, c->drama, "Apples and grief.");
-	sql_ok("SELECT movies_refresh_search(id) FROM movies");
+	harness_sql_ok("SELECT movies_refresh_search(id) FROM movies");
 }
 
 /* GET /movies/{id} as bearer. */
 static json_t *get_movie(long long id, const char *bearer)
 {
-	return get_json(fmt("/api/v1/movies/%lld", id), bearer);
+	return get_json(harness_fmt("/api/v1/movies/%lld", id), bearer);
 }
 
 static double jnum(const json_t *o, const char *key)
@@ -756,7 +344,7 @@ static const char *item_ids(const json_t *page)
 #define expect_favorites(bearer, query, ids) expect_favorites_at(bearer, query, ids, __LINE__)
 static void expect_favorites_at(const char *bearer, const char *query, const char *ids, int line)
 {
-	json_t *p = get_json_at(fmt("/api/v1/favorites%s", query), bearer, line);
+	json_t *p = get_json_at(harness_fmt("/api/v1/favorites%s", query), bearer, line);
 	ck_assert_msg(strcmp(item_ids(p), ids) == 0, "line %d: favorites%s are [%s], want [%s]",
 		      line, query, item_ids(p), ids);
 	json_decref(p);
@@ -803,20 +391,21 @@ START_TEST(writes_need_sign_in)
 		const char *ct[] = {"Content-Type: application/json", NULL};
 		const char *path = with_id(routes[i].path, c.m1);
 		struct e2e_resp r =
-			raw(routes[i].method, path, routes[i].body ? ct : NULL, routes[i].body,
-			    routes[i].body ? strlen(routes[i].body) : 0);
+			harness_raw(routes[i].method, path, routes[i].body ? ct : NULL,
+				    routes[i].body, routes[i].body ? strlen(routes[i].body) : 0);
 		ck_assert_msg(r.status == 401, "%s %s: %ld %s", routes[i].method, path, r.status,
 			      r.body.data);
 		ck_assert_str_eq(e2e_code(&r), "not_authenticated");
 		e2e_resp_free(&r);
 	}
 	/* Nothing was written. */
-	ck_assert_int_eq(sql_int("SELECT (SELECT count(*) FROM movie_reactions) + (SELECT count(*) "
-				 "FROM movie_ratings) + (SELECT count(*) FROM favorites) + "
-				 "(SELECT count(*) FROM comments)"),
-			 0);
+	ck_assert_int_eq(
+		harness_sql_int("SELECT (SELECT count(*) FROM movie_reactions) + (SELECT count(*) "
+				"FROM movie_ratings) + (SELECT count(*) FROM favorites) + "
+				"(SELECT count(*) FROM comments)"),
+		0);
 	/* Reading comments is for anyone. */
-	json_t *p = get_json(fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
+	json_t *p = get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
 	ck_assert_int_eq(jint(p, "total_items"), 0);
 	json_decref(p);
 }
@@ -827,9 +416,9 @@ START_TEST(reactions_and_ratings)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access;
 	char reaction[64], rating[64];
 	snprintf(reaction, sizeof(reaction), "/api/v1/movies/%lld/reaction", c.m1);
@@ -839,84 +428,98 @@ START_TEST(reactions_and_ratings)
 	expect_movie(c.m1, NULL, 0, 0, 0, 0, NULL, 0, false);
 
 	/* Reactions: one per user; switching updates the same row. */
-	check_call("PUT", reaction, a, J("{s:s}", "reaction", "like"), 204, NULL);
-	check_call("PUT", reaction, a, J("{s:s}", "reaction", "like"), 204, NULL);
-	check_call("PUT", reaction, b, J("{s:s}", "reaction", "dislike"), 204, NULL);
+	harness_check_call("PUT", reaction, a, harness_json("{s:s}", "reaction", "like"), 204,
+			   NULL);
+	harness_check_call("PUT", reaction, a, harness_json("{s:s}", "reaction", "like"), 204,
+			   NULL);
+	harness_check_call("PUT", reaction, b, harness_json("{s:s}", "reaction", "dislike"), 204,
+			   NULL);
 	expect_movie(c.m1, a, 1, 1, 0, 0, "like", 0, false);
 	expect_movie(c.m1, b, 1, 1, 0, 0, "dislike", 0, false);
 	/* An update keeps the row's created_at; a delete and insert would not. */
-	const char *created = fmt("SELECT created_at::text FROM movie_reactions WHERE user_id = "
-				  "%lld AND movie_id = %lld",
-				  u[1].id, c.m1);
-	char *before = sql_value(created);
-	check_call("PUT", reaction, b, J("{s:s}", "reaction", "like"), 204, NULL);
+	const char *created =
+		harness_fmt("SELECT created_at::text FROM movie_reactions WHERE user_id = "
+			    "%lld AND movie_id = %lld",
+			    u[1].id, c.m1);
+	char *before = harness_sql_value(created);
+	harness_check_call("PUT", reaction, b, harness_json("{s:s}", "reaction", "like"), 204,
+			   NULL);
 	expect_movie(c.m1, b, 2, 0, 0, 0, "like", 0, false);
 	ck_assert_int_eq(
-		sql_int(fmt("SELECT count(*) FROM movie_reactions WHERE movie_id = %lld", c.m1)),
+		harness_sql_int(harness_fmt(
+			"SELECT count(*) FROM movie_reactions WHERE movie_id = %lld", c.m1)),
 		2);
-	char *after = sql_value(created);
+	char *after = harness_sql_value(created);
 	ck_assert_msg(strcmp(before, after) == 0, "the switch replaced the row (%s, %s)", before,
 		      after);
 	free(before);
 	free(after);
-	ck_assert_int_eq(sql_int(fmt("SELECT count(*) FROM movie_reactions WHERE user_id = %lld "
-				     "AND reaction = 'like'",
-				     u[1].id)),
+	ck_assert_int_eq(harness_sql_int(harness_fmt(
+				 "SELECT count(*) FROM movie_reactions WHERE user_id = %lld "
+				 "AND reaction = 'like'",
+				 u[1].id)),
 			 1);
-	check_call("PUT", reaction, b, J("{s:s}", "reaction", "dislike"), 204, NULL);
+	harness_check_call("PUT", reaction, b, harness_json("{s:s}", "reaction", "dislike"), 204,
+			   NULL);
 	expect_movie(c.m1, b, 1, 1, 0, 0, "dislike", 0, false);
-	check_call("DELETE", reaction, b, NULL, 204, NULL);
-	check_call("DELETE", reaction, b, NULL, 204, NULL); /* none: still 204 */
+	harness_check_call("DELETE", reaction, b, NULL, 204, NULL);
+	harness_check_call("DELETE", reaction, b, NULL, 204, NULL); /* none: still 204 */
 	expect_movie(c.m1, b, 1, 0, 0, 0, NULL, 0, false);
 	expect_movie(c.m2, a, 0, 0, 0, 0, NULL, 0, false); /* other movies untouched */
 
 	/* Ratings: the average of the users' scores. */
-	check_call("PUT", rating, a, J("{s:i}", "score", 8), 204, NULL);
-	check_call("PUT", rating, b, J("{s:i}", "score", 5), 204, NULL);
+	harness_check_call("PUT", rating, a, harness_json("{s:i}", "score", 8), 204, NULL);
+	harness_check_call("PUT", rating, b, harness_json("{s:i}", "score", 5), 204, NULL);
 	expect_movie(c.m1, a, 1, 0, 6.5, 2, "like", 8, false);
-	check_call("PUT", rating, a, J("{s:i}", "score", 10), 204, NULL);
+	harness_check_call("PUT", rating, a, harness_json("{s:i}", "score", 10), 204, NULL);
 	expect_movie(c.m1, a, 1, 0, 7.5, 2, "like", 10, false);
-	check_call("PUT", rating, b, J("{s:i}", "score", 1), 204, NULL);
+	harness_check_call("PUT", rating, b, harness_json("{s:i}", "score", 1), 204, NULL);
 	expect_movie(c.m1, b, 1, 0, 5.5, 2, NULL, 1, false);
-	check_call("DELETE", rating, b, NULL, 204, NULL);
-	check_call("DELETE", rating, b, NULL, 204, NULL);
+	harness_check_call("DELETE", rating, b, NULL, 204, NULL);
+	harness_check_call("DELETE", rating, b, NULL, 204, NULL);
 	expect_movie(c.m1, a, 1, 0, 10, 1, "like", 10, false);
 	expect_movie(c.m1, b, 1, 0, 10, 1, NULL, 0, false);
-	check_call("DELETE", rating, a, NULL, 204, NULL);
+	harness_check_call("DELETE", rating, a, NULL, 204, NULL);
 	expect_movie(c.m1, a, 1, 0, 0, 0, "like", 0, false);
 
 	/* Unknown movies. */
-	check_call("PUT", "/api/v1/movies/999999/reaction", a, J("{s:s}", "reaction", "like"), 404,
-		   "not_found");
-	check_call("DELETE", "/api/v1/movies/999999/reaction", a, NULL, 404, "not_found");
-	check_call("PUT", "/api/v1/movies/999999/rating", a, J("{s:i}", "score", 3), 404,
-		   "not_found");
-	check_call("DELETE", "/api/v1/movies/999999/rating", a, NULL, 404, "not_found");
-	check_call("PUT", "/api/v1/movies/abc/rating", a, J("{s:i}", "score", 3), 404, NULL);
+	harness_check_call("PUT", "/api/v1/movies/999999/reaction", a,
+			   harness_json("{s:s}", "reaction", "like"), 404, "not_found");
+	harness_check_call("DELETE", "/api/v1/movies/999999/reaction", a, NULL, 404, "not_found");
+	harness_check_call("PUT", "/api/v1/movies/999999/rating", a,
+			   harness_json("{s:i}", "score", 3), 404, "not_found");
+	harness_check_call("DELETE", "/api/v1/movies/999999/rating", a, NULL, 404, "not_found");
+	harness_check_call("PUT", "/api/v1/movies/abc/rating", a, harness_json("{s:i}", "score", 3),
+			   404, NULL);
 
 	/* Bad bodies: 422 naming the field. */
-	check_invalid("PUT", reaction, a, J("{s:s}", "reaction", "love"), "reaction",
+	check_invalid("PUT", reaction, a, harness_json("{s:s}", "reaction", "love"), "reaction",
 		      "like or dislike");
-	check_invalid("PUT", reaction, a, J("{s:i}", "reaction", 1), "reaction", "string");
-	check_invalid("PUT", reaction, a, J("{}"), "reaction", "required");
-	check_invalid("PUT", reaction, a, J("{s:n}", "reaction"), "reaction", "required");
-	check_invalid("PUT", reaction, a, J("{s:s,s:b}", "reaction", "like", "extra", 1), "extra",
+	check_invalid("PUT", reaction, a, harness_json("{s:i}", "reaction", 1), "reaction",
+		      "string");
+	check_invalid("PUT", reaction, a, harness_json("{}"), "reaction", "required");
+	check_invalid("PUT", reaction, a, harness_json("{s:n}", "reaction"), "reaction",
+		      "required");
+	check_invalid("PUT", reaction, a, harness_json("{s:s,s:b}", "reaction", "like", "extra", 1),
+		      "extra", "unknown field");
+	check_invalid("PUT", rating, a, harness_json("{s:i}", "score", 0), "score",
+		      "between 1 and 10");
+	check_invalid("PUT", rating, a, harness_json("{s:i}", "score", 11), "score",
+		      "between 1 and 10");
+	check_invalid("PUT", rating, a, harness_json("{s:s}", "score", "7"), "score", "integer");
+	check_invalid("PUT", rating, a, harness_json("{s:f}", "score", 7.5), "score", "integer");
+	check_invalid("PUT", rating, a, harness_json("{}"), "score", "required");
+	check_invalid("PUT", rating, a, harness_json("{s:i,s:i}", "score", 7, "stars", 7), "stars",
 		      "unknown field");
-	check_invalid("PUT", rating, a, J("{s:i}", "score", 0), "score", "between 1 and 10");
-	check_invalid("PUT", rating, a, J("{s:i}", "score", 11), "score", "between 1 and 10");
-	check_invalid("PUT", rating, a, J("{s:s}", "score", "7"), "score", "integer");
-	check_invalid("PUT", rating, a, J("{s:f}", "score", 7.5), "score", "integer");
-	check_invalid("PUT", rating, a, J("{}"), "score", "required");
-	check_invalid("PUT", rating, a, J("{s:i,s:i}", "score", 7, "stars", 7), "stars",
-		      "unknown field");
-	check_call("PUT", rating, a, NULL, 415, "unsupported_media_type");
+	harness_check_call("PUT", rating, a, NULL, 415, "unsupported_media_type");
 	const char *ct[] = {"Content-Type: application/json", NULL};
-	struct e2e_resp r = raw("PUT", rating, ct, "[1]", 3);
-	expect(&r, 401, NULL); /* no token: refused before the body is read */
+	struct e2e_resp r = harness_raw("PUT", rating, ct, "[1]", 3);
+	harness_expect(&r, 401, NULL); /* no token: refused before the body is read */
 	e2e_resp_free(&r);
 	static char big[5000];
 	memset(big, 'x', sizeof(big) - 1);
-	check_call("PUT", rating, a, J("{s:s}", "score", big), 413, "payload_too_large");
+	harness_check_call("PUT", rating, a, harness_json("{s:s}", "score", big), 413,
+			   "payload_too_large");
 	/* None of that changed anything. */
 	expect_movie(c.m1, a, 1, 0, 0, 0, "like", 0, false);
 }
@@ -927,19 +530,22 @@ START_TEST(favorites)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access;
 
 	expect_favorites(a, "", "");
 	/* PUT is idempotent: a second one keeps one row and one count. */
 	for (int i = 0; i < 2; i++) {
-		check_call("PUT", fmt("/api/v1/favorites/%lld", c.m1), a, NULL, 204, NULL);
-		check_call("PUT", fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204, NULL);
-		check_call("PUT", fmt("/api/v1/favorites/%lld", c.m3), a, NULL, 204, NULL);
+		harness_check_call("PUT", harness_fmt("/api/v1/favorites/%lld", c.m1), a, NULL, 204,
+				   NULL);
+		harness_check_call("PUT", harness_fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204,
+				   NULL);
+		harness_check_call("PUT", harness_fmt("/api/v1/favorites/%lld", c.m3), a, NULL, 204,
+				   NULL);
 	}
-	check_call("PUT", fmt("/api/v1/favorites/%lld", c.m3), b, NULL, 204, NULL);
+	harness_check_call("PUT", harness_fmt("/api/v1/favorites/%lld", c.m3), b, NULL, 204, NULL);
 	json_t *m = get_movie(c.m3, NULL);
 	ck_assert_int_eq(jint(m, "favorite_count"), 2);
 	json_decref(m);
@@ -950,16 +556,17 @@ START_TEST(favorites)
 	char all[80];
 	snprintf(all, sizeof(all), "%lld,%lld,%lld", c.m1, c.m2, c.m3);
 	expect_favorites(a, "?sort=year", all);
-	expect_favorites(a, "?sort=-year", fmt("%lld,%lld,%lld", c.m3, c.m2, c.m1));
-	expect_favorites(a, "?sort=name", fmt("%lld,%lld,%lld", c.m2, c.m1, c.m3));
-	expect_favorites(a, "?year=2005", fmt("%lld", c.m2));
-	expect_favorites(a, "?year_min=2000&sort=year", fmt("%lld,%lld", c.m2, c.m3));
-	expect_favorites(a, fmt("?genre=%lld&sort=year", c.drama), fmt("%lld,%lld", c.m1, c.m3));
-	expect_favorites(a, fmt("?star=%lld", c.star), fmt("%lld", c.m1));
-	expect_favorites(a, "?search=orchard", fmt("%lld", c.m3));
-	expect_favorites(a, "?search=lighthouse", fmt("%lld", c.m1));
-	expect_favorites(a, "?sort=year&per_page=2&page=2", fmt("%lld", c.m3));
-	expect_favorites(b, "", fmt("%lld", c.m3));
+	expect_favorites(a, "?sort=-year", harness_fmt("%lld,%lld,%lld", c.m3, c.m2, c.m1));
+	expect_favorites(a, "?sort=name", harness_fmt("%lld,%lld,%lld", c.m2, c.m1, c.m3));
+	expect_favorites(a, "?year=2005", harness_fmt("%lld", c.m2));
+	expect_favorites(a, "?year_min=2000&sort=year", harness_fmt("%lld,%lld", c.m2, c.m3));
+	expect_favorites(a, harness_fmt("?genre=%lld&sort=year", c.drama),
+			 harness_fmt("%lld,%lld", c.m1, c.m3));
+	expect_favorites(a, harness_fmt("?star=%lld", c.star), harness_fmt("%lld", c.m1));
+	expect_favorites(a, "?search=orchard", harness_fmt("%lld", c.m3));
+	expect_favorites(a, "?search=lighthouse", harness_fmt("%lld", c.m1));
+	expect_favorites(a, "?sort=year&per_page=2&page=2", harness_fmt("%lld", c.m3));
+	expect_favorites(b, "", harness_fmt("%lld", c.m3));
 	json_t *p = get_json("/api/v1/favorites?per_page=2", a);
 	ck_assert_int_eq(jint(p, "total_items"), 3);
 	ck_assert_int_eq(jint(p, "total_pages"), 2);
@@ -967,15 +574,17 @@ START_TEST(favorites)
 	check_invalid("GET", "/api/v1/favorites?sort=shoe", a, NULL, "sort", NULL);
 
 	/* DELETE: idempotent; unknown movies are 404. */
-	check_call("DELETE", fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204, NULL);
-	check_call("DELETE", fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204, NULL);
-	expect_favorites(a, "?sort=year", fmt("%lld,%lld", c.m1, c.m3));
-	check_call("PUT", "/api/v1/favorites/999999", a, NULL, 404, "not_found");
-	check_call("DELETE", "/api/v1/favorites/999999", a, NULL, 404, "not_found");
-	check_call("PUT", "/api/v1/favorites/0", a, NULL, 404, "not_found");
+	harness_check_call("DELETE", harness_fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204,
+			   NULL);
+	harness_check_call("DELETE", harness_fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204,
+			   NULL);
+	expect_favorites(a, "?sort=year", harness_fmt("%lld,%lld", c.m1, c.m3));
+	harness_check_call("PUT", "/api/v1/favorites/999999", a, NULL, 404, "not_found");
+	harness_check_call("DELETE", "/api/v1/favorites/999999", a, NULL, 404, "not_found");
+	harness_check_call("PUT", "/api/v1/favorites/0", a, NULL, 404, "not_found");
 	/* No body is accepted. */
-	check_call("PUT", fmt("/api/v1/favorites/%lld", c.m2), a, J("{}"), 413,
-		   "payload_too_large");
+	harness_check_call("PUT", harness_fmt("/api/v1/favorites/%lld", c.m2), a,
+			   harness_json("{}"), 413, "payload_too_large");
 	m = get_movie(c.m3, NULL);
 	ck_assert_int_eq(jint(m, "favorite_count"), 2);
 	json_decref(m);
@@ -1036,15 +645,16 @@ START_TEST(comment_threads)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""},
-			       {unique_email("cat"), "USER", 0, ""}};
-	create_users(u, 3);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""},
+				   {unique_email("cat"), "USER", 0, ""}};
+	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
-	check_call("PATCH", "/api/v1/accounts/me/profile", a,
-		   J("{s:s,s:s}", "first_name", "Ada", "last_name", "Lovelace"), 200, NULL);
-	check_call("PATCH", "/api/v1/accounts/me/profile", b, J("{s:s}", "first_name", "Bob"), 200,
-		   NULL);
+	harness_check_call("PATCH", "/api/v1/accounts/me/profile", a,
+			   harness_json("{s:s,s:s}", "first_name", "Ada", "last_name", "Lovelace"),
+			   200, NULL);
+	harness_check_call("PATCH", "/api/v1/accounts/me/profile", b,
+			   harness_json("{s:s}", "first_name", "Bob"), 200, NULL);
 	char path[64];
 	snprintf(path, sizeof(path), "/api/v1/movies/%lld/comments", c.m1);
 
@@ -1061,7 +671,8 @@ START_TEST(comment_threads)
 	/* Anonymous: pages of roots with their whole subtree, oldest first,
 	 * and no liked_by_me. */
 	json_t *p = get_json(path, NULL);
-	expect_tree(p, fmt("%lld(%lld(%lld),%lld),%lld(%lld),%lld", r1, x1, y1, x2, r2, x3, r3));
+	expect_tree(p, harness_fmt("%lld(%lld(%lld),%lld),%lld(%lld),%lld", r1, x1, y1, x2, r2, x3,
+				   r3));
 	ck_assert_int_eq(jint(p, "total_items"), 3);
 	json_t *items = json_object_get(p, "items");
 	json_t *first = json_array_get(items, 0);
@@ -1082,31 +693,32 @@ START_TEST(comment_threads)
 	ck_assert_int_eq(jint(reply, "parent_id"), r1);
 	ck_assert_str_eq(jstr(json_object_get(reply, "user"), "name"), "Bob");
 	ck_assert_str_eq(jstr(json_object_get(find_comment(items, r2), "user"), "name"),
-			 fmt("User #%lld", u[2].id));
+			 harness_fmt("User #%lld", u[2].id));
 	ck_assert_int_eq(jint(find_comment(items, y1), "parent_id"), x1);
 	json_decref(p);
 
 	/* Pages count roots; replies come with their root. */
-	p = get_json(fmt("%s?per_page=2&page=2", path), NULL);
-	expect_tree(p, fmt("%lld", r3));
+	p = get_json(harness_fmt("%s?per_page=2&page=2", path), NULL);
+	expect_tree(p, harness_fmt("%lld", r3));
 	ck_assert_int_eq(jint(p, "total_items"), 3);
 	ck_assert_int_eq(jint(p, "total_pages"), 2);
 	json_decref(p);
-	p = get_json(fmt("%s?per_page=1&page=2", path), NULL);
-	expect_tree(p, fmt("%lld(%lld)", r2, x3));
+	p = get_json(harness_fmt("%s?per_page=1&page=2", path), NULL);
+	expect_tree(p, harness_fmt("%lld(%lld)", r2, x3));
 	json_decref(p);
-	p = get_json(fmt("%s?page=9", path), NULL);
+	p = get_json(harness_fmt("%s?page=9", path), NULL);
 	expect_tree(p, "");
 	ck_assert_int_eq(jint(p, "total_items"), 3);
 	json_decref(p);
-	p = get_json(fmt("/api/v1/movies/%lld/comments", c.m3), NULL);
+	p = get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m3), NULL);
 	expect_tree(p, "");
 	json_decref(p);
-	check_invalid("GET", fmt("%s?per_page=500", path), NULL, NULL, "per_page", NULL);
-	check_call("GET", "/api/v1/movies/999999/comments", NULL, NULL, 404, "not_found");
+	check_invalid("GET", harness_fmt("%s?per_page=500", path), NULL, NULL, "per_page", NULL);
+	harness_check_call("GET", "/api/v1/movies/999999/comments", NULL, NULL, 404, "not_found");
 
 	/* Signed in: liked_by_me on every comment. */
-	check_call("PUT", fmt("/api/v1/comments/%lld/like", y1), b, NULL, 204, NULL);
+	harness_check_call("PUT", harness_fmt("/api/v1/comments/%lld/like", y1), b, NULL, 204,
+			   NULL);
 	p = get_json(path, b);
 	items = json_object_get(p, "items");
 	ck_assert(json_is_true(json_object_get(find_comment(items, y1), "liked_by_me")));
@@ -1117,8 +729,9 @@ START_TEST(comment_threads)
 
 	/* POST answers the comment. */
 	struct e2e_resp r =
-		call("POST", path, cc, J("{s:s,s:I}", "text", "  Late reply  ", "parent_id", y1));
-	expect(&r, 201, NULL);
+		harness_call("POST", path, cc,
+			     harness_json("{s:s,s:I}", "text", "  Late reply  ", "parent_id", y1));
+	harness_expect(&r, 201, NULL);
 	static const char *const created_keys[] = {"id",	  "parent_id", "user",
 						   "text",	  "likes",     "created_at",
 						   "liked_by_me", "replies",   NULL};
@@ -1128,42 +741,46 @@ START_TEST(comment_threads)
 	ck_assert_int_eq(jint(json_object_get(r.json, "user"), "id"), u[2].id);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "replies")), 0);
 	e2e_resp_free(&r);
-	check_call("POST", path, cc,
-		   J("{s:s,s:n}", "text", "null parent is top level", "parent_id"), 201, NULL);
+	harness_check_call(
+		"POST", path, cc,
+		harness_json("{s:s,s:n}", "text", "null parent is top level", "parent_id"), 201,
+		NULL);
 
 	/* The parent must exist and be on the same movie. */
-	check_invalid("POST", path, a, J("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)other),
+	check_invalid("POST", path, a,
+		      harness_json("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)other),
 		      "parent_id", "another movie");
-	check_invalid("POST", fmt("/api/v1/movies/%lld/comments", c.m2), a,
-		      J("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)r1), "parent_id",
-		      "another movie");
-	check_invalid("POST", path, a, J("{s:s,s:i}", "text", "x", "parent_id", 999999),
+	check_invalid("POST", harness_fmt("/api/v1/movies/%lld/comments", c.m2), a,
+		      harness_json("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)r1),
+		      "parent_id", "another movie");
+	check_invalid("POST", path, a, harness_json("{s:s,s:i}", "text", "x", "parent_id", 999999),
 		      "parent_id", "no comment");
-	check_call("POST", "/api/v1/movies/999999/comments", a, J("{s:s}", "text", "x"), 404,
-		   "not_found");
+	harness_check_call("POST", "/api/v1/movies/999999/comments", a,
+			   harness_json("{s:s}", "text", "x"), 404, "not_found");
 
 	/* Bad bodies. */
 	static char long_text[5002];
 	memset(long_text, 'y', 5001);
-	check_invalid("POST", path, a, J("{s:s}", "text", long_text), "text", "at most 5000");
+	check_invalid("POST", path, a, harness_json("{s:s}", "text", long_text), "text",
+		      "at most 5000");
 	long_text[5000] = '\0';
-	check_call("POST", path, a, J("{s:s}", "text", long_text), 201, NULL);
-	check_invalid("POST", path, a, J("{s:s}", "text", ""), "text", "at least 1");
-	check_invalid("POST", path, a, J("{s:s}", "text", " \n\t "), "text", "blank");
-	check_invalid("POST", path, a, J("{s:i}", "text", 5), "text", "string");
-	check_invalid("POST", path, a, J("{}"), "text", "required");
-	check_invalid("POST", path, a, J("{s:s,s:s}", "text", "x", "parent_id", "1"), "parent_id",
-		      "integer");
-	check_invalid("POST", path, a, J("{s:s,s:i}", "text", "x", "parent_id", 0), "parent_id",
-		      NULL);
-	check_invalid("POST", path, a, J("{s:s,s:s}", "text", "x", "movie_id", "1"), "movie_id",
-		      "unknown field");
-	check_call("POST", path, a, NULL, 415, "unsupported_media_type");
+	harness_check_call("POST", path, a, harness_json("{s:s}", "text", long_text), 201, NULL);
+	check_invalid("POST", path, a, harness_json("{s:s}", "text", ""), "text", "at least 1");
+	check_invalid("POST", path, a, harness_json("{s:s}", "text", " \n\t "), "text", "blank");
+	check_invalid("POST", path, a, harness_json("{s:i}", "text", 5), "text", "string");
+	check_invalid("POST", path, a, harness_json("{}"), "text", "required");
+	check_invalid("POST", path, a, harness_json("{s:s,s:s}", "text", "x", "parent_id", "1"),
+		      "parent_id", "integer");
+	check_invalid("POST", path, a, harness_json("{s:s,s:i}", "text", "x", "parent_id", 0),
+		      "parent_id", NULL);
+	check_invalid("POST", path, a, harness_json("{s:s,s:s}", "text", "x", "movie_id", "1"),
+		      "movie_id", "unknown field");
+	harness_check_call("POST", path, a, NULL, 415, "unsupported_media_type");
 
 	json_t *m = get_movie(c.m1, NULL);
 	ck_assert_int_eq(jint(m, "comment_count"), 10);
 	json_decref(m);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM comments"), 11);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM comments"), 11);
 }
 END_TEST
 
@@ -1192,10 +809,10 @@ START_TEST(likes_and_notifications)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""},
-			       {unique_email("cat"), "USER", 0, ""}};
-	create_users(u, 3);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""},
+				   {unique_email("cat"), "USER", 0, ""}};
+	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
 	const char *list = "/api/v1/notifications";
 
@@ -1204,12 +821,13 @@ START_TEST(likes_and_notifications)
 	snprintf(like, sizeof(like), "/api/v1/comments/%lld/like", r1);
 
 	/* A like by someone else notifies once; a second PUT changes nothing. */
-	check_call("PUT", like, b, NULL, 204, NULL);
-	check_call("PUT", like, b, NULL, 204, NULL);
+	harness_check_call("PUT", like, b, NULL, 204, NULL);
+	harness_check_call("PUT", like, b, NULL, 204, NULL);
 	/* One's own like, reply: no notification. */
-	check_call("PUT", like, a, NULL, 204, NULL);
+	harness_check_call("PUT", like, a, NULL, 204, NULL);
 	post_comment(c.m1, a, "Replying to myself.", r1);
-	ck_assert_int_eq(sql_int(fmt("SELECT likes FROM comments WHERE id = %lld", r1)), 2);
+	ck_assert_int_eq(
+		harness_sql_int(harness_fmt("SELECT likes FROM comments WHERE id = %lld", r1)), 2);
 	/* A reply by someone else notifies. */
 	long long x1 = post_comment(c.m1, cc, "Cat's reply.", r1);
 	/* A reply to a reply notifies that reply's author only. */
@@ -1236,53 +854,57 @@ START_TEST(likes_and_notifications)
 	json_decref(p);
 
 	/* Unlike, then like again: the count follows; DELETE is idempotent. */
-	check_call("DELETE", like, b, NULL, 204, NULL);
-	check_call("DELETE", like, b, NULL, 204, NULL);
-	ck_assert_int_eq(sql_int(fmt("SELECT likes FROM comments WHERE id = %lld", r1)), 1);
-	check_call("PUT", "/api/v1/comments/999999/like", b, NULL, 404, "not_found");
-	check_call("DELETE", "/api/v1/comments/999999/like", b, NULL, 404, "not_found");
+	harness_check_call("DELETE", like, b, NULL, 204, NULL);
+	harness_check_call("DELETE", like, b, NULL, 204, NULL);
+	ck_assert_int_eq(
+		harness_sql_int(harness_fmt("SELECT likes FROM comments WHERE id = %lld", r1)), 1);
+	harness_check_call("PUT", "/api/v1/comments/999999/like", b, NULL, 404, "not_found");
+	harness_check_call("DELETE", "/api/v1/comments/999999/like", b, NULL, 404, "not_found");
 
 	/* Mark one read: the unread filter follows. */
-	check_call("POST", fmt("/api/v1/notifications/%lld/read", like_note), a, NULL, 204, NULL);
-	check_call("POST", fmt("/api/v1/notifications/%lld/read", like_note), a, NULL, 204, NULL);
-	p = get_json(fmt("%s?unread=true", list), a);
-	ck_assert_str_eq(item_ids(p), fmt("%lld", reply_note));
+	harness_check_call("POST", harness_fmt("/api/v1/notifications/%lld/read", like_note), a,
+			   NULL, 204, NULL);
+	harness_check_call("POST", harness_fmt("/api/v1/notifications/%lld/read", like_note), a,
+			   NULL, 204, NULL);
+	p = get_json(harness_fmt("%s?unread=true", list), a);
+	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", reply_note));
 	json_decref(p);
-	p = get_json(fmt("%s?unread=false", list), a);
-	ck_assert_str_eq(item_ids(p), fmt("%lld", like_note));
+	p = get_json(harness_fmt("%s?unread=false", list), a);
+	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", like_note));
 	expect_notification(json_array_get(json_object_get(p, "items"), 0), "comment_like", c.m1,
 			    "Silent Harbor", r1, u[1].id, true);
 	json_decref(p);
-	p = get_json(fmt("%s?per_page=1&page=2", list), a);
-	ck_assert_str_eq(item_ids(p), fmt("%lld", like_note));
+	p = get_json(harness_fmt("%s?per_page=1&page=2", list), a);
+	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", like_note));
 	ck_assert_int_eq(jint(p, "total_items"), 2);
 	json_decref(p);
-	check_invalid("GET", fmt("%s?unread=yes", list), a, NULL, "unread", "true or false");
+	check_invalid("GET", harness_fmt("%s?unread=yes", list), a, NULL, "unread",
+		      "true or false");
 
 	/* Someone else's notification is not found. */
-	check_call("POST", fmt("/api/v1/notifications/%lld/read", cat_note), a, NULL, 404,
-		   "not_found");
-	check_call("POST", "/api/v1/notifications/999999/read", a, NULL, 404, "not_found");
-	p = get_json(fmt("%s?unread=true", list), cc);
-	ck_assert_str_eq(item_ids(p), fmt("%lld", cat_note));
+	harness_check_call("POST", harness_fmt("/api/v1/notifications/%lld/read", cat_note), a,
+			   NULL, 404, "not_found");
+	harness_check_call("POST", "/api/v1/notifications/999999/read", a, NULL, 404, "not_found");
+	p = get_json(harness_fmt("%s?unread=true", list), cc);
+	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", cat_note));
 	json_decref(p);
 
 	/* Read all: only the caller's. */
-	check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
-	check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
-	p = get_json(fmt("%s?unread=true", list), a);
+	harness_check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
+	harness_check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
+	p = get_json(harness_fmt("%s?unread=true", list), a);
 	ck_assert_int_eq(jint(p, "total_items"), 0);
 	json_decref(p);
-	p = get_json(fmt("%s?unread=false", list), a);
+	p = get_json(harness_fmt("%s?unread=false", list), a);
 	ck_assert_int_eq(jint(p, "total_items"), 2);
 	json_decref(p);
-	p = get_json(fmt("%s?unread=true", list), cc);
+	p = get_json(harness_fmt("%s?unread=true", list), cc);
 	ck_assert_int_eq(jint(p, "total_items"), 1);
 	json_decref(p);
 
 	/* Every author accepts emails by default: one job per notification
 	 * (sent in comment_emails; no scheduler runs here). */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM email_jobs"), 3);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM email_jobs"), 3);
 }
 END_TEST
 
@@ -1290,24 +912,25 @@ END_TEST
  * asserts exactly want jobs and messages. */
 static void wait_mail_settled(int want)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = harness_now_ms() + HARNESS_WAIT_MS;
 	int have;
 	long long open;
 	for (;;) {
 		have = mailbox_count(w.maildir);
-		open = sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
-			       "('pending', 'sending')");
-		if ((have >= want && open == 0) || now_ms() > deadline)
+		open = harness_sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
+				       "('pending', 'sending')");
+		if ((have >= want && open == 0) || harness_now_ms() > deadline)
 			break;
-		sleep_ms(POLL_MS);
+		harness_sleep_ms(HARNESS_POLL_MS);
 	}
-	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open, WAIT_MS,
-		      logs_tail());
-	char *jobs = sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
-			       "id), '') FROM email_jobs");
+	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open,
+		      HARNESS_WAIT_MS, harness_logs_tail());
+	char *jobs =
+		harness_sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
+				  "id), '') FROM email_jobs");
 	ck_assert_msg(have == want, "%d messages delivered, want %d (jobs: %s)%s", have, want, jobs,
-		      logs_tail());
-	long long sent = sql_int("SELECT count(*) FROM email_jobs WHERE status = 'sent'");
+		      harness_logs_tail());
+	long long sent = harness_sql_int("SELECT count(*) FROM email_jobs WHERE status = 'sent'");
 	ck_assert_msg(sent == want, "email jobs: %s; want %d, all sent", jobs, want);
 	free(jobs);
 }
@@ -1317,14 +940,14 @@ START_TEST(comment_emails)
 	boot(true);
 	struct catalog c;
 	make_catalog(&c);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""},
-			       {unique_email("cat"), "USER", 0, ""}};
-	create_users(u, 3);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""},
+				   {unique_email("cat"), "USER", 0, ""}};
+	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
 	/* Cat turns the emails off. */
-	check_call("PATCH", "/api/v1/accounts/me/profile", cc, J("{s:b}", "email_notifications", 0),
-		   200, NULL);
+	harness_check_call("PATCH", "/api/v1/accounts/me/profile", cc,
+			   harness_json("{s:b}", "email_notifications", 0), 200, NULL);
 
 	long long ann_root = post_comment(c.m1, a, "Ann's long thought.", 0);
 	long long cat_root = post_comment(c.m1, cc, "Cat's quiet thought.", 0);
@@ -1334,14 +957,17 @@ START_TEST(comment_emails)
 		reply[i] = "Reply words "[i % 12];
 	reply[300] = '\0';
 	post_comment(c.m1, b, reply, ann_root); /* email 1 to Ann */
-	check_call("PUT", fmt("/api/v1/comments/%lld/like", ann_root), b, NULL, 204,
-		   NULL);					    /* email 2 */
+	harness_check_call("PUT", harness_fmt("/api/v1/comments/%lld/like", ann_root), b, NULL, 204,
+			   NULL);				    /* email 2 */
 	post_comment(c.m1, a, "Ann replies to herself.", ann_root); /* nothing */
-	check_call("PUT", fmt("/api/v1/comments/%lld/like", ann_root), a, NULL, 204, NULL);
+	harness_check_call("PUT", harness_fmt("/api/v1/comments/%lld/like", ann_root), a, NULL, 204,
+			   NULL);
 	post_comment(c.m1, b, "Bob replies to Cat.", cat_root); /* notification only */
-	check_call("PUT", fmt("/api/v1/comments/%lld/like", cat_root), a, NULL, 204, NULL);
+	harness_check_call("PUT", harness_fmt("/api/v1/comments/%lld/like", cat_root), a, NULL, 204,
+			   NULL);
 	ck_assert_int_eq(
-		sql_int(fmt("SELECT count(*) FROM notifications WHERE user_id = %lld", u[2].id)),
+		harness_sql_int(harness_fmt(
+			"SELECT count(*) FROM notifications WHERE user_id = %lld", u[2].id)),
 		2);
 	wait_mail_settled(2);
 	/* The excerpt: 199 characters and an ellipsis. */
@@ -1356,7 +982,7 @@ START_TEST(comment_emails)
 		ck_assert_str_eq(m[i].rcpt, u[0].email);
 		ck_assert_msg(strstr(m[i].subject, "Silent Harbor") != NULL, "subject: %s",
 			      m[i].subject);
-		ck_assert_msg(strstr(m[i].text, fmt(BASE_URL "/movies/%lld", c.m1)) != NULL,
+		ck_assert_msg(strstr(m[i].text, harness_fmt(BASE_URL "/movies/%lld", c.m1)) != NULL,
 			      "no link to the movie: %s", m[i].text);
 		if (strstr(m[i].subject, "liked")) {
 			saw_like = true;
@@ -1380,11 +1006,11 @@ START_TEST(comment_delete)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""},
-			       {unique_email("adm"), "ADMIN", 0, ""}};
-	create_users(u, 4);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""},
+				   {unique_email("adm"), "ADMIN", 0, ""}};
+	harness_create_users(w.ci, u, 4, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *mod = u[2].access, *adm = u[3].access;
 
 	long long r1 = post_comment(c.m1, a, "Root by Ann.", 0);
@@ -1392,35 +1018,43 @@ START_TEST(comment_delete)
 	long long y1 = post_comment(c.m1, a, "Reply to the reply.", x1);
 	long long r2 = post_comment(c.m1, b, "Root by Bob.", 0);
 	long long r3 = post_comment(c.m1, b, "Another by Bob.", 0);
-	check_call("PUT", fmt("/api/v1/comments/%lld/like", y1), b, NULL, 204, NULL);
-	check_call("PUT", fmt("/api/v1/comments/%lld/like", x1), a, NULL, 204, NULL);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM notifications"), 4);
+	harness_check_call("PUT", harness_fmt("/api/v1/comments/%lld/like", y1), b, NULL, 204,
+			   NULL);
+	harness_check_call("PUT", harness_fmt("/api/v1/comments/%lld/like", x1), a, NULL, 204,
+			   NULL);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM notifications"), 4);
 
 	/* Someone else's: 403, and nothing goes. */
-	check_call("DELETE", fmt("/api/v1/comments/%lld", r1), b, NULL, 403, "forbidden");
-	check_call("DELETE", fmt("/api/v1/comments/%lld", r2), a, NULL, 403, "forbidden");
-	check_call("DELETE", "/api/v1/comments/999999", a, NULL, 404, "not_found");
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM comments"), 5);
+	harness_check_call("DELETE", harness_fmt("/api/v1/comments/%lld", r1), b, NULL, 403,
+			   "forbidden");
+	harness_check_call("DELETE", harness_fmt("/api/v1/comments/%lld", r2), a, NULL, 403,
+			   "forbidden");
+	harness_check_call("DELETE", "/api/v1/comments/999999", a, NULL, 404, "not_found");
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM comments"), 5);
 
 	/* The author's: the whole subtree goes, with its likes and
 	 * notifications, and the movie's count follows. */
-	check_call("DELETE", fmt("/api/v1/comments/%lld", r1), a, NULL, 204, NULL);
-	check_call("DELETE", fmt("/api/v1/comments/%lld", r1), a, NULL, 404, "not_found");
-	ck_assert_int_eq(sql_int(fmt("SELECT count(*) FROM comments WHERE id IN (%lld, %lld, %lld)",
-				     r1, x1, y1)),
+	harness_check_call("DELETE", harness_fmt("/api/v1/comments/%lld", r1), a, NULL, 204, NULL);
+	harness_check_call("DELETE", harness_fmt("/api/v1/comments/%lld", r1), a, NULL, 404,
+			   "not_found");
+	ck_assert_int_eq(harness_sql_int(harness_fmt(
+				 "SELECT count(*) FROM comments WHERE id IN (%lld, %lld, %lld)", r1,
+				 x1, y1)),
 			 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM comment_likes"), 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM notifications"), 0);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM comment_likes"), 0);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM notifications"), 0);
 	json_t *m = get_movie(c.m1, NULL);
 	ck_assert_int_eq(jint(m, "comment_count"), 2);
 	json_decref(m);
-	json_t *p = get_json(fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
-	expect_tree(p, fmt("%lld,%lld", r2, r3));
+	json_t *p = get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
+	expect_tree(p, harness_fmt("%lld,%lld", r2, r3));
 	json_decref(p);
 
 	/* Moderators and administrators may delete any. */
-	check_call("DELETE", fmt("/api/v1/comments/%lld", r2), mod, NULL, 204, NULL);
-	check_call("DELETE", fmt("/api/v1/comments/%lld", r3), adm, NULL, 204, NULL);
+	harness_check_call("DELETE", harness_fmt("/api/v1/comments/%lld", r2), mod, NULL, 204,
+			   NULL);
+	harness_check_call("DELETE", harness_fmt("/api/v1/comments/%lld", r3), adm, NULL, 204,
+			   NULL);
 	m = get_movie(c.m1, NULL);
 	ck_assert_int_eq(jint(m, "comment_count"), 0);
 	json_decref(m);

@@ -47,16 +47,12 @@
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "e2e.h"
+#include "harness.h"
 #include "mailbox.h"
 #include "stripe_fake.h"
 #include "testdb.h"
 
-#define REDIS_DB     15
-#define MAX_CHILDREN 12
-#define MAX_LOGS     12
-#define WAIT_MS	     15000L /* "eventually": how long to poll */
-#define POLL_MS	     50L
-
+#define REDIS_DB       15
 #define BASE_URL       "http://frontend.test"
 #define PASSWORD       "Popcorn-42!"
 #define SECRET_KEY     "sk_test_fake"
@@ -66,19 +62,7 @@
 #define HANG_MS	       5000 /* a Stripe answer held back well past it */
 #define CONCURRENT     8
 
-/* --- what the running test started; teardown ends and removes all of it --- */
-
-static pid_t children[MAX_CHILDREN];
-static char logs[MAX_LOGS][256];
-
-#define ENV_MAX 24
-
-/* A list of "NAME=value" entries for e2e_spawn and e2e_server_start. */
-struct env {
-	char s[ENV_MAX][1024];
-	const char *p[ENV_MAX + 1];
-	int n;
-};
+/* --- the running test; teardown ends and removes all of it --- */
 
 static struct {
 	char *ci;	     /* the test's database (migrated) */
@@ -89,269 +73,47 @@ static struct {
 	char maildir[64]; /* where the mailsink stores messages ("" until started) */
 	int smtp_port;
 	struct e2e_server srv;
-	struct env srv_env;
+	struct harness_env srv_env;
 	struct stripe_fake *fake;
 	unsigned seq; /* for unique emails */
 } w;
-
-static void track_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] <= 0) {
-			children[i] = pid;
-			return;
-		}
-	kill(pid, SIGKILL);
-	ck_abort_msg("too many child processes in one test");
-}
-
-static void untrack_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-/* A log file name for this test, removed by teardown. */
-static const char *new_log(const char *what)
-{
-	for (int i = 0; i < MAX_LOGS; i++)
-		if (!logs[i][0]) {
-			snprintf(logs[i], sizeof(logs[i]), "/tmp/cinema-com-%ld-%s-%d.log",
-				 (long)getpid(), what, i);
-			return logs[i];
-		}
-	ck_abort_msg("too many log files in one test");
-	return NULL;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
-	nanosleep(&t, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The last part of the API's log and of every other log of this test. */
-static const char *logs_tail(void)
-{
-	static char text[8000];
-	size_t used = 0;
-	text[0] = '\0';
-	for (int i = -1; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
-		const char *path = i < 0 ? w.srv.log_path : logs[i];
-		if (!path[0])
-			continue;
-		struct buf b = BUF_INIT;
-		e2e_read_file(path, &b);
-		size_t keep = 1500;
-		const char *s = b.data ? b.data : "";
-		if (b.len > keep)
-			s += b.len - keep;
-		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", path, s);
-		if (n > 0)
-			used += (size_t)n;
-		if (used >= sizeof(text))
-			used = sizeof(text) - 1;
-		buf_free(&b);
-	}
-	return text;
-}
-
-/* printf into a rotating static buffer (eight live at a time). */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][2048];
-	static int next;
-	char *b = bufs[next++ % 8];
-	va_list ap;
-	va_start(ap, f);
-	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
-	return b;
-}
-
-static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void env_set(struct env *e, const char *f, ...)
-{
-	char item[1024];
-	va_list ap;
-	va_start(ap, f);
-	int len = vsnprintf(item, sizeof(item), f, ap);
-	va_end(ap);
-	ck_assert(len > 0 && (size_t)len < sizeof(item));
-	size_t name_len = strcspn(item, "=");
-	int i;
-	for (i = 0; i < e->n; i++)
-		if (strncmp(e->s[i], item, name_len + 1) == 0)
-			break;
-	if (i == e->n) {
-		ck_assert_int_lt(e->n, ENV_MAX);
-		e->n++;
-	}
-	memcpy(e->s[i], item, (size_t)len + 1);
-	for (int k = 0; k < e->n; k++)
-		e->p[k] = e->s[k];
-	e->p[e->n] = NULL;
-}
-
-/* --- SQL on the test's database --- */
-
-static void sql_ok(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	PQclear(res);
-}
-
-/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
-static char *sql_value(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(w.pg),
-			 PQntuples(res));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
-}
-
-static long long sql_int(const char *sql)
-{
-	char *v = sql_value(sql);
-	long long n = strtoll(v, NULL, 10);
-	free(v);
-	return n;
-}
-
-/* --- processes --- */
-
-static const char *api_bin(void)
-{
-	return e2e_bin("CINEMA_API_BIN");
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-static bool file_contains(const char *path, const char *needle)
-{
-	struct buf b = BUF_INIT;
-	e2e_read_file(path, &b);
-	bool found = b.data && strstr(b.data, needle);
-	buf_free(&b);
-	return found;
-}
-
-/* Fails the test if pid has exited (what names it). */
-static void assert_alive(pid_t pid, const char *what)
-{
-	int status;
-	if (waitpid(pid, &status, WNOHANG) == pid) {
-		untrack_pid(pid);
-		ck_abort_msg("%s exited early:%s", what, logs_tail());
-	}
-}
 
 /* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
  * sends the API's email jobs (same database, same queue) to the sink. */
 static void start_mail(void)
 {
-	snprintf(w.maildir, sizeof(w.maildir), "/tmp/cinema-com-mail-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(w.maildir));
-	w.smtp_port = e2e_free_port();
-	ck_assert_int_gt(w.smtp_port, 0);
-
-	char port[16];
-	snprintf(port, sizeof(port), "%d", w.smtp_port);
-	char *sink_argv[] = {(char *)"cinema-mailsink",
-			     (char *)"--dir",
-			     w.maildir,
-			     (char *)"--port",
-			     port,
-			     NULL};
-	pid_t sink = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), sink_argv, NULL, NULL,
-			       new_log("mailsink"));
-	ck_assert_msg(sink > 0, "cannot start cinema-mailsink");
-	track_pid(sink);
-	long long deadline = now_ms() + WAIT_MS;
-	while (!port_open(w.smtp_port)) {
-		assert_alive(sink, "cinema-mailsink");
-		ck_assert_msg(now_ms() <= deadline, "cinema-mailsink did not listen:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
-
-	struct env e = {0};
-	env_set(&e, "DATABASE_URL=%s", w.ci);
-	env_set(&e, "REDIS_URL=%s", w.redis_url);
-	env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
-	env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	env_set(&e, "SCHEDULER_SWEEP_MS=100");
-	env_set(&e, "EMAIL_RETRY_BASE_MS=100");
-	env_set(&e, "EMAIL_RETRY_MAX_MS=400");
-	env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
-	env_set(&e, "LOG_LEVEL=info");
-	const char *log = new_log("scheduler");
-	char *sched_argv[] = {(char *)"cinema-scheduler", NULL};
-	pid_t sched = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), sched_argv, e.p, NULL, log);
-	ck_assert_msg(sched > 0, "cannot start cinema-scheduler");
-	track_pid(sched);
-	deadline = now_ms() + WAIT_MS;
-	while (!file_contains(log, "\"scheduler started\"")) {
-		assert_alive(sched, "cinema-scheduler");
-		ck_assert_msg(now_ms() <= deadline, "cinema-scheduler did not start:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
+	w.smtp_port = harness_mailsink_start(w.maildir, sizeof(w.maildir));
+	struct harness_env e = {0};
+	harness_env_set(&e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(&e, "REDIS_URL=%s", w.redis_url);
+	harness_env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	harness_env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
+	harness_env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	harness_env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	harness_env_set(&e, "SCHEDULER_SWEEP_MS=100");
+	harness_env_set(&e, "EMAIL_RETRY_BASE_MS=100");
+	harness_env_set(&e, "EMAIL_RETRY_MAX_MS=400");
+	harness_env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
+	harness_env_set(&e, "LOG_LEVEL=info");
+	harness_scheduler_start(e.p);
 }
 
 /* The API's environment for this test, Stripe pointing at stripe_base. */
-static void api_env(struct env *e, const char *stripe_base, int timeout_ms)
+static void api_env(struct harness_env *e, const char *stripe_base, int timeout_ms)
 {
 	memset(e, 0, sizeof(*e));
-	env_set(e, "DATABASE_URL=%s", w.ci);
-	env_set(e, "REDIS_URL=%s", w.redis_url);
-	env_set(e, "JWT_SECRET=%s", w.jwt_secret);
-	env_set(e, "AUTH_RATE_LIMIT=100000");
-	env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	env_set(e, "STRIPE_API_BASE=%s", stripe_base);
-	env_set(e, "STRIPE_SECRET_KEY=%s", SECRET_KEY);
-	env_set(e, "STRIPE_WEBHOOK_SECRET=%s", WEBHOOK_SECRET);
+	harness_env_set(e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(e, "REDIS_URL=%s", w.redis_url);
+	harness_env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	harness_env_set(e, "AUTH_RATE_LIMIT=100000");
+	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	harness_env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	harness_env_set(e, "STRIPE_API_BASE=%s", stripe_base);
+	harness_env_set(e, "STRIPE_SECRET_KEY=%s", SECRET_KEY);
+	harness_env_set(e, "STRIPE_WEBHOOK_SECRET=%s", WEBHOOK_SECRET);
 	if (timeout_ms)
-		env_set(e, "STRIPE_TIMEOUT_MS=%d", timeout_ms);
+		harness_env_set(e, "STRIPE_TIMEOUT_MS=%d", timeout_ms);
 }
 
 /* Starts the Stripe fake, then `cinema-api serve` on the test's database
@@ -364,10 +126,7 @@ static void boot_with(bool mail, int timeout_ms)
 	w.fake = stripe_fake_start(SECRET_KEY, WEBHOOK_SECRET);
 	ck_assert_msg(w.fake != NULL, "the Stripe fake did not start");
 	api_env(&w.srv_env, stripe_fake_url(w.fake), timeout_ms);
-	bool ok = e2e_server_start(&w.srv, w.srv_env.p);
-	if (w.srv.pid > 0)
-		track_pid(w.srv.pid);
-	ck_assert_msg(ok, "cinema-api serve did not come up:%s", logs_tail());
+	harness_server_start(&w.srv, w.srv_env.p);
 }
 
 static void boot(bool mail)
@@ -377,184 +136,64 @@ static void boot(bool mail)
 
 /* --- fixture --- */
 
-/* REDIS_URL with the path replaced by /REDIS_DB. */
-static void suite_redis_url(char *out, size_t n)
-{
-	const char *base = getenv("REDIS_URL");
-	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
-	size_t keep = strcspn(base + 8, "/?") + 8;
-	int len = snprintf(out, n, "%.*s/%d", (int)keep, base, REDIS_DB);
-	ck_assert(len > 0 && (size_t)len < n);
-}
-
-static void redis_flush(void)
-{
-	char err[256];
-	struct kv_options kvo = {.url = w.redis_url, .pool_size = 1, .timeout_ms = 2000};
-	struct kv *kv = kv_new(&kvo, err, sizeof(err));
-	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
-	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed",
-		      w.redis_url);
-	kv_free(kv);
-}
-
 static void setup(void)
 {
 	static const char *const required[] = {
 		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
-		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR"};
+		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR", NULL};
 	static unsigned n;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		const char *v = getenv(required[i]);
-		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
-			      required[i]);
-	}
+	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
-	suite_redis_url(w.redis_url, sizeof(w.redis_url));
-	redis_flush();
+	harness_begin("com");
+	harness_redis_url(w.redis_url, sizeof(w.redis_url), REDIS_DB);
+	harness_redis_flush(w.redis_url);
 	snprintf(w.queue_key, sizeof(w.queue_key), "test:commerce:%ld:%u", (long)getpid(), ++n);
-	unsigned char rnd[24];
-	char hex[sizeof(rnd) * 2 + 1];
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(w.jwt_secret, sizeof(w.jwt_secret), "commerce-test-%s", hex);
+	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "commerce-test");
 
 	w.ci = testdb_create();
 	ck_assert_msg(w.ci != NULL, "testdb_create failed");
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
-	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
-	struct buf err = BUF_INIT;
-	int rc = e2e_run_capture(api_bin(), argv, env, NULL, 60, NULL, &err);
-	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data);
-	buf_free(&err);
+	harness_migrate(w.ci);
 	w.pg = PQconnectdb(w.ci);
 	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+	harness_use_db(w.pg);
 	/* No periodic job runs during a test. */
-	sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
-}
-
-/* Removes dir and the files in it. */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char p[512];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] <= 0)
-			continue;
-		kill(children[i], SIGKILL);
-		e2e_wait(children[i]);
-		children[i] = 0;
-	}
+	harness_end();
 	stripe_fake_stop(w.fake);
-	if (w.srv.log_path[0])
-		unlink(w.srv.log_path);
 	if (w.pg)
 		PQfinish(w.pg);
 	testdb_drop(w.ci);
 	free(w.ci);
 	if (w.redis_url[0])
-		redis_flush();
+		harness_redis_flush(w.redis_url);
 	if (w.maildir[0])
-		remove_dir(w.maildir);
-	for (int i = 0; i < MAX_LOGS; i++) {
-		if (logs[i][0])
-			unlink(logs[i]);
-		logs[i][0] = '\0';
-	}
+		harness_remove_dir(w.maildir);
 	memset(&w, 0, sizeof(w));
 }
 
 /* --- HTTP --- */
-
-/* json_pack that cannot fail silently. */
-static json_t *J(const char *f, ...)
-{
-	json_error_t jerr;
-	va_list ap;
-	va_start(ap, f);
-	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
-	va_end(ap);
-	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
-	return j;
-}
-
-/* A request to path on the API (or to a full URL) with raw headers
- * (NULL-terminated, may be NULL) and body. */
-static struct e2e_resp raw(const char *method, const char *path, const char *const *headers,
-			   const char *body, size_t len)
-{
-	struct e2e_resp r;
-	const char *url = strncmp(path, "http", 4) == 0 ? path : e2e_url(&w.srv, path);
-	ck_assert_msg(e2e_request(method, url, headers, body, len, &r), "%s %s: transport error",
-		      method, path);
-	return r;
-}
-
-/* A request as the holder of access token bearer (NULL: anonymous), with a
- * JSON body (consumed; NULL for none). */
-static struct e2e_resp call(const char *method, const char *path, const char *bearer, json_t *body)
-{
-	char auth[2200];
-	const char *headers[3];
-	int n = 0;
-	if (bearer) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-		headers[n++] = auth;
-	}
-	if (body)
-		headers[n++] = "Content-Type: application/json";
-	headers[n] = NULL;
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct e2e_resp r = raw(method, path, headers, text, text ? strlen(text) : 0);
-	free(text);
-	json_decref(body);
-	return r;
-}
 
 /* Asserts the status and, for errors, the JSON error shape with code
  * (NULL: any code). */
 #define expect(r, status, code) expect_at(r, status, code, __LINE__)
 static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
 {
-	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %s%s", line,
-		      r->status, status, r->body.data ? r->body.data : "",
-		      r->status >= 500 ? logs_tail() : "");
-	if (status < 400)
-		return;
-	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
-		      r->body.data ? r->body.data : "");
-	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
-		      "line %d: error without detail: %s", line, r->body.data);
-	ck_assert_msg(json_is_string(json_object_get(r->json, "code")),
-		      "line %d: error without code: %s", line, r->body.data);
-	if (code)
-		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
-			      e2e_code(r), code, r->body.data);
+	harness_expect_at(r, status, code, line);
+	if (status >= 400)
+		ck_assert_msg(json_is_string(json_object_get(r->json, "code")),
+			      "line %d: error without code: %s", line, r->body.data);
 }
 
 /* A call whose response is only checked (and freed). */
-#define check_call(method, path, bearer, body, status, code)            \
-	do {                                                            \
-		struct e2e_resp cc_ = call(method, path, bearer, body); \
-		expect(&cc_, status, code);                             \
-		e2e_resp_free(&cc_);                                    \
+#define check_call(method, path, bearer, body, status, code)                    \
+	do {                                                                    \
+		struct e2e_resp cc_ = harness_call(method, path, bearer, body); \
+		expect(&cc_, status, code);                                     \
+		e2e_resp_free(&cc_);                                            \
 	} while (0)
 
 /* A 422 naming field. */
@@ -563,7 +202,7 @@ static void expect_at(const struct e2e_resp *r, long status, const char *code, i
 static void check_invalid_at(const char *method, const char *path, const char *bearer, json_t *body,
 			     const char *field, int line)
 {
-	struct e2e_resp r = call(method, path, bearer, body);
+	struct e2e_resp r = harness_call(method, path, bearer, body);
 	expect_at(&r, 422, "validation_failed", line);
 	bool found = false;
 	size_t i;
@@ -581,7 +220,7 @@ static void check_invalid_at(const char *method, const char *path, const char *b
 #define get_json(path, bearer) get_json_at(path, bearer, __LINE__)
 static json_t *get_json_at(const char *path, const char *bearer, int line)
 {
-	struct e2e_resp r = call("GET", path, bearer, NULL);
+	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
 	expect_at(&r, 200, NULL, line);
 	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
 	json_t *j = json_incref(r.json);
@@ -673,7 +312,7 @@ static const char *ids_of(const json_t *array, const char *key)
 /* "a,b" from two ids, sorted. */
 static const char *pair(long long a, long long b)
 {
-	return a < b ? fmt("%lld,%lld", a, b) : fmt("%lld,%lld", b, a);
+	return a < b ? harness_fmt("%lld,%lld", a, b) : harness_fmt("%lld,%lld", b, a);
 }
 
 /* The element of array whose member key is id, or NULL (borrowed). */
@@ -719,13 +358,6 @@ static bool contains_id(const json_t *j, const char *key, long long id)
 
 /* --- users and movies --- */
 
-struct new_user {
-	const char *email;
-	const char *group; /* USER, MODERATOR, ADMIN */
-	long long id;	   /* filled in */
-	char access[2048]; /* filled in: an access token */
-};
-
 /* A unique address, tag-<pid>-<n>@example.com, valid for the whole test. */
 static const char *unique_email(const char *tag)
 {
@@ -734,50 +366,6 @@ static const char *unique_email(const char *tag)
 	char *e = emails[w.seq++];
 	snprintf(e, sizeof(emails[0]), "%s-%ld-%u@example.com", tag, (long)getpid(), w.seq);
 	return e;
-}
-
-/* Creates active accounts with `cinema-api create-user` (all at once: each
- * hashes a password) and signs each in. */
-static void create_users(struct new_user *u, size_t n)
-{
-	pid_t pids[8];
-	const char *plogs[8];
-	ck_assert_uint_le(n, 8);
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
-	for (size_t i = 0; i < n; i++) {
-		char *argv[] = {(char *)"cinema-api", (char *)"create-user",
-				(char *)"--email",    (char *)u[i].email,
-				(char *)"--password", (char *)PASSWORD,
-				(char *)"--group",    (char *)u[i].group,
-				(char *)"--active",   NULL};
-		plogs[i] = new_log("create-user");
-		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, plogs[i]);
-		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
-		track_pid(pids[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		int rc = e2e_wait(pids[i]);
-		untrack_pid(pids[i]);
-		struct buf out = BUF_INIT;
-		e2e_read_file(plogs[i], &out);
-		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", u[i].email, rc,
-			      out.data ? out.data : "");
-		buf_free(&out);
-		char *esc = PQescapeLiteral(w.pg, u[i].email, strlen(u[i].email));
-		u[i].id = sql_int(fmt("SELECT id FROM users WHERE email = lower(%s)", esc));
-		PQfreemem(esc);
-		ck_assert_int_gt(u[i].id, 0);
-
-		struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
-					 J("{s:s,s:s}", "email", u[i].email, "password", PASSWORD));
-		expect(&r, 200, NULL);
-		const char *a = jstr(r.json, "access_token");
-		ck_assert(a && strlen(a) < sizeof(u[i].access));
-		snprintf(u[i].access, sizeof(u[i].access), "%s", a);
-		e2e_resp_free(&r);
-	}
 }
 
 #define NMOVIES 4
@@ -802,7 +390,7 @@ struct catalog {
 
 static long long create_named(const char *path, const char *bearer, const char *name)
 {
-	struct e2e_resp r = call("POST", path, bearer, J("{s:s}", "name", name));
+	struct e2e_resp r = harness_call("POST", path, bearer, harness_json("{s:s}", "name", name));
 	expect(&r, 201, NULL);
 	long long id = jint(r.json, "id");
 	e2e_resp_free(&r);
@@ -814,13 +402,14 @@ static void make_catalog(struct catalog *c, const char *mod)
 	c->genre = create_named("/api/v1/genres", mod, "Drama");
 	c->cert = create_named("/api/v1/certifications", mod, "PG-13");
 	for (int i = 0; i < NMOVIES; i++) {
-		struct e2e_resp r =
-			call("POST", "/api/v1/movies", mod,
-			     J("{s:s,s:i,s:i,s:f,s:i,s:s,s:s,s:I,s:[I]}", "name",
-			       movie_defs[i].name, "year", movie_defs[i].year, "time", 100, "imdb",
-			       7.1, "votes", 1000, "description", "A film for the commerce tests.",
-			       "price", movie_defs[i].price, "certification_id",
-			       (json_int_t)c->cert, "genre_ids", (json_int_t)c->genre));
+		struct e2e_resp r = harness_call(
+			"POST", "/api/v1/movies", mod,
+			harness_json("{s:s,s:i,s:i,s:f,s:i,s:s,s:s,s:I,s:[I]}", "name",
+				     movie_defs[i].name, "year", movie_defs[i].year, "time", 100,
+				     "imdb", 7.1, "votes", 1000, "description",
+				     "A film for the commerce tests.", "price", movie_defs[i].price,
+				     "certification_id", (json_int_t)c->cert, "genre_ids",
+				     (json_int_t)c->genre));
 		expect(&r, 201, NULL);
 		c->m[i] = jint(r.json, "id");
 		e2e_resp_free(&r);
@@ -832,8 +421,8 @@ static void make_catalog(struct catalog *c, const char *mod)
 #define cart_add(bearer, movie) cart_add_at(bearer, movie, __LINE__)
 static void cart_add_at(const char *bearer, long long movie, int line)
 {
-	struct e2e_resp r = call("POST", "/api/v1/cart/items", bearer,
-				 J("{s:I}", "movie_id", (json_int_t)movie));
+	struct e2e_resp r = harness_call("POST", "/api/v1/cart/items", bearer,
+					 harness_json("{s:I}", "movie_id", (json_int_t)movie));
 	expect_at(&r, 201, NULL, line);
 	e2e_resp_free(&r);
 }
@@ -843,7 +432,7 @@ static void cart_add_at(const char *bearer, long long movie, int line)
 #define place_order(bearer, excluded) place_order_at(bearer, excluded, __LINE__)
 static long long place_order_at(const char *bearer, json_t **excluded, int line)
 {
-	struct e2e_resp r = call("POST", "/api/v1/orders", bearer, NULL);
+	struct e2e_resp r = harness_call("POST", "/api/v1/orders", bearer, NULL);
 	expect_at(&r, 201, NULL, line);
 	json_t *order = json_object_get(r.json, "order");
 	json_t *ex = json_object_get(r.json, "excluded");
@@ -859,7 +448,7 @@ static long long place_order_at(const char *bearer, json_t **excluded, int line)
 
 static json_t *get_order(const char *bearer, long long id)
 {
-	return get_json(fmt("/api/v1/orders/%lld", id), bearer);
+	return get_json(harness_fmt("/api/v1/orders/%lld", id), bearer);
 }
 
 /* POST /orders/{id}/checkout; asserts 200 and the shape, answers the owned
@@ -868,7 +457,8 @@ static json_t *get_order(const char *bearer, long long id)
 static json_t *checkout_at(const char *bearer, long long order, int line)
 {
 	static const char *const keys[] = {"checkout_url", "session_id", "total_amount", NULL};
-	struct e2e_resp r = call("POST", fmt("/api/v1/orders/%lld/checkout", order), bearer, NULL);
+	struct e2e_resp r = harness_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", order),
+					 bearer, NULL);
 	expect_at(&r, 200, NULL, line);
 	assert_has_keys(r.json, keys, "checkout");
 	json_t *j = json_incref(r.json);
@@ -905,7 +495,7 @@ static void session_intent(const char *sid, char *out, size_t len)
 	do {                                                                                   \
 		long st_ = (call_);                                                            \
 		ck_assert_msg(st_ == (want), "%s: webhook answered %ld, want %d%s", what, st_, \
-			      (int)(want), logs_tail());                                       \
+			      (int)(want), harness_logs_tail());                               \
 	} while (0)
 
 /* Pays order's session through a signed checkout.session.completed. */
@@ -926,11 +516,12 @@ static void pay(const char *sid)
 /* Order status, payments, payment items and purchases as one string. */
 static const char *money_state(long long order)
 {
-	char *status = sql_value(fmt("SELECT status::text FROM orders WHERE id = %lld", order));
-	const char *s = fmt("%s/payments=%lld/items=%lld/purchases=%lld", status,
-			    sql_int("SELECT count(*) FROM payments"),
-			    sql_int("SELECT count(*) FROM payment_items"),
-			    sql_int("SELECT count(*) FROM purchases"));
+	char *status = harness_sql_value(
+		harness_fmt("SELECT status::text FROM orders WHERE id = %lld", order));
+	const char *s = harness_fmt("%s/payments=%lld/items=%lld/purchases=%lld", status,
+				    harness_sql_int("SELECT count(*) FROM payments"),
+				    harness_sql_int("SELECT count(*) FROM payment_items"),
+				    harness_sql_int("SELECT count(*) FROM purchases"));
 	free(status);
 	return s;
 }
@@ -939,23 +530,24 @@ static const char *money_state(long long order)
  * asserts exactly want jobs and messages. */
 static void wait_mail_settled(int want)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = harness_now_ms() + HARNESS_WAIT_MS;
 	int have;
 	long long open;
 	for (;;) {
 		have = mailbox_count(w.maildir);
-		open = sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
-			       "('pending', 'sending')");
-		if ((have >= want && open == 0) || now_ms() > deadline)
+		open = harness_sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
+				       "('pending', 'sending')");
+		if ((have >= want && open == 0) || harness_now_ms() > deadline)
 			break;
-		sleep_ms(POLL_MS);
+		harness_sleep_ms(HARNESS_POLL_MS);
 	}
-	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open, WAIT_MS,
-		      logs_tail());
-	char *jobs = sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
-			       "id), '') FROM email_jobs");
+	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open,
+		      HARNESS_WAIT_MS, harness_logs_tail());
+	char *jobs =
+		harness_sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
+				  "id), '') FROM email_jobs");
 	ck_assert_msg(have == want, "%d messages delivered, want %d (jobs: %s)%s", have, want, jobs,
-		      logs_tail());
+		      harness_logs_tail());
 	free(jobs);
 }
 
@@ -964,9 +556,9 @@ static void wait_mail_settled(int want)
 START_TEST(purchase_and_refund)
 {
 	boot(true);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1022,7 +614,7 @@ START_TEST(purchase_and_refund)
 	}
 	json_decref(o);
 	json_t *list = get_json("/api/v1/orders", ann);
-	ck_assert_str_eq(ids_of(page_items(list, 1), "id"), fmt("%lld", order));
+	ck_assert_str_eq(ids_of(page_items(list, 1), "id"), harness_fmt("%lld", order));
 	json_decref(list);
 
 	/* Checkout: what Stripe received. */
@@ -1036,8 +628,8 @@ START_TEST(purchase_and_refund)
 	expect_str(co, "checkout_url", jstr(s, "url"));
 	ck_assert_int_eq(jint(s, "amount_total"), 1449);
 	expect_str(s, "currency", "usd");
-	expect_str(s, "client_reference_id", fmt("%lld", order));
-	expect_str(json_object_get(s, "metadata"), "order_id", fmt("%lld", order));
+	expect_str(s, "client_reference_id", harness_fmt("%lld", order));
+	expect_str(json_object_get(s, "metadata"), "order_id", harness_fmt("%lld", order));
 	expect_str(s, "customer_email", u[0].email);
 	json_t *form = json_object_get(s, "form");
 	expect_str(form, "mode", "payment");
@@ -1062,14 +654,14 @@ START_TEST(purchase_and_refund)
 		expect_str(line, "quantity", "1");
 		json_t *pd = json_object_get(line, "price_data");
 		expect_str(pd, "currency", "usd");
-		expect_str(pd, "unit_amount", fmt("%lld", movie_defs[i].cents));
+		expect_str(pd, "unit_amount", harness_fmt("%lld", movie_defs[i].cents));
 	}
 	char pi[64];
 	snprintf(pi, sizeof(pi), "%s", jstr(s, "payment_intent"));
 	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
 	expect_str(req, "method", "POST");
 	expect_str(req, "authorization", "Bearer " SECRET_KEY);
-	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-1449-0", order));
+	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-1449-0", order));
 	ck_assert_msg(jstr(req, "content_type") &&
 			      strncmp(jstr(req, "content_type"),
 				      "application/x-www-form-urlencoded", 33) == 0,
@@ -1100,28 +692,29 @@ START_TEST(purchase_and_refund)
 	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 2);
 	long long payment = jint(p, "id");
 	json_decref(pays);
-	p = get_json(fmt("/api/v1/payments/%lld", payment), ann);
+	p = get_json(harness_fmt("/api/v1/payments/%lld", payment), ann);
 	assert_has_keys(p, payment_keys, "payment");
 	expect_str(p, "amount", "14.49");
 	expect_str(p, "external_payment_id", pi);
 	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 2);
 	json_decref(p);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM payment_items"), 2);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM payment_items"), 2);
 
 	json_t *bought = get_json("/api/v1/purchases", ann);
 	ck_assert_str_eq(ids_of(page_items(bought, 2), "id"), pair(c.m[0], c.m[1]));
 	json_decref(bought);
-	json_t *m = get_json(fmt("/api/v1/movies/%lld", c.m[0]), ann);
+	json_t *m = get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), ann);
 	ck_assert(json_is_true(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
-	m = get_json(fmt("/api/v1/movies/%lld", c.m[2]), ann);
+	m = get_json(harness_fmt("/api/v1/movies/%lld", c.m[2]), ann);
 	ck_assert(json_is_false(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
 
 	/* What a paid order refuses. */
-	check_call("POST", "/api/v1/cart/items", ann, J("{s:I}", "movie_id", (json_int_t)c.m[0]),
-		   409, "already_purchased");
-	check_call("POST", fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 409, "order_paid");
+	check_call("POST", "/api/v1/cart/items", ann,
+		   harness_json("{s:I}", "movie_id", (json_int_t)c.m[0]), 409, "already_purchased");
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 409,
+		   "order_paid");
 
 	/* The confirmation email. */
 	wait_mail_settled(1);
@@ -1129,23 +722,25 @@ START_TEST(purchase_and_refund)
 	size_t n = mailbox_load(w.maildir, &mail);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(mail[0].rcpt, u[0].email);
-	ck_assert_msg(strstr(mail[0].subject, fmt("%lld", order)) != NULL, "subject: %s",
+	ck_assert_msg(strstr(mail[0].subject, harness_fmt("%lld", order)) != NULL, "subject: %s",
 		      mail[0].subject);
 	ck_assert_msg(strstr(mail[0].text, "14.49") && strstr(mail[0].text, movie_defs[0].name) &&
 			      strstr(mail[0].text, movie_defs[1].name),
 		      "confirmation without the total or the movies: %s", mail[0].text);
 	mailbox_free(mail, n);
 	ck_assert_int_eq(
-		sql_int("SELECT count(*) FROM email_jobs WHERE kind = 'payment_confirmation'"), 1);
+		harness_sql_int(
+			"SELECT count(*) FROM email_jobs WHERE kind = 'payment_confirmation'"),
+		1);
 
 	/* The refund: Stripe is asked, the order stays paid until it says so. */
-	check_call("POST", fmt("/api/v1/orders/%lld/refund", order), ann, NULL, 202, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", order), ann, NULL, 202, NULL);
 	json_t *refunds = stripe_fake_refunds(w.fake);
 	ck_assert_uint_eq(json_array_size(refunds), 1);
 	json_t *rf = json_array_get(refunds, 0);
 	expect_str(rf, "payment_intent", pi);
 	ck_assert_int_eq(jint(rf, "amount"), 1449);
-	expect_str(rf, "idempotency_key", fmt("refund-order-%lld", order));
+	expect_str(rf, "idempotency_key", harness_fmt("refund-order-%lld", order));
 	expect_str(rf, "authorization", "Bearer " SECRET_KEY);
 	json_decref(refunds);
 	o = get_order(ann, order);
@@ -1161,13 +756,13 @@ START_TEST(purchase_and_refund)
 	o = get_order(ann, order);
 	expect_str(o, "status", "canceled");
 	json_decref(o);
-	p = get_json(fmt("/api/v1/payments/%lld", payment), ann);
+	p = get_json(harness_fmt("/api/v1/payments/%lld", payment), ann);
 	expect_str(p, "status", "refunded");
 	json_decref(p);
 	bought = get_json("/api/v1/purchases", ann);
 	page_items(bought, 0);
 	json_decref(bought);
-	m = get_json(fmt("/api/v1/movies/%lld", c.m[0]), ann);
+	m = get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), ann);
 	ck_assert(json_is_false(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
 
@@ -1189,18 +784,18 @@ END_TEST
 START_TEST(cart_and_order_refusals)
 {
 	boot(false);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 3);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *ann = u[0].access, *bob = u[1].access;
 	struct catalog c;
 	make_catalog(&c, u[2].access);
-	json_t *one = J("{s:I}", "movie_id", (json_int_t)c.m[0]);
+	json_t *one = harness_json("{s:I}", "movie_id", (json_int_t)c.m[0]);
 
 	/* Anonymous: 401 everywhere. */
 	check_call("GET", "/api/v1/cart", NULL, NULL, 401, NULL);
-	struct e2e_resp r = call("POST", "/api/v1/cart/items", NULL, json_incref(one));
+	struct e2e_resp r = harness_call("POST", "/api/v1/cart/items", NULL, json_incref(one));
 	expect(&r, 401, NULL);
 	const char *detail = jstr(r.json, "detail");
 	ck_assert_msg(strcasestr(detail, "sign up") || strcasestr(detail, "register"),
@@ -1212,16 +807,19 @@ START_TEST(cart_and_order_refusals)
 	check_call("GET", "/api/v1/payments", NULL, NULL, 401, NULL);
 
 	/* Bad bodies, unknown movies. */
-	check_call("POST", "/api/v1/cart/items", ann, J("{s:i}", "movie_id", 999999), 404, NULL);
-	check_invalid("POST", "/api/v1/cart/items", ann, J("{}"), "movie_id");
-	check_invalid("POST", "/api/v1/cart/items", ann, J("{s:s}", "movie_id", "1"), "movie_id");
+	check_call("POST", "/api/v1/cart/items", ann, harness_json("{s:i}", "movie_id", 999999),
+		   404, NULL);
+	check_invalid("POST", "/api/v1/cart/items", ann, harness_json("{}"), "movie_id");
+	check_invalid("POST", "/api/v1/cart/items", ann, harness_json("{s:s}", "movie_id", "1"),
+		      "movie_id");
 	check_invalid("POST", "/api/v1/cart/items", ann,
-		      J("{s:I,s:i}", "movie_id", (json_int_t)c.m[0], "quantity", 2), "quantity");
+		      harness_json("{s:I,s:i}", "movie_id", (json_int_t)c.m[0], "quantity", 2),
+		      "quantity");
 
 	/* Once per cart; removing one, clearing all. */
 	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
 	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 409, "already_in_cart");
-	check_call("DELETE", fmt("/api/v1/cart/items/%lld", c.m[0]), ann, NULL, 204, NULL);
+	check_call("DELETE", harness_fmt("/api/v1/cart/items/%lld", c.m[0]), ann, NULL, 204, NULL);
 	cart_add(ann, c.m[0]);
 	cart_add(ann, c.m[1]);
 	check_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
@@ -1246,7 +844,8 @@ START_TEST(cart_and_order_refusals)
 	free(text);
 	json_decref(excluded);
 	json_t *o = get_order(ann, a2);
-	ck_assert_str_eq(ids_of(json_object_get(o, "items"), "movie_id"), fmt("%lld", c.m[1]));
+	ck_assert_str_eq(ids_of(json_object_get(o, "items"), "movie_id"),
+			 harness_fmt("%lld", c.m[1]));
 	expect_str(o, "total_amount", "4.50");
 	json_decref(o);
 	/* Only that movie in the cart: nothing to order. */
@@ -1255,17 +854,17 @@ START_TEST(cart_and_order_refusals)
 	check_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
 
 	/* Someone else's orders do not exist for bob. */
-	check_call("GET", fmt("/api/v1/orders/%lld", a1), bob, NULL, 404, NULL);
-	check_call("POST", fmt("/api/v1/orders/%lld/cancel", a1), bob, NULL, 404, NULL);
-	check_call("POST", fmt("/api/v1/orders/%lld/checkout", a1), bob, NULL, 404, NULL);
-	check_call("POST", fmt("/api/v1/orders/%lld/refund", a1), bob, NULL, 404, NULL);
+	check_call("GET", harness_fmt("/api/v1/orders/%lld", a1), bob, NULL, 404, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), bob, NULL, 404, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", a1), bob, NULL, 404, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a1), bob, NULL, 404, NULL);
 	check_call("GET", "/api/v1/orders/999999", ann, NULL, 404, NULL);
 	json_t *list = get_json("/api/v1/orders", bob);
 	page_items(list, 0);
 	json_decref(list);
 
 	/* Cancel a pending order; a canceled order cannot be checked out. */
-	r = call("POST", fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL);
+	r = harness_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL);
 	expect(&r, 200, NULL);
 	/* The contract leaves the body open: the order, bare or as "order". */
 	json_t *canceled = json_object_get(r.json, "order");
@@ -1274,15 +873,15 @@ START_TEST(cart_and_order_refusals)
 	o = get_order(ann, a1);
 	expect_str(o, "status", "canceled");
 	json_decref(o);
-	check_call("POST", fmt("/api/v1/orders/%lld/checkout", a1), ann, NULL, 409,
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", a1), ann, NULL, 409,
 		   "order_canceled");
-	check_call("POST", fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL, 409, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL, 409, NULL);
 	struct stripe_fake_counts k;
 	stripe_fake_counts(w.fake, &k);
 	ck_assert_uint_eq(k.requests, 0);
 
 	/* A pending order is not refundable. */
-	check_call("POST", fmt("/api/v1/orders/%lld/refund", a2), ann, NULL, 409, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), ann, NULL, 409, NULL);
 	stripe_fake_counts(w.fake, &k);
 	ck_assert_uint_eq(k.requests, 0);
 
@@ -1294,11 +893,12 @@ START_TEST(cart_and_order_refusals)
 	json_decref(co);
 	cart_add(ann, c.m[1]);
 	pay(sid);
-	check_call("POST", fmt("/api/v1/orders/%lld/cancel", a2), ann, NULL, 409, "order_paid");
-	long long payment = sql_int("SELECT id FROM payments");
-	check_call("GET", fmt("/api/v1/payments/%lld", payment), bob, NULL, 404, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a2), ann, NULL, 409,
+		   "order_paid");
+	long long payment = harness_sql_int("SELECT id FROM payments");
+	check_call("GET", harness_fmt("/api/v1/payments/%lld", payment), bob, NULL, 404, NULL);
 	check_call("GET", "/api/v1/payments/999999", ann, NULL, 404, NULL);
-	check_call("POST", fmt("/api/v1/orders/%lld/refund", a2), bob, NULL, 404, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), bob, NULL, 404, NULL);
 	cart = get_json("/api/v1/cart", ann);
 	bool still = find_by(json_object_get(cart, "items"), "movie_id", c.m[1]) != NULL;
 	json_decref(cart);
@@ -1316,11 +916,12 @@ START_TEST(cart_and_order_refusals)
 	free(text);
 	json_decref(excluded);
 	o = get_order(ann, a3);
-	ck_assert_str_eq(ids_of(json_object_get(o, "items"), "movie_id"), fmt("%lld", c.m[2]));
+	ck_assert_str_eq(ids_of(json_object_get(o, "items"), "movie_id"),
+			 harness_fmt("%lld", c.m[2]));
 	json_decref(o);
 	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
-	check_call("POST", "/api/v1/cart/items", ann, J("{s:I}", "movie_id", (json_int_t)c.m[1]),
-		   409, "already_purchased");
+	check_call("POST", "/api/v1/cart/items", ann,
+		   harness_json("{s:I}", "movie_id", (json_int_t)c.m[1]), 409, "already_purchased");
 	json_decref(one);
 }
 END_TEST
@@ -1356,9 +957,9 @@ static void *place_concurrently(void *arg)
 START_TEST(concurrent_orders)
 {
 	boot(false);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	struct catalog c;
 	make_catalog(&c, u[1].access);
 	for (int i = 0; i < 3; i++)
@@ -1389,13 +990,13 @@ START_TEST(concurrent_orders)
 			empty++;
 		} else {
 			ck_abort_msg("placement %d answered %ld %s%s", i, p[i].status, p[i].code,
-				     logs_tail());
+				     harness_logs_tail());
 		}
 	}
 	ck_assert_msg(created == 1 && empty == CONCURRENT - 1, "%d orders, %d cart_empty", created,
 		      empty);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders"), 1);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM order_items"), 3);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM orders"), 1);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM order_items"), 3);
 	json_t *o = get_order(u[0].access, order);
 	ck_assert_uint_eq(json_array_size(json_object_get(o, "items")), 3);
 	expect_str(o, "total_amount", "26.49");
@@ -1408,9 +1009,9 @@ END_TEST
 START_TEST(webhook_checks)
 {
 	boot(false);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	struct catalog c;
 	make_catalog(&c, u[1].access);
 	char sid[64], pi[64], bad_evt[64];
@@ -1443,7 +1044,7 @@ START_TEST(webhook_checks)
 		const char *code = jstr(resp, "code");
 		ck_assert_msg(st == 400 && code && strcmp(code, refused[i].code) == 0,
 			      "case %zu: %ld %s, want 400 %s%s", i, st, code ? code : "(none)",
-			      refused[i].code, logs_tail());
+			      refused[i].code, harness_logs_tail());
 		json_decref(resp);
 		ck_assert_str_eq(money_state(order), untouched);
 	}
@@ -1455,7 +1056,8 @@ START_TEST(webhook_checks)
 		stripe_fake_sign(WEBHOOK_SECRET, t, body, strlen(body), sig);
 		snprintf(header, sizeof(header), "Stripe-Signature: t=%lld,v1=%s", t, sig);
 		const char *h[] = {header, "Content-Type: application/json", NULL};
-		struct e2e_resp r = raw("POST", "/api/v1/payments/webhook", h, body, strlen(body));
+		struct e2e_resp r =
+			harness_raw("POST", "/api/v1/payments/webhook", h, body, strlen(body));
 		expect(&r, 400, NULL);
 		e2e_resp_free(&r);
 		ck_assert_str_eq(money_state(order), untouched);
@@ -1466,7 +1068,7 @@ START_TEST(webhook_checks)
 		struct stripe_fake_send o = {.response_out = &resp};
 		long st = stripe_fake_refunded(w.fake, pi, api, &o);
 		ck_assert_msg(st == 200 || st == 400, "charge.refunded of an unpaid order: %ld%s",
-			      st, logs_tail());
+			      st, harness_logs_tail());
 		json_decref(resp);
 		ck_assert_str_eq(money_state(order), untouched);
 	}
@@ -1508,7 +1110,7 @@ START_TEST(webhook_checks)
 	struct stripe_fake_send stale = {.stale = true};
 	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, api, &stale), 400, "stale charge.refunded");
 	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
-	char *status = sql_value("SELECT status::text FROM payments");
+	char *status = harness_sql_value("SELECT status::text FROM payments");
 	ck_assert_str_eq(status, "successful");
 	free(status);
 }
@@ -1519,9 +1121,9 @@ END_TEST
 START_TEST(price_change)
 {
 	boot(false);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access, *mod = u[1].access;
 	struct catalog c;
 	make_catalog(&c, mod);
@@ -1529,9 +1131,10 @@ START_TEST(price_change)
 	cart_add(ann, c.m[1]);
 	long long order = place_order(ann, NULL);
 
-	check_call("PATCH", fmt("/api/v1/movies/%lld", c.m[0]), mod, J("{s:s}", "price", "7.49"),
-		   200, NULL);
-	struct e2e_resp r = call("POST", fmt("/api/v1/orders/%lld/checkout", order), ann, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/movies/%lld", c.m[0]), mod,
+		   harness_json("{s:s}", "price", "7.49"), 200, NULL);
+	struct e2e_resp r =
+		harness_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", order), ann, NULL);
 	expect(&r, 409, "price_changed");
 	expect_str(r.json, "total_amount", "11.99");
 	e2e_resp_free(&r);
@@ -1566,7 +1169,7 @@ START_TEST(price_change)
 	}
 	ck_assert(seen);
 	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
-	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-1199-0", order));
+	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-1199-0", order));
 	json_decref(req);
 	pay(jstr(co, "session_id"));
 	json_decref(s);
@@ -1582,9 +1185,9 @@ END_TEST
 START_TEST(provider_failures)
 {
 	boot_with(false, TIMEOUT_MS);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1624,7 +1227,7 @@ START_TEST(provider_failures)
 	ck_assert_uint_eq(k.sessions, 1);
 	ck_assert_uint_ge(k.session_replays, 1);
 	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
-	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-999-0", order));
+	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-999-0", order));
 	json_decref(req);
 	json_decref(again);
 	json_decref(co);
@@ -1634,22 +1237,23 @@ START_TEST(provider_failures)
 	 * is a closed port. */
 	cart_add(ann, c.m[1]);
 	long long other = place_order(ann, NULL);
-	struct env e;
-	api_env(&e, fmt("http://127.0.0.1:%d", e2e_free_port()), TIMEOUT_MS);
+	struct harness_env e;
+	api_env(&e, harness_fmt("http://127.0.0.1:%d", e2e_free_port()), TIMEOUT_MS);
 	struct e2e_server srv2;
 	bool ok = e2e_server_start(&srv2, e.p);
 	if (srv2.pid > 0)
-		track_pid(srv2.pid);
+		harness_track(srv2.pid);
 	ck_assert_msg(ok, "the second cinema-api serve did not come up");
 	char auth[2200];
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ann);
 	const char *hdr[] = {auth, NULL};
 	struct e2e_resp r;
-	ck_assert(e2e_request("POST", e2e_url(&srv2, fmt("/api/v1/orders/%lld/checkout", other)),
+	ck_assert(e2e_request("POST",
+			      e2e_url(&srv2, harness_fmt("/api/v1/orders/%lld/checkout", other)),
 			      hdr, NULL, 0, &r));
 	expect(&r, 503, "payment_provider_unavailable");
 	e2e_resp_free(&r);
-	untrack_pid(srv2.pid);
+	harness_untrack(srv2.pid);
 	e2e_server_stop(&srv2);
 	unlink(srv2.log_path);
 }
@@ -1660,9 +1264,9 @@ END_TEST
 START_TEST(decline_and_expire)
 {
 	boot(false);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 2);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1697,19 +1301,19 @@ START_TEST(decline_and_expire)
 	const char *hint = jstr(o, "payment_hint");
 	ck_assert_msg(hint && *hint, "no payment_hint after expiry");
 	json_decref(o);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM payments"), 0);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM payments"), 0);
 	/* Checking out again after the expiry makes a new session: the
 	 * Idempotency-Key counts the attempt, so Stripe cannot hand back the
 	 * expired one. */
 	json_t *again = checkout(ann, other);
 	ck_assert_str_ne(jstr(again, "session_id"), sid2);
 	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
-	expect_str(req, "idempotency_key", fmt("checkout-order-%lld-450-1", other));
+	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-450-1", other));
 	json_decref(req);
 	json_decref(again);
 	/* Both are still cancelable. */
-	check_call("POST", fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 200, NULL);
-	check_call("POST", fmt("/api/v1/orders/%lld/cancel", other), ann, NULL, 200, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 200, NULL);
+	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", other), ann, NULL, 200, NULL);
 }
 END_TEST
 
@@ -1731,10 +1335,10 @@ static json_t *admin_list_at(const char *path, const char *mod, long long total,
 START_TEST(admin_views)
 {
 	boot(false);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 3);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *ann = u[0].access, *bob = u[1].access, *mod = u[2].access;
 	struct catalog c;
 	make_catalog(&c, mod);
@@ -1750,15 +1354,17 @@ START_TEST(admin_views)
 	cart_add(bob, c.m[3]);
 	cart_add(bob, c.m[2]);
 	/* Ann's first order and payment were in January 2020. */
-	sql_ok(fmt("UPDATE orders SET created_at = '2020-01-15 12:00+00' WHERE id = %lld", a1));
-	sql_ok(fmt("UPDATE payments SET created_at = '2020-01-15 12:05+00' WHERE order_id = %lld",
-		   a1));
+	harness_sql_ok(harness_fmt(
+		"UPDATE orders SET created_at = '2020-01-15 12:00+00' WHERE id = %lld", a1));
+	harness_sql_ok(harness_fmt(
+		"UPDATE payments SET created_at = '2020-01-15 12:05+00' WHERE order_id = %lld",
+		a1));
 
 	/* Carts. */
 	json_t *p = get_json("/api/v1/admin/carts", mod);
 	ck_assert_int_ge(jint(p, "total_items"), 2);
 	json_decref(p);
-	p = admin_list(fmt("/api/v1/admin/carts?user_id=%lld", u[1].id), mod, 1);
+	p = admin_list(harness_fmt("/api/v1/admin/carts?user_id=%lld", u[1].id), mod, 1);
 	json_t *it = json_array_get(json_object_get(p, "items"), 0);
 	ck_assert_msg(owned_by(it, u[1].id), "not bob's cart");
 	ck_assert(contains_id(it, "movie_id", c.m[3]) && contains_id(it, "movie_id", c.m[2]));
@@ -1768,17 +1374,18 @@ START_TEST(admin_views)
 	/* Orders. */
 	p = admin_list("/api/v1/admin/orders", mod, 3);
 	json_decref(p);
-	p = admin_list(fmt("/api/v1/admin/orders?user_id=%lld", u[0].id), mod, 2);
+	p = admin_list(harness_fmt("/api/v1/admin/orders?user_id=%lld", u[0].id), mod, 2);
 	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), pair(a1, a2));
 	json_decref(p);
 	p = admin_list("/api/v1/admin/orders?status=paid", mod, 2);
 	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), pair(a1, b1));
 	json_decref(p);
-	p = admin_list(fmt("/api/v1/admin/orders?user_id=%lld&status=pending", u[0].id), mod, 1);
-	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), fmt("%lld", a2));
+	p = admin_list(harness_fmt("/api/v1/admin/orders?user_id=%lld&status=pending", u[0].id),
+		       mod, 1);
+	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), harness_fmt("%lld", a2));
 	json_decref(p);
 	p = admin_list("/api/v1/admin/orders?date_from=2020-01-01&date_to=2020-01-31", mod, 1);
-	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), fmt("%lld", a1));
+	ck_assert_str_eq(ids_of(json_object_get(p, "items"), "id"), harness_fmt("%lld", a1));
 	ck_assert(owned_by(json_array_get(json_object_get(p, "items"), 0), u[0].id));
 	json_decref(p);
 	p = admin_list("/api/v1/admin/orders?date_from=2020-01-16", mod, 2);
@@ -1799,7 +1406,7 @@ START_TEST(admin_views)
 	/* Payments. */
 	p = admin_list("/api/v1/admin/payments", mod, 2);
 	json_decref(p);
-	p = admin_list(fmt("/api/v1/admin/payments?user_id=%lld", u[1].id), mod, 1);
+	p = admin_list(harness_fmt("/api/v1/admin/payments?user_id=%lld", u[1].id), mod, 1);
 	ck_assert_int_eq(jint(json_array_get(json_object_get(p, "items"), 0), "order_id"), b1);
 	json_decref(p);
 	p = admin_list("/api/v1/admin/payments?status=successful", mod, 2);
@@ -1809,8 +1416,9 @@ START_TEST(admin_views)
 	p = admin_list("/api/v1/admin/payments?date_from=2020-01-15&date_to=2020-01-15", mod, 1);
 	ck_assert_int_eq(jint(json_array_get(json_object_get(p, "items"), 0), "order_id"), a1);
 	json_decref(p);
-	p = admin_list(fmt("/api/v1/admin/payments?user_id=%lld&date_from=2020-02-01", u[0].id),
-		       mod, 0);
+	p = admin_list(
+		harness_fmt("/api/v1/admin/payments?user_id=%lld&date_from=2020-02-01", u[0].id),
+		mod, 0);
 	json_decref(p);
 	check_invalid("GET", "/api/v1/admin/payments?status=pending", mod, NULL, "status");
 
@@ -1830,10 +1438,10 @@ END_TEST
 START_TEST(movie_delete_rules)
 {
 	boot(false);
-	struct new_user u[] = {{unique_email("ann"), "USER", 0, ""},
-			       {unique_email("bob"), "USER", 0, ""},
-			       {unique_email("mod"), "MODERATOR", 0, ""}};
-	create_users(u, 3);
+	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
+				   {unique_email("bob"), "USER", 0, ""},
+				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *ann = u[0].access, *bob = u[1].access, *mod = u[2].access;
 	struct catalog c;
 	make_catalog(&c, mod);
@@ -1845,17 +1453,19 @@ START_TEST(movie_delete_rules)
 	char del0[64], del1[64];
 	snprintf(del0, sizeof(del0), "/api/v1/movies/%lld", c.m[0]);
 	snprintf(del1, sizeof(del1), "/api/v1/movies/%lld", c.m[1]);
-	struct e2e_resp r = call("DELETE", del0, mod, NULL);
+	struct e2e_resp r = harness_call("DELETE", del0, mod, NULL);
 	expect(&r, 409, "movie_in_carts");
 	ck_assert_int_eq(jint(r.json, "carts"), 2);
 	e2e_resp_free(&r);
 	check_call("DELETE", del0, ann, NULL, 403, NULL);
-	check_call("DELETE", fmt("/api/v1/movies/%lld?force=false", c.m[0]), mod, NULL, 409,
+	check_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=false", c.m[0]), mod, NULL, 409,
 		   "movie_in_carts");
-	check_call("DELETE", fmt("/api/v1/movies/%lld?force=true", c.m[0]), mod, NULL, 204, NULL);
+	check_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[0]), mod, NULL, 204,
+		   NULL);
 	check_call("GET", del0, NULL, NULL, 404, NULL);
 	json_t *cart = get_json("/api/v1/cart", ann);
-	ck_assert_str_eq(ids_of(json_object_get(cart, "items"), "movie_id"), fmt("%lld", c.m[1]));
+	ck_assert_str_eq(ids_of(json_object_get(cart, "items"), "movie_id"),
+			 harness_fmt("%lld", c.m[1]));
 	json_decref(cart);
 	cart = get_json("/api/v1/cart", bob);
 	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
@@ -1868,14 +1478,14 @@ START_TEST(movie_delete_rules)
 	pay(jstr(co, "session_id"));
 	json_decref(co);
 	check_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
-	check_call("DELETE", fmt("/api/v1/movies/%lld?force=true", c.m[1]), mod, NULL, 409,
+	check_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[1]), mod, NULL, 409,
 		   "movie_purchased");
 	json_t *m = get_json(del1, ann);
 	ck_assert(json_is_true(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
 
 	/* Nobody wants it: it goes. */
-	check_call("DELETE", fmt("/api/v1/movies/%lld", c.m[2]), mod, NULL, 204, NULL);
+	check_call("DELETE", harness_fmt("/api/v1/movies/%lld", c.m[2]), mod, NULL, 204, NULL);
 }
 END_TEST
 
@@ -1943,7 +1553,7 @@ START_TEST(fake_protocol)
 	ck_assert_ptr_nonnull(jstr(r.json, "id"));
 	snprintf(first_sid, sizeof(first_sid), "%s", jstr(r.json, "id"));
 	ck_assert_int_eq(jint(r.json, "amount_total"), 999 + 2 * 450);
-	expect_str(r.json, "url", fmt("https://checkout.stripe.test/c/pay/%s", first_sid));
+	expect_str(r.json, "url", harness_fmt("https://checkout.stripe.test/c/pay/%s", first_sid));
 	expect_str(r.json, "client_reference_id", "7");
 	expect_str(json_object_get(r.json, "metadata"), "order_id", "7");
 	expect_str(r.json, "customer_email", "ann@example.com");
@@ -1977,11 +1587,11 @@ START_TEST(fake_protocol)
 	ck_assert_str_eq(error_type(&again), "idempotency_error");
 	e2e_resp_free(&again);
 	e2e_resp_free(&r);
-	r = fake_call(f, "GET", fmt("%s/%s", sessions, first_sid), SECRET_KEY, NULL, NULL);
+	r = fake_call(f, "GET", harness_fmt("%s/%s", sessions, first_sid), SECRET_KEY, NULL, NULL);
 	ck_assert_int_eq(r.status, 200);
 	expect_str(r.json, "id", first_sid);
 	e2e_resp_free(&r);
-	r = fake_call(f, "GET", fmt("%s/cs_nope", sessions), SECRET_KEY, NULL, NULL);
+	r = fake_call(f, "GET", harness_fmt("%s/cs_nope", sessions), SECRET_KEY, NULL, NULL);
 	ck_assert_int_eq(r.status, 404);
 	e2e_resp_free(&r);
 
@@ -2025,9 +1635,10 @@ START_TEST(fake_protocol)
 	r = fake_call(f, "POST", "/v1/refunds", SECRET_KEY, "r1", rbody);
 	ck_assert_int_eq(r.status, 400);
 	e2e_resp_free(&r);
-	ck_assert_int_eq(
-		stripe_fake_complete(f, sid2, fmt("http://127.0.0.1:%d", e2e_free_port()), NULL),
-		-1);
+	ck_assert_int_eq(stripe_fake_complete(f, sid2,
+					      harness_fmt("http://127.0.0.1:%d", e2e_free_port()),
+					      NULL),
+			 -1);
 	r = fake_call(f, "POST", "/v1/refunds", SECRET_KEY, "r1", rbody);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_int_eq(jint(r.json, "amount"), 1899);

@@ -1,0 +1,473 @@
+/* The shared end-to-end harness; see harness.h. */
+#include "harness.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cinema/kv.h"
+
+#define MAX_CHILDREN 12
+#define MAX_LOGS     12
+
+/* The running test; reset by harness_begin and harness_end. */
+static struct {
+	char tag[32];
+	pid_t children[MAX_CHILDREN];
+	char logs[MAX_LOGS][256];
+	struct e2e_server *srv; /* borrowed */
+	PGconn *pg;		/* borrowed */
+} h;
+
+void harness_begin(const char *tag)
+{
+	memset(&h, 0, sizeof(h));
+	snprintf(h.tag, sizeof(h.tag), "%s", tag);
+}
+
+void harness_end(void)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		if (h.children[i] <= 0)
+			continue;
+		kill(h.children[i], SIGKILL);
+		e2e_wait(h.children[i]);
+		h.children[i] = 0;
+	}
+	if (h.srv && h.srv->log_path[0])
+		unlink(h.srv->log_path);
+	for (int i = 0; i < MAX_LOGS; i++)
+		if (h.logs[i][0])
+			unlink(h.logs[i]);
+	char tag[sizeof(h.tag)];
+	memcpy(tag, h.tag, sizeof(tag));
+	harness_begin(tag);
+}
+
+void harness_track(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (h.children[i] <= 0) {
+			h.children[i] = pid;
+			return;
+		}
+	kill(pid, SIGKILL);
+	ck_abort_msg("too many child processes in one test");
+}
+
+void harness_untrack(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (h.children[i] == pid)
+			h.children[i] = 0;
+}
+
+const char *harness_log_new(const char *what)
+{
+	char tag[sizeof(h.tag)]; /* h.tag and h.logs are one object for snprintf */
+	memcpy(tag, h.tag, sizeof(tag));
+	for (int i = 0; i < MAX_LOGS; i++)
+		if (!h.logs[i][0]) {
+			snprintf(h.logs[i], sizeof(h.logs[i]), "/tmp/cinema-%s-%ld-%s-%d.log", tag,
+				 (long)getpid(), what, i);
+			return h.logs[i];
+		}
+	ck_abort_msg("too many log files in one test");
+	return NULL;
+}
+
+const char *harness_logs_tail(void)
+{
+	static char text[8000];
+	size_t used = 0;
+	text[0] = '\0';
+	for (int i = -1; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
+		const char *path = i >= 0 ? h.logs[i] : h.srv ? h.srv->log_path : "";
+		if (!path[0])
+			continue;
+		struct buf b = BUF_INIT;
+		e2e_read_file(path, &b);
+		size_t keep = 1500;
+		const char *s = b.data ? b.data : "";
+		if (b.len > keep)
+			s += b.len - keep;
+		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", path, s);
+		if (n > 0)
+			used += (size_t)n;
+		if (used >= sizeof(text))
+			used = sizeof(text) - 1;
+		buf_free(&b);
+	}
+	return text;
+}
+
+void harness_require_env(const char *const *names)
+{
+	for (const char *const *name = names; *name; name++) {
+		const char *v = getenv(*name);
+		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)", *name);
+	}
+}
+
+/* --- time, text, files --- */
+
+void harness_sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
+	nanosleep(&t, NULL);
+}
+
+long long harness_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *harness_fmt(const char *f, ...)
+{
+	static char bufs[8][2048];
+	static int next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
+	va_end(ap);
+	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
+	return b;
+}
+
+void harness_secret(char *out, size_t n, const char *prefix)
+{
+	unsigned char rnd[24];
+	char hex[sizeof(rnd) * 2 + 1];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	int len = snprintf(out, n, "%s-%s", prefix, hex);
+	ck_assert(len > 0 && (size_t)len < n);
+}
+
+bool harness_file_contains(const char *path, const char *needle)
+{
+	struct buf b = BUF_INIT;
+	e2e_read_file(path, &b);
+	bool found = b.data && strstr(b.data, needle);
+	buf_free(&b);
+	return found;
+}
+
+void harness_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+void harness_env_set(struct harness_env *e, const char *f, ...)
+{
+	char item[1024];
+	va_list ap;
+	va_start(ap, f);
+	int len = vsnprintf(item, sizeof(item), f, ap);
+	va_end(ap);
+	ck_assert(len > 0 && (size_t)len < sizeof(item));
+	size_t name_len = strcspn(item, "=");
+	int i;
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->s[i], item, name_len + 1) == 0)
+			break;
+	if (i == e->n) {
+		ck_assert_int_lt(e->n, HARNESS_ENV_MAX);
+		e->n++;
+	}
+	memcpy(e->s[i], item, (size_t)len + 1);
+	for (int k = 0; k < e->n; k++)
+		e->p[k] = e->s[k];
+	e->p[e->n] = NULL;
+}
+
+/* --- processes --- */
+
+bool harness_port_open(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+void harness_assert_alive(pid_t pid, const char *what)
+{
+	int status;
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		harness_untrack(pid);
+		ck_abort_msg("%s exited early:%s", what, harness_logs_tail());
+	}
+}
+
+void harness_wait_port(pid_t pid, int port, const char *what)
+{
+	long long deadline = harness_now_ms() + HARNESS_WAIT_MS;
+	while (!harness_port_open(port)) {
+		harness_assert_alive(pid, what);
+		ck_assert_msg(harness_now_ms() <= deadline, "%s did not listen:%s", what,
+			      harness_logs_tail());
+		harness_sleep_ms(HARNESS_POLL_MS);
+	}
+}
+
+void harness_wait_log(pid_t pid, const char *log_path, const char *needle, const char *what)
+{
+	long long deadline = harness_now_ms() + HARNESS_WAIT_MS;
+	while (!harness_file_contains(log_path, needle)) {
+		harness_assert_alive(pid, what);
+		ck_assert_msg(harness_now_ms() <= deadline, "%s did not start:%s", what,
+			      harness_logs_tail());
+		harness_sleep_ms(HARNESS_POLL_MS);
+	}
+}
+
+void harness_migrate(const char *conninfo)
+{
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", conninfo);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
+	struct buf err = BUF_INIT;
+	int rc = e2e_run_capture(e2e_bin("CINEMA_API_BIN"), argv, env, NULL, 60, NULL, &err);
+	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data);
+	buf_free(&err);
+}
+
+int harness_mailsink_start(char *maildir, size_t n)
+{
+	int len = snprintf(maildir, n, "/tmp/cinema-%s-mail-XXXXXX", h.tag);
+	ck_assert(len > 0 && (size_t)len < n);
+	ck_assert_ptr_nonnull(mkdtemp(maildir));
+	int smtp_port = e2e_free_port();
+	ck_assert_int_gt(smtp_port, 0);
+	char port[16];
+	snprintf(port, sizeof(port), "%d", smtp_port);
+	char *argv[] = {
+		(char *)"cinema-mailsink", (char *)"--dir", maildir, (char *)"--port", port, NULL};
+	pid_t sink = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), argv, NULL, NULL,
+			       harness_log_new("mailsink"));
+	ck_assert_msg(sink > 0, "cannot start cinema-mailsink");
+	harness_track(sink);
+	harness_wait_port(sink, smtp_port, "cinema-mailsink");
+	return smtp_port;
+}
+
+void harness_scheduler_start(const char *const *env)
+{
+	const char *log = harness_log_new("scheduler");
+	char *argv[] = {(char *)"cinema-scheduler", NULL};
+	pid_t sched = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), argv, env, NULL, log);
+	ck_assert_msg(sched > 0, "cannot start cinema-scheduler");
+	harness_track(sched);
+	harness_wait_log(sched, log, "\"scheduler started\"", "cinema-scheduler");
+}
+
+void harness_server_start(struct e2e_server *srv, const char *const *env)
+{
+	h.srv = srv;
+	bool ok = e2e_server_start(srv, env);
+	if (srv->pid > 0)
+		harness_track(srv->pid);
+	ck_assert_msg(ok, "cinema-api serve did not come up:%s", harness_logs_tail());
+}
+
+/* --- Redis --- */
+
+void harness_redis_url(char *out, size_t n, int db)
+{
+	const char *base = getenv("REDIS_URL");
+	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
+	size_t keep = strcspn(base + 8, "/?") + 8;
+	int len = snprintf(out, n, "%.*s/%d", (int)keep, base, db);
+	ck_assert(len > 0 && (size_t)len < n);
+}
+
+void harness_redis_flush(const char *url)
+{
+	char err[256];
+	struct kv_options kvo = {.url = url, .pool_size = 1, .timeout_ms = 2000};
+	struct kv *kv = kv_new(&kvo, err, sizeof(err));
+	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
+	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed", url);
+	kv_free(kv);
+}
+
+/* --- SQL --- */
+
+void harness_use_db(PGconn *pg)
+{
+	h.pg = pg;
+}
+
+void harness_sql_ok(const char *sql)
+{
+	PGresult *res = PQexec(h.pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(h.pg));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	PQclear(res);
+}
+
+char *harness_sql_value(const char *sql)
+{
+	PGresult *res = PQexec(h.pg, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(h.pg),
+			 PQntuples(res));
+		PQclear(res);
+		ck_abort_msg("%s", msg);
+	}
+	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+long long harness_sql_int(const char *sql)
+{
+	char *v = harness_sql_value(sql);
+	long long n = strtoll(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+/* --- HTTP --- */
+
+json_t *harness_json(const char *f, ...)
+{
+	json_error_t jerr;
+	va_list ap;
+	va_start(ap, f);
+	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
+	va_end(ap);
+	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
+	return j;
+}
+
+struct e2e_resp harness_raw(const char *method, const char *path, const char *const *headers,
+			    const char *body, size_t len)
+{
+	struct e2e_resp r;
+	ck_assert_msg(h.srv != NULL || strncmp(path, "http", 4) == 0, "no server started");
+	const char *url = strncmp(path, "http", 4) == 0 ? path : e2e_url(h.srv, path);
+	ck_assert_msg(e2e_request(method, url, headers, body, len, &r), "%s %s: transport error",
+		      method, path);
+	return r;
+}
+
+struct e2e_resp harness_call(const char *method, const char *path, const char *bearer, json_t *body)
+{
+	char auth[2200];
+	const char *headers[3];
+	int n = 0;
+	if (bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		headers[n++] = auth;
+	}
+	if (body)
+		headers[n++] = "Content-Type: application/json";
+	headers[n] = NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct e2e_resp r = harness_raw(method, path, headers, text, text ? strlen(text) : 0);
+	free(text);
+	json_decref(body);
+	return r;
+}
+
+void harness_expect_at(const struct e2e_resp *r, long status, const char *code, int line)
+{
+	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %s%s", line,
+		      r->status, status, r->body.data ? r->body.data : "",
+		      r->status >= 500 ? harness_logs_tail() : "");
+	if (status < 400)
+		return;
+	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
+		      r->body.data ? r->body.data : "");
+	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
+		      "line %d: error without detail: %s", line, r->body.data);
+	if (code)
+		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
+			      e2e_code(r), code, r->body.data);
+}
+
+/* --- users --- */
+
+void harness_create_users(const char *conninfo, struct harness_user *u, size_t n,
+			  const char *password)
+{
+	pid_t pids[8];
+	const char *plogs[8];
+	ck_assert_uint_le(n, 8);
+	char dbenv[1100];
+	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", conninfo);
+	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	for (size_t i = 0; i < n; i++) {
+		char *argv[] = {(char *)"cinema-api", (char *)"create-user",
+				(char *)"--email",    (char *)u[i].email,
+				(char *)"--password", (char *)password,
+				(char *)"--group",    (char *)u[i].group,
+				(char *)"--active",   NULL};
+		plogs[i] = harness_log_new("create-user");
+		pids[i] = e2e_spawn(e2e_bin("CINEMA_API_BIN"), argv, env, NULL, plogs[i]);
+		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
+		harness_track(pids[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = e2e_wait(pids[i]);
+		harness_untrack(pids[i]);
+		struct buf out = BUF_INIT;
+		e2e_read_file(plogs[i], &out);
+		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", u[i].email, rc,
+			      out.data ? out.data : "");
+		buf_free(&out);
+		char *esc = PQescapeLiteral(h.pg, u[i].email, strlen(u[i].email));
+		u[i].id = harness_sql_int(
+			harness_fmt("SELECT id FROM users WHERE email = lower(%s)", esc));
+		PQfreemem(esc);
+		ck_assert_int_gt(u[i].id, 0);
+
+		struct e2e_resp r = harness_call(
+			"POST", "/api/v1/accounts/login", NULL,
+			harness_json("{s:s,s:s}", "email", u[i].email, "password", password));
+		harness_expect(&r, 200, NULL);
+		const char *a = json_string_value(json_object_get(r.json, "access_token"));
+		ck_assert(a && strlen(a) < sizeof(u[i].access));
+		snprintf(u[i].access, sizeof(u[i].access), "%s", a);
+		e2e_resp_free(&r);
+	}
+}

@@ -1,0 +1,159 @@
+/* Shared harness of the end-to-end suites: the processes, log files, server,
+ * database connection and Redis database of the running test, with the HTTP,
+ * SQL and polling helpers that use them.
+ *
+ * State: one test at a time per process. check forks each test, so every
+ * test starts with an empty harness; call harness_begin() in the checked
+ * setup and harness_end() in the checked teardown. Nothing here is
+ * thread-safe: call it from the test's main thread.
+ *
+ * Failures: every helper that can fail fails the current check test (with
+ * the tail of the test's logs where that helps), so callers need no error
+ * paths.
+ *
+ * What is killed when: every child registered with harness_track() (the
+ * servers, mailsink, scheduler and create-user processes started here
+ * included) is killed with SIGKILL and reaped by harness_end(), which also
+ * removes every log file from harness_log_new() and the server's log. In
+ * fork mode a failed assertion ends the test process before teardown; check
+ * then kills the test's whole process group, children included.
+ *
+ * Ownership: strings returned as const char * are borrowed and live in
+ * static buffers (harness_fmt keeps eight alive at a time); PGconn and
+ * e2e_server pointers passed in stay owned by the caller. */
+#ifndef CINEMA_TEST_HARNESS_H
+#define CINEMA_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "e2e.h"
+
+#define HARNESS_WAIT_MS 15000L /* "eventually": how long to poll */
+#define HARNESS_POLL_MS 50L
+#define HARNESS_ENV_MAX 24
+
+/* --- the running test --- */
+
+/* Starts a test: forgets any previous state; log files are named
+ * /tmp/cinema-<tag>-<pid>-<what>-<n>.log. tag is copied. */
+void harness_begin(const char *tag);
+/* Ends a test: kills and reaps every tracked child, removes the logs and the
+ * server's log, and forgets the server and database connection (the caller
+ * still closes the connection). */
+void harness_end(void);
+
+/* Registers a child for killing in harness_end (fails the test when more than
+ * twelve are live); harness_untrack forgets one the caller has reaped. */
+void harness_track(pid_t pid);
+void harness_untrack(pid_t pid);
+/* A new log file path for this test, removed by harness_end. */
+const char *harness_log_new(const char *what);
+/* The last part of the server's log and of every other log of this test. */
+const char *harness_logs_tail(void);
+
+/* Fails every required environment variable (NULL-terminated) that is unset
+ * or empty. */
+void harness_require_env(const char *const *names);
+
+/* --- time, text, files --- */
+
+void harness_sleep_ms(long ms);
+long long harness_now_ms(void); /* monotonic */
+/* printf into a rotating static buffer (eight live at a time). */
+const char *harness_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+/* "prefix-<48 random hex digits>" into out. */
+void harness_secret(char *out, size_t n, const char *prefix);
+bool harness_file_contains(const char *path, const char *needle);
+/* Removes dir and the files in it (not recursive); quiet if absent. */
+void harness_remove_dir(const char *dir);
+
+/* A list of "NAME=value" entries for e2e_spawn and e2e_server_start; a name
+ * set twice keeps the last value. p is NULL-terminated. Zero it to empty. */
+struct harness_env {
+	char s[HARNESS_ENV_MAX][1024];
+	const char *p[HARNESS_ENV_MAX + 1];
+	int n;
+};
+void harness_env_set(struct harness_env *e, const char *f, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* --- processes --- */
+
+bool harness_port_open(int port);
+/* Fails the test if pid has exited (what names it). */
+void harness_assert_alive(pid_t pid, const char *what);
+/* Polls until port listens, or the log at log_path contains needle; fails
+ * when pid exits or HARNESS_WAIT_MS passes. */
+void harness_wait_port(pid_t pid, int port, const char *what);
+void harness_wait_log(pid_t pid, const char *log_path, const char *needle, const char *what);
+
+/* Runs `cinema-api migrate` on the database conninfo. */
+void harness_migrate(const char *conninfo);
+/* Starts cinema-mailsink on a free port storing into a new directory under
+ * /tmp (written to maildir, removed by the caller with harness_remove_dir);
+ * waits until it listens and returns the port. */
+int harness_mailsink_start(char *maildir, size_t n);
+/* Starts cinema-scheduler with env and waits for "scheduler started". */
+void harness_scheduler_start(const char *const *env);
+/* Starts `cinema-api serve` with env into srv (borrowed until harness_end),
+ * tracks it and makes it the server of harness_raw and harness_logs_tail. */
+void harness_server_start(struct e2e_server *srv, const char *const *env);
+
+/* --- Redis --- */
+
+/* REDIS_URL with its path replaced by /db. */
+void harness_redis_url(char *out, size_t n, int db);
+void harness_redis_flush(const char *url);
+
+/* --- SQL on the test's database (the connection set by harness_use_db) --- */
+
+void harness_use_db(PGconn *pg);
+void harness_sql_ok(const char *sql);
+/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
+char *harness_sql_value(const char *sql);
+long long harness_sql_int(const char *sql);
+
+/* --- HTTP on the test's server --- */
+
+/* json_pack that cannot fail silently; returns a new reference. */
+json_t *harness_json(const char *f, ...);
+/* A request to path on the server (or to a full http URL) with raw headers
+ * (NULL-terminated, may be NULL) and body. Free with e2e_resp_free. */
+struct e2e_resp harness_raw(const char *method, const char *path, const char *const *headers,
+			    const char *body, size_t len);
+/* A request as the holder of access token bearer (NULL: anonymous), with a
+ * JSON body (consumed; NULL for none). */
+struct e2e_resp harness_call(const char *method, const char *path, const char *bearer,
+			     json_t *body);
+/* Asserts the status and, for errors, a JSON body with a "detail" string and
+ * the given code (NULL: any). line is the caller's, for the message. */
+void harness_expect_at(const struct e2e_resp *r, long status, const char *code, int line);
+#define harness_expect(r, status, code) harness_expect_at(r, status, code, __LINE__)
+/* A call whose response is only checked (and freed). */
+#define harness_check_call(method, path, bearer, body, status, code)            \
+	do {                                                                    \
+		struct e2e_resp cc_ = harness_call(method, path, bearer, body); \
+		harness_expect(&cc_, status, code);                             \
+		e2e_resp_free(&cc_);                                            \
+	} while (0)
+
+/* --- users --- */
+
+struct harness_user {
+	const char *email;
+	const char *group; /* USER, MODERATOR, ADMIN */
+	long long id;	   /* filled in */
+	char access[2048]; /* filled in: an access token */
+};
+
+/* Creates up to eight active accounts with `cinema-api create-user` on the
+ * database conninfo, all at once (each hashes a password), fills in their
+ * ids and signs each in with password on the server. */
+void harness_create_users(const char *conninfo, struct harness_user *u, size_t n,
+			  const char *password);
+
+#endif
