@@ -37,8 +37,10 @@ enum http_method {
 
 /* Groups, ordered: each inherits the rights of those below. */
 enum http_access {
-	ACCESS_PUBLIC = 0, /* anyone, signed in or not */
-	ACCESS_USER,	   /* any signed-in account */
+	ACCESS_OWN_AUTH = -1, /* the handler checks its own credentials; the router
+			       * does not read Authorization (webhooks, /metrics) */
+	ACCESS_PUBLIC = 0,    /* anyone, signed in or not */
+	ACCESS_USER,	      /* any signed-in account */
 	ACCESS_MODERATOR,
 	ACCESS_ADMIN,
 };
@@ -72,7 +74,8 @@ struct http_request {
 	struct http_param params[HTTP_MAX_PARAMS];
 	int nparams;
 	char request_id[HTTP_REQUEST_ID_MAX + 1];
-	void *conn; /* opaque server handle, used by the http_* accessors */
+	void *conn;   /* opaque server handle, used by the http_* accessors */
+	void *server; /* opaque: the struct http_server answering */
 };
 
 struct http_header {
@@ -150,6 +153,10 @@ unsigned http_empty(struct http_response *res, unsigned status);
 /* Adds a response header (value copied). Silently ignores more than
  * HTTP_MAX_EXTRA_HEADERS; names are static strings. */
 void http_set_header(struct http_response *res, const char *name, const char *value);
+
+/* Appends the server's counters in Prometheus text format: requests by
+ * route and status class, a latency histogram, requests in flight. */
+void http_metrics_write(const struct http_request *req, struct buf *out);
 
 /* Router: finds the route for method and path among tables (each ended by
  * ROUTES_END). Returns the route and fills params (values decoded and owned

@@ -55,11 +55,11 @@ static void fail(const char *what)
 
 static int cmd_routes(void)
 {
-	static const char *const access[] = {"public", "user", "moderator", "admin"};
+	static const char *const access[] = {"own-auth", "public", "user", "moderator", "admin"};
 	for (const struct route *const *t = app_route_tables; *t; t++)
 		for (const struct route *r = *t; r->pattern; r++)
 			printf("%s %s %s\n", http_method_name(r->method), r->pattern,
-			       access[r->access]);
+			       access[r->access - ACCESS_OWN_AUTH]);
 	return 0;
 }
 

@@ -418,7 +418,7 @@ const struct route commerce_routes[] = {
 	{HTTP_POST, "/api/v1/orders/{id}/cancel", h_order_cancel, ACCESS_USER, SMALL_BODY},
 	{HTTP_POST, "/api/v1/orders/{id}/checkout", h_order_checkout, ACCESS_USER, SMALL_BODY},
 	{HTTP_POST, "/api/v1/orders/{id}/refund", h_order_refund, ACCESS_USER, SMALL_BODY},
-	{HTTP_POST, "/api/v1/payments/webhook", h_webhook, ACCESS_PUBLIC, WEBHOOK_BODY},
+	{HTTP_POST, "/api/v1/payments/webhook", h_webhook, ACCESS_OWN_AUTH, WEBHOOK_BODY},
 	{HTTP_GET, "/api/v1/payments", h_payment_list, ACCESS_USER, 0},
 	{HTTP_GET, "/api/v1/payments/{id}", h_payment_get, ACCESS_USER, 0},
 	{HTTP_GET, "/api/v1/admin/carts", h_admin_carts, ACCESS_MODERATOR, 0},

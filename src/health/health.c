@@ -3,7 +3,12 @@
  * while either is down and resumes once it is back. */
 #include "health/health.h"
 
+#include <sodium.h>
+#include <string.h>
+#include <strings.h>
+
 #include "cinema/app.h"
+#include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
 
@@ -42,8 +47,51 @@ static unsigned h_readyz(struct http_request *req, struct http_response *res)
 				   checks));
 }
 
+/* Prometheus text, for whoever holds METRICS_TOKEN; the route does not
+ * exist when no token is configured. */
+static unsigned h_metrics(struct http_request *req, struct http_response *res)
+{
+	const struct config *cfg = req->app->cfg;
+	const char *token = cfg->metrics_token;
+	const char *h = http_header(req, "Authorization");
+	if (!*token)
+		return http_error(res, ERR_ROUTE_NOT_FOUND, NULL);
+	size_t n = strlen(token);
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n ||
+	    sodium_memcmp(h + 7, token, n) != 0)
+		return http_error(res, ERR_UNAUTHORIZED, "A valid metrics token is required.");
+
+	int size = 0, in_use = 0, waiting = 0;
+	redisReply *r = NULL;
+	long long queued = -1;
+	if (kv_command(req->app->kv, &r, "LLEN %s", cfg->email_queue_key) == ERR_OK &&
+	    r->type == REDIS_REPLY_INTEGER)
+		queued = r->integer;
+	freeReplyObject(r);
+	db_pool_stats(req->app->db, &size, &in_use, &waiting);
+
+	http_empty(res, 200);
+	http_metrics_write(req, &res->body);
+	buf_printf(&res->body,
+		   "# HELP cinema_db_pool_connections PostgreSQL pool: size, in use, callers "
+		   "waiting.\n# TYPE cinema_db_pool_connections gauge\n"
+		   "cinema_db_pool_connections{state=\"size\"} %d\n"
+		   "cinema_db_pool_connections{state=\"in_use\"} %d\n"
+		   "cinema_db_pool_connections{state=\"waiting\"} %d\n",
+		   size, in_use, waiting);
+	if (queued >= 0)
+		buf_printf(&res->body,
+			   "# HELP cinema_email_queue_length Email jobs announced on Redis and not "
+			   "yet taken.\n# TYPE cinema_email_queue_length gauge\n"
+			   "cinema_email_queue_length %lld\n",
+			   queued);
+	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 200;
+}
+
 const struct route health_routes[] = {
 	{HTTP_GET, "/healthz", h_healthz, ACCESS_PUBLIC, 0},
 	{HTTP_GET, "/readyz", h_readyz, ACCESS_PUBLIC, 0},
+	{HTTP_GET, "/metrics", h_metrics, ACCESS_OWN_AUTH, 0},
 	ROUTES_END,
 };

@@ -28,12 +28,27 @@
  * its 413; past this much more the connection is cut instead. */
 #define DISCARD_SLACK (1024u * 1024u)
 
+/* Latency buckets of the histogram, in seconds (Prometheus "le"). */
+static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+					 0.1,	0.25,	0.5,   1,    2.5};
+#define NBUCKETS (sizeof(latency_buckets) / sizeof(latency_buckets[0]))
+#define NCLASSES 5 /* 1xx..5xx */
+
+struct route_stats {
+	const struct route *route; /* NULL: requests that matched no route */
+	atomic_ullong by_class[NCLASSES];
+};
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct http_server_options opt;
 	char *cors_origins; /* owned copy */
 	atomic_int in_flight;
 	atomic_bool stopping;
+	struct route_stats *stats; /* one per route, then one for no route */
+	size_t nstats;
+	atomic_ullong latency[NBUCKETS + 1]; /* cumulative counts per bucket, +Inf last */
+	atomic_ullong latency_sum_us;
 };
 
 struct req_ctx {
@@ -338,8 +353,8 @@ static enum err authenticate(struct http_server *srv, struct http_request *req)
 static void dispatch(struct http_server *srv, struct req_ctx *ctx)
 {
 	struct http_request *req = &ctx->req;
-	enum err e = authenticate(srv, req);
-	if (e == ERR_OK && req->route->access != ACCESS_PUBLIC && !req->auth.user_id)
+	enum err e = req->route->access == ACCESS_OWN_AUTH ? ERR_OK : authenticate(srv, req);
+	if (e == ERR_OK && req->route->access > ACCESS_PUBLIC && !req->auth.user_id)
 		e = ERR_UNAUTHORIZED;
 	if (e != ERR_OK) {
 		memset(&req->auth, 0, sizeof(req->auth));
@@ -379,6 +394,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 		ctx->req.app = srv->opt.app;
 		ctx->req.conn = conn;
+		ctx->req.server = srv;
 		ctx->req.path = url;
 		ctx->req.body = "";
 		*req_cls = ctx;
@@ -426,6 +442,67 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return send_response(srv, conn, ctx);
 }
 
+/* Counts a finished request for /metrics. */
+static void record(struct http_server *srv, const struct req_ctx *ctx)
+{
+	size_t i = srv->nstats - 1;
+	for (size_t k = 0; k + 1 < srv->nstats; k++)
+		if (srv->stats[k].route == ctx->req.route) {
+			i = k;
+			break;
+		}
+	unsigned cls = ctx->res.status / 100;
+	if (cls >= 1 && cls <= NCLASSES)
+		atomic_fetch_add(&srv->stats[i].by_class[cls - 1], 1);
+	double s = elapsed_ms(&ctx->start) / 1000.0;
+	size_t b = 0;
+	while (b < NBUCKETS && s > latency_buckets[b])
+		b++;
+	atomic_fetch_add(&srv->latency[b], 1);
+	atomic_fetch_add(&srv->latency_sum_us, (unsigned long long)(s * 1e6));
+}
+
+void http_metrics_write(const struct http_request *req, struct buf *out)
+{
+	const struct http_server *srv = req->server;
+	buf_append_str(out, "# HELP cinema_http_requests_total Requests answered, by route and "
+			    "status class.\n# TYPE cinema_http_requests_total counter\n");
+	for (size_t i = 0; i < srv->nstats; i++) {
+		const struct route *r = srv->stats[i].route;
+		for (unsigned c = 0; c < NCLASSES; c++) {
+			unsigned long long n = atomic_load(&srv->stats[i].by_class[c]);
+			if (n)
+				buf_printf(out,
+					   "cinema_http_requests_total{method=\"%s\",route=\"%s\","
+					   "status=\"%uxx\"} %llu\n",
+					   r ? http_method_name(r->method) : "",
+					   r ? r->pattern : "none", c + 1, n);
+		}
+	}
+	buf_append_str(out, "# HELP cinema_http_request_duration_seconds Time to answer.\n"
+			    "# TYPE cinema_http_request_duration_seconds histogram\n");
+	unsigned long long cumulative = 0;
+	for (size_t b = 0; b <= NBUCKETS; b++) {
+		cumulative += atomic_load(&srv->latency[b]);
+		if (b < NBUCKETS)
+			buf_printf(out,
+				   "cinema_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+				   latency_buckets[b], cumulative);
+		else
+			buf_printf(out,
+				   "cinema_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+				   "cinema_http_request_duration_seconds_count %llu\n",
+				   cumulative, cumulative);
+	}
+	buf_printf(out, "cinema_http_request_duration_seconds_sum %.6f\n",
+		   (double)atomic_load(&srv->latency_sum_us) / 1e6);
+	buf_printf(out,
+		   "# HELP cinema_http_requests_in_flight Requests being answered.\n"
+		   "# TYPE cinema_http_requests_in_flight gauge\n"
+		   "cinema_http_requests_in_flight %d\n",
+		   atomic_load(&((struct http_server *)srv)->in_flight));
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -435,6 +512,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!ctx)
 		return;
 	*req_cls = NULL;
+	record(srv, ctx);
 	LOG_INFO("request", LOG_STR("request_id", ctx->req.request_id),
 		 LOG_STR("method", http_method_name(ctx->req.method)),
 		 LOG_STR("path", ctx->req.path), LOG_INT("status", ctx->res.status),
@@ -492,6 +570,15 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 	srv->opt.cors_origins = srv->cors_origins;
 	atomic_init(&srv->in_flight, 0);
 	atomic_init(&srv->stopping, false);
+	for (const struct route *const *t = opt->tables; *t; t++)
+		for (const struct route *r = *t; r->pattern; r++)
+			srv->nstats++;
+	srv->nstats++; /* no route */
+	srv->stats = xcalloc(srv->nstats, sizeof(*srv->stats));
+	size_t k = 0;
+	for (const struct route *const *t = opt->tables; *t; t++)
+		for (const struct route *r = *t; r->pattern; r++)
+			srv->stats[k++].route = r;
 
 	unsigned flags =
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -516,6 +603,7 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 	if (!srv->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",
 			 opt->host, opt->port);
+		free(srv->stats);
 		free(srv->cors_origins);
 		free(srv);
 		return NULL;
@@ -541,6 +629,7 @@ void http_server_stop(struct http_server *srv, int grace_s)
 	if (left > 0)
 		LOG_WARN("shutdown grace period over", LOG_INT("requests_in_flight", left));
 	MHD_stop_daemon(srv->daemon);
+	free(srv->stats);
 	free(srv->cors_origins);
 	free(srv);
 }

@@ -642,6 +642,40 @@ START_TEST(port_in_use_is_refused)
 }
 END_TEST
 
+/* /metrics: Prometheus text for the holder of METRICS_TOKEN only. */
+START_TEST(metrics_need_the_token)
+{
+	struct e2e_server srv;
+	const char *env[] = {"METRICS_TOKEN=metrics-token-for-tests", NULL};
+	start_api(&srv, env);
+	struct e2e_resp r = get(&srv, "/healthz");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("GET", e2e_url(&srv, "/metrics"), NULL, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 401);
+	e2e_resp_free(&r);
+	const char *const wrong[] = {"Authorization: Bearer metrics-token-for-test", NULL};
+	ck_assert(e2e_request("GET", e2e_url(&srv, "/metrics"), wrong, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 401);
+	e2e_resp_free(&r);
+	const char *const right[] = {"Authorization: Bearer metrics-token-for-tests", NULL};
+	ck_assert(e2e_request("GET", e2e_url(&srv, "/metrics"), right, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body.data, "cinema_http_requests_total{method=\"GET\","
+						  "route=\"/healthz\",status=\"2xx\"}"));
+	ck_assert_ptr_nonnull(strstr(r.body.data, "cinema_http_request_duration_seconds_bucket"));
+	ck_assert_ptr_nonnull(strstr(r.body.data, "cinema_db_pool_connections{state=\"size\"}"));
+	e2e_resp_free(&r);
+	ck_assert_int_eq(stop_api(&srv), 0);
+
+	/* Without a token the endpoint does not exist. */
+	start_api(&srv, NULL);
+	ck_assert(e2e_request("GET", e2e_url(&srv, "/metrics"), right, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 404);
+	e2e_resp_free(&r);
+	ck_assert_int_eq(stop_api(&srv), 0);
+}
+END_TEST
+
 /* The container HEALTHCHECK: exit 0 while /readyz answers 200, else 1. */
 START_TEST(healthcheck_command_follows_readiness)
 {
@@ -683,6 +717,7 @@ int main(void)
 	tcase_add_test(tc, readyz_follows_redis_down_and_back);
 	tcase_add_test(tc, port_in_use_is_refused);
 	tcase_add_test(tc, healthcheck_command_follows_readiness);
+	tcase_add_test(tc, metrics_need_the_token);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");
