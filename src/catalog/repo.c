@@ -26,9 +26,10 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 
 /* ---- movies: list ---- */
 
-#define GENRES_JSON                                                                  \
-	"coalesce((SELECT json_agg(json_build_object('id', g.id, 'name', g.name) "   \
-	"ORDER BY g.name) FROM movie_genres mg JOIN genres g ON g.id = mg.genre_id " \
+#define GENRES_JSON                                                                           \
+	"coalesce((SELECT json_agg(json_build_object('id', g.id, 'name', g.name) "            \
+	"ORDER BY g.name) FROM movie_genres mg CROSS JOIN LATERAL (SELECT x.id, x.name FROM " \
+	"genres x WHERE x.id = mg.genre_id OFFSET 0) g "                                      \
 	"WHERE mg.movie_id = m.id), '[]')"
 
 #define MOVIE_SUMMARY_JSON                                                               \
@@ -60,8 +61,12 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 	"AND ($14::bigint IS NULL OR EXISTS (SELECT 1 FROM purchases x "                         \
 	"WHERE x.movie_id = m.id AND x.user_id = $14::bigint)) "
 
-#define MOVIE_LIST(order)                                                                     \
+#define MOVIE_LIST_COUNTED(order)                                                             \
 	"SELECT " MOVIE_SUMMARY_JSON ", count(*) OVER () FROM movies m "                      \
+	"JOIN certifications c ON c.id = m.certification_id " MOVIE_FILTERS "ORDER BY " order \
+	" LIMIT $15 OFFSET $16"
+#define MOVIE_LIST(order)                                                                     \
+	"SELECT " MOVIE_SUMMARY_JSON ", 0 FROM movies m "                                     \
 	"JOIN certifications c ON c.id = m.certification_id " MOVIE_FILTERS "ORDER BY " order \
 	" LIMIT $15 OFFSET $16"
 
@@ -97,8 +102,8 @@ static const struct {
 /* Without a sort: by relevance when searching, else most popular first. */
 static const struct db_stmt stmt_list_relevance = {
 	"movies_list_relevance",
-	MOVIE_LIST("ts_rank_cd(m.search_doc, to_tsquery('simple', $12)) DESC, "
-		   "m.popularity DESC, m.id")};
+	MOVIE_LIST_COUNTED("ts_rank_cd(m.search_doc, to_tsquery('simple', $12)) DESC, "
+			   "m.popularity DESC, m.id")};
 static const struct db_stmt stmt_count = {"movies_count", MOVIE_COUNT};
 
 bool movies_sort_valid(const char *key)
@@ -132,12 +137,14 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 	if (rc != ERR_OK)
 		return rc;
 	rows_to_array(res, items);
-	if (PQntuples(res) > 0) {
+	int n = PQntuples(res);
+	if (stmt == &stmt_list_relevance && n > 0) {
 		*total = db_int(res, 0, 1);
-	} else if (f->offset == 0) {
-		*total = 0;
+	} else if (n < f->limit && (n > 0 || f->offset == 0)) {
+		*total = f->offset + n; /* the last page */
 	} else {
-		/* Past the last page: the window count saw no row. */
+		/* A full page, or past the last one: count the matches. (A
+		 * window count would make every sort read all matching rows.) */
 		PQclear(res);
 		res = NULL;
 		rc = db_exec_planned(c, &stmt_count, 16, p, &res);
@@ -149,9 +156,10 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 
 /* ---- movies: detail ---- */
 
-#define PEOPLE_JSON(table, link, fk)                                               \
-	"coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) " \
-	"ORDER BY t.name) FROM " link " l JOIN " table " t ON t.id = l." fk " "    \
+#define PEOPLE_JSON(table, link, fk)                                                           \
+	"coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) "             \
+	"ORDER BY t.name) FROM " link " l CROSS JOIN LATERAL (SELECT x.id, x.name FROM " table \
+	" x WHERE x.id = l." fk " OFFSET 0) t "                                                \
 	"WHERE l.movie_id = m.id), '[]')"
 
 /* clang-format off */
