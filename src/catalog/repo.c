@@ -26,17 +26,11 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 
 /* ---- movies: list ---- */
 
-#define GENRES_JSON                                                                           \
-	"coalesce((SELECT json_agg(json_build_object('id', g.id, 'name', g.name) "            \
-	"ORDER BY g.name) FROM movie_genres mg CROSS JOIN LATERAL (SELECT x.id, x.name FROM " \
-	"genres x WHERE x.id = mg.genre_id OFFSET 0) g "                                      \
-	"WHERE mg.movie_id = m.id), '[]')"
-
 #define MOVIE_SUMMARY_JSON                                                               \
 	"json_build_object('id', m.id, 'uuid', m.uuid, 'name', m.name, 'year', m.year, " \
 	"'time', m.time, 'imdb', m.imdb, 'votes', m.votes, 'meta_score', m.meta_score, " \
 	"'price', m.price::text, 'certification', json_build_object('id', c.id, "        \
-	"'name', c.name), 'genres', " GENRES_JSON ", 'likes', m.likes, "                 \
+	"'name', c.name), 'genres', m.genres_json, 'likes', m.likes, "                   \
 	"'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "                \
 	"'rating_count', m.rating_count, 'popularity', m.popularity)::text"
 
@@ -156,12 +150,6 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 
 /* ---- movies: detail ---- */
 
-#define PEOPLE_JSON(table, link, fk)                                                           \
-	"coalesce((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) "             \
-	"ORDER BY t.name) FROM " link " l CROSS JOIN LATERAL (SELECT x.id, x.name FROM " table \
-	" x WHERE x.id = l." fk " OFFSET 0) t "                                                \
-	"WHERE l.movie_id = m.id), '[]')"
-
 /* clang-format off */
 static const struct db_stmt stmt_get = {
 	"movies_get",
@@ -169,9 +157,7 @@ static const struct db_stmt stmt_get = {
 	"'time', m.time, 'imdb', m.imdb, 'votes', m.votes, 'meta_score', m.meta_score, "
 	"'gross', m.gross, 'description', m.description, 'price', m.price::text, "
 	"'certification', json_build_object('id', c.id, 'name', c.name), "
-	"'genres', " GENRES_JSON ", "
-	"'stars', " PEOPLE_JSON("stars", "movie_stars", "star_id") ", "
-	"'directors', " PEOPLE_JSON("directors", "movie_directors", "director_id") ", "
+	"'genres', m.genres_json, 'stars', m.stars_json, 'directors', m.directors_json, "
 	"'likes', m.likes, 'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "
 	"'rating_count', m.rating_count, 'comment_count', m.comments, "
 	"'favorite_count', m.favorites, 'popularity', m.popularity, "
@@ -399,13 +385,15 @@ struct lookup_stmts {
 			{#kind "_reindex", reindex_sql},                                       \
 	}
 
-/* After a rename, the search text of the movies that name appears in. */
-#define REINDEX(link, fk) "SELECT movies_refresh_search(movie_id) FROM " link " WHERE " fk " = $1"
+/* After a rename, the search text and lists of the movies using the name. */
+#define REINDEX(link, fk)                                                             \
+	"SELECT movies_refresh_derived(array(SELECT movie_id FROM " link " WHERE " fk \
+	" = $1::bigint))"
 
 static const struct lookup_stmts lookups[] = {
 	[LOOKUP_GENRE] =
 		LOOKUP_STMTS(genres, "genres", LOOKUP_USES(genres, "movie_genres", "genre_id"),
-			     "SELECT $1::bigint"),
+			     REINDEX("movie_genres", "genre_id")),
 	[LOOKUP_STAR] = LOOKUP_STMTS(stars, "stars", LOOKUP_USES(stars, "movie_stars", "star_id"),
 				     REINDEX("movie_stars", "star_id")),
 	[LOOKUP_DIRECTOR] = LOOKUP_STMTS(directors, "directors",

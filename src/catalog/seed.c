@@ -310,21 +310,22 @@ static const struct db_stmt stmt_file_movies = {
 	FILE_LINKS_GENRES ", " FILE_LINKS_STARS ", " FILE_LINKS_DIRECTORS
 	"SELECT count(*), coalesce(array_agg(id ORDER BY id), '{}') FROM added"};
 
-static const struct db_stmt stmt_file_search = {
-	"catalog_seed_file_search",
-	"SELECT movies_refresh_search(id) FROM unnest($1::bigint[]) AS t(id)"};
+static const struct db_stmt stmt_file_search = {"catalog_seed_file_search",
+						"SELECT movies_refresh_derived($1::bigint[])"};
 
 /* $1 movies to generate. Number n (from max(id) + 1) hashes to eight
  * non-negative values r1..r8 that pick every field; certifications, genres,
  * stars and directors come from the catalog, picked at distinct positions
- * (a start and a step below a quarter of the list). search_doc is built
- * here from the picked names, the same document movies_refresh_search makes,
- * so the new rows are written once. */
+ * (a start and a step below a quarter of the list). search_doc and the
+ * JSON lists are built here from the picked names, as
+ * movies_refresh_derived() would build them, so the new rows are written
+ * once. */
 static const struct db_stmt stmt_generate = {
 	"catalog_seed_generate",
 	"WITH pool AS (SELECT "
 	"(SELECT array_agg(id ORDER BY id) FROM certifications) AS certs, "
 	"(SELECT array_agg(id ORDER BY id) FROM genres) AS genres, "
+	"(SELECT array_agg(name ORDER BY id) FROM genres) AS genre_names, "
 	"(SELECT array_agg(id ORDER BY id) FROM stars) AS star_ids, "
 	"(SELECT array_agg(name ORDER BY id) FROM stars) AS star_names, "
 	"(SELECT array_agg(id ORDER BY id) FROM directors) AS director_ids, "
@@ -355,10 +356,12 @@ static const struct db_stmt stmt_generate = {
 	"lower(p.words[k.w1]), lower(p.words[k.w2]), lower(p.words[k.w3])) AS description, "
 	"(2.99 + h.r8 % 18)::numeric(10, 2) AS price, p.certs[k.c] AS certification_id, "
 	"(ARRAY[p.genres[k.g0], p.genres[k.g1], p.genres[k.g2]])[1:k.gn] AS genre_ids, "
+	"(ARRAY[p.genre_names[k.g0], p.genre_names[k.g1], p.genre_names[k.g2]])[1:k.gn] "
+	"AS genre_names, "
 	"(ARRAY[p.star_ids[k.s0], p.star_ids[k.s1], p.star_ids[k.s2], p.star_ids[k.s3]])[1:k.sn] "
 	"AS star_ids, "
-	"array_to_string((ARRAY[p.star_names[k.s0], p.star_names[k.s1], p.star_names[k.s2], "
-	"p.star_names[k.s3]])[1:k.sn], ' ') AS star_names, "
+	"(ARRAY[p.star_names[k.s0], p.star_names[k.s1], p.star_names[k.s2], "
+	"p.star_names[k.s3]])[1:k.sn] AS star_names, "
 	"p.director_ids[k.d] AS director_id, p.director_names[k.d] AS director_name "
 	"FROM pool p CROSS JOIN sizes z "
 	"CROSS JOIN generate_series(p.base + 1, p.base + $1::bigint) AS i(n) "
@@ -386,13 +389,19 @@ static const struct db_stmt stmt_generate = {
 	"(SELECT (h.r3 >> 16) % z.ns AS pos, 1 + (h.r3 >> 40) % greatest(1, z.ns / 4) AS step) "
 	"AS ss) AS k), "
 	"ins AS (INSERT INTO movies (name, year, time, imdb, votes, meta_score, gross, "
-	"description, price, certification_id, search_doc) "
+	"description, price, certification_id, search_doc, genres_json, stars_json, "
+	"directors_json) "
 	"SELECT name, year, time, imdb, votes, meta_score, gross, description, price, "
 	"certification_id, "
 	"setweight(to_tsvector('simple', name), 'A') "
-	"|| setweight(to_tsvector('simple', star_names), 'B') "
+	"|| setweight(to_tsvector('simple', array_to_string(star_names, ' ')), 'B') "
 	"|| setweight(to_tsvector('simple', director_name), 'B') "
-	"|| setweight(to_tsvector('simple', description), 'C') "
+	"|| setweight(to_tsvector('simple', description), 'C'), "
+	"(SELECT json_agg(json_build_object('id', u.i, 'name', u.n) ORDER BY u.n, u.i) "
+	"FROM unnest(genre_ids, genre_names) AS u(i, n)), "
+	"(SELECT json_agg(json_build_object('id', u.i, 'name', u.n) ORDER BY u.n, u.i) "
+	"FROM unnest(star_ids, star_names) AS u(i, n)), "
+	"json_build_array(json_build_object('id', director_id, 'name', director_name)) "
 	"FROM gen ORDER BY n ON CONFLICT (name, year, time) DO NOTHING "
 	"RETURNING id, name, year, time), "
 	"added AS (SELECT ins.id, gen.genre_ids, gen.star_ids, gen.director_id "
