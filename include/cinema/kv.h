@@ -37,4 +37,16 @@ bool kv_ping(struct kv *kv);
  * strict limiting), and the failure is logged. */
 bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int *retry_after_s);
 
+/* Listens on a Pub/Sub channel on a connection of its own, in a thread,
+ * and calls on_message(ctx) from that thread for every message. Messages
+ * published while it is not subscribed (Redis down, reconnecting) are lost,
+ * so it also calls on_message once after each (re)subscription: callers use
+ * a message as "something changed", never for its content. Reconnects with
+ * backoff up to 5 s. Returns NULL only when the thread cannot start. */
+struct kv_subscription;
+struct kv_subscription *kv_subscribe(struct kv *kv, const char *channel,
+				     void (*on_message)(void *ctx), void *ctx);
+/* Stops the thread and frees the subscription (NULL is a no-op). */
+void kv_subscription_stop(struct kv_subscription *sub);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "cinema/log.h"
 #include "cinema/mem.h"
+#include "kv/kv_private.h"
 
 struct kv {
 	char *host;   /* NULL for a unix socket */
@@ -120,7 +121,7 @@ void kv_free(struct kv *kv)
 	free(kv);
 }
 
-static redisContext *kv_connect(struct kv *kv)
+redisContext *kv_connect(struct kv *kv)
 {
 	struct timeval tv = {kv->timeout_ms / 1000, (kv->timeout_ms % 1000) * 1000};
 	redisContext *c = kv->socket ? redisConnectUnixWithTimeout(kv->socket, tv)

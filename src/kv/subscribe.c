@@ -1,0 +1,159 @@
+/* One Pub/Sub listener thread per subscription. The thread blocks reading
+ * its connection with no timeout; kv_subscription_stop wakes it by shutting
+ * the socket down, so stopping is immediate and nothing polls. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "cinema/kv.h"
+#include "cinema/log.h"
+#include "cinema/mem.h"
+#include "kv/kv_private.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct kv_subscription {
+	struct kv *kv;
+	char *channel;
+	void (*on_message)(void *ctx);
+	void *ctx;
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards stop and conn */
+	pthread_cond_t wake;  /* signalled by stop during a backoff */
+	bool stop;
+	redisContext *conn; /* the subscribed connection, NULL between connections */
+};
+
+/* Subscribes c; true when Redis confirmed. */
+static bool subscribe(redisContext *c, const char *channel)
+{
+	redisReply *r = redisCommand(c, "SUBSCRIBE %s", channel);
+	bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		  r->element[0]->type == REDIS_REPLY_STRING &&
+		  strcmp(r->element[0]->str, "subscribe") == 0;
+	freeReplyObject(r);
+	return ok;
+}
+
+static bool is_message(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	       r->element[0]->type == REDIS_REPLY_STRING &&
+	       strcmp(r->element[0]->str, "message") == 0;
+}
+
+/* Waits ms unless stopped; true when it is time to stop. */
+static bool backoff(struct kv_subscription *s, int ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
+		;
+	bool stop = s->stop;
+	pthread_mutex_unlock(&s->lock);
+	return stop;
+}
+
+/* Publishes c as the live connection unless stopping; false when stopping. */
+static bool set_conn(struct kv_subscription *s, redisContext *c)
+{
+	pthread_mutex_lock(&s->lock);
+	bool stop = s->stop;
+	s->conn = stop ? NULL : c;
+	pthread_mutex_unlock(&s->lock);
+	return !stop;
+}
+
+static void *listen_thread(void *arg)
+{
+	struct kv_subscription *s = arg;
+	int wait_ms = BACKOFF_MIN_MS;
+	for (;;) {
+		redisContext *c = kv_connect(s->kv);
+		if (c && subscribe(c, s->channel)) {
+			struct timeval forever = {0, 0};
+			redisSetTimeout(c, forever);
+			if (!set_conn(s, c)) {
+				redisFree(c);
+				break;
+			}
+			wait_ms = BACKOFF_MIN_MS;
+			s->on_message(s->ctx); /* whatever was sent while away */
+			redisReply *r = NULL;
+			while (redisGetReply(c, (void **)&r) == REDIS_OK && r) {
+				if (is_message(r))
+					s->on_message(s->ctx);
+				freeReplyObject(r);
+				r = NULL;
+			}
+			set_conn(s, NULL);
+		}
+		if (c)
+			redisFree(c);
+		pthread_mutex_lock(&s->lock);
+		bool stop = s->stop;
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+		LOG_WARN("redis subscription lost, reconnecting", LOG_STR("channel", s->channel),
+			 LOG_INT("retry_ms", wait_ms));
+		if (backoff(s, wait_ms))
+			break;
+		wait_ms = wait_ms * 2 < BACKOFF_MAX_MS ? wait_ms * 2 : BACKOFF_MAX_MS;
+	}
+	return NULL;
+}
+
+struct kv_subscription *kv_subscribe(struct kv *kv, const char *channel,
+				     void (*on_message)(void *ctx), void *ctx)
+{
+	struct kv_subscription *s = xcalloc(1, sizeof(*s));
+	pthread_condattr_t attr;
+	s->kv = kv;
+	s->channel = xstrdup(channel);
+	s->on_message = on_message;
+	s->ctx = ctx;
+	if (pthread_mutex_init(&s->lock, NULL) != 0 || pthread_condattr_init(&attr) != 0 ||
+	    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&s->wake, &attr) != 0)
+		abort(); /* resource exhaustion, fatal like xmalloc */
+	pthread_condattr_destroy(&attr);
+	if (pthread_create(&s->thread, NULL, listen_thread, s) != 0) {
+		LOG_ERROR("cannot start the redis subscription thread",
+			  LOG_STR("channel", channel));
+		pthread_cond_destroy(&s->wake);
+		pthread_mutex_destroy(&s->lock);
+		free(s->channel);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void kv_subscription_stop(struct kv_subscription *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	if (s->conn)
+		shutdown(s->conn->fd, SHUT_RDWR); /* wakes the blocked read */
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s->channel);
+	free(s);
+}
