@@ -3,6 +3,7 @@
 #ifndef CINEMA_APP_H
 #define CINEMA_APP_H
 
+struct cache;
 struct config;
 struct db_pool;
 struct kv;
@@ -15,6 +16,7 @@ struct app {
 	struct kv *kv;
 	struct password_hasher *hasher; /* bounded Argon2id (src/accounts/password.h) */
 	struct s3_client *s3;		/* avatars (src/storage/s3.h) */
+	struct cache *catalog_cache;	/* public movie lists; NULL when off */
 };
 
 #endif

@@ -31,6 +31,8 @@ struct config {
 	char *redis_url;
 	int redis_pool_size;
 	int redis_timeout_ms;
+	int catalog_cache_ttl_ms;
+	int catalog_cache_mb;
 
 	char *jwt_secret;
 	int access_token_ttl;

@@ -21,7 +21,9 @@
 #include "accounts/service.h"
 #include "app/routes.h"
 #include "catalog/seed.h"
+#include "catalog/service.h"
 #include "cinema/app.h"
+#include "cinema/cache.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
@@ -167,6 +169,7 @@ static bool app_open(struct app *app, const struct config *cfg, char *err, size_
 
 static void app_close(struct app *app)
 {
+	cache_free(app->catalog_cache);
 	s3_client_free(app->s3);
 	password_hasher_free(app->hasher);
 	kv_free(app->kv);
@@ -179,6 +182,7 @@ static int cmd_serve(const struct config *cfg)
 	int rc = 1;
 	struct app app;
 	struct http_server *srv = NULL;
+	struct kv_subscription *catalog_sync = NULL;
 	sigset_t stop;
 
 	/* Block the stop signals in every thread; this one waits for them. */
@@ -192,6 +196,9 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	}
 	log_async_start(); /* request threads never wait on the log */
+	app.catalog_cache =
+		cache_new((size_t)cfg->catalog_cache_mb << 20, cfg->catalog_cache_ttl_ms);
+	catalog_sync = catalog_cache_listen(&app);
 	struct http_server_options so = {
 		.host = cfg->http_host,
 		.port = cfg->http_port,
@@ -222,6 +229,7 @@ static int cmd_serve(const struct config *cfg)
 	LOG_INFO("stopped");
 out:
 	http_server_stop(srv, 0);
+	kv_subscription_stop(catalog_sync);
 	app_close(&app);
 	log_async_stop();
 	return rc;

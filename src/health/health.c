@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "cinema/app.h"
+#include "cinema/cache.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
@@ -85,6 +86,16 @@ static unsigned h_metrics(struct http_request *req, struct http_response *res)
 			   "yet taken.\n# TYPE cinema_email_queue_length gauge\n"
 			   "cinema_email_queue_length %lld\n",
 			   queued);
+	struct cache_stats cs;
+	cache_stats(req->app->catalog_cache, &cs);
+	buf_printf(&res->body,
+		   "# HELP cinema_catalog_cache_lookups_total Public movie list lookups by "
+		   "result.\n# TYPE cinema_catalog_cache_lookups_total counter\n"
+		   "cinema_catalog_cache_lookups_total{result=\"hit\"} %llu\n"
+		   "cinema_catalog_cache_lookups_total{result=\"miss\"} %llu\n"
+		   "# HELP cinema_catalog_cache_bytes Memory held by cached movie lists.\n"
+		   "# TYPE cinema_catalog_cache_bytes gauge\ncinema_catalog_cache_bytes %zu\n",
+		   (unsigned long long)cs.hits, (unsigned long long)cs.misses, cs.bytes);
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	return 200;
 }

@@ -664,6 +664,8 @@ START_TEST(metrics_need_the_token)
 						  "route=\"/healthz\",status=\"2xx\"}"));
 	ck_assert_ptr_nonnull(strstr(r.body.data, "cinema_http_request_duration_seconds_bucket"));
 	ck_assert_ptr_nonnull(strstr(r.body.data, "cinema_db_pool_connections{state=\"size\"}"));
+	ck_assert_ptr_nonnull(
+		strstr(r.body.data, "cinema_catalog_cache_lookups_total{result=\"hit\"} 0"));
 	e2e_resp_free(&r);
 	ck_assert_int_eq(stop_api(&srv), 0);
 
