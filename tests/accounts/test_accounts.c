@@ -15,44 +15,33 @@
  * keyed by client IP, and every client here is 127.0.0.1). No other suite
  * may use that database number.
  *
- * Cleanup: every process a test starts is tracked and killed by the checked
- * teardown, which also drops the database, flushes the Redis database and
- * removes the mail directory and logs. In fork mode a failed assertion ends
- * the test process before teardown; check then kills the test's whole
- * process group, which takes the children with it.
+ * Processes, logs, SQL and HTTP helpers: tests/support/harness.h. Cleanup:
+ * the checked teardown stops every process a test started (SIGTERM, then
+ * SIGKILL), drops the database, flushes the Redis database and removes the
+ * mail directory and logs. In fork mode a failed assertion ends the test
+ * process before teardown; check then kills the test's whole process group,
+ * which takes the children with it.
  *
  * Waiting is polling (every 50 ms, up to a generous bound): no assertion
  * depends on how fast anything runs. Expiry is made in the database, never
  * by sleeping. */
 #include <check.h>
-#include <curl/curl.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <jwt.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cinema/kv.h"
 #include "cinema/log.h"
 #include "e2e.h"
+#include "harness.h"
 #include "mailbox.h"
-#include "testdb.h"
 
-#define REDIS_DB     11
-#define MAX_CHILDREN 12
-#define MAX_LOGS     12
-#define WAIT_MS	     15000L /* "eventually": how long to poll */
-#define POLL_MS	     50L
+#define REDIS_DB 11
 
 #define BASE_URL      "http://frontend.test"
 #define ACTIVATE_LINK BASE_URL "/accounts/activate?token="
@@ -62,19 +51,7 @@
 #define NEXT_PASSWORD "Trailer-99#"
 #define ACCESS_TTL    900
 
-/* --- what the running test started; teardown ends and removes all of it --- */
-
-static pid_t children[MAX_CHILDREN];
-static char logs[MAX_LOGS][256];
-
-#define ENV_MAX 24
-
-/* A list of "NAME=value" entries for e2e_spawn and e2e_server_start. */
-struct env {
-	char s[ENV_MAX][1024];
-	const char *p[ENV_MAX + 1];
-	int n;
-};
+/* --- the running test; teardown ends and removes all of it --- */
 
 static struct {
 	char *ci;	     /* the test's database (migrated) */
@@ -85,271 +62,33 @@ static struct {
 	char maildir[64]; /* where the mailsink stores messages ("" until started) */
 	int smtp_port;
 	struct e2e_server srv;
-	struct env srv_env;
-	unsigned seq; /* for unique emails */
+	struct harness_env srv_env;
 } w;
-
-static void track_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] <= 0) {
-			children[i] = pid;
-			return;
-		}
-	kill(pid, SIGKILL);
-	ck_abort_msg("too many child processes in one test");
-}
-
-static void untrack_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-/* A log file name for this test, removed by teardown. */
-static const char *new_log(const char *what)
-{
-	for (int i = 0; i < MAX_LOGS; i++)
-		if (!logs[i][0]) {
-			snprintf(logs[i], sizeof(logs[i]), "/tmp/cinema-acc-%ld-%s-%d.log",
-				 (long)getpid(), what, i);
-			return logs[i];
-		}
-	ck_abort_msg("too many log files in one test");
-	return NULL;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
-	nanosleep(&t, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The last part of the API's log and of every other log of this test. */
-static const char *logs_tail(void)
-{
-	static char text[8000];
-	size_t used = 0;
-	text[0] = '\0';
-	for (int i = -1; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
-		const char *path = i < 0 ? w.srv.log_path : logs[i];
-		if (!path[0])
-			continue;
-		struct buf b = BUF_INIT;
-		e2e_read_file(path, &b);
-		size_t keep = 1500;
-		const char *s = b.data ? b.data : "";
-		if (b.len > keep)
-			s += b.len - keep;
-		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", path, s);
-		if (n > 0)
-			used += (size_t)n;
-		if (used >= sizeof(text))
-			used = sizeof(text) - 1;
-		buf_free(&b);
-	}
-	return text;
-}
-
-/* printf into a rotating static buffer (eight live at a time). */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][2048];
-	static int next;
-	char *b = bufs[next++ % 8];
-	va_list ap;
-	va_start(ap, f);
-	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
-	return b;
-}
-
-static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void env_set(struct env *e, const char *f, ...)
-{
-	char item[1024];
-	va_list ap;
-	va_start(ap, f);
-	int len = vsnprintf(item, sizeof(item), f, ap);
-	va_end(ap);
-	ck_assert(len > 0 && (size_t)len < sizeof(item));
-	size_t name_len = strcspn(item, "=");
-	int i;
-	for (i = 0; i < e->n; i++)
-		if (strncmp(e->s[i], item, name_len + 1) == 0)
-			break;
-	if (i == e->n) {
-		ck_assert_int_lt(e->n, ENV_MAX);
-		e->n++;
-	}
-	memcpy(e->s[i], item, (size_t)len + 1);
-	for (int k = 0; k < e->n; k++)
-		e->p[k] = e->s[k];
-	e->p[e->n] = NULL;
-}
-
-/* --- SQL on the test's database --- */
-
-static void sql_ok(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	PQclear(res);
-}
-
-/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
-static char *sql_value(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(w.pg),
-			 PQntuples(res));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
-}
-
-static long long sql_int(const char *sql)
-{
-	char *v = sql_value(sql);
-	long long n = strtoll(v, NULL, 10);
-	free(v);
-	return n;
-}
-
-/* --- processes --- */
-
-static const char *api_bin(void)
-{
-	return e2e_bin("CINEMA_API_BIN");
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-static bool file_contains(const char *path, const char *needle)
-{
-	struct buf b = BUF_INIT;
-	e2e_read_file(path, &b);
-	bool found = b.data && strstr(b.data, needle);
-	buf_free(&b);
-	return found;
-}
-
-/* Fails the test if pid has exited (what names it). */
-static void assert_alive(pid_t pid, const char *what)
-{
-	int status;
-	if (waitpid(pid, &status, WNOHANG) == pid) {
-		untrack_pid(pid);
-		ck_abort_msg("%s exited early:%s", what, logs_tail());
-	}
-}
 
 /* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
  * sends the API's email jobs (same database, same queue) to the sink. */
 static void start_mail(void)
 {
-	snprintf(w.maildir, sizeof(w.maildir), "/tmp/cinema-acc-mail-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(w.maildir));
-	w.smtp_port = e2e_free_port();
-	ck_assert_int_gt(w.smtp_port, 0);
-
-	char port[16];
-	snprintf(port, sizeof(port), "%d", w.smtp_port);
-	char *sink_argv[] = {(char *)"cinema-mailsink",
-			     (char *)"--dir",
-			     w.maildir,
-			     (char *)"--port",
-			     port,
-			     NULL};
-	pid_t sink = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), sink_argv, NULL, NULL,
-			       new_log("mailsink"));
-	ck_assert_msg(sink > 0, "cannot start cinema-mailsink");
-	track_pid(sink);
-	long long deadline = now_ms() + WAIT_MS;
-	while (!port_open(w.smtp_port)) {
-		assert_alive(sink, "cinema-mailsink");
-		ck_assert_msg(now_ms() <= deadline, "cinema-mailsink did not listen:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
-
-	struct env e = {0};
-	env_set(&e, "DATABASE_URL=%s", w.ci);
-	env_set(&e, "REDIS_URL=%s", w.redis_url);
-	env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
-	env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	env_set(&e, "SCHEDULER_SWEEP_MS=100");
-	env_set(&e, "EMAIL_RETRY_BASE_MS=100");
-	env_set(&e, "EMAIL_RETRY_MAX_MS=400");
-	env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
-	env_set(&e, "LOG_LEVEL=info");
-	const char *log = new_log("scheduler");
-	char *sched_argv[] = {(char *)"cinema-scheduler", NULL};
-	pid_t sched = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), sched_argv, e.p, NULL, log);
-	ck_assert_msg(sched > 0, "cannot start cinema-scheduler");
-	track_pid(sched);
-	deadline = now_ms() + WAIT_MS;
-	while (!file_contains(log, "\"scheduler started\"")) {
-		assert_alive(sched, "cinema-scheduler");
-		ck_assert_msg(now_ms() <= deadline, "cinema-scheduler did not start:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
+	w.smtp_port = harness_mail_start(w.maildir, sizeof(w.maildir), w.ci, w.redis_url,
+					 w.queue_key, BASE_URL);
 }
 
 /* Starts `cinema-api serve` on the test's database and Redis database, with
  * AUTH_RATE_LIMIT=rate_limit (per minute). */
 static void start_api(int rate_limit)
 {
-	struct env *e = &w.srv_env;
+	struct harness_env *e = &w.srv_env;
 	memset(e, 0, sizeof(*e));
-	env_set(e, "DATABASE_URL=%s", w.ci);
-	env_set(e, "REDIS_URL=%s", w.redis_url);
-	env_set(e, "JWT_SECRET=%s", w.jwt_secret);
-	env_set(e, "ACCESS_TOKEN_TTL=%d", ACCESS_TTL);
-	env_set(e, "AUTH_RATE_LIMIT=%d", rate_limit);
-	env_set(e, "AUTH_RATE_WINDOW=60");
-	env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	bool ok = e2e_server_start(&w.srv, e->p);
-	if (w.srv.pid > 0)
-		track_pid(w.srv.pid);
-	ck_assert_msg(ok, "cinema-api serve did not come up:%s", logs_tail());
+	harness_env_set(e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(e, "REDIS_URL=%s", w.redis_url);
+	harness_env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	harness_env_set(e, "ACCESS_TOKEN_TTL=%d", ACCESS_TTL);
+	harness_env_set(e, "AUTH_RATE_LIMIT=%d", rate_limit);
+	harness_env_set(e, "AUTH_RATE_WINDOW=60");
+	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
+	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	harness_env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	harness_server_start(&w.srv, e->p);
 }
 
 /* The usual world of a test: the API (generous rate limits) and, if asked,
@@ -361,236 +100,45 @@ static void boot(bool mail)
 	start_api(100000);
 }
 
-struct new_user {
-	const char *email;
-	const char *group; /* USER, MODERATOR, ADMIN */
-	bool active;
-	long long id; /* filled in */
-};
-
-/* Creates accounts with `cinema-api create-user` (password PASSWORD), all
- * at once: each hashes a password. */
-static void create_users(struct new_user *u, size_t n)
+/* Creates accounts (password PASSWORD), all at once. */
+static void create_users(struct harness_account *u, size_t n)
 {
-	pid_t pids[8];
-	const char *plogs[8];
-	ck_assert_uint_le(n, 8);
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
-	for (size_t i = 0; i < n; i++) {
-		char *argv[] = {(char *)"cinema-api",
-				(char *)"create-user",
-				(char *)"--email",
-				(char *)u[i].email,
-				(char *)"--password",
-				(char *)PASSWORD,
-				(char *)"--group",
-				(char *)u[i].group,
-				u[i].active ? (char *)"--active" : NULL,
-				NULL};
-		plogs[i] = new_log("create-user");
-		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, plogs[i]);
-		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
-		track_pid(pids[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		int rc = e2e_wait(pids[i]);
-		untrack_pid(pids[i]);
-		struct buf out = BUF_INIT;
-		e2e_read_file(plogs[i], &out);
-		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", u[i].email, rc,
-			      out.data ? out.data : "");
-		buf_free(&out);
-		char *esc = PQescapeLiteral(w.pg, u[i].email, strlen(u[i].email));
-		u[i].id = sql_int(fmt("SELECT id FROM users WHERE email = lower(%s)", esc));
-		PQfreemem(esc);
-		ck_assert_int_gt(u[i].id, 0);
-	}
-}
-
-/* A unique address, tag-<pid>-<n>@example.com, valid for the whole test. */
-static const char *unique_email(const char *tag)
-{
-	static char emails[16][128];
-	ck_assert_uint_lt(w.seq, 16);
-	char *e = emails[w.seq++];
-	snprintf(e, sizeof(emails[0]), "%s-%ld-%u@example.com", tag, (long)getpid(), w.seq);
-	return e;
+	harness_create_accounts(w.ci, u, n, PASSWORD);
 }
 
 /* --- fixture --- */
-
-/* REDIS_URL with the path replaced by /REDIS_DB. */
-static void suite_redis_url(char *out, size_t n)
-{
-	const char *base = getenv("REDIS_URL");
-	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
-	size_t keep = strcspn(base + 8, "/?") + 8;
-	int len = snprintf(out, n, "%.*s/%d", (int)keep, base, REDIS_DB);
-	ck_assert(len > 0 && (size_t)len < n);
-}
-
-static void redis_flush(void)
-{
-	char err[256];
-	struct kv_options kvo = {.url = w.redis_url, .pool_size = 1, .timeout_ms = 2000};
-	struct kv *kv = kv_new(&kvo, err, sizeof(err));
-	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
-	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed",
-		      w.redis_url);
-	kv_free(kv);
-}
 
 static void setup(void)
 {
 	static const char *const required[] = {
 		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
-		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR"};
+		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR", NULL};
 	static unsigned n;
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		const char *v = getenv(required[i]);
-		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
-			      required[i]);
-	}
+	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
-	suite_redis_url(w.redis_url, sizeof(w.redis_url));
-	redis_flush();
+	harness_begin("acc");
+	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
 	snprintf(w.queue_key, sizeof(w.queue_key), "test:accounts:%ld:%u", (long)getpid(), ++n);
-	unsigned char rnd[24];
-	char hex[sizeof(rnd) * 2 + 1];
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(w.jwt_secret, sizeof(w.jwt_secret), "accounts-test-%s", hex);
+	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "accounts-test");
 
-	w.ci = testdb_create();
-	ck_assert_msg(w.ci != NULL, "testdb_create failed");
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
-	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
-	struct buf err = BUF_INIT;
-	int rc = e2e_run_capture(api_bin(), argv, env, NULL, 60, NULL, &err);
-	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data);
-	buf_free(&err);
-	w.pg = PQconnectdb(w.ci);
-	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+	w.ci = harness_db_open(&w.pg);
 	/* The token cleanup never runs during a test: it would delete the
 	 * tokens a test makes expired before the API sees them. */
-	sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
-}
-
-/* Removes dir and the files in it. */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char p[512];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] <= 0)
-			continue;
-		kill(children[i], SIGKILL);
-		e2e_wait(children[i]);
-		children[i] = 0;
-	}
-	if (w.srv.log_path[0])
-		unlink(w.srv.log_path);
-	if (w.pg)
-		PQfinish(w.pg);
-	testdb_drop(w.ci);
-	free(w.ci);
+	harness_end();
+	harness_db_close(w.ci, w.pg);
 	if (w.redis_url[0])
-		redis_flush();
+		harness_redis_flush(w.redis_url);
 	if (w.maildir[0])
-		remove_dir(w.maildir);
-	for (int i = 0; i < MAX_LOGS; i++) {
-		if (logs[i][0])
-			unlink(logs[i]);
-		logs[i][0] = '\0';
-	}
+		harness_remove_dir(w.maildir);
 	memset(&w, 0, sizeof(w));
 }
 
 /* --- HTTP --- */
-
-/* json_pack that cannot fail silently. */
-static json_t *J(const char *f, ...)
-{
-	json_error_t jerr;
-	va_list ap;
-	va_start(ap, f);
-	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
-	va_end(ap);
-	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
-	return j;
-}
-
-/* A request with raw headers (NULL-terminated, may be NULL) and body. */
-static struct e2e_resp raw(const char *method, const char *path, const char *const *headers,
-			   const char *body, size_t len)
-{
-	struct e2e_resp r;
-	const char *url = strncmp(path, "http", 4) == 0 ? path : e2e_url(&w.srv, path);
-	ck_assert_msg(e2e_request(method, url, headers, body, len, &r), "%s %s: transport error",
-		      method, path);
-	return r;
-}
-
-/* A request as the holder of access token bearer (NULL: anonymous), with a
- * JSON body (consumed; NULL for none). */
-static struct e2e_resp call(const char *method, const char *path, const char *bearer, json_t *body)
-{
-	char auth[2200];
-	const char *headers[3];
-	int n = 0;
-	if (bearer) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-		headers[n++] = auth;
-	}
-	if (body)
-		headers[n++] = "Content-Type: application/json";
-	headers[n] = NULL;
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct e2e_resp r = raw(method, path, headers, text, text ? strlen(text) : 0);
-	free(text);
-	json_decref(body);
-	return r;
-}
-
-/* Asserts the status and, for errors, the JSON error shape with code
- * (NULL: any code). */
-#define expect(r, status, code) expect_at(r, status, code, __LINE__)
-static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
-{
-	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %s%s", line,
-		      r->status, status, r->body.data ? r->body.data : "",
-		      r->status >= 500 ? logs_tail() : "");
-	if (status < 400)
-		return;
-	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
-		      r->body.data ? r->body.data : "");
-	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
-		      "line %d: error without detail: %s", line, r->body.data);
-	ck_assert_msg(json_is_string(json_object_get(r->json, "code")),
-		      "line %d: error without code: %s", line, r->body.data);
-	if (code)
-		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
-			      e2e_code(r), code, r->body.data);
-}
 
 /* A 401 of the authentication layer: it names the scheme. */
 static void expect_bearer_challenge(const struct e2e_resp *r, const char *what)
@@ -602,61 +150,26 @@ static void expect_bearer_challenge(const struct e2e_resp *r, const char *what)
 		      "%s: 401 without WWW-Authenticate: Bearer", what);
 }
 
-/* A call whose response is only checked (and freed). */
-#define check_call(method, path, bearer, body, status, code)            \
-	do {                                                            \
-		struct e2e_resp cc_ = call(method, path, bearer, body); \
-		expect(&cc_, status, code);                             \
-		e2e_resp_free(&cc_);                                    \
-	} while (0)
-
-/* Whether a 422 body has an error for field whose message contains text
- * (NULL: any message). */
-static bool has_error(const struct e2e_resp *r, const char *field, const char *text)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach (json_object_get(r->json, "errors"), i, e) {
-		const char *f = json_string_value(json_object_get(e, "field"));
-		const char *m = json_string_value(json_object_get(e, "message"));
-		if (f && m && strcmp(f, field) == 0 && (!text || strstr(m, text)))
-			return true;
-	}
-	return false;
-}
-
 /* A 422 naming field (and text in its message, if given). */
 #define expect_invalid(r, field, text) expect_invalid_at(r, field, text, __LINE__)
 static void expect_invalid_at(const struct e2e_resp *r, const char *field, const char *text,
 			      int line)
 {
-	expect_at(r, 422, "validation_failed", line);
-	ck_assert_msg(has_error(r, field, text), "line %d: no error on %s (%s): %s", line, field,
-		      text ? text : "any", r->body.data);
+	harness_expect_coded_at(r, 422, "validation_failed", line);
+	ck_assert_msg(harness_has_error(r, field, text), "line %d: no error on %s (%s): %s", line,
+		      field, text ? text : "any", r->body.data);
 }
 
-#define check_invalid(method, path, bearer, body, field, text)          \
-	do {                                                            \
-		struct e2e_resp ci_ = call(method, path, bearer, body); \
-		expect_invalid(&ci_, field, text);                      \
-		e2e_resp_free(&ci_);                                    \
+#define check_invalid(method, path, bearer, body, field, text)                  \
+	do {                                                                    \
+		struct e2e_resp ci_ = harness_call(method, path, bearer, body); \
+		expect_invalid(&ci_, field, text);                              \
+		e2e_resp_free(&ci_);                                            \
 	} while (0)
 
 static const char *jstr(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
-}
-
-/* Asserts that object o has exactly the keys listed (NULL-terminated). */
-static void assert_keys(const json_t *o, const char *const *keys, const char *what)
-{
-	size_t n = 0;
-	ck_assert_msg(json_is_object(o), "%s is not an object", what);
-	for (const char *const *k = keys; *k; k++, n++)
-		ck_assert_msg(json_object_get(o, *k) != NULL, "%s has no \"%s\"", what, *k);
-	char *text = json_dumps(o, JSON_COMPACT);
-	ck_assert_msg(json_object_size(o) == n, "%s has other keys than expected: %s", what, text);
-	free(text);
 }
 
 /* --- sessions --- */
@@ -670,7 +183,7 @@ static void read_pair(const struct e2e_resp *r, struct session *s)
 {
 	static const char *const keys[] = {"access_token", "refresh_token", "token_type",
 					   "expires_in", NULL};
-	assert_keys(r->json, keys, "token pair");
+	harness_assert_keys(r->json, keys, "token pair");
 	ck_assert_str_eq(jstr(r->json, "token_type"), "bearer");
 	ck_assert_int_eq(json_integer_value(json_object_get(r->json, "expires_in")), ACCESS_TTL);
 	const char *a = jstr(r->json, "access_token"), *f = jstr(r->json, "refresh_token");
@@ -683,9 +196,10 @@ static void read_pair(const struct e2e_resp *r, struct session *s)
 #define login(email, password, s) login_at(email, password, s, __LINE__)
 static void login_at(const char *email, const char *password, struct session *s, int line)
 {
-	struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
-				 J("{s:s,s:s}", "email", email, "password", password));
-	expect_at(&r, 200, NULL, line);
+	struct e2e_resp r =
+		harness_call("POST", "/api/v1/accounts/login", NULL,
+			     harness_json("{s:s,s:s}", "email", email, "password", password));
+	harness_expect_coded_at(&r, 200, NULL, line);
 	read_pair(&r, s);
 	e2e_resp_free(&r);
 }
@@ -693,24 +207,25 @@ static void login_at(const char *email, const char *password, struct session *s,
 #define refresh(old, out) refresh_at(old, out, __LINE__)
 static void refresh_at(const struct session *old, struct session *out, int line)
 {
-	struct e2e_resp r = call("POST", "/api/v1/accounts/refresh", NULL,
-				 J("{s:s}", "refresh_token", old->refresh));
-	expect_at(&r, 200, NULL, line);
+	struct e2e_resp r = harness_call("POST", "/api/v1/accounts/refresh", NULL,
+					 harness_json("{s:s}", "refresh_token", old->refresh));
+	harness_expect_coded_at(&r, 200, NULL, line);
 	read_pair(&r, out);
 	e2e_resp_free(&r);
 }
 
 /* GET /accounts/me answers status for this access token. */
 #define expect_me(access, status) \
-	check_call("GET", "/api/v1/accounts/me", access, NULL, status, NULL)
+	harness_check_coded_call("GET", "/api/v1/accounts/me", access, NULL, status, NULL)
 
-#define expect_refresh_refused(s)                            \
-	check_call("POST", "/api/v1/accounts/refresh", NULL, \
-		   J("{s:s}", "refresh_token", (s)->refresh), 401, NULL)
+#define expect_refresh_refused(s)                                          \
+	harness_check_coded_call("POST", "/api/v1/accounts/refresh", NULL, \
+				 harness_json("{s:s}", "refresh_token", (s)->refresh), 401, NULL)
 
-#define expect_login_refused(email, password, status, code) \
-	check_call("POST", "/api/v1/accounts/login", NULL,  \
-		   J("{s:s,s:s}", "email", email, "password", password), status, code)
+#define expect_login_refused(email, password, status, code)                                       \
+	harness_check_coded_call("POST", "/api/v1/accounts/login", NULL,                          \
+				 harness_json("{s:s,s:s}", "email", email, "password", password), \
+				 status, code)
 
 /* A token in the format of the real ones (base64url of 32 random bytes)
  * that nobody was given. */
@@ -729,25 +244,26 @@ static void random_token(char out[44])
  * them are sent nothing more can come. */
 static void wait_mail_settled(int want)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = harness_now_ms() + HARNESS_WAIT_MS;
 	int have;
 	long long open;
 	for (;;) {
 		have = mailbox_count(w.maildir);
-		open = sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
-			       "('pending', 'sending')");
-		if ((have >= want && open == 0) || now_ms() > deadline)
+		open = harness_sql_int("SELECT count(*) FROM email_jobs WHERE status IN "
+				       "('pending', 'sending')");
+		if ((have >= want && open == 0) || harness_now_ms() > deadline)
 			break;
-		sleep_ms(POLL_MS);
+		harness_sleep_ms(HARNESS_POLL_MS);
 	}
-	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open, WAIT_MS,
-		      logs_tail());
-	char *jobs = sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
-			       "id), '') FROM email_jobs");
+	ck_assert_msg(open == 0, "%lld email jobs still not sent after %ld ms:%s", open,
+		      HARNESS_WAIT_MS, harness_logs_tail());
+	char *jobs =
+		harness_sql_value("SELECT coalesce(string_agg(kind || ':' || status, ',' ORDER BY "
+				  "id), '') FROM email_jobs");
 	ck_assert_msg(have == want, "%d messages delivered, want %d (jobs: %s)%s", have, want, jobs,
-		      logs_tail());
-	long long all = sql_int("SELECT count(*) FROM email_jobs");
-	long long sent = sql_int("SELECT count(*) FROM email_jobs WHERE status = 'sent'");
+		      harness_logs_tail());
+	long long all = harness_sql_int("SELECT count(*) FROM email_jobs");
+	long long sent = harness_sql_int("SELECT count(*) FROM email_jobs WHERE status = 'sent'");
 	ck_assert_msg(all == want && sent == want, "email jobs: %s; want %d, all sent", jobs, want);
 	free(jobs);
 }
@@ -779,12 +295,12 @@ static int mail_tokens(const char *rcpt, const char *link, char tokens[][64], in
 static void wait_token(const char *rcpt, const char *link, int want, char out[64])
 {
 	char toks[8][64];
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = harness_now_ms() + HARNESS_WAIT_MS;
 	int n;
-	while ((n = mail_tokens(rcpt, link, toks, 8, NULL)) < want && now_ms() <= deadline)
-		sleep_ms(POLL_MS);
+	while ((n = mail_tokens(rcpt, link, toks, 8, NULL)) < want && harness_now_ms() <= deadline)
+		harness_sleep_ms(HARNESS_POLL_MS);
 	ck_assert_msg(n >= want, "%d messages to %s with %s, want %d%s", n, rcpt, link, want,
-		      logs_tail());
+		      harness_logs_tail());
 	ck_assert_uint_eq(strlen(toks[want - 1]), 43);
 	snprintf(out, 64, "%s", toks[want - 1]);
 }
@@ -801,11 +317,12 @@ START_TEST(account_lifecycle)
 	snprintf(email, sizeof(email), "life.%ld@example.com", (long)getpid());
 
 	/* Register: the address is kept in lower case. */
-	struct e2e_resp r = call("POST", "/api/v1/accounts/register", NULL,
-				 J("{s:s,s:s}", "email", typed, "password", PASSWORD));
-	expect(&r, 201, NULL);
+	struct e2e_resp r =
+		harness_call("POST", "/api/v1/accounts/register", NULL,
+			     harness_json("{s:s,s:s}", "email", typed, "password", PASSWORD));
+	harness_expect_coded(&r, 201, NULL);
 	static const char *const reg_keys[] = {"id", "email", "is_active", NULL};
-	assert_keys(r.json, reg_keys, "register");
+	harness_assert_keys(r.json, reg_keys, "register");
 	long long id = json_integer_value(json_object_get(r.json, "id"));
 	ck_assert_int_gt(id, 0);
 	ck_assert_str_eq(jstr(r.json, "email"), email);
@@ -818,24 +335,25 @@ START_TEST(account_lifecycle)
 	/* The activation email, through the scheduler and SMTP. */
 	char token[64];
 	wait_token(email, ACTIVATE_LINK, 1, token);
-	r = call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", token));
-	expect(&r, 200, NULL);
+	r = harness_call("POST", "/api/v1/accounts/activate", NULL,
+			 harness_json("{s:s}", "token", token));
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "id")), id);
 	ck_assert(json_is_true(json_object_get(r.json, "is_active")));
 	ck_assert_str_eq(jstr(r.json, "group"), "USER");
 	e2e_resp_free(&r);
 	/* Single use. */
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", token), 400,
-		   "token_invalid");
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", token), 400, "token_invalid");
 
 	/* Log in (the typed case does not matter) and read the profile. */
 	struct session s1, s2, s3;
 	login(typed, PASSWORD, &s1);
-	r = call("GET", "/api/v1/accounts/me", s1.access, NULL);
-	expect(&r, 200, NULL);
+	r = harness_call("GET", "/api/v1/accounts/me", s1.access, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	static const char *const me_keys[] = {"id",	    "email",   "group", "is_active",
 					      "created_at", "profile", NULL};
-	assert_keys(r.json, me_keys, "me");
+	harness_assert_keys(r.json, me_keys, "me");
 	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "id")), id);
 	ck_assert_str_eq(jstr(r.json, "email"), email);
 	e2e_resp_free(&r);
@@ -849,8 +367,9 @@ START_TEST(account_lifecycle)
 	expect_me(s1.access, 200);
 
 	/* Reusing the old refresh token ends the whole session. */
-	check_call("POST", "/api/v1/accounts/refresh", NULL,
-		   J("{s:s}", "refresh_token", s1.refresh), 401, "refresh_token_reused");
+	harness_check_coded_call("POST", "/api/v1/accounts/refresh", NULL,
+				 harness_json("{s:s}", "refresh_token", s1.refresh), 401,
+				 "refresh_token_reused");
 	expect_me(s2.access, 401);
 	expect_me(s1.access, 401);
 	expect_refresh_refused(&s2);
@@ -858,18 +377,19 @@ START_TEST(account_lifecycle)
 	/* A new session; logout ends it at once. */
 	login(email, PASSWORD, &s3);
 	expect_me(s3.access, 200);
-	r = call("POST", "/api/v1/accounts/logout", s3.access,
-		 J("{s:s}", "refresh_token", s3.refresh));
-	expect(&r, 204, NULL);
+	r = harness_call("POST", "/api/v1/accounts/logout", s3.access,
+			 harness_json("{s:s}", "refresh_token", s3.refresh));
+	harness_expect_coded(&r, 204, NULL);
 	ck_assert_uint_eq(r.body.len, 0);
 	e2e_resp_free(&r);
 	expect_me(s3.access, 401);
 	expect_refresh_refused(&s3);
-	check_call("POST", "/api/v1/accounts/logout", s3.access,
-		   J("{s:s}", "refresh_token", s3.refresh), 401, NULL);
+	harness_check_coded_call("POST", "/api/v1/accounts/logout", s3.access,
+				 harness_json("{s:s}", "refresh_token", s3.refresh), 401, NULL);
 	/* Logout needs a bearer token. */
-	check_call("POST", "/api/v1/accounts/logout", NULL, J("{s:s}", "refresh_token", s3.refresh),
-		   401, "not_authenticated");
+	harness_check_coded_call("POST", "/api/v1/accounts/logout", NULL,
+				 harness_json("{s:s}", "refresh_token", s3.refresh), 401,
+				 "not_authenticated");
 
 	/* The activation email was the only one. */
 	wait_mail_settled(1);
@@ -883,13 +403,13 @@ END_TEST
 START_TEST(password_change_and_reset)
 {
 	boot(true);
-	const char *email = unique_email("pw");
+	const char *email = harness_unique_email("pw");
 	char upper[128];
 	snprintf(upper, sizeof(upper), "%s", email);
 	for (char *c = upper; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
 			*c = (char)(*c - 32);
-	struct new_user u[] = {{email, "USER", true, 0}};
+	struct harness_account u[] = {{email, "USER", true, 0}};
 	create_users(u, 1);
 
 	struct session a, b, a2, c, d;
@@ -897,19 +417,21 @@ START_TEST(password_change_and_reset)
 	login(email, PASSWORD, &b);
 
 	/* Change: the old password must be right, the new one strong. */
-	check_call("POST", "/api/v1/accounts/password/change", a.access,
-		   J("{s:s,s:s}", "old_password", "Wrong-pass1!", "new_password", NEW_PASSWORD),
-		   400, "wrong_password");
+	harness_check_coded_call("POST", "/api/v1/accounts/password/change", a.access,
+				 harness_json("{s:s,s:s}", "old_password", "Wrong-pass1!",
+					      "new_password", NEW_PASSWORD),
+				 400, "wrong_password");
 	check_invalid("POST", "/api/v1/accounts/password/change", a.access,
-		      J("{s:s,s:s}", "old_password", PASSWORD, "new_password", "weak"),
+		      harness_json("{s:s,s:s}", "old_password", PASSWORD, "new_password", "weak"),
 		      "new_password", "upper-case");
-	check_call("POST", "/api/v1/accounts/password/change", NULL,
-		   J("{s:s,s:s}", "old_password", PASSWORD, "new_password", NEW_PASSWORD), 401,
-		   NULL);
-	struct e2e_resp r =
-		call("POST", "/api/v1/accounts/password/change", a.access,
-		     J("{s:s,s:s}", "old_password", PASSWORD, "new_password", NEW_PASSWORD));
-	expect(&r, 204, NULL);
+	harness_check_coded_call(
+		"POST", "/api/v1/accounts/password/change", NULL,
+		harness_json("{s:s,s:s}", "old_password", PASSWORD, "new_password", NEW_PASSWORD),
+		401, NULL);
+	struct e2e_resp r = harness_call(
+		"POST", "/api/v1/accounts/password/change", a.access,
+		harness_json("{s:s,s:s}", "old_password", PASSWORD, "new_password", NEW_PASSWORD));
+	harness_expect_coded(&r, 204, NULL);
 	ck_assert_uint_eq(r.body.len, 0);
 	e2e_resp_free(&r);
 
@@ -924,22 +446,25 @@ START_TEST(password_change_and_reset)
 	login(email, NEW_PASSWORD, &c);
 
 	/* Forgot (any case of the address), then reset by the emailed link. */
-	r = call("POST", "/api/v1/accounts/password/forgot", NULL, J("{s:s}", "email", upper));
-	expect(&r, 202, NULL);
+	r = harness_call("POST", "/api/v1/accounts/password/forgot", NULL,
+			 harness_json("{s:s}", "email", upper));
+	harness_expect_coded(&r, 202, NULL);
 	e2e_resp_free(&r);
 	char token[64];
 	wait_token(email, RESET_LINK, 1, token);
 	/* A weak password is refused before the token is used up. */
 	check_invalid("POST", "/api/v1/accounts/password/reset", NULL,
-		      J("{s:s,s:s}", "token", token, "new_password", "alllowercase"),
+		      harness_json("{s:s,s:s}", "token", token, "new_password", "alllowercase"),
 		      "new_password", "digit");
-	r = call("POST", "/api/v1/accounts/password/reset", NULL,
-		 J("{s:s,s:s}", "token", token, "new_password", NEXT_PASSWORD));
-	expect(&r, 204, NULL);
+	r = harness_call("POST", "/api/v1/accounts/password/reset", NULL,
+			 harness_json("{s:s,s:s}", "token", token, "new_password", NEXT_PASSWORD));
+	harness_expect_coded(&r, 204, NULL);
 	e2e_resp_free(&r);
 	/* Single use. */
-	check_call("POST", "/api/v1/accounts/password/reset", NULL,
-		   J("{s:s,s:s}", "token", token, "new_password", PASSWORD), 400, "token_invalid");
+	harness_check_coded_call(
+		"POST", "/api/v1/accounts/password/reset", NULL,
+		harness_json("{s:s,s:s}", "token", token, "new_password", PASSWORD), 400,
+		"token_invalid");
 
 	/* Every session ended, and only the newest password works. */
 	expect_me(a2.access, 401);
@@ -956,8 +481,9 @@ START_TEST(password_change_and_reset)
 	char toks[4][64];
 	ck_assert_int_eq(mail_tokens(email, RESET_LINK, toks, 4, &total), 1);
 	ck_assert_int_eq(total, 3);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM email_jobs WHERE kind = 'password_changed'"),
-			 2);
+	ck_assert_int_eq(
+		harness_sql_int("SELECT count(*) FROM email_jobs WHERE kind = 'password_changed'"),
+		2);
 }
 END_TEST
 
@@ -968,60 +494,70 @@ END_TEST
 START_TEST(expired_and_unknown_tokens)
 {
 	boot(true);
-	const char *email = unique_email("exp");
-	check_call("POST", "/api/v1/accounts/register", NULL,
-		   J("{s:s,s:s}", "email", email, "password", PASSWORD), 201, NULL);
+	const char *email = harness_unique_email("exp");
+	harness_check_coded_call("POST", "/api/v1/accounts/register", NULL,
+				 harness_json("{s:s,s:s}", "email", email, "password", PASSWORD),
+				 201, NULL);
 
 	/* Activation token expired (in the database, not by waiting). */
 	char t1[64], t2[64];
 	wait_token(email, ACTIVATE_LINK, 1, t1);
-	sql_ok("UPDATE activation_tokens SET expires_at = now() - interval '1 second'");
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", t1), 400,
-		   "token_expired");
+	harness_sql_ok("UPDATE activation_tokens SET expires_at = now() - interval '1 second'");
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", t1), 400, "token_expired");
 	/* A new link replaces it. */
-	check_call("POST", "/api/v1/accounts/activation/resend", NULL, J("{s:s}", "email", email),
-		   202, NULL);
+	harness_check_coded_call("POST", "/api/v1/accounts/activation/resend", NULL,
+				 harness_json("{s:s}", "email", email), 202, NULL);
 	wait_token(email, ACTIVATE_LINK, 2, t2);
 	ck_assert_str_ne(t1, t2);
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", t1), 400,
-		   "token_invalid");
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", t2), 200, NULL);
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", t1), 400, "token_invalid");
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", t2), 200, NULL);
 
 	/* Reset token expired: refused, and the password is unchanged. */
 	char r1[64];
-	check_call("POST", "/api/v1/accounts/password/forgot", NULL, J("{s:s}", "email", email),
-		   202, NULL);
+	harness_check_coded_call("POST", "/api/v1/accounts/password/forgot", NULL,
+				 harness_json("{s:s}", "email", email), 202, NULL);
 	wait_token(email, RESET_LINK, 1, r1);
-	sql_ok("UPDATE password_reset_tokens SET expires_at = now() - interval '1 second'");
-	check_call("POST", "/api/v1/accounts/password/reset", NULL,
-		   J("{s:s,s:s}", "token", r1, "new_password", NEW_PASSWORD), 400, "token_expired");
+	harness_sql_ok("UPDATE password_reset_tokens SET expires_at = now() - interval '1 second'");
+	harness_check_coded_call(
+		"POST", "/api/v1/accounts/password/reset", NULL,
+		harness_json("{s:s,s:s}", "token", r1, "new_password", NEW_PASSWORD), 400,
+		"token_expired");
 	struct session s;
 	login(email, PASSWORD, &s);
 
 	/* Refresh token expired. */
-	sql_ok("UPDATE refresh_tokens SET expires_at = now() - interval '1 second'");
-	check_call("POST", "/api/v1/accounts/refresh", NULL, J("{s:s}", "refresh_token", s.refresh),
-		   401, "refresh_token_expired");
+	harness_sql_ok("UPDATE refresh_tokens SET expires_at = now() - interval '1 second'");
+	harness_check_coded_call("POST", "/api/v1/accounts/refresh", NULL,
+				 harness_json("{s:s}", "refresh_token", s.refresh), 401,
+				 "refresh_token_expired");
 
 	/* Tokens nobody was given, well-formed or not. */
 	char unknown[44];
 	random_token(unknown);
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", unknown), 400,
-		   "token_invalid");
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", "not a token"),
-		   400, "token_invalid");
-	check_call("POST", "/api/v1/accounts/password/reset", NULL,
-		   J("{s:s,s:s}", "token", unknown, "new_password", NEW_PASSWORD), 400,
-		   "token_invalid");
-	check_call("POST", "/api/v1/accounts/password/reset", NULL,
-		   J("{s:s,s:s}", "token", "x", "new_password", NEW_PASSWORD), 400,
-		   "token_invalid");
-	check_call("POST", "/api/v1/accounts/refresh", NULL, J("{s:s}", "refresh_token", unknown),
-		   401, "refresh_token_invalid");
-	check_call("POST", "/api/v1/accounts/refresh", NULL, J("{s:s}", "refresh_token", "x"), 401,
-		   "refresh_token_invalid");
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", unknown), 400, "token_invalid");
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", "not a token"), 400,
+				 "token_invalid");
+	harness_check_coded_call(
+		"POST", "/api/v1/accounts/password/reset", NULL,
+		harness_json("{s:s,s:s}", "token", unknown, "new_password", NEW_PASSWORD), 400,
+		"token_invalid");
+	harness_check_coded_call(
+		"POST", "/api/v1/accounts/password/reset", NULL,
+		harness_json("{s:s,s:s}", "token", "x", "new_password", NEW_PASSWORD), 400,
+		"token_invalid");
+	harness_check_coded_call("POST", "/api/v1/accounts/refresh", NULL,
+				 harness_json("{s:s}", "refresh_token", unknown), 401,
+				 "refresh_token_invalid");
+	harness_check_coded_call("POST", "/api/v1/accounts/refresh", NULL,
+				 harness_json("{s:s}", "refresh_token", "x"), 401,
+				 "refresh_token_invalid");
 	/* A missing token is a validation error. */
-	check_invalid("POST", "/api/v1/accounts/activate", NULL, J("{}"), "token", NULL);
+	check_invalid("POST", "/api/v1/accounts/activate", NULL, harness_json("{}"), "token", NULL);
 
 	wait_mail_settled(3);
 }
@@ -1077,24 +613,24 @@ static json_t *with_claim(const json_t *base, const char *key, json_t *value)
 
 static void expect_token_refused(const char *token, const char *what)
 {
-	struct e2e_resp r = call("GET", "/api/v1/accounts/me", token, NULL);
+	struct e2e_resp r = harness_call("GET", "/api/v1/accounts/me", token, NULL);
 	expect_bearer_challenge(&r, what);
-	expect(&r, 401, NULL);
+	harness_expect_coded(&r, 401, NULL);
 	e2e_resp_free(&r);
 }
 
 START_TEST(malformed_and_forged_tokens)
 {
 	boot(false);
-	const char *email = unique_email("jwt");
-	struct new_user u[] = {{email, "USER", true, 0}};
+	const char *email = harness_unique_email("jwt");
+	struct harness_account u[] = {{email, "USER", true, 0}};
 	create_users(u, 1);
 	struct session s;
 	login(email, PASSWORD, &s);
 	expect_me(s.access, 200);
 
 	json_t *claims = jwt_claims(s.access);
-	ck_assert_str_eq(jstr(claims, "sub"), fmt("%lld", u[0].id));
+	ck_assert_str_eq(jstr(claims, "sub"), harness_fmt("%lld", u[0].id));
 	ck_assert_str_eq(jstr(claims, "typ"), "access");
 	ck_assert_str_eq(jstr(claims, "grp"), "USER");
 	ck_assert_uint_eq(strlen(jstr(claims, "sid")), 36);
@@ -1109,7 +645,7 @@ START_TEST(malformed_and_forged_tokens)
 	/* Not JWTs at all. */
 	expect_token_refused("garbage", "garbage");
 	expect_token_refused("a.b.c", "three garbage segments");
-	expect_token_refused(fmt("%s.x", s.access), "a real token with a fourth segment");
+	expect_token_refused(harness_fmt("%s.x", s.access), "a real token with a fourth segment");
 	/* The real token with its signature cut. */
 	char cut[2048];
 	snprintf(cut, sizeof(cut), "%.*s.", (int)(strrchr(s.access, '.') - s.access), s.access);
@@ -1155,16 +691,16 @@ START_TEST(malformed_and_forged_tokens)
 		"Authorization: Bearer  ", "Authorization: Token abc"};
 	for (size_t i = 0; i < sizeof(bad_headers) / sizeof(bad_headers[0]); i++) {
 		const char *h[] = {bad_headers[i], NULL};
-		struct e2e_resp r = raw("GET", "/api/v1/accounts/me", h, NULL, 0);
+		struct e2e_resp r = harness_raw("GET", "/api/v1/accounts/me", h, NULL, 0);
 		expect_bearer_challenge(&r, bad_headers[i]);
-		expect(&r, 401, NULL);
+		harness_expect_coded(&r, 401, NULL);
 		e2e_resp_free(&r);
 	}
 
 	/* The group is the account's current one, not the token's claim. */
 	json_t *admin = with_claim(claims, "grp", json_string("ADMIN"));
 	char *tok = jwt_sign(admin, JWT_ALG_HS256, w.jwt_secret);
-	check_call("GET", "/api/v1/admin/users", tok, NULL, 403, "forbidden");
+	harness_check_coded_call("GET", "/api/v1/admin/users", tok, NULL, 403, "forbidden");
 	free(tok);
 	json_decref(admin);
 	json_decref(claims);
@@ -1181,12 +717,12 @@ END_TEST
 START_TEST(admin_routes_by_group)
 {
 	boot(false);
-	const char *ea = unique_email("admin"), *em = unique_email("mod"),
-		   *eu = unique_email("user"), *et = unique_email("target");
-	struct new_user u[] = {{ea, "ADMIN", true, 0},
-			       {em, "MODERATOR", true, 0},
-			       {eu, "USER", true, 0},
-			       {et, "USER", false, 0}};
+	const char *ea = harness_unique_email("admin"), *em = harness_unique_email("mod"),
+		   *eu = harness_unique_email("user"), *et = harness_unique_email("target");
+	struct harness_account u[] = {{ea, "ADMIN", true, 0},
+				      {em, "MODERATOR", true, 0},
+				      {eu, "USER", true, 0},
+				      {et, "USER", false, 0}};
 	create_users(u, 4);
 	struct session admin, mod, user;
 	login(ea, PASSWORD, &admin);
@@ -1212,21 +748,21 @@ START_TEST(admin_routes_by_group)
 		   {"ADMIN", admin.access, 200, NULL}};
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		for (size_t k = 0; k < sizeof(who) / sizeof(who[0]); k++) {
-			struct e2e_resp r =
-				call(routes[i].method, routes[i].path, who[k].token,
-				     routes[i].body ? J("{s:b}", "is_active", 0) : NULL);
+			struct e2e_resp r = harness_call(
+				routes[i].method, routes[i].path, who[k].token,
+				routes[i].body ? harness_json("{s:b}", "is_active", 0) : NULL);
 			ck_assert_msg(r.status == who[k].status, "%s %s as %s: %ld, want %ld: %s",
 				      routes[i].method, routes[i].path, who[k].name, r.status,
 				      who[k].status, r.body.data);
-			expect(&r, who[k].status, who[k].code);
+			harness_expect_coded(&r, who[k].status, who[k].code);
 			if (!who[k].token)
 				expect_bearer_challenge(&r, "anonymous");
 			e2e_resp_free(&r);
 		}
 
 	/* GET one: the user, without secrets. */
-	struct e2e_resp r = call("GET", upath, admin.access, NULL);
-	expect(&r, 200, NULL);
+	struct e2e_resp r = harness_call("GET", upath, admin.access, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_msg(jstr(r.json, "email") && strcmp(jstr(r.json, "email"), eu) == 0, "user: %s",
 		      r.body.data);
 	ck_assert_str_eq(jstr(r.json, "group"), "USER");
@@ -1236,58 +772,63 @@ START_TEST(admin_routes_by_group)
 
 	/* A group change takes effect on the next request, without a new
 	 * login. */
-	r = call("PATCH", upath, admin.access, J("{s:s}", "group", "MODERATOR"));
-	expect(&r, 200, NULL);
+	r = harness_call("PATCH", upath, admin.access, harness_json("{s:s}", "group", "MODERATOR"));
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_str_eq(jstr(r.json, "group"), "MODERATOR");
 	e2e_resp_free(&r);
-	check_call("GET", list, user.access, NULL, 403, "forbidden");
-	r = call("GET", "/api/v1/accounts/me", user.access, NULL);
-	expect(&r, 200, NULL);
+	harness_check_coded_call("GET", list, user.access, NULL, 403, "forbidden");
+	r = harness_call("GET", "/api/v1/accounts/me", user.access, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_str_eq(jstr(r.json, "group"), "MODERATOR");
 	e2e_resp_free(&r);
-	check_call("PATCH", upath, admin.access, J("{s:s}", "group", "ADMIN"), 200, NULL);
-	check_call("GET", list, user.access, NULL, 200, NULL);
-	check_call("PATCH", upath, admin.access, J("{s:s}", "group", "USER"), 200, NULL);
-	check_call("GET", list, user.access, NULL, 403, "forbidden");
+	harness_check_coded_call("PATCH", upath, admin.access,
+				 harness_json("{s:s}", "group", "ADMIN"), 200, NULL);
+	harness_check_coded_call("GET", list, user.access, NULL, 200, NULL);
+	harness_check_coded_call("PATCH", upath, admin.access,
+				 harness_json("{s:s}", "group", "USER"), 200, NULL);
+	harness_check_coded_call("GET", list, user.access, NULL, 403, "forbidden");
 
 	/* An admin cannot change themselves. */
-	check_call("PATCH", spath, admin.access, J("{s:s}", "group", "USER"), 409,
-		   "self_modification");
-	check_call("PATCH", spath, admin.access, J("{s:b}", "is_active", 0), 409,
-		   "self_modification");
-	check_call("GET", list, admin.access, NULL, 200, NULL);
+	harness_check_coded_call("PATCH", spath, admin.access,
+				 harness_json("{s:s}", "group", "USER"), 409, "self_modification");
+	harness_check_coded_call("PATCH", spath, admin.access,
+				 harness_json("{s:b}", "is_active", 0), 409, "self_modification");
+	harness_check_coded_call("GET", list, admin.access, NULL, 200, NULL);
 
 	/* Deactivation ends the user's sessions; reactivation does not revive
 	 * them. */
 	struct session user2;
-	r = call("PATCH", upath, admin.access, J("{s:b}", "is_active", 0));
-	expect(&r, 200, NULL);
+	r = harness_call("PATCH", upath, admin.access, harness_json("{s:b}", "is_active", 0));
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert(json_is_false(json_object_get(r.json, "is_active")));
 	e2e_resp_free(&r);
 	expect_me(user.access, 401);
 	expect_refresh_refused(&user);
 	expect_login_refused(eu, PASSWORD, 403, "account_disabled");
-	check_call("PATCH", upath, admin.access, J("{s:b}", "is_active", 1), 200, NULL);
+	harness_check_coded_call("PATCH", upath, admin.access,
+				 harness_json("{s:b}", "is_active", 1), 200, NULL);
 	expect_me(user.access, 401);
 	login(eu, PASSWORD, &user2);
 	expect_me(user2.access, 200);
 
 	/* Manual activation of an account that never used its link. */
-	r = call("PATCH", one, admin.access, J("{s:b}", "is_active", 1));
-	expect(&r, 200, NULL);
+	r = harness_call("PATCH", one, admin.access, harness_json("{s:b}", "is_active", 1));
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert(json_is_true(json_object_get(r.json, "is_active")));
 	e2e_resp_free(&r);
 
 	/* Validation and unknown users. */
-	check_invalid("PATCH", upath, admin.access, J("{s:s}", "group", "ROOT"), "group", NULL);
-	check_invalid("PATCH", upath, admin.access, J("{s:s}", "is_active", "yes"), "is_active",
+	check_invalid("PATCH", upath, admin.access, harness_json("{s:s}", "group", "ROOT"), "group",
 		      NULL);
-	check_invalid("PATCH", upath, admin.access, J("{s:s}", "email", "x@example.com"), "email",
-		      "unknown field");
-	check_call("GET", "/api/v1/admin/users/999999", admin.access, NULL, 404, NULL);
-	check_call("PATCH", "/api/v1/admin/users/999999", admin.access, J("{s:b}", "is_active", 1),
-		   404, NULL);
-	check_call("GET", "/api/v1/admin/users/abc", admin.access, NULL, 404, NULL);
+	check_invalid("PATCH", upath, admin.access, harness_json("{s:s}", "is_active", "yes"),
+		      "is_active", NULL);
+	check_invalid("PATCH", upath, admin.access, harness_json("{s:s}", "email", "x@example.com"),
+		      "email", "unknown field");
+	harness_check_coded_call("GET", "/api/v1/admin/users/999999", admin.access, NULL, 404,
+				 NULL);
+	harness_check_coded_call("PATCH", "/api/v1/admin/users/999999", admin.access,
+				 harness_json("{s:b}", "is_active", 1), 404, NULL);
+	harness_check_coded_call("GET", "/api/v1/admin/users/abc", admin.access, NULL, 404, NULL);
 }
 END_TEST
 
@@ -1309,7 +850,8 @@ static void assert_link(const json_t *link, const char *want_query)
 	size_t parts = 0;
 	for (char *save = NULL, *p = strtok_r(want, "&", &save); p;
 	     p = strtok_r(NULL, "&", &save), parts++)
-		ck_assert_msg(strstr(got, fmt("&%s&", p)) != NULL, "link %s lacks %s", s, p);
+		ck_assert_msg(strstr(got, harness_fmt("&%s&", p)) != NULL, "link %s lacks %s", s,
+			      p);
 	size_t amps = 0;
 	for (const char *c = s + strlen(prefix); *c; c++)
 		amps += *c == '&';
@@ -1318,7 +860,8 @@ static void assert_link(const json_t *link, const char *want_query)
 
 static struct e2e_resp list_users(const char *token, const char *query)
 {
-	struct e2e_resp r = call("GET", fmt("/api/v1/admin/users%s", query), token, NULL);
+	struct e2e_resp r =
+		harness_call("GET", harness_fmt("/api/v1/admin/users%s", query), token, NULL);
 	return r;
 }
 
@@ -1332,8 +875,8 @@ static long long jint(const json_t *o, const char *key)
 START_TEST(admin_user_list)
 {
 	boot(false);
-	const char *ea = unique_email("lister");
-	struct new_user u[] = {{ea, "ADMIN", true, 0}};
+	const char *ea = harness_unique_email("lister");
+	struct harness_account u[] = {{ea, "ADMIN", true, 0}};
 	create_users(u, 1);
 	struct session admin;
 	login(ea, PASSWORD, &admin);
@@ -1341,20 +884,21 @@ START_TEST(admin_user_list)
 	/* 24 more users straight in the database (no login needed): i = 1..24,
 	 * alpha-NN for 1..12 and beta-NN for 13..24, MODERATOR when i % 3 == 0,
 	 * active when i is even. */
-	sql_ok("WITH n AS (SELECT i FROM generate_series(1, 24) i), "
-	       "u AS (INSERT INTO users (email, hashed_password, group_id, is_active) "
-	       "SELECT CASE WHEN i <= 12 THEN 'alpha-' ELSE 'beta-' END || lpad(i::text, 2, '0') "
-	       "|| '@list.test', 'x', (SELECT id FROM user_groups WHERE name = CASE WHEN i % 3 "
-	       "= 0 THEN 'MODERATOR' ELSE 'USER' END), i % 2 = 0 FROM n ORDER BY i RETURNING id) "
-	       "INSERT INTO user_profiles (user_id) SELECT id FROM u");
+	harness_sql_ok(
+		"WITH n AS (SELECT i FROM generate_series(1, 24) i), "
+		"u AS (INSERT INTO users (email, hashed_password, group_id, is_active) "
+		"SELECT CASE WHEN i <= 12 THEN 'alpha-' ELSE 'beta-' END || lpad(i::text, 2, '0') "
+		"|| '@list.test', 'x', (SELECT id FROM user_groups WHERE name = CASE WHEN i % 3 "
+		"= 0 THEN 'MODERATOR' ELSE 'USER' END), i % 2 = 0 FROM n ORDER BY i RETURNING id) "
+		"INSERT INTO user_profiles (user_id) SELECT id FROM u");
 
 	/* Page 1 and 2 of everything, in id order. */
 	struct e2e_resp r = list_users(admin.access, "");
-	expect(&r, 200, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	static const char *const env_keys[] = {"items",	      "page",	     "per_page",
 					       "total_items", "total_pages", "prev_page",
 					       "next_page",   NULL};
-	assert_keys(r.json, env_keys, "page");
+	harness_assert_keys(r.json, env_keys, "page");
 	ck_assert_int_eq(jint(r.json, "page"), 1);
 	ck_assert_int_eq(jint(r.json, "per_page"), 20);
 	ck_assert_int_eq(jint(r.json, "total_items"), 25);
@@ -1368,8 +912,9 @@ START_TEST(admin_user_list)
 	static const char *const profile_keys[] = {"first_name",	  "last_name", "gender",
 						   "date_of_birth",	  "info",      "avatar_url",
 						   "email_notifications", NULL};
-	assert_keys(json_array_get(items, 0), user_keys, "user");
-	assert_keys(json_object_get(json_array_get(items, 0), "profile"), profile_keys, "profile");
+	harness_assert_keys(json_array_get(items, 0), user_keys, "user");
+	harness_assert_keys(json_object_get(json_array_get(items, 0), "profile"), profile_keys,
+			    "profile");
 	ck_assert_str_eq(jstr(json_array_get(items, 0), "email"), ea);
 	long long last = 0;
 	size_t i;
@@ -1382,8 +927,8 @@ START_TEST(admin_user_list)
 	snprintf(next, sizeof(next), "%s", jstr(r.json, "next_page"));
 	e2e_resp_free(&r);
 
-	r = call("GET", next, admin.access, NULL);
-	expect(&r, 200, NULL);
+	r = harness_call("GET", next, admin.access, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_int_eq(jint(r.json, "page"), 2);
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 5);
 	ck_assert_int_gt(jint(json_array_get(json_object_get(r.json, "items"), 0), "id"), last);
@@ -1412,7 +957,7 @@ START_TEST(admin_user_list)
 	};
 	for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
 		r = list_users(admin.access, filters[f].query);
-		expect(&r, 200, NULL);
+		harness_expect_coded(&r, 200, NULL);
 		ck_assert_msg(jint(r.json, "total_items") == filters[f].total,
 			      "%s: total_items %lld, want %lld", filters[f].query,
 			      jint(r.json, "total_items"), filters[f].total);
@@ -1432,7 +977,7 @@ START_TEST(admin_user_list)
 
 	/* Pages of a filtered list: the links keep the filters. */
 	r = list_users(admin.access, "?email=alpha&is_active=true&per_page=2&page=2");
-	expect(&r, 200, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_int_eq(jint(r.json, "total_items"), 6);
 	ck_assert_int_eq(jint(r.json, "total_pages"), 3);
 	ck_assert_int_eq(jint(r.json, "per_page"), 2);
@@ -1446,13 +991,13 @@ START_TEST(admin_user_list)
 	e2e_resp_free(&r);
 	/* ...also when a value needs encoding, and following the link. */
 	r = list_users(admin.access, "?email=%40list.test&per_page=10");
-	expect(&r, 200, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_int_eq(jint(r.json, "total_items"), 24);
 	assert_link(json_object_get(r.json, "next_page"), "email=%40list.test&page=2&per_page=10");
 	snprintf(next, sizeof(next), "%s", jstr(r.json, "next_page"));
 	e2e_resp_free(&r);
-	r = call("GET", next, admin.access, NULL);
-	expect(&r, 200, NULL);
+	r = harness_call("GET", next, admin.access, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_int_eq(jint(r.json, "page"), 2);
 	ck_assert_int_eq(jint(r.json, "total_items"), 24);
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 10);
@@ -1460,7 +1005,7 @@ START_TEST(admin_user_list)
 
 	/* Past the end: no items; "previous" is the last page with items. */
 	r = list_users(admin.access, "?page=7&per_page=20");
-	expect(&r, 200, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 0);
 	ck_assert(json_is_null(json_object_get(r.json, "next_page")));
 	assert_link(json_object_get(r.json, "prev_page"), "page=2&per_page=20");
@@ -1480,7 +1025,7 @@ START_TEST(admin_user_list)
 		e2e_resp_free(&r);
 	}
 	r = list_users(admin.access, "?per_page=100");
-	expect(&r, 200, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "items")), 25);
 	e2e_resp_free(&r);
 }
@@ -1493,8 +1038,8 @@ END_TEST
 START_TEST(login_rate_limit)
 {
 	start_api(3);
-	const char *email = unique_email("rl");
-	struct new_user u[] = {{email, "USER", true, 0}};
+	const char *email = harness_unique_email("rl");
+	struct harness_account u[] = {{email, "USER", true, 0}};
 	create_users(u, 1);
 
 	for (int i = 0; i < 3; i++)
@@ -1504,9 +1049,10 @@ START_TEST(login_rate_limit)
 	char upper[128];
 	snprintf(upper, sizeof(upper), "%s", email);
 	upper[0] = (char)(upper[0] - 32);
-	struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
-				 J("{s:s,s:s}", "email", upper, "password", PASSWORD));
-	expect(&r, 429, "rate_limited");
+	struct e2e_resp r =
+		harness_call("POST", "/api/v1/accounts/login", NULL,
+			     harness_json("{s:s,s:s}", "email", upper, "password", PASSWORD));
+	harness_expect_coded(&r, 429, "rate_limited");
 	char retry[32];
 	ck_assert_msg(e2e_header(&r, "Retry-After", retry, sizeof(retry)),
 		      "429 without Retry-After");
@@ -1514,10 +1060,10 @@ START_TEST(login_rate_limit)
 	long secs = strtol(retry, &end, 10);
 	ck_assert_msg(*end == '\0' && secs >= 1 && secs <= 60, "Retry-After: %s", retry);
 	e2e_resp_free(&r);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM user_sessions"), 0);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM user_sessions"), 0);
 
 	/* Another email from the same client is not held back. */
-	expect_login_refused(unique_email("other"), PASSWORD, 401, "invalid_credentials");
+	expect_login_refused(harness_unique_email("other"), PASSWORD, 401, "invalid_credentials");
 }
 END_TEST
 
@@ -1529,28 +1075,30 @@ START_TEST(register_validation)
 {
 	boot(false);
 	const char *path = "/api/v1/accounts/register";
-	const char *email = unique_email("val");
+	const char *email = harness_unique_email("val");
 
 	/* Each broken password rule is named; the rules kept are not. */
-	struct e2e_resp r =
-		call("POST", path, NULL, J("{s:s,s:s}", "email", email, "password", "abc"));
+	struct e2e_resp r = harness_call(
+		"POST", path, NULL, harness_json("{s:s,s:s}", "email", email, "password", "abc"));
 	expect_invalid(&r, "password", "at least 8 characters");
-	ck_assert(has_error(&r, "password", "upper-case"));
-	ck_assert(has_error(&r, "password", "digit"));
-	ck_assert(has_error(&r, "password", "special"));
-	ck_assert(!has_error(&r, "password", "lower-case"));
-	ck_assert(!has_error(&r, "email", NULL));
+	ck_assert(harness_has_error(&r, "password", "upper-case"));
+	ck_assert(harness_has_error(&r, "password", "digit"));
+	ck_assert(harness_has_error(&r, "password", "special"));
+	ck_assert(!harness_has_error(&r, "password", "lower-case"));
+	ck_assert(!harness_has_error(&r, "email", NULL));
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")), 4);
 	e2e_resp_free(&r);
 
-	r = call("POST", path, NULL, J("{s:s,s:s}", "email", email, "password", "ABCDEFGHIJ"));
+	r = harness_call("POST", path, NULL,
+			 harness_json("{s:s,s:s}", "email", email, "password", "ABCDEFGHIJ"));
 	expect_invalid(&r, "password", "lower-case");
-	ck_assert(has_error(&r, "password", "digit"));
-	ck_assert(has_error(&r, "password", "special"));
+	ck_assert(harness_has_error(&r, "password", "digit"));
+	ck_assert(harness_has_error(&r, "password", "special"));
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")), 3);
 	e2e_resp_free(&r);
 
-	r = call("POST", path, NULL, J("{s:s,s:s}", "email", email, "password", "abcdefgh1!"));
+	r = harness_call("POST", path, NULL,
+			 harness_json("{s:s,s:s}", "email", email, "password", "abcdefgh1!"));
 	expect_invalid(&r, "password", "upper-case");
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")), 1);
 	e2e_resp_free(&r);
@@ -1559,64 +1107,72 @@ START_TEST(register_validation)
 	memset(longpw, 'x', 129);
 	memcpy(longpw, "Aa1!", 4);
 	longpw[129] = '\0';
-	r = call("POST", path, NULL, J("{s:s,s:s}", "email", email, "password", longpw));
+	r = harness_call("POST", path, NULL,
+			 harness_json("{s:s,s:s}", "email", email, "password", longpw));
 	expect_invalid(&r, "password", "at most 128");
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")), 1);
 	e2e_resp_free(&r);
 	longpw[128] = '\0'; /* 128 is allowed: checked by the success below */
 
-	check_invalid("POST", path, NULL, J("{s:s,s:i}", "email", email, "password", 12345678),
-		      "password", NULL);
+	check_invalid("POST", path, NULL,
+		      harness_json("{s:s,s:i}", "email", email, "password", 12345678), "password",
+		      NULL);
 
 	/* Bad emails. */
 	static const char *const bad_emails[] = {
 		"not-an-email",	  "a@b", "a b@example.com", "@example.com", "a@@example.com",
 		"a@example..com", ""};
 	for (size_t i = 0; i < sizeof(bad_emails) / sizeof(bad_emails[0]); i++) {
-		r = call("POST", path, NULL,
-			 J("{s:s,s:s}", "email", bad_emails[i], "password", PASSWORD));
+		r = harness_call(
+			"POST", path, NULL,
+			harness_json("{s:s,s:s}", "email", bad_emails[i], "password", PASSWORD));
 		ck_assert_msg(r.status == 422, "email \"%s\": status %ld", bad_emails[i], r.status);
 		expect_invalid(&r, "email", NULL);
-		ck_assert(!has_error(&r, "password", NULL));
+		ck_assert(!harness_has_error(&r, "password", NULL));
 		e2e_resp_free(&r);
 	}
 
 	/* Unknown and missing fields. */
 	check_invalid("POST", path, NULL,
-		      J("{s:s,s:s,s:s}", "email", email, "password", PASSWORD, "group", "ADMIN"),
+		      harness_json("{s:s,s:s,s:s}", "email", email, "password", PASSWORD, "group",
+				   "ADMIN"),
 		      "group", "unknown field");
-	r = call("POST", path, NULL, J("{}"));
+	r = harness_call("POST", path, NULL, harness_json("{}"));
 	expect_invalid(&r, "email", "required");
-	ck_assert(has_error(&r, "password", "required"));
+	ck_assert(harness_has_error(&r, "password", "required"));
 	e2e_resp_free(&r);
 
 	/* Not JSON. */
 	const char *json_ct[] = {"Content-Type: application/json", NULL};
-	r = raw("POST", path, json_ct, "{\"email\":", 9);
-	expect(&r, 400, "invalid_json");
+	r = harness_raw("POST", path, json_ct, "{\"email\":", 9);
+	harness_expect_coded(&r, 400, "invalid_json");
 	e2e_resp_free(&r);
 	const char *text_ct[] = {"Content-Type: text/plain", NULL};
 	const char *body = "{\"email\":\"a@example.com\",\"password\":\"Popcorn-42!\"}";
-	r = raw("POST", path, text_ct, body, strlen(body));
-	expect(&r, 415, "unsupported_media_type");
+	r = harness_raw("POST", path, text_ct, body, strlen(body));
+	harness_expect_coded(&r, 415, "unsupported_media_type");
 	e2e_resp_free(&r);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM users"), 0);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM users"), 0);
 
 	/* Taken, whatever the case. */
 	char mixed[128], upper[128];
 	snprintf(mixed, sizeof(mixed), "Taken.%ld@Example.com", (long)getpid());
 	snprintf(upper, sizeof(upper), "TAKEN.%ld@EXAMPLE.COM", (long)getpid());
-	r = call("POST", path, NULL, J("{s:s,s:s}", "email", mixed, "password", longpw));
-	expect(&r, 201, NULL);
-	ck_assert_str_eq(jstr(r.json, "email"), fmt("taken.%ld@example.com", (long)getpid()));
+	r = harness_call("POST", path, NULL,
+			 harness_json("{s:s,s:s}", "email", mixed, "password", longpw));
+	harness_expect_coded(&r, 201, NULL);
+	ck_assert_str_eq(jstr(r.json, "email"),
+			 harness_fmt("taken.%ld@example.com", (long)getpid()));
 	e2e_resp_free(&r);
-	check_call("POST", path, NULL, J("{s:s,s:s}", "email", upper, "password", PASSWORD), 409,
-		   "email_taken");
-	check_call("POST", path, NULL,
-		   J("{s:s,s:s}", "email", fmt("taken.%ld@example.com", (long)getpid()), "password",
-		     PASSWORD),
-		   409, "email_taken");
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM users"), 1);
+	harness_check_coded_call("POST", path, NULL,
+				 harness_json("{s:s,s:s}", "email", upper, "password", PASSWORD),
+				 409, "email_taken");
+	harness_check_coded_call("POST", path, NULL,
+				 harness_json("{s:s,s:s}", "email",
+					      harness_fmt("taken.%ld@example.com", (long)getpid()),
+					      "password", PASSWORD),
+				 409, "email_taken");
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM users"), 1);
 }
 END_TEST
 
@@ -1627,11 +1183,13 @@ END_TEST
 START_TEST(resend_and_forgot_do_not_enumerate)
 {
 	boot(true);
-	const char *unknown = unique_email("nobody");
-	const char *inactive = unique_email("inactive"), *active = unique_email("active");
-	check_call("POST", "/api/v1/accounts/register", NULL,
-		   J("{s:s,s:s}", "email", inactive, "password", PASSWORD), 201, NULL);
-	struct new_user u[] = {{active, "USER", true, 0}};
+	const char *unknown = harness_unique_email("nobody");
+	const char *inactive = harness_unique_email("inactive"),
+		   *active = harness_unique_email("active");
+	harness_check_coded_call("POST", "/api/v1/accounts/register", NULL,
+				 harness_json("{s:s,s:s}", "email", inactive, "password", PASSWORD),
+				 201, NULL);
+	struct harness_account u[] = {{active, "USER", true, 0}};
 	create_users(u, 1);
 	char first[64];
 	wait_token(inactive, ACTIVATE_LINK, 1, first);
@@ -1642,8 +1200,8 @@ START_TEST(resend_and_forgot_do_not_enumerate)
 	for (size_t p = 0; p < 2; p++) {
 		char *bodies[3];
 		for (size_t e = 0; e < 3; e++) {
-			struct e2e_resp r =
-				call("POST", paths[p], NULL, J("{s:s}", "email", emails[e]));
+			struct e2e_resp r = harness_call("POST", paths[p], NULL,
+							 harness_json("{s:s}", "email", emails[e]));
 			ck_assert_msg(r.status == 202, "%s for %s: %ld", paths[p], emails[e],
 				      r.status);
 			char ct[128];
@@ -1657,8 +1215,9 @@ START_TEST(resend_and_forgot_do_not_enumerate)
 		for (size_t e = 0; e < 3; e++)
 			free(bodies[e]);
 	}
-	check_invalid("POST", paths[0], NULL, J("{s:s}", "email", "nope"), "email", NULL);
-	check_invalid("POST", paths[1], NULL, J("{}"), "email", "required");
+	check_invalid("POST", paths[0], NULL, harness_json("{s:s}", "email", "nope"), "email",
+		      NULL);
+	check_invalid("POST", paths[1], NULL, harness_json("{}"), "email", "required");
 
 	/* Mail went only where it should: registration and resend to the
 	 * inactive account, the reset link to the active one. */
@@ -1675,10 +1234,10 @@ START_TEST(resend_and_forgot_do_not_enumerate)
 	ck_assert_int_eq(total, 1);
 
 	/* The resent link replaced the first one. */
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", first), 400,
-		   "token_invalid");
-	check_call("POST", "/api/v1/accounts/activate", NULL, J("{s:s}", "token", toks[1]), 200,
-		   NULL);
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", first), 400, "token_invalid");
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", toks[1]), 200, NULL);
 }
 END_TEST
 
@@ -1688,8 +1247,8 @@ END_TEST
 
 static json_t *get_me(const char *access)
 {
-	struct e2e_resp r = call("GET", "/api/v1/accounts/me", access, NULL);
-	expect(&r, 200, NULL);
+	struct e2e_resp r = harness_call("GET", "/api/v1/accounts/me", access, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	json_t *me = json_incref(r.json);
 	e2e_resp_free(&r);
 	return me;
@@ -1698,8 +1257,8 @@ static json_t *get_me(const char *access)
 START_TEST(profile_update)
 {
 	boot(false);
-	const char *email = unique_email("profile");
-	struct new_user u[] = {{email, "USER", true, 0}};
+	const char *email = harness_unique_email("profile");
+	struct harness_account u[] = {{email, "USER", true, 0}};
 	create_users(u, 1);
 	struct session s;
 	login(email, PASSWORD, &s);
@@ -1712,7 +1271,7 @@ START_TEST(profile_update)
 	static const char *const profile_keys[] = {"first_name",	  "last_name", "gender",
 						   "date_of_birth",	  "info",      "avatar_url",
 						   "email_notifications", NULL};
-	assert_keys(me, me_keys, "me");
+	harness_assert_keys(me, me_keys, "me");
 	ck_assert_int_eq(jint(me, "id"), u[0].id);
 	ck_assert_str_eq(jstr(me, "email"), email);
 	ck_assert_str_eq(jstr(me, "group"), "USER");
@@ -1720,25 +1279,29 @@ START_TEST(profile_update)
 	const char *created = jstr(me, "created_at");
 	ck_assert_msg(created && strlen(created) == 20 && created[10] == 'T' && created[19] == 'Z',
 		      "created_at %s is not RFC 3339 UTC", created ? created : "(none)");
-	json_t *want = J("{s:n,s:n,s:n,s:n,s:n,s:n,s:b}", "first_name", "last_name", "gender",
-			 "date_of_birth", "info", "avatar_url", "email_notifications", 1);
+	json_t *want =
+		harness_json("{s:n,s:n,s:n,s:n,s:n,s:n,s:b}", "first_name", "last_name", "gender",
+			     "date_of_birth", "info", "avatar_url", "email_notifications", 1);
 	ck_assert_msg(json_equal(json_object_get(me, "profile"), want), "profile: %s",
 		      json_dumps(json_object_get(me, "profile"), JSON_COMPACT));
 	json_decref(want);
 	json_decref(me);
-	check_call("GET", "/api/v1/accounts/me", NULL, NULL, 401, "not_authenticated");
-	check_call("PATCH", path, NULL, J("{s:s}", "first_name", "Ada"), 401, NULL);
+	harness_check_coded_call("GET", "/api/v1/accounts/me", NULL, NULL, 401,
+				 "not_authenticated");
+	harness_check_coded_call("PATCH", path, NULL, harness_json("{s:s}", "first_name", "Ada"),
+				 401, NULL);
 
 	/* A valid update answers the profile. */
-	struct e2e_resp r = call("PATCH", path, s.access,
-				 J("{s:s,s:s,s:s,s:s,s:s}", "first_name", "Ada", "last_name",
-				   "Lovelace", "gender", "WOMAN", "date_of_birth", "1990-05-17",
-				   "info", "Likes silent films."));
-	expect(&r, 200, NULL);
-	assert_keys(r.json, profile_keys, "profile");
-	want = J("{s:s,s:s,s:s,s:s,s:s,s:n,s:b}", "first_name", "Ada", "last_name", "Lovelace",
-		 "gender", "WOMAN", "date_of_birth", "1990-05-17", "info", "Likes silent films.",
-		 "avatar_url", "email_notifications", 1);
+	struct e2e_resp r =
+		harness_call("PATCH", path, s.access,
+			     harness_json("{s:s,s:s,s:s,s:s,s:s}", "first_name", "Ada", "last_name",
+					  "Lovelace", "gender", "WOMAN", "date_of_birth",
+					  "1990-05-17", "info", "Likes silent films."));
+	harness_expect_coded(&r, 200, NULL);
+	harness_assert_keys(r.json, profile_keys, "profile");
+	want = harness_json("{s:s,s:s,s:s,s:s,s:s,s:n,s:b}", "first_name", "Ada", "last_name",
+			    "Lovelace", "gender", "WOMAN", "date_of_birth", "1990-05-17", "info",
+			    "Likes silent films.", "avatar_url", "email_notifications", 1);
 	ck_assert_msg(json_equal(r.json, want), "profile: %s", r.body.data);
 	e2e_resp_free(&r);
 	me = get_me(s.access);
@@ -1746,14 +1309,14 @@ START_TEST(profile_update)
 	json_decref(me);
 
 	/* Partial: other fields are kept. */
-	r = call("PATCH", path, s.access,
-		 J("{s:s,s:b}", "gender", "MAN", "email_notifications", 0));
-	expect(&r, 200, NULL);
+	r = harness_call("PATCH", path, s.access,
+			 harness_json("{s:s,s:b}", "gender", "MAN", "email_notifications", 0));
+	harness_expect_coded(&r, 200, NULL);
 	json_object_set_new(want, "gender", json_string("MAN"));
 	json_object_set_new(want, "email_notifications", json_false());
 	ck_assert_msg(json_equal(r.json, want), "profile: %s", r.body.data);
 	e2e_resp_free(&r);
-	check_call("PATCH", path, s.access, J("{}"), 200, NULL);
+	harness_check_coded_call("PATCH", path, s.access, harness_json("{}"), 200, NULL);
 
 	/* Invalid values, each on its own. */
 	char future[16]; /* the day after tomorrow: in the future in every time zone */
@@ -1768,27 +1331,28 @@ START_TEST(profile_update)
 		json_t *body;
 		const char *field, *text;
 	} bad[] = {
-		{J("{s:s}", "gender", "OTHER"), "gender", "MAN or WOMAN"},
-		{J("{s:s}", "gender", "man"), "gender", "MAN or WOMAN"},
-		{J("{s:i}", "gender", 1), "gender", NULL},
-		{J("{s:s}", "date_of_birth", future), "date_of_birth", NULL},
-		{J("{s:s}", "date_of_birth", "2999-01-01"), "date_of_birth", NULL},
-		{J("{s:s}", "date_of_birth", "2023-02-30"), "date_of_birth", NULL},
-		{J("{s:s}", "date_of_birth", "1990-13-01"), "date_of_birth", NULL},
-		{J("{s:s}", "date_of_birth", "17.05.1990"), "date_of_birth", NULL},
-		{J("{s:s}", "date_of_birth", "1899-12-31"), "date_of_birth", NULL},
-		{J("{s:s}", "nickname", "ada"), "nickname", "unknown field"},
-		{J("{s:s}", "email", "x@example.com"), "email", "unknown field"},
-		{J("{s:s}", "first_name", ""), "first_name", NULL},
-		{J("{s:s}", "first_name", long_name), "first_name", NULL},
-		{J("{s:i}", "info", 5), "info", NULL},
-		{J("{s:s}", "email_notifications", "no"), "email_notifications", NULL},
+		{harness_json("{s:s}", "gender", "OTHER"), "gender", "MAN or WOMAN"},
+		{harness_json("{s:s}", "gender", "man"), "gender", "MAN or WOMAN"},
+		{harness_json("{s:i}", "gender", 1), "gender", NULL},
+		{harness_json("{s:s}", "date_of_birth", future), "date_of_birth", NULL},
+		{harness_json("{s:s}", "date_of_birth", "2999-01-01"), "date_of_birth", NULL},
+		{harness_json("{s:s}", "date_of_birth", "2023-02-30"), "date_of_birth", NULL},
+		{harness_json("{s:s}", "date_of_birth", "1990-13-01"), "date_of_birth", NULL},
+		{harness_json("{s:s}", "date_of_birth", "17.05.1990"), "date_of_birth", NULL},
+		{harness_json("{s:s}", "date_of_birth", "1899-12-31"), "date_of_birth", NULL},
+		{harness_json("{s:s}", "nickname", "ada"), "nickname", "unknown field"},
+		{harness_json("{s:s}", "email", "x@example.com"), "email", "unknown field"},
+		{harness_json("{s:s}", "first_name", ""), "first_name", NULL},
+		{harness_json("{s:s}", "first_name", long_name), "first_name", NULL},
+		{harness_json("{s:i}", "info", 5), "info", NULL},
+		{harness_json("{s:s}", "email_notifications", "no"), "email_notifications", NULL},
 		/* A valid field does not go through with an invalid one. */
-		{J("{s:s,s:s}", "first_name", "Changed", "gender", "OTHER"), "gender", NULL},
+		{harness_json("{s:s,s:s}", "first_name", "Changed", "gender", "OTHER"), "gender",
+		 NULL},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *text = json_dumps(bad[i].body, JSON_COMPACT);
-		r = call("PATCH", path, s.access, bad[i].body);
+		r = harness_call("PATCH", path, s.access, bad[i].body);
 		ck_assert_msg(r.status == 422, "%s: status %ld: %s", text, r.status, r.body.data);
 		expect_invalid(&r, bad[i].field, bad[i].text);
 		e2e_resp_free(&r);
@@ -1800,9 +1364,9 @@ START_TEST(profile_update)
 	json_decref(me);
 
 	/* null clears a field. */
-	r = call("PATCH", path, s.access,
-		 J("{s:n,s:n,s:n}", "first_name", "date_of_birth", "gender"));
-	expect(&r, 200, NULL);
+	r = harness_call("PATCH", path, s.access,
+			 harness_json("{s:n,s:n,s:n}", "first_name", "date_of_birth", "gender"));
+	harness_expect_coded(&r, 200, NULL);
 	json_object_set_new(want, "first_name", json_null());
 	json_object_set_new(want, "date_of_birth", json_null());
 	json_object_set_new(want, "gender", json_null());
@@ -1840,7 +1404,7 @@ static struct e2e_resp put_avatar(const char *access, const char *type, const vo
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", access);
 	snprintf(ct, sizeof(ct), "Content-Type: %s", type);
 	const char *h[] = {auth, ct, NULL};
-	return raw("PUT", "/api/v1/accounts/me/avatar", h, data, len);
+	return harness_raw("PUT", "/api/v1/accounts/me/avatar", h, data, len);
 }
 
 START_TEST(avatar_upload)
@@ -1852,26 +1416,26 @@ START_TEST(avatar_upload)
 		return;
 	}
 	boot(false);
-	const char *email = unique_email("avatar");
-	struct new_user u[] = {{email, "USER", true, 0}};
+	const char *email = harness_unique_email("avatar");
+	struct harness_account u[] = {{email, "USER", true, 0}};
 	create_users(u, 1);
 	struct session s;
 	login(email, PASSWORD, &s);
 
 	struct e2e_resp r = put_avatar(s.access, "text/plain", "hello", 5);
-	expect(&r, 415, "unsupported_media_type");
+	harness_expect_coded(&r, 415, "unsupported_media_type");
 	e2e_resp_free(&r);
 	r = put_avatar(s.access, "image/png", jpeg_head, sizeof(jpeg_head));
 	expect_invalid(&r, "body", NULL);
 	e2e_resp_free(&r);
 	const char *anon[] = {"Content-Type: image/png", NULL};
-	r = raw("PUT", "/api/v1/accounts/me/avatar", anon, (const char *)tiny_png,
-		sizeof(tiny_png));
-	expect(&r, 401, NULL);
+	r = harness_raw("PUT", "/api/v1/accounts/me/avatar", anon, (const char *)tiny_png,
+			sizeof(tiny_png));
+	harness_expect_coded(&r, 401, NULL);
 	e2e_resp_free(&r);
 
 	r = put_avatar(s.access, "image/png", tiny_png, sizeof(tiny_png));
-	expect(&r, 200, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	const char *url = jstr(r.json, "avatar_url");
 	ck_assert_msg(url && strncmp(url, "http", 4) == 0, "avatar_url: %s", r.body.data);
 	ck_assert_ptr_null(json_object_get(r.json, "avatar"));
@@ -1898,17 +1462,9 @@ int main(void)
 {
 	/* The test command always provides these; a run without them is a
 	 * broken setup, not something to skip. */
-	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
-		fprintf(stderr, "accounts_test_accounts: DATABASE_URL and REDIS_URL must be set "
-				"(scripts/test.sh starts throwaway servers)\n");
+	if (!harness_main_ready("accounts_test_accounts"))
 		return 1;
-	}
-	if (sodium_init() < 0) {
-		fprintf(stderr, "libsodium failed to initialise\n");
-		return 1;
-	}
 	log_set_level(LOG_LEVEL_ERROR);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	Suite *s = suite_create("accounts");
 
 	TCase *tc = tcase_create("sessions");
@@ -1942,10 +1498,5 @@ int main(void)
 	tcase_add_test(tc, avatar_upload);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return harness_run(s);
 }

@@ -18,13 +18,11 @@
  * teardown; check then kills the test's whole process group, children
  * included. Waiting is polling, never a fixed sleep. */
 #include <check.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +37,6 @@
 #include "e2e.h"
 #include "harness.h"
 #include "mailbox.h"
-#include "testdb.h"
 
 #define REDIS_DB 13
 
@@ -58,27 +55,14 @@ static struct {
 	int smtp_port;
 	struct e2e_server srv;
 	struct harness_env srv_env;
-	unsigned seq; /* for unique emails */
 } w;
 
 /* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
  * sends the API's email jobs (same database, same queue) to the sink. */
 static void start_mail(void)
 {
-	w.smtp_port = harness_mailsink_start(w.maildir, sizeof(w.maildir));
-	struct harness_env e = {0};
-	harness_env_set(&e, "DATABASE_URL=%s", w.ci);
-	harness_env_set(&e, "REDIS_URL=%s", w.redis_url);
-	harness_env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	harness_env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
-	harness_env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	harness_env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	harness_env_set(&e, "SCHEDULER_SWEEP_MS=100");
-	harness_env_set(&e, "EMAIL_RETRY_BASE_MS=100");
-	harness_env_set(&e, "EMAIL_RETRY_MAX_MS=400");
-	harness_env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
-	harness_env_set(&e, "LOG_LEVEL=info");
-	harness_scheduler_start(e.p);
+	w.smtp_port = harness_mail_start(w.maildir, sizeof(w.maildir), w.ci, w.redis_url,
+					 w.queue_key, BASE_URL);
 }
 
 /* Starts `cinema-api serve` on the test's database and Redis database, and
@@ -110,17 +94,11 @@ static void setup(void)
 	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
 	harness_begin("eng");
-	harness_redis_url(w.redis_url, sizeof(w.redis_url), REDIS_DB);
-	harness_redis_flush(w.redis_url);
+	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
 	snprintf(w.queue_key, sizeof(w.queue_key), "test:engagement:%ld:%u", (long)getpid(), ++n);
 	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "engagement-test");
 
-	w.ci = testdb_create();
-	ck_assert_msg(w.ci != NULL, "testdb_create failed");
-	harness_migrate(w.ci);
-	w.pg = PQconnectdb(w.ci);
-	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
-	harness_use_db(w.pg);
+	w.ci = harness_db_open(&w.pg);
 	/* No periodic job runs during a test. */
 	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
 }
@@ -128,10 +106,7 @@ static void setup(void)
 static void teardown(void)
 {
 	harness_end();
-	if (w.pg)
-		PQfinish(w.pg);
-	testdb_drop(w.ci);
-	free(w.ci);
+	harness_db_close(w.ci, w.pg);
 	if (w.redis_url[0])
 		harness_redis_flush(w.redis_url);
 	if (w.maildir[0])
@@ -141,19 +116,6 @@ static void teardown(void)
 
 /* --- HTTP --- */
 
-static bool has_error(const struct e2e_resp *r, const char *field, const char *text)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach (json_object_get(r->json, "errors"), i, e) {
-		const char *f = json_string_value(json_object_get(e, "field"));
-		const char *m = json_string_value(json_object_get(e, "message"));
-		if (f && m && strcmp(f, field) == 0 && (!text || strstr(m, text)))
-			return true;
-	}
-	return false;
-}
-
 /* A 422 naming field (and text in its message, if given). */
 #define check_invalid(method, path, bearer, body, field, text) \
 	check_invalid_at(method, path, bearer, body, field, text, __LINE__)
@@ -162,8 +124,8 @@ static void check_invalid_at(const char *method, const char *path, const char *b
 {
 	struct e2e_resp r = harness_call(method, path, bearer, body);
 	harness_expect_at(&r, 422, "validation_failed", line);
-	ck_assert_msg(has_error(&r, field, text), "line %d: no error on %s (%s): %s", line, field,
-		      text ? text : "any", r.body.data);
+	ck_assert_msg(harness_has_error(&r, field, text), "line %d: no error on %s (%s): %s", line,
+		      field, text ? text : "any", r.body.data);
 	e2e_resp_free(&r);
 }
 
@@ -211,28 +173,7 @@ static long long jint(const json_t *o, const char *key)
 	return json_integer_value(v);
 }
 
-static void assert_keys(const json_t *o, const char *const *keys, const char *what)
-{
-	size_t n = 0;
-	ck_assert_msg(json_is_object(o), "%s is not an object", what);
-	for (const char *const *k = keys; *k; k++, n++)
-		ck_assert_msg(json_object_get(o, *k) != NULL, "%s has no \"%s\"", what, *k);
-	char *text = json_dumps(o, JSON_COMPACT);
-	ck_assert_msg(json_object_size(o) == n, "%s has other keys than expected: %s", what, text);
-	free(text);
-}
-
 /* --- users and movies --- */
-
-/* A unique address, tag-<pid>-<n>@example.com, valid for the whole test. */
-static const char *unique_email(const char *tag)
-{
-	static char emails[16][128];
-	ck_assert_uint_lt(w.seq, 16);
-	char *e = emails[w.seq++];
-	snprintf(e, sizeof(emails[0]), "%s-%ld-%u@example.com", tag, (long)getpid(), w.seq);
-	return e;
-}
 
 /* The catalog of every test: three movies of different years and genres,
  * with a star for full-text search. */
@@ -416,8 +357,8 @@ START_TEST(reactions_and_ratings)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access;
 	char reaction[64], rating[64];
@@ -530,8 +471,8 @@ START_TEST(favorites)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access;
 
@@ -645,9 +586,9 @@ START_TEST(comment_threads)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""},
-				   {unique_email("cat"), "USER", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""},
+				   {harness_unique_email("cat"), "USER", 0, ""}};
 	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
 	harness_check_call("PATCH", "/api/v1/accounts/me/profile", a,
@@ -678,7 +619,7 @@ START_TEST(comment_threads)
 	json_t *first = json_array_get(items, 0);
 	static const char *const keys[] = {"id",    "parent_id",  "user",    "text",
 					   "likes", "created_at", "replies", NULL};
-	assert_keys(first, keys, "comment");
+	harness_assert_keys(first, keys, "comment");
 	ck_assert(json_is_null(json_object_get(first, "parent_id")));
 	ck_assert_str_eq(jstr(first, "text"), "First!");
 	ck_assert_int_eq(jint(first, "likes"), 0);
@@ -686,7 +627,7 @@ START_TEST(comment_threads)
 	ck_assert_msg(created && strlen(created) == 20 && created[10] == 'T' && created[19] == 'Z',
 		      "created_at %s is not RFC 3339 UTC", created ? created : "(none)");
 	static const char *const user_keys[] = {"id", "name", NULL};
-	assert_keys(json_object_get(first, "user"), user_keys, "comment user");
+	harness_assert_keys(json_object_get(first, "user"), user_keys, "comment user");
 	ck_assert_int_eq(jint(json_object_get(first, "user"), "id"), u[0].id);
 	ck_assert_str_eq(jstr(json_object_get(first, "user"), "name"), "Ada Lovelace");
 	json_t *reply = find_comment(items, x1);
@@ -735,7 +676,7 @@ START_TEST(comment_threads)
 	static const char *const created_keys[] = {"id",	  "parent_id", "user",
 						   "text",	  "likes",     "created_at",
 						   "liked_by_me", "replies",   NULL};
-	assert_keys(r.json, created_keys, "created comment");
+	harness_assert_keys(r.json, created_keys, "created comment");
 	ck_assert_int_eq(jint(r.json, "parent_id"), y1);
 	ck_assert_str_eq(jstr(r.json, "text"), "  Late reply  ");
 	ck_assert_int_eq(jint(json_object_get(r.json, "user"), "id"), u[2].id);
@@ -792,7 +733,7 @@ static void expect_notification(const json_t *n, const char *kind, long long mov
 	static const char *const keys[] = {"id",    "kind",	  "movie", "comment_id",
 					   "actor", "created_at", "read",  NULL};
 	char *text = json_dumps(n, JSON_COMPACT);
-	assert_keys(n, keys, "notification");
+	harness_assert_keys(n, keys, "notification");
 	ck_assert_msg(strcmp(jstr(n, "kind"), kind) == 0, "kind, want %s: %s", kind, text);
 	ck_assert_int_eq(jint(json_object_get(n, "movie"), "id"), movie);
 	ck_assert_str_eq(jstr(json_object_get(n, "movie"), "name"), movie_name);
@@ -809,9 +750,9 @@ START_TEST(likes_and_notifications)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""},
-				   {unique_email("cat"), "USER", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""},
+				   {harness_unique_email("cat"), "USER", 0, ""}};
 	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
 	const char *list = "/api/v1/notifications";
@@ -940,9 +881,9 @@ START_TEST(comment_emails)
 	boot(true);
 	struct catalog c;
 	make_catalog(&c);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""},
-				   {unique_email("cat"), "USER", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""},
+				   {harness_unique_email("cat"), "USER", 0, ""}};
 	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *cc = u[2].access;
 	/* Cat turns the emails off. */
@@ -1006,10 +947,10 @@ START_TEST(comment_delete)
 	boot(false);
 	struct catalog c;
 	make_catalog(&c);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""},
-				   {unique_email("adm"), "ADMIN", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""},
+				   {harness_unique_email("adm"), "ADMIN", 0, ""}};
 	harness_create_users(w.ci, u, 4, PASSWORD);
 	const char *a = u[0].access, *b = u[1].access, *mod = u[2].access, *adm = u[3].access;
 
@@ -1063,17 +1004,9 @@ END_TEST
 
 int main(void)
 {
-	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
-		fprintf(stderr, "catalog_test_engagement: DATABASE_URL and REDIS_URL must be set "
-				"(scripts/test.sh starts throwaway servers)\n");
+	if (!harness_main_ready("catalog_test_engagement"))
 		return 1;
-	}
-	if (sodium_init() < 0) {
-		fprintf(stderr, "libsodium failed to initialise\n");
-		return 1;
-	}
 	log_set_level(LOG_LEVEL_ERROR);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	Suite *s = suite_create("engagement");
 
 	TCase *tc = tcase_create("marks");
@@ -1093,10 +1026,5 @@ int main(void)
 	tcase_add_test(tc, comment_delete);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return harness_run(s);
 }

@@ -34,7 +34,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +49,6 @@
 #include "harness.h"
 #include "mailbox.h"
 #include "stripe_fake.h"
-#include "testdb.h"
 
 #define REDIS_DB       15
 #define BASE_URL       "http://frontend.test"
@@ -75,27 +73,14 @@ static struct {
 	struct e2e_server srv;
 	struct harness_env srv_env;
 	struct stripe_fake *fake;
-	unsigned seq; /* for unique emails */
 } w;
 
 /* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
  * sends the API's email jobs (same database, same queue) to the sink. */
 static void start_mail(void)
 {
-	w.smtp_port = harness_mailsink_start(w.maildir, sizeof(w.maildir));
-	struct harness_env e = {0};
-	harness_env_set(&e, "DATABASE_URL=%s", w.ci);
-	harness_env_set(&e, "REDIS_URL=%s", w.redis_url);
-	harness_env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	harness_env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
-	harness_env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	harness_env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	harness_env_set(&e, "SCHEDULER_SWEEP_MS=100");
-	harness_env_set(&e, "EMAIL_RETRY_BASE_MS=100");
-	harness_env_set(&e, "EMAIL_RETRY_MAX_MS=400");
-	harness_env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
-	harness_env_set(&e, "LOG_LEVEL=info");
-	harness_scheduler_start(e.p);
+	w.smtp_port = harness_mail_start(w.maildir, sizeof(w.maildir), w.ci, w.redis_url,
+					 w.queue_key, BASE_URL);
 }
 
 /* The API's environment for this test, Stripe pointing at stripe_base. */
@@ -145,17 +130,11 @@ static void setup(void)
 	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
 	harness_begin("com");
-	harness_redis_url(w.redis_url, sizeof(w.redis_url), REDIS_DB);
-	harness_redis_flush(w.redis_url);
+	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
 	snprintf(w.queue_key, sizeof(w.queue_key), "test:commerce:%ld:%u", (long)getpid(), ++n);
 	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "commerce-test");
 
-	w.ci = testdb_create();
-	ck_assert_msg(w.ci != NULL, "testdb_create failed");
-	harness_migrate(w.ci);
-	w.pg = PQconnectdb(w.ci);
-	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
-	harness_use_db(w.pg);
+	w.ci = harness_db_open(&w.pg);
 	/* No periodic job runs during a test. */
 	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
 }
@@ -164,10 +143,7 @@ static void teardown(void)
 {
 	harness_end();
 	stripe_fake_stop(w.fake);
-	if (w.pg)
-		PQfinish(w.pg);
-	testdb_drop(w.ci);
-	free(w.ci);
+	harness_db_close(w.ci, w.pg);
 	if (w.redis_url[0])
 		harness_redis_flush(w.redis_url);
 	if (w.maildir[0])
@@ -177,25 +153,6 @@ static void teardown(void)
 
 /* --- HTTP --- */
 
-/* Asserts the status and, for errors, the JSON error shape with code
- * (NULL: any code). */
-#define expect(r, status, code) expect_at(r, status, code, __LINE__)
-static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
-{
-	harness_expect_at(r, status, code, line);
-	if (status >= 400)
-		ck_assert_msg(json_is_string(json_object_get(r->json, "code")),
-			      "line %d: error without code: %s", line, r->body.data);
-}
-
-/* A call whose response is only checked (and freed). */
-#define check_call(method, path, bearer, body, status, code)                    \
-	do {                                                                    \
-		struct e2e_resp cc_ = harness_call(method, path, bearer, body); \
-		expect(&cc_, status, code);                                     \
-		e2e_resp_free(&cc_);                                            \
-	} while (0)
-
 /* A 422 naming field. */
 #define check_invalid(method, path, bearer, body, field) \
 	check_invalid_at(method, path, bearer, body, field, __LINE__)
@@ -203,7 +160,7 @@ static void check_invalid_at(const char *method, const char *path, const char *b
 			     const char *field, int line)
 {
 	struct e2e_resp r = harness_call(method, path, bearer, body);
-	expect_at(&r, 422, "validation_failed", line);
+	harness_expect_coded_at(&r, 422, "validation_failed", line);
 	bool found = false;
 	size_t i;
 	json_t *e;
@@ -221,7 +178,7 @@ static void check_invalid_at(const char *method, const char *path, const char *b
 static json_t *get_json_at(const char *path, const char *bearer, int line)
 {
 	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
-	expect_at(&r, 200, NULL, line);
+	harness_expect_coded_at(&r, 200, NULL, line);
 	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
 	json_t *j = json_incref(r.json);
 	e2e_resp_free(&r);
@@ -358,16 +315,6 @@ static bool contains_id(const json_t *j, const char *key, long long id)
 
 /* --- users and movies --- */
 
-/* A unique address, tag-<pid>-<n>@example.com, valid for the whole test. */
-static const char *unique_email(const char *tag)
-{
-	static char emails[16][128];
-	ck_assert_uint_lt(w.seq, 16);
-	char *e = emails[w.seq++];
-	snprintf(e, sizeof(emails[0]), "%s-%ld-%u@example.com", tag, (long)getpid(), w.seq);
-	return e;
-}
-
 #define NMOVIES 4
 
 /* The catalog of every test, made through the API by a moderator. */
@@ -391,7 +338,7 @@ struct catalog {
 static long long create_named(const char *path, const char *bearer, const char *name)
 {
 	struct e2e_resp r = harness_call("POST", path, bearer, harness_json("{s:s}", "name", name));
-	expect(&r, 201, NULL);
+	harness_expect_coded(&r, 201, NULL);
 	long long id = jint(r.json, "id");
 	e2e_resp_free(&r);
 	return id;
@@ -410,7 +357,7 @@ static void make_catalog(struct catalog *c, const char *mod)
 				     "A film for the commerce tests.", "price", movie_defs[i].price,
 				     "certification_id", (json_int_t)c->cert, "genre_ids",
 				     (json_int_t)c->genre));
-		expect(&r, 201, NULL);
+		harness_expect_coded(&r, 201, NULL);
 		c->m[i] = jint(r.json, "id");
 		e2e_resp_free(&r);
 	}
@@ -423,7 +370,7 @@ static void cart_add_at(const char *bearer, long long movie, int line)
 {
 	struct e2e_resp r = harness_call("POST", "/api/v1/cart/items", bearer,
 					 harness_json("{s:I}", "movie_id", (json_int_t)movie));
-	expect_at(&r, 201, NULL, line);
+	harness_expect_coded_at(&r, 201, NULL, line);
 	e2e_resp_free(&r);
 }
 
@@ -433,7 +380,7 @@ static void cart_add_at(const char *bearer, long long movie, int line)
 static long long place_order_at(const char *bearer, json_t **excluded, int line)
 {
 	struct e2e_resp r = harness_call("POST", "/api/v1/orders", bearer, NULL);
-	expect_at(&r, 201, NULL, line);
+	harness_expect_coded_at(&r, 201, NULL, line);
 	json_t *order = json_object_get(r.json, "order");
 	json_t *ex = json_object_get(r.json, "excluded");
 	ck_assert_msg(json_is_object(order) && json_is_array(ex),
@@ -459,7 +406,7 @@ static json_t *checkout_at(const char *bearer, long long order, int line)
 	static const char *const keys[] = {"checkout_url", "session_id", "total_amount", NULL};
 	struct e2e_resp r = harness_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", order),
 					 bearer, NULL);
-	expect_at(&r, 200, NULL, line);
+	harness_expect_coded_at(&r, 200, NULL, line);
 	assert_has_keys(r.json, keys, "checkout");
 	json_t *j = json_incref(r.json);
 	e2e_resp_free(&r);
@@ -556,8 +503,8 @@ static void wait_mail_settled(int want)
 START_TEST(purchase_and_refund)
 {
 	boot(true);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access;
 	struct catalog c;
@@ -711,10 +658,11 @@ START_TEST(purchase_and_refund)
 	json_decref(m);
 
 	/* What a paid order refuses. */
-	check_call("POST", "/api/v1/cart/items", ann,
-		   harness_json("{s:I}", "movie_id", (json_int_t)c.m[0]), 409, "already_purchased");
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 409,
-		   "order_paid");
+	harness_check_coded_call("POST", "/api/v1/cart/items", ann,
+				 harness_json("{s:I}", "movie_id", (json_int_t)c.m[0]), 409,
+				 "already_purchased");
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann,
+				 NULL, 409, "order_paid");
 
 	/* The confirmation email. */
 	wait_mail_settled(1);
@@ -734,7 +682,8 @@ START_TEST(purchase_and_refund)
 		1);
 
 	/* The refund: Stripe is asked, the order stays paid until it says so. */
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", order), ann, NULL, 202, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", order), ann,
+				 NULL, 202, NULL);
 	json_t *refunds = stripe_fake_refunds(w.fake);
 	ck_assert_uint_eq(json_array_size(refunds), 1);
 	json_t *rf = json_array_get(refunds, 0);
@@ -784,9 +733,9 @@ END_TEST
 START_TEST(cart_and_order_refusals)
 {
 	boot(false);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *ann = u[0].access, *bob = u[1].access;
 	struct catalog c;
@@ -794,21 +743,21 @@ START_TEST(cart_and_order_refusals)
 	json_t *one = harness_json("{s:I}", "movie_id", (json_int_t)c.m[0]);
 
 	/* Anonymous: 401 everywhere. */
-	check_call("GET", "/api/v1/cart", NULL, NULL, 401, NULL);
+	harness_check_coded_call("GET", "/api/v1/cart", NULL, NULL, 401, NULL);
 	struct e2e_resp r = harness_call("POST", "/api/v1/cart/items", NULL, json_incref(one));
-	expect(&r, 401, NULL);
+	harness_expect_coded(&r, 401, NULL);
 	const char *detail = jstr(r.json, "detail");
 	ck_assert_msg(strcasestr(detail, "sign up") || strcasestr(detail, "register"),
 		      "an anonymous cart is not told to sign up: %s", r.body.data);
 	e2e_resp_free(&r);
-	check_call("DELETE", "/api/v1/cart", NULL, NULL, 401, NULL);
-	check_call("POST", "/api/v1/orders", NULL, NULL, 401, NULL);
-	check_call("GET", "/api/v1/orders", NULL, NULL, 401, NULL);
-	check_call("GET", "/api/v1/payments", NULL, NULL, 401, NULL);
+	harness_check_coded_call("DELETE", "/api/v1/cart", NULL, NULL, 401, NULL);
+	harness_check_coded_call("POST", "/api/v1/orders", NULL, NULL, 401, NULL);
+	harness_check_coded_call("GET", "/api/v1/orders", NULL, NULL, 401, NULL);
+	harness_check_coded_call("GET", "/api/v1/payments", NULL, NULL, 401, NULL);
 
 	/* Bad bodies, unknown movies. */
-	check_call("POST", "/api/v1/cart/items", ann, harness_json("{s:i}", "movie_id", 999999),
-		   404, NULL);
+	harness_check_coded_call("POST", "/api/v1/cart/items", ann,
+				 harness_json("{s:i}", "movie_id", 999999), 404, NULL);
 	check_invalid("POST", "/api/v1/cart/items", ann, harness_json("{}"), "movie_id");
 	check_invalid("POST", "/api/v1/cart/items", ann, harness_json("{s:s}", "movie_id", "1"),
 		      "movie_id");
@@ -817,17 +766,19 @@ START_TEST(cart_and_order_refusals)
 		      "quantity");
 
 	/* Once per cart; removing one, clearing all. */
-	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
-	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 409, "already_in_cart");
-	check_call("DELETE", harness_fmt("/api/v1/cart/items/%lld", c.m[0]), ann, NULL, 204, NULL);
+	harness_check_coded_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
+	harness_check_coded_call("POST", "/api/v1/cart/items", ann, json_incref(one), 409,
+				 "already_in_cart");
+	harness_check_coded_call("DELETE", harness_fmt("/api/v1/cart/items/%lld", c.m[0]), ann,
+				 NULL, 204, NULL);
 	cart_add(ann, c.m[0]);
 	cart_add(ann, c.m[1]);
-	check_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
+	harness_check_coded_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
 	json_t *cart = get_json("/api/v1/cart", ann);
 	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
 	expect_str(cart, "total", "0.00");
 	json_decref(cart);
-	check_call("POST", "/api/v1/orders", ann, NULL, 409, "cart_empty");
+	harness_check_coded_call("POST", "/api/v1/orders", ann, NULL, 409, "cart_empty");
 
 	/* A movie already in a pending order is left out of the next one. */
 	cart_add(ann, c.m[0]);
@@ -850,22 +801,26 @@ START_TEST(cart_and_order_refusals)
 	json_decref(o);
 	/* Only that movie in the cart: nothing to order. */
 	cart_add(ann, c.m[0]);
-	check_call("POST", "/api/v1/orders", ann, NULL, 409, "cart_empty");
-	check_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
+	harness_check_coded_call("POST", "/api/v1/orders", ann, NULL, 409, "cart_empty");
+	harness_check_coded_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
 
 	/* Someone else's orders do not exist for bob. */
-	check_call("GET", harness_fmt("/api/v1/orders/%lld", a1), bob, NULL, 404, NULL);
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), bob, NULL, 404, NULL);
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", a1), bob, NULL, 404, NULL);
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a1), bob, NULL, 404, NULL);
-	check_call("GET", "/api/v1/orders/999999", ann, NULL, 404, NULL);
+	harness_check_coded_call("GET", harness_fmt("/api/v1/orders/%lld", a1), bob, NULL, 404,
+				 NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), bob, NULL,
+				 404, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", a1), bob, NULL,
+				 404, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a1), bob, NULL,
+				 404, NULL);
+	harness_check_coded_call("GET", "/api/v1/orders/999999", ann, NULL, 404, NULL);
 	json_t *list = get_json("/api/v1/orders", bob);
 	page_items(list, 0);
 	json_decref(list);
 
 	/* Cancel a pending order; a canceled order cannot be checked out. */
 	r = harness_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL);
-	expect(&r, 200, NULL);
+	harness_expect_coded(&r, 200, NULL);
 	/* The contract leaves the body open: the order, bare or as "order". */
 	json_t *canceled = json_object_get(r.json, "order");
 	expect_str(canceled ? canceled : r.json, "status", "canceled");
@@ -873,15 +828,17 @@ START_TEST(cart_and_order_refusals)
 	o = get_order(ann, a1);
 	expect_str(o, "status", "canceled");
 	json_decref(o);
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", a1), ann, NULL, 409,
-		   "order_canceled");
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL, 409, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", a1), ann, NULL,
+				 409, "order_canceled");
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL,
+				 409, NULL);
 	struct stripe_fake_counts k;
 	stripe_fake_counts(w.fake, &k);
 	ck_assert_uint_eq(k.requests, 0);
 
 	/* A pending order is not refundable. */
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), ann, NULL, 409, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), ann, NULL,
+				 409, NULL);
 	stripe_fake_counts(w.fake, &k);
 	ck_assert_uint_eq(k.requests, 0);
 
@@ -893,12 +850,14 @@ START_TEST(cart_and_order_refusals)
 	json_decref(co);
 	cart_add(ann, c.m[1]);
 	pay(sid);
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a2), ann, NULL, 409,
-		   "order_paid");
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a2), ann, NULL,
+				 409, "order_paid");
 	long long payment = harness_sql_int("SELECT id FROM payments");
-	check_call("GET", harness_fmt("/api/v1/payments/%lld", payment), bob, NULL, 404, NULL);
-	check_call("GET", "/api/v1/payments/999999", ann, NULL, 404, NULL);
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), bob, NULL, 404, NULL);
+	harness_check_coded_call("GET", harness_fmt("/api/v1/payments/%lld", payment), bob, NULL,
+				 404, NULL);
+	harness_check_coded_call("GET", "/api/v1/payments/999999", ann, NULL, 404, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), bob, NULL,
+				 404, NULL);
 	cart = get_json("/api/v1/cart", ann);
 	bool still = find_by(json_object_get(cart, "items"), "movie_id", c.m[1]) != NULL;
 	json_decref(cart);
@@ -919,9 +878,10 @@ START_TEST(cart_and_order_refusals)
 	ck_assert_str_eq(ids_of(json_object_get(o, "items"), "movie_id"),
 			 harness_fmt("%lld", c.m[2]));
 	json_decref(o);
-	check_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
-	check_call("POST", "/api/v1/cart/items", ann,
-		   harness_json("{s:I}", "movie_id", (json_int_t)c.m[1]), 409, "already_purchased");
+	harness_check_coded_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
+	harness_check_coded_call("POST", "/api/v1/cart/items", ann,
+				 harness_json("{s:I}", "movie_id", (json_int_t)c.m[1]), 409,
+				 "already_purchased");
 	json_decref(one);
 }
 END_TEST
@@ -957,8 +917,8 @@ static void *place_concurrently(void *arg)
 START_TEST(concurrent_orders)
 {
 	boot(false);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1009,8 +969,8 @@ END_TEST
 START_TEST(webhook_checks)
 {
 	boot(false);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1058,7 +1018,7 @@ START_TEST(webhook_checks)
 		const char *h[] = {header, "Content-Type: application/json", NULL};
 		struct e2e_resp r =
 			harness_raw("POST", "/api/v1/payments/webhook", h, body, strlen(body));
-		expect(&r, 400, NULL);
+		harness_expect_coded(&r, 400, NULL);
 		e2e_resp_free(&r);
 		ck_assert_str_eq(money_state(order), untouched);
 	}
@@ -1121,8 +1081,8 @@ END_TEST
 START_TEST(price_change)
 {
 	boot(false);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access, *mod = u[1].access;
 	struct catalog c;
@@ -1131,11 +1091,11 @@ START_TEST(price_change)
 	cart_add(ann, c.m[1]);
 	long long order = place_order(ann, NULL);
 
-	check_call("PATCH", harness_fmt("/api/v1/movies/%lld", c.m[0]), mod,
-		   harness_json("{s:s}", "price", "7.49"), 200, NULL);
+	harness_check_coded_call("PATCH", harness_fmt("/api/v1/movies/%lld", c.m[0]), mod,
+				 harness_json("{s:s}", "price", "7.49"), 200, NULL);
 	struct e2e_resp r =
 		harness_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", order), ann, NULL);
-	expect(&r, 409, "price_changed");
+	harness_expect_coded(&r, 409, "price_changed");
 	expect_str(r.json, "total_amount", "11.99");
 	e2e_resp_free(&r);
 	struct stripe_fake_counts k;
@@ -1185,8 +1145,8 @@ END_TEST
 START_TEST(provider_failures)
 {
 	boot_with(false, TIMEOUT_MS);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access;
 	struct catalog c;
@@ -1199,9 +1159,9 @@ START_TEST(provider_failures)
 
 	/* Stripe answers with an error: 502, and the order stays as it was. */
 	stripe_fake_fail_next(w.fake, 500);
-	check_call("POST", path, ann, NULL, 502, "payment_provider_error");
+	harness_check_coded_call("POST", path, ann, NULL, 502, "payment_provider_error");
 	stripe_fake_fail_next(w.fake, 400);
-	check_call("POST", path, ann, NULL, 502, "payment_provider_error");
+	harness_check_coded_call("POST", path, ann, NULL, 502, "payment_provider_error");
 	stripe_fake_counts(w.fake, &k);
 	ck_assert_uint_eq(k.failed, 2);
 	ck_assert_uint_eq(k.sessions, 0);
@@ -1213,7 +1173,7 @@ START_TEST(provider_failures)
 	/* Stripe does the work but answers too late: 503; the retry gets the
 	 * session Stripe made (same Idempotency-Key), not a second one. */
 	stripe_fake_hang_next(w.fake, HANG_MS);
-	check_call("POST", path, ann, NULL, 503, "payment_provider_unavailable");
+	harness_check_coded_call("POST", path, ann, NULL, 503, "payment_provider_unavailable");
 	stripe_fake_counts(w.fake, &k);
 	ck_assert_uint_eq(k.hung, 1);
 	ck_assert_uint_eq(k.sessions, 1);
@@ -1251,7 +1211,7 @@ START_TEST(provider_failures)
 	ck_assert(e2e_request("POST",
 			      e2e_url(&srv2, harness_fmt("/api/v1/orders/%lld/checkout", other)),
 			      hdr, NULL, 0, &r));
-	expect(&r, 503, "payment_provider_unavailable");
+	harness_expect_coded(&r, 503, "payment_provider_unavailable");
 	e2e_resp_free(&r);
 	harness_untrack(srv2.pid);
 	e2e_server_stop(&srv2);
@@ -1264,8 +1224,8 @@ END_TEST
 START_TEST(decline_and_expire)
 {
 	boot(false);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 2, PASSWORD);
 	const char *ann = u[0].access;
 	struct catalog c;
@@ -1312,8 +1272,10 @@ START_TEST(decline_and_expire)
 	json_decref(req);
 	json_decref(again);
 	/* Both are still cancelable. */
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann, NULL, 200, NULL);
-	check_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", other), ann, NULL, 200, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann,
+				 NULL, 200, NULL);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", other), ann,
+				 NULL, 200, NULL);
 }
 END_TEST
 
@@ -1335,9 +1297,9 @@ static json_t *admin_list_at(const char *path, const char *mod, long long total,
 START_TEST(admin_views)
 {
 	boot(false);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *ann = u[0].access, *bob = u[1].access, *mod = u[2].access;
 	struct catalog c;
@@ -1426,9 +1388,9 @@ START_TEST(admin_views)
 	static const char *const views[] = {"/api/v1/admin/carts", "/api/v1/admin/orders",
 					    "/api/v1/admin/payments"};
 	for (int i = 0; i < 3; i++) {
-		check_call("GET", views[i], ann, NULL, 403, NULL);
-		check_call("GET", views[i], bob, NULL, 403, NULL);
-		check_call("GET", views[i], NULL, NULL, 401, NULL);
+		harness_check_coded_call("GET", views[i], ann, NULL, 403, NULL);
+		harness_check_coded_call("GET", views[i], bob, NULL, 403, NULL);
+		harness_check_coded_call("GET", views[i], NULL, NULL, 401, NULL);
 	}
 }
 END_TEST
@@ -1438,9 +1400,9 @@ END_TEST
 START_TEST(movie_delete_rules)
 {
 	boot(false);
-	struct harness_user u[] = {{unique_email("ann"), "USER", 0, ""},
-				   {unique_email("bob"), "USER", 0, ""},
-				   {unique_email("mod"), "MODERATOR", 0, ""}};
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("bob"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
 	harness_create_users(w.ci, u, 3, PASSWORD);
 	const char *ann = u[0].access, *bob = u[1].access, *mod = u[2].access;
 	struct catalog c;
@@ -1454,15 +1416,15 @@ START_TEST(movie_delete_rules)
 	snprintf(del0, sizeof(del0), "/api/v1/movies/%lld", c.m[0]);
 	snprintf(del1, sizeof(del1), "/api/v1/movies/%lld", c.m[1]);
 	struct e2e_resp r = harness_call("DELETE", del0, mod, NULL);
-	expect(&r, 409, "movie_in_carts");
+	harness_expect_coded(&r, 409, "movie_in_carts");
 	ck_assert_int_eq(jint(r.json, "carts"), 2);
 	e2e_resp_free(&r);
-	check_call("DELETE", del0, ann, NULL, 403, NULL);
-	check_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=false", c.m[0]), mod, NULL, 409,
-		   "movie_in_carts");
-	check_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[0]), mod, NULL, 204,
-		   NULL);
-	check_call("GET", del0, NULL, NULL, 404, NULL);
+	harness_check_coded_call("DELETE", del0, ann, NULL, 403, NULL);
+	harness_check_coded_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=false", c.m[0]),
+				 mod, NULL, 409, "movie_in_carts");
+	harness_check_coded_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[0]),
+				 mod, NULL, 204, NULL);
+	harness_check_coded_call("GET", del0, NULL, NULL, 404, NULL);
 	json_t *cart = get_json("/api/v1/cart", ann);
 	ck_assert_str_eq(ids_of(json_object_get(cart, "items"), "movie_id"),
 			 harness_fmt("%lld", c.m[1]));
@@ -1473,19 +1435,20 @@ START_TEST(movie_delete_rules)
 
 	/* Ordered: kept for the order's sake; bought: kept, forced or not. */
 	long long order = place_order(ann, NULL);
-	check_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
+	harness_check_coded_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
 	json_t *co = checkout(ann, order);
 	pay(jstr(co, "session_id"));
 	json_decref(co);
-	check_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
-	check_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[1]), mod, NULL, 409,
-		   "movie_purchased");
+	harness_check_coded_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
+	harness_check_coded_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[1]),
+				 mod, NULL, 409, "movie_purchased");
 	json_t *m = get_json(del1, ann);
 	ck_assert(json_is_true(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
 
 	/* Nobody wants it: it goes. */
-	check_call("DELETE", harness_fmt("/api/v1/movies/%lld", c.m[2]), mod, NULL, 204, NULL);
+	harness_check_coded_call("DELETE", harness_fmt("/api/v1/movies/%lld", c.m[2]), mod, NULL,
+				 204, NULL);
 }
 END_TEST
 
@@ -1695,17 +1658,9 @@ END_TEST
 
 int main(void)
 {
-	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
-		fprintf(stderr, "commerce_test_commerce: DATABASE_URL and REDIS_URL must be set "
-				"(scripts/test.sh starts throwaway servers)\n");
+	if (!harness_main_ready("commerce_test_commerce"))
 		return 1;
-	}
-	if (sodium_init() < 0) {
-		fprintf(stderr, "libsodium failed to initialise\n");
-		return 1;
-	}
 	log_set_level(LOG_LEVEL_ERROR);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	Suite *s = suite_create("commerce");
 
 	TCase *tc = tcase_create("fake");
@@ -1737,10 +1692,5 @@ int main(void)
 	tcase_add_test(tc, movie_delete_rules);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return harness_run(s);
 }

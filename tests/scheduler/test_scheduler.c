@@ -8,29 +8,24 @@
  * TEMPLATES_DIR and MIGRATIONS_DIR (set by CTest), and python3 (its email
  * package checks that delivered messages are valid MIME).
  *
- * Cleanup: every process a test starts is tracked and killed by the checked
- * teardown, which also drops the database, deletes the queue key and removes
- * the mail directory and logs. In fork mode a failed assertion ends the test
- * process before teardown; check then kills the test's whole process group,
- * which takes the scheduler and mailsink children with it.
+ * Processes, logs and SQL helpers: tests/support/harness.h. Cleanup: the
+ * checked teardown stops every process a test started (SIGTERM, then
+ * SIGKILL), drops the database, deletes the queue key and removes the mail
+ * directory and logs. In fork mode a failed assertion ends the test process
+ * before teardown; check then kills the test's whole process group, which
+ * takes the scheduler and mailsink children with it.
  *
  * Waiting is polling (every 50 ms, up to a generous bound): no assertion
  * depends on how fast anything runs. */
 #include <check.h>
 #include <dirent.h>
-#include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cinema/db.h"
@@ -38,21 +33,16 @@
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "e2e.h"
+#include "harness.h"
 #include "testdb.h"
 
-#define MAX_CHILDREN 8
-#define MAX_LOGS     8
-#define WAIT_MS	     30000L /* "eventually": how long to poll */
-#define POLL_MS	     50L
+#define WAIT_MS 30000L /* "eventually": how long to poll */
 
 #define BASE_URL  "https://cinema.test"
 #define FROM_NAME "Онлайн Кинотеатр"
 #define FROM_ADDR "no-reply@cinema.test"
 
-/* --- what the running test started; teardown ends and removes all of it --- */
-
-static pid_t children[MAX_CHILDREN];
-static char logs[MAX_LOGS][256];
+/* --- the running test; teardown ends and removes all of it --- */
 
 static struct {
 	char *ci;	  /* the test's database (migrated) */
@@ -64,152 +54,31 @@ static struct {
 	PGconn *pg;
 } w;
 
-static void track_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] <= 0) {
-			children[i] = pid;
-			return;
-		}
-	kill(pid, SIGKILL);
-	ck_abort_msg("too many child processes in one test");
-}
-
-static void untrack_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-/* A log file name for this test, removed by teardown. */
-static const char *new_log(const char *what)
-{
-	for (int i = 0; i < MAX_LOGS; i++)
-		if (!logs[i][0]) {
-			snprintf(logs[i], sizeof(logs[i]), "/tmp/cinema-sched-%ld-%s.log",
-				 (long)getpid(), what);
-			return logs[i];
-		}
-	ck_abort_msg("too many log files in one test");
-	return NULL;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
-	nanosleep(&t, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The last part of every log of this test, for failure messages. */
-static const char *logs_tail(void)
-{
-	static char text[6000];
-	size_t used = 0;
-	text[0] = '\0';
-	for (int i = 0; i < MAX_LOGS && used < sizeof(text) - 1; i++) {
-		if (!logs[i][0])
-			continue;
-		struct buf b = BUF_INIT;
-		e2e_read_file(logs[i], &b);
-		size_t keep = 1200;
-		const char *s = b.data ? b.data : "";
-		if (b.len > keep)
-			s += b.len - keep;
-		int n = snprintf(text + used, sizeof(text) - used, "\n--- %s ---\n%s", logs[i], s);
-		if (n > 0)
-			used += (size_t)n;
-		if (used >= sizeof(text))
-			used = sizeof(text) - 1;
-		buf_free(&b);
-	}
-	return text;
-}
-
 /* --- SQL on the test's database --- */
-
-/* printf into a rotating static buffer (four live at a time). */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[4][2048];
-	static int next;
-	char *b = bufs[next++ % 4];
-	va_list ap;
-	va_start(ap, f);
-	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
-	return b;
-}
-
-static void sql_ok(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	PQclear(res);
-}
-
-/* The single value of the single row of sql, owned ("NULL" for SQL NULL). */
-static char *sql_value(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s (%d rows)", sql, PQerrorMessage(w.pg),
-			 PQntuples(res));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	char *v = strdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
-}
-
-static long long sql_int(const char *sql)
-{
-	char *v = sql_value(sql);
-	long long n = strtoll(v, NULL, 10);
-	free(v);
-	return n;
-}
 
 static void assert_sql(const char *sql, const char *want)
 {
-	char *v = sql_value(sql);
+	char *v = harness_sql_value(sql);
 	ck_assert_msg(strcmp(v, want) == 0, "%s\n  gave \"%s\", want \"%s\"%s", sql, v, want,
-		      logs_tail());
+		      harness_logs_tail());
 	free(v);
 }
 
 /* Polls sql until it gives want (WAIT_MS at most). */
 static void wait_sql(const char *sql, const char *want, long timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = harness_now_ms() + timeout_ms;
 	for (;;) {
-		char *v = sql_value(sql);
+		char *v = harness_sql_value(sql);
 		bool ok = strcmp(v, want) == 0;
-		if (ok || now_ms() > deadline) {
+		if (ok || harness_now_ms() > deadline) {
 			ck_assert_msg(ok, "%s\n  still \"%s\" after %ld ms, want \"%s\"%s", sql, v,
-				      timeout_ms, want, logs_tail());
+				      timeout_ms, want, harness_logs_tail());
 			free(v);
 			return;
 		}
 		free(v);
-		sleep_ms(POLL_MS);
+		harness_sleep_ms(HARNESS_POLL_MS);
 	}
 }
 
@@ -235,11 +104,12 @@ static int count_eml(void)
 
 static void wait_eml(int want, long timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = harness_now_ms() + timeout_ms;
 	int n;
-	while ((n = count_eml()) != want && now_ms() <= deadline)
-		sleep_ms(POLL_MS);
-	ck_assert_msg(n == want, "%d messages in %s, want %d%s", n, w.maildir, want, logs_tail());
+	while ((n = count_eml()) != want && harness_now_ms() <= deadline)
+		harness_sleep_ms(HARNESS_POLL_MS);
+	ck_assert_msg(n == want, "%d messages in %s, want %d%s", n, w.maildir, want,
+		      harness_logs_tail());
 }
 
 /* The path of the one stored message whose envelope recipient is rcpt, in
@@ -269,23 +139,6 @@ static const char *eml_for(const char *rcpt)
 	closedir(d);
 	ck_assert_msg(found == 1, "%d messages for %s, want 1", found, rcpt);
 	return path;
-}
-
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	if (!d)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char p[512];
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
 }
 
 /* --- MIME checks with python3's email package --- */
@@ -391,56 +244,23 @@ static void assert_valid_mime(const char *path, const char *link, const char *to
 
 /* --- processes --- */
 
-#define ENV_MAX 24
-
-/* A list of "NAME=value" entries for e2e_spawn. */
-struct env {
-	char s[ENV_MAX][1024];
-	const char *p[ENV_MAX + 1];
-	int n;
-};
-
-static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void env_set(struct env *e, const char *f, ...)
-{
-	char item[1024];
-	va_list ap;
-	va_start(ap, f);
-	int len = vsnprintf(item, sizeof(item), f, ap);
-	va_end(ap);
-	ck_assert(len > 0 && (size_t)len < sizeof(item));
-	size_t name_len = strcspn(item, "=");
-	int i;
-	for (i = 0; i < e->n; i++)
-		if (strncmp(e->s[i], item, name_len + 1) == 0)
-			break;
-	if (i == e->n) {
-		ck_assert_int_lt(e->n, ENV_MAX);
-		e->n++;
-	}
-	memcpy(e->s[i], item, (size_t)len + 1);
-	for (int k = 0; k < e->n; k++)
-		e->p[k] = e->s[k];
-	e->p[e->n] = NULL;
-}
-
 /* The environment of a scheduler of this test: its database, queue, SMTP
- * port, fast sweeps and retries. Tests override entries with env_set. */
-static void base_env(struct env *e)
+ * port, fast sweeps and retries. Tests override entries with harness_env_set. */
+static void base_env(struct harness_env *e)
 {
 	memset(e, 0, sizeof(*e));
-	env_set(e, "DATABASE_URL=%s", w.ci);
-	env_set(e, "EMAIL_QUEUE_KEY=%s", w.key);
-	env_set(e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
-	env_set(e, "SMTP_TIMEOUT_MS=5000");
-	env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	env_set(e, "MAIL_FROM=%s <%s>", FROM_NAME, FROM_ADDR);
-	env_set(e, "LOG_LEVEL=info");
-	env_set(e, "SCHEDULER_SWEEP_MS=100");
-	env_set(e, "EMAIL_RETRY_BASE_MS=100");
-	env_set(e, "EMAIL_RETRY_MAX_MS=400");
-	env_set(e, "EMAIL_MAX_ATTEMPTS=50");
-	env_set(e, "TOKEN_CLEANUP_INTERVAL=3600");
+	harness_env_set(e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.key);
+	harness_env_set(e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
+	harness_env_set(e, "SMTP_TIMEOUT_MS=5000");
+	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
+	harness_env_set(e, "MAIL_FROM=%s <%s>", FROM_NAME, FROM_ADDR);
+	harness_env_set(e, "LOG_LEVEL=info");
+	harness_env_set(e, "SCHEDULER_SWEEP_MS=100");
+	harness_env_set(e, "EMAIL_RETRY_BASE_MS=100");
+	harness_env_set(e, "EMAIL_RETRY_MAX_MS=400");
+	harness_env_set(e, "EMAIL_MAX_ATTEMPTS=50");
+	harness_env_set(e, "TOKEN_CLEANUP_INTERVAL=3600");
 }
 
 /* Lines of the JSON log at path whose msg is msg (owned array). */
@@ -492,121 +312,16 @@ static size_t count_outcome(const char *path, const char *outcome)
 	return n;
 }
 
-static bool file_contains(const char *path, const char *needle)
-{
-	struct buf b = BUF_INIT;
-	e2e_read_file(path, &b);
-	bool found = b.data && strstr(b.data, needle);
-	buf_free(&b);
-	return found;
-}
-
-/* Starts cinema-scheduler with env; waits until it logs "scheduler
- * started". *log_out gets its log path. */
-static pid_t start_scheduler(const struct env *e, const char *name, const char **log_out)
-{
-	const char *log = new_log(name);
-	char *argv[] = {(char *)"cinema-scheduler", NULL};
-	pid_t pid = e2e_spawn(e2e_bin("CINEMA_SCHEDULER_BIN"), argv, e->p, NULL, log);
-	ck_assert_msg(pid > 0, "cannot start cinema-scheduler");
-	track_pid(pid);
-	if (log_out)
-		*log_out = log;
-	long long deadline = now_ms() + WAIT_MS;
-	while (count_log(log, "scheduler started") == 0) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			untrack_pid(pid);
-			ck_abort_msg("cinema-scheduler exited early:%s", logs_tail());
-		}
-		ck_assert_msg(now_ms() <= deadline, "cinema-scheduler did not start:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
-	return pid;
-}
-
-/* Sends sig to pid and waits up to timeout_ms for it to exit; returns its
- * exit status (128 + signal if one ended it), or -1 when it was still
- * running (it is then killed). */
-static int stop_child(pid_t pid, int sig, long timeout_ms)
-{
-	int status;
-	kill(pid, sig);
-	long long deadline = now_ms() + timeout_ms;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid) {
-			untrack_pid(pid);
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		if (r < 0 && errno != EINTR) {
-			untrack_pid(pid);
-			return -1;
-		}
-		if (now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			e2e_wait(pid);
-			untrack_pid(pid);
-			return -1;
-		}
-		sleep_ms(20);
-	}
-}
-
 /* SIGTERM, a generous bound, exit status 0 and the "scheduler stopped" line. */
 static void stop_scheduler(pid_t pid, const char *log)
 {
-	int rc = stop_child(pid, SIGTERM, 20000);
+	int rc = harness_stop(pid, SIGTERM, 20000);
 	ck_assert_msg(rc == 0,
 		      "cinema-scheduler exited %d after SIGTERM (-1: still running "
 		      "after 20 s):%s",
-		      rc, logs_tail());
+		      rc, harness_logs_tail());
 	ck_assert_msg(count_log(log, "scheduler stopped") == 1, "no \"scheduler stopped\":%s",
-		      logs_tail());
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Starts cinema-mailsink on the test's SMTP port and waits until it accepts
- * connections. */
-static pid_t start_mailsink(void)
-{
-	char port[16];
-	snprintf(port, sizeof(port), "%d", w.smtp_port);
-	char *argv[] = {(char *)"cinema-mailsink",
-			(char *)"--dir",
-			w.maildir,
-			(char *)"--port",
-			port,
-			NULL};
-	const char *log = new_log("mailsink");
-	pid_t pid = e2e_spawn(e2e_bin("CINEMA_MAILSINK_BIN"), argv, NULL, NULL, log);
-	ck_assert_msg(pid > 0, "cannot start cinema-mailsink");
-	track_pid(pid);
-	long long deadline = now_ms() + WAIT_MS;
-	while (!port_open(w.smtp_port)) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			untrack_pid(pid);
-			ck_abort_msg("cinema-mailsink exited early:%s", logs_tail());
-		}
-		ck_assert_msg(now_ms() <= deadline, "cinema-mailsink did not listen:%s",
-			      logs_tail());
-		sleep_ms(POLL_MS);
-	}
-	return pid;
+		      harness_logs_tail());
 }
 
 /* --- producing jobs, as the API does --- */
@@ -644,7 +359,7 @@ static long long enqueue_activation(const char *rcpt, char token[65], bool annou
 
 static const char *link_for(const char *token)
 {
-	return fmt("%s/accounts/activate?token=%s", BASE_URL, token);
+	return harness_fmt("%s/accounts/activate?token=%s", BASE_URL, token);
 }
 
 static long long queue_length(void)
@@ -660,28 +375,30 @@ static long long queue_length(void)
 /* Polls until the scheduler has taken every announced id off the queue. */
 static void wait_queue_empty(void)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = harness_now_ms() + WAIT_MS;
 	long long n;
-	while ((n = queue_length()) != 0 && now_ms() <= deadline)
-		sleep_ms(POLL_MS);
-	ck_assert_msg(n == 0, "%lld ids still queued%s", n, logs_tail());
+	while ((n = queue_length()) != 0 && harness_now_ms() <= deadline)
+		harness_sleep_ms(HARNESS_POLL_MS);
+	ck_assert_msg(n == 0, "%lld ids still queued%s", n, harness_logs_tail());
 }
 
 /* --- fixture --- */
 
 static void setup(void)
 {
-	static const char *const required[] = {"DATABASE_URL",	       "REDIS_URL",
-					       "CINEMA_SCHEDULER_BIN", "CINEMA_MAILSINK_BIN",
-					       "TEMPLATES_DIR",	       "MIGRATIONS_DIR"};
+	static const char *const required[] = {"DATABASE_URL",
+					       "REDIS_URL",
+					       "CINEMA_SCHEDULER_BIN",
+					       "CINEMA_MAILSINK_BIN",
+					       "TEMPLATES_DIR",
+					       "MIGRATIONS_DIR",
+					       NULL};
 	static unsigned n;
 	char err[256];
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		const char *v = getenv(required[i]);
-		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
-			      required[i]);
-	}
+	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
+	harness_begin("sched");
+	harness_set_wait_ms(WAIT_MS);
 	w.ci = testdb_create();
 	ck_assert_msg(w.ci != NULL, "testdb_create failed");
 	int applied = 0;
@@ -689,8 +406,7 @@ static void setup(void)
 		      "migrations failed");
 	ck_assert_int_ge(applied, 2);
 	snprintf(w.key, sizeof(w.key), "test:%ld:%u", (long)getpid(), ++n);
-	snprintf(w.maildir, sizeof(w.maildir), "/tmp/cinema-mail-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(w.maildir));
+	harness_maildir_new(w.maildir, sizeof(w.maildir));
 	w.smtp_port = e2e_free_port();
 	ck_assert_int_gt(w.smtp_port, 0);
 
@@ -704,33 +420,20 @@ static void setup(void)
 	ck_assert_msg(kv_ping(w.kv), "Redis at REDIS_URL does not answer");
 	w.pg = PQconnectdb(w.ci);
 	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+	harness_use_db(w.pg);
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] <= 0)
-			continue;
-		kill(children[i], SIGKILL);
-		e2e_wait(children[i]);
-		children[i] = 0;
-	}
+	harness_end();
 	if (w.kv) {
 		kv_command(w.kv, NULL, "DEL %s", w.key);
 		kv_free(w.kv);
 	}
 	db_pool_free(w.pool);
-	if (w.pg)
-		PQfinish(w.pg);
-	testdb_drop(w.ci);
-	free(w.ci);
+	harness_db_close(w.ci, w.pg);
 	if (w.maildir[0])
-		remove_dir(w.maildir);
-	for (int i = 0; i < MAX_LOGS; i++) {
-		if (logs[i][0])
-			unlink(logs[i]);
-		logs[i][0] = '\0';
-	}
+		harness_remove_dir(w.maildir);
 	memset(&w, 0, sizeof(w));
 }
 
@@ -739,21 +442,23 @@ static void teardown(void)
 
 START_TEST(announced_job_is_delivered_as_valid_mime)
 {
-	struct env e;
+	struct harness_env e;
 	const char *log;
 	char tok1[65], tok2[65];
 	base_env(&e);
 	/* Sweeps a minute apart: after the first one, only the announcement
 	 * can get a job sent within the wait. */
-	env_set(&e, "SCHEDULER_SWEEP_MS=60000");
-	start_mailsink();
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	harness_env_set(&e, "SCHEDULER_SWEEP_MS=60000");
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
 
 	long long id1 = enqueue_activation("first@example.com", tok1, true);
-	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id1), "sent", WAIT_MS);
+	wait_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", id1), "sent",
+		 WAIT_MS);
 	wait_eml(1, WAIT_MS);
 	long long id2 = enqueue_activation("second@example.com", tok2, true);
-	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id2), "sent", WAIT_MS);
+	wait_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", id2), "sent",
+		 WAIT_MS);
 	wait_eml(2, WAIT_MS);
 
 	assert_valid_mime(eml_for("first@example.com"), link_for(tok1), "first@example.com",
@@ -769,8 +474,8 @@ START_TEST(announced_job_is_delivered_as_valid_mime)
 	wait_queue_empty();
 	ck_assert_uint_eq(count_outcome(log, "sent"), 2);
 	/* The log never carries a token or a link with one. */
-	ck_assert_msg(!file_contains(log, tok1) && !file_contains(log, tok2),
-		      "a token was logged:%s", logs_tail());
+	ck_assert_msg(!harness_file_contains(log, tok1) && !harness_file_contains(log, tok2),
+		      "a token was logged:%s", harness_logs_tail());
 	stop_scheduler(sched, log);
 }
 END_TEST
@@ -781,68 +486,75 @@ END_TEST
 
 START_TEST(smtp_down_then_back_is_retried_and_delivered)
 {
-	struct env e;
+	struct harness_env e;
 	const char *log;
 	char tok[65];
 	base_env(&e); /* nothing listens on w.smtp_port yet */
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
 	long long id = enqueue_activation("retry@example.com", tok, true);
 
 	/* At least one attempt failed and the job waits for another. */
-	wait_sql(fmt("SELECT attempts >= 1 AND last_error IS NOT NULL AND sent_at IS NULL "
-		     "FROM email_jobs WHERE id = %lld",
-		     id),
+	wait_sql(harness_fmt("SELECT attempts >= 1 AND last_error IS NOT NULL AND sent_at IS NULL "
+			     "FROM email_jobs WHERE id = %lld",
+			     id),
 		 "t", WAIT_MS);
 	ck_assert_int_eq(count_eml(), 0);
 	assert_sql(
-		fmt("SELECT status IN ('pending', 'sending') FROM email_jobs WHERE id = %lld", id),
+		harness_fmt(
+			"SELECT status IN ('pending', 'sending') FROM email_jobs WHERE id = %lld",
+			id),
 		"t");
 
-	start_mailsink();
-	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "sent", WAIT_MS);
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	wait_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "sent", WAIT_MS);
 	wait_eml(1, WAIT_MS);
 	assert_valid_mime(eml_for("retry@example.com"), link_for(tok), "retry@example.com",
 			  "Activate your Online Cinema account");
-	assert_sql(fmt("SELECT concat_ws(' ', attempts >= 2, payload::text, "
-		       "last_error IS NULL) FROM email_jobs WHERE id = %lld",
-		       id),
+	assert_sql(harness_fmt("SELECT concat_ws(' ', attempts >= 2, payload::text, "
+			       "last_error IS NULL) FROM email_jobs WHERE id = %lld",
+			       id),
 		   "t {} t");
 	ck_assert_uint_ge(count_outcome(log, "retry"), 1);
 	ck_assert_uint_eq(count_outcome(log, "sent"), 1);
 	/* Nothing more arrives later. */
-	sleep_ms(500);
+	harness_sleep_ms(500);
 	ck_assert_int_eq(count_eml(), 1);
-	ck_assert_msg(!file_contains(log, tok), "the token was logged:%s", logs_tail());
+	ck_assert_msg(!harness_file_contains(log, tok), "the token was logged:%s",
+		      harness_logs_tail());
 	stop_scheduler(sched, log);
 }
 END_TEST
 
 START_TEST(smtp_down_past_last_attempt_is_failed)
 {
-	struct env e;
+	struct harness_env e;
 	const char *log;
 	char tok[65];
 	base_env(&e); /* nothing ever listens on w.smtp_port */
-	env_set(&e, "EMAIL_MAX_ATTEMPTS=2");
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	harness_env_set(&e, "EMAIL_MAX_ATTEMPTS=2");
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
 	long long id = enqueue_activation("never@example.com", tok, true);
 
-	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "failed", WAIT_MS);
-	assert_sql(fmt("SELECT concat_ws(' ', attempts, payload::text, "
-		       "coalesce(length(last_error) > 0, false), sent_at IS NULL, "
-		       "locked_until IS NULL) FROM email_jobs WHERE id = %lld",
-		       id),
+	wait_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "failed",
+		 WAIT_MS);
+	assert_sql(harness_fmt("SELECT concat_ws(' ', attempts, payload::text, "
+			       "coalesce(length(last_error) > 0, false), sent_at IS NULL, "
+			       "locked_until IS NULL) FROM email_jobs WHERE id = %lld",
+			       id),
 		   "2 {} t t t");
 	/* Failed for good: not tried again. */
-	sleep_ms(600);
-	assert_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
-		   "failed 2");
+	harness_sleep_ms(600);
+	assert_sql(
+		harness_fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		"failed 2");
 	ck_assert_uint_eq(count_outcome(log, "retry"), 1);
 	ck_assert_uint_eq(count_outcome(log, "failed"), 1);
-	char *err = sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", id));
+	char *err = harness_sql_value(
+		harness_fmt("SELECT last_error FROM email_jobs WHERE id = %lld", id));
 	ck_assert_msg(strstr(err, tok) == NULL, "last_error holds the token: %s", err);
 	free(err);
-	ck_assert_msg(!file_contains(log, tok), "the token was logged:%s", logs_tail());
+	ck_assert_msg(!harness_file_contains(log, tok), "the token was logged:%s",
+		      harness_logs_tail());
 	ck_assert_int_eq(count_eml(), 0);
 	stop_scheduler(sched, log);
 }
@@ -868,15 +580,16 @@ START_TEST(lost_announcement_is_delivered_by_the_sweep)
 	email_job_announce(dead_kv, w.key, id);
 	kv_free(dead_kv);
 	ck_assert_int_eq(queue_length(), 0);
-	assert_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "pending");
+	assert_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "pending");
 
-	struct env e;
+	struct harness_env e;
 	const char *log;
 	base_env(&e);
-	start_mailsink();
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
-	wait_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
-		 "sent 1", WAIT_MS);
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
+	wait_sql(
+		harness_fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		"sent 1", WAIT_MS);
 	wait_eml(1, WAIT_MS);
 	assert_valid_mime(eml_for("swept@example.com"), link_for(tok), "swept@example.com",
 			  "Activate your Online Cinema account");
@@ -886,16 +599,17 @@ END_TEST
 
 START_TEST(scheduler_with_redis_down_still_sends)
 {
-	struct env e;
+	struct harness_env e;
 	const char *log;
 	char tok[65];
 	base_env(&e);
-	env_set(&e, "REDIS_URL=redis://127.0.0.1:%d/0", e2e_free_port());
-	start_mailsink();
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	harness_env_set(&e, "REDIS_URL=redis://127.0.0.1:%d/0", e2e_free_port());
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
 	long long id = enqueue_activation("noredis@example.com", tok, false);
-	wait_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
-		 "sent 1", WAIT_MS);
+	wait_sql(
+		harness_fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		"sent 1", WAIT_MS);
 	wait_eml(1, WAIT_MS);
 	assert_valid_mime(eml_for("noredis@example.com"), link_for(tok), "noredis@example.com",
 			  "Activate your Online Cinema account");
@@ -909,18 +623,20 @@ START_TEST(expired_lease_is_requeued_and_sent)
 	/* A scheduler died while sending: its claim's lease has run out. */
 	char tok[65];
 	random_hex(tok, 16);
-	long long id = sql_int(fmt("INSERT INTO email_jobs (kind, recipient, payload, status, "
-				   "attempts, locked_until) VALUES ('activation', "
-				   "'lease@example.com', '{\"token\": \"%s\"}', 'sending', 1, "
-				   "now() - interval '1 second') RETURNING id",
-				   tok));
-	struct env e;
+	long long id = harness_sql_int(
+		harness_fmt("INSERT INTO email_jobs (kind, recipient, payload, status, "
+			    "attempts, locked_until) VALUES ('activation', "
+			    "'lease@example.com', '{\"token\": \"%s\"}', 'sending', 1, "
+			    "now() - interval '1 second') RETURNING id",
+			    tok));
+	struct harness_env e;
 	const char *log;
 	base_env(&e);
-	start_mailsink();
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
-	wait_sql(fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
-		 "sent 2", WAIT_MS);
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
+	wait_sql(
+		harness_fmt("SELECT status || ' ' || attempts FROM email_jobs WHERE id = %lld", id),
+		"sent 2", WAIT_MS);
 	wait_eml(1, WAIT_MS);
 	ck_assert_uint_ge(count_log(log, "email jobs with expired leases requeued"), 1);
 	stop_scheduler(sched, log);
@@ -935,13 +651,13 @@ END_TEST
 START_TEST(two_schedulers_deliver_each_job_once)
 {
 	static char tokens[MANY][65];
-	struct env e;
+	struct harness_env e;
 	const char *logs2[2];
 	pid_t sched[2];
 	base_env(&e);
-	start_mailsink();
-	sched[0] = start_scheduler(&e, "scheduler-a", &logs2[0]);
-	sched[1] = start_scheduler(&e, "scheduler-b", &logs2[1]);
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	sched[0] = harness_scheduler_spawn(e.p, "scheduler-a", &logs2[0]);
+	sched[1] = harness_scheduler_spawn(e.p, "scheduler-b", &logs2[1]);
 
 	for (int i = 0; i < MANY; i++) {
 		char rcpt[64];
@@ -996,12 +712,12 @@ END_TEST
  * hex), t_sid(label) a session id. */
 static void add_label_functions(void)
 {
-	sql_ok("CREATE FUNCTION t_hash(text) RETURNS text LANGUAGE sql IMMUTABLE AS "
-	       "$$ SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex') $$");
-	sql_ok("CREATE FUNCTION t_sid(text) RETURNS uuid LANGUAGE sql IMMUTABLE AS "
-	       "$$ SELECT md5($1)::uuid $$");
-	sql_ok("CREATE FUNCTION t_uid(text) RETURNS bigint LANGUAGE sql AS "
-	       "$$ SELECT id FROM users WHERE email = $1 $$");
+	harness_sql_ok("CREATE FUNCTION t_hash(text) RETURNS text LANGUAGE sql IMMUTABLE AS "
+		       "$$ SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex') $$");
+	harness_sql_ok("CREATE FUNCTION t_sid(text) RETURNS uuid LANGUAGE sql IMMUTABLE AS "
+		       "$$ SELECT md5($1)::uuid $$");
+	harness_sql_ok("CREATE FUNCTION t_uid(text) RETURNS bigint LANGUAGE sql AS "
+		       "$$ SELECT id FROM users WHERE email = $1 $$");
 }
 
 /* "table:label,..." for every labelled row that is still there. */
@@ -1017,45 +733,50 @@ static const char surviving_sql[] =
 START_TEST(cleanup_removes_exactly_the_expired_tokens)
 {
 	add_label_functions();
-	sql_ok("CREATE TABLE t_labels (l text PRIMARY KEY)");
-	sql_ok("INSERT INTO users (email, hashed_password, group_id) "
-	       "SELECT e, 'x', (SELECT id FROM user_groups WHERE name = 'USER') "
-	       "FROM unnest(ARRAY['u1@example.com', 'u2@example.com', 'u3@example.com']) e");
-	sql_ok("INSERT INTO t_labels VALUES ('act-expired'), ('act-valid'), ('pr-valid'), "
-	       "('pr-expired'), ('rf-expired-1'), ('rf-expired-2'), ('rf-used-valid'), "
-	       "('rf-valid-1'), ('rf-valid-2'), ('rf-of-old-revoked'), ('rf-late'), "
-	       "('s-live-1'), ('s-live-2'), ('s-revoked-recently'), ('s-expired'), "
-	       "('s-revoked-long-ago')");
-	sql_ok("INSERT INTO activation_tokens (user_id, token, expires_at) VALUES "
-	       "(t_uid('u1@example.com'), t_hash('act-expired'), now() - interval '1 hour'), "
-	       "(t_uid('u2@example.com'), t_hash('act-valid'), now() + interval '1 hour')");
-	sql_ok("INSERT INTO password_reset_tokens (user_id, token, expires_at) VALUES "
-	       "(t_uid('u1@example.com'), t_hash('pr-valid'), now() + interval '2 minutes'), "
-	       "(t_uid('u3@example.com'), t_hash('pr-expired'), now() - interval '1 second')");
+	harness_sql_ok("CREATE TABLE t_labels (l text PRIMARY KEY)");
+	harness_sql_ok(
+		"INSERT INTO users (email, hashed_password, group_id) "
+		"SELECT e, 'x', (SELECT id FROM user_groups WHERE name = 'USER') "
+		"FROM unnest(ARRAY['u1@example.com', 'u2@example.com', 'u3@example.com']) e");
+	harness_sql_ok("INSERT INTO t_labels VALUES ('act-expired'), ('act-valid'), ('pr-valid'), "
+		       "('pr-expired'), ('rf-expired-1'), ('rf-expired-2'), ('rf-used-valid'), "
+		       "('rf-valid-1'), ('rf-valid-2'), ('rf-of-old-revoked'), ('rf-late'), "
+		       "('s-live-1'), ('s-live-2'), ('s-revoked-recently'), ('s-expired'), "
+		       "('s-revoked-long-ago')");
+	harness_sql_ok(
+		"INSERT INTO activation_tokens (user_id, token, expires_at) VALUES "
+		"(t_uid('u1@example.com'), t_hash('act-expired'), now() - interval '1 hour'), "
+		"(t_uid('u2@example.com'), t_hash('act-valid'), now() + interval '1 hour')");
+	harness_sql_ok(
+		"INSERT INTO password_reset_tokens (user_id, token, expires_at) VALUES "
+		"(t_uid('u1@example.com'), t_hash('pr-valid'), now() + interval '2 minutes'), "
+		"(t_uid('u3@example.com'), t_hash('pr-expired'), now() - interval '1 second')");
 	/* Sessions end when they expire; revoked ones stay a day (reuse
 	 * detection), then go with their refresh tokens. */
-	sql_ok("INSERT INTO user_sessions (id, user_id, expires_at, revoked_at) VALUES "
-	       "(t_sid('s-live-1'), t_uid('u1@example.com'), now() + interval '1 day', NULL), "
-	       "(t_sid('s-live-2'), t_uid('u2@example.com'), now() + interval '1 day', NULL), "
-	       "(t_sid('s-revoked-recently'), t_uid('u3@example.com'), "
-	       "now() + interval '14 days', now() - interval '1 hour'), "
-	       "(t_sid('s-expired'), t_uid('u3@example.com'), now() - interval '1 second', NULL), "
-	       "(t_sid('s-revoked-long-ago'), t_uid('u2@example.com'), now() + interval '1 day', "
-	       "now() - interval '2 days')");
-	sql_ok("INSERT INTO refresh_tokens (user_id, session_id, token, expires_at, used_at) "
-	       "VALUES "
-	       "(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-expired-1'), "
-	       "now() - interval '1 day', now() - interval '2 days'), "
-	       "(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-expired-2'), "
-	       "now() - interval '1 second', NULL), "
-	       "(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-used-valid'), "
-	       "now() + interval '1 day', now() - interval '1 minute'), "
-	       "(t_uid('u2@example.com'), t_sid('s-live-2'), t_hash('rf-valid-1'), "
-	       "now() + interval '1 day', NULL), "
-	       "(t_uid('u3@example.com'), t_sid('s-revoked-recently'), t_hash('rf-valid-2'), "
-	       "now() + interval '14 days', NULL), "
-	       "(t_uid('u2@example.com'), t_sid('s-revoked-long-ago'), "
-	       "t_hash('rf-of-old-revoked'), now() + interval '1 day', NULL)");
+	harness_sql_ok(
+		"INSERT INTO user_sessions (id, user_id, expires_at, revoked_at) VALUES "
+		"(t_sid('s-live-1'), t_uid('u1@example.com'), now() + interval '1 day', NULL), "
+		"(t_sid('s-live-2'), t_uid('u2@example.com'), now() + interval '1 day', NULL), "
+		"(t_sid('s-revoked-recently'), t_uid('u3@example.com'), "
+		"now() + interval '14 days', now() - interval '1 hour'), "
+		"(t_sid('s-expired'), t_uid('u3@example.com'), now() - interval '1 second', NULL), "
+		"(t_sid('s-revoked-long-ago'), t_uid('u2@example.com'), now() + interval '1 day', "
+		"now() - interval '2 days')");
+	harness_sql_ok(
+		"INSERT INTO refresh_tokens (user_id, session_id, token, expires_at, used_at) "
+		"VALUES "
+		"(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-expired-1'), "
+		"now() - interval '1 day', now() - interval '2 days'), "
+		"(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-expired-2'), "
+		"now() - interval '1 second', NULL), "
+		"(t_uid('u1@example.com'), t_sid('s-live-1'), t_hash('rf-used-valid'), "
+		"now() + interval '1 day', now() - interval '1 minute'), "
+		"(t_uid('u2@example.com'), t_sid('s-live-2'), t_hash('rf-valid-1'), "
+		"now() + interval '1 day', NULL), "
+		"(t_uid('u3@example.com'), t_sid('s-revoked-recently'), t_hash('rf-valid-2'), "
+		"now() + interval '14 days', NULL), "
+		"(t_uid('u2@example.com'), t_sid('s-revoked-long-ago'), "
+		"t_hash('rf-of-old-revoked'), now() + interval '1 day', NULL)");
 	assert_sql(surviving_sql,
 		   "activation:act-expired,activation:act-valid,password_reset:pr-expired,"
 		   "password_reset:pr-valid,refresh:rf-expired-1,refresh:rf-expired-2,"
@@ -1063,11 +784,11 @@ START_TEST(cleanup_removes_exactly_the_expired_tokens)
 		   "refresh:rf-valid-2,session:s-expired,session:s-live-1,session:s-live-2,"
 		   "session:s-revoked-long-ago,session:s-revoked-recently");
 
-	struct env e;
+	struct harness_env e;
 	const char *log;
 	base_env(&e);
-	env_set(&e, "TOKEN_CLEANUP_INTERVAL=1");
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
+	harness_env_set(&e, "TOKEN_CLEANUP_INTERVAL=1");
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
 
 	static const char valid[] =
 		"activation:act-valid,password_reset:pr-valid,refresh:rf-used-valid,"
@@ -1100,9 +821,9 @@ START_TEST(cleanup_removes_exactly_the_expired_tokens)
 	json_decref(runs);
 
 	/* A token that expires later goes in a later period. */
-	sql_ok("INSERT INTO refresh_tokens (user_id, session_id, token, expires_at) VALUES "
-	       "(t_uid('u2@example.com'), t_sid('s-live-2'), t_hash('rf-late'), "
-	       "now() - interval '1 second')");
+	harness_sql_ok("INSERT INTO refresh_tokens (user_id, session_id, token, expires_at) VALUES "
+		       "(t_uid('u2@example.com'), t_sid('s-live-2'), t_hash('rf-late'), "
+		       "now() - interval '1 second')");
 	wait_sql(surviving_sql, valid, WAIT_MS);
 	stop_scheduler(sched, log);
 	assert_sql("SELECT count(*) FROM users", "3");
@@ -1112,20 +833,20 @@ END_TEST
 START_TEST(two_schedulers_run_cleanup_once_per_period)
 {
 	/* Every run moves last_run_at; record each value. */
-	sql_ok("CREATE TABLE t_runs (at timestamptz NOT NULL)");
-	sql_ok("CREATE FUNCTION t_record_run() RETURNS trigger LANGUAGE plpgsql AS "
-	       "$$ BEGIN INSERT INTO t_runs VALUES (NEW.last_run_at); RETURN NEW; END $$");
-	sql_ok("CREATE TRIGGER t_record_run AFTER UPDATE ON scheduler_runs "
-	       "FOR EACH ROW EXECUTE FUNCTION t_record_run()");
+	harness_sql_ok("CREATE TABLE t_runs (at timestamptz NOT NULL)");
+	harness_sql_ok("CREATE FUNCTION t_record_run() RETURNS trigger LANGUAGE plpgsql AS "
+		       "$$ BEGIN INSERT INTO t_runs VALUES (NEW.last_run_at); RETURN NEW; END $$");
+	harness_sql_ok("CREATE TRIGGER t_record_run AFTER UPDATE ON scheduler_runs "
+		       "FOR EACH ROW EXECUTE FUNCTION t_record_run()");
 
-	struct env e;
+	struct harness_env e;
 	const char *logs2[2];
 	pid_t sched[2];
 	base_env(&e);
-	env_set(&e, "TOKEN_CLEANUP_INTERVAL=1");
-	env_set(&e, "SCHEDULER_SWEEP_MS=50");
-	sched[0] = start_scheduler(&e, "scheduler-a", &logs2[0]);
-	sched[1] = start_scheduler(&e, "scheduler-b", &logs2[1]);
+	harness_env_set(&e, "TOKEN_CLEANUP_INTERVAL=1");
+	harness_env_set(&e, "SCHEDULER_SWEEP_MS=50");
+	sched[0] = harness_scheduler_spawn(e.p, "scheduler-a", &logs2[0]);
+	sched[1] = harness_scheduler_spawn(e.p, "scheduler-b", &logs2[1]);
 	wait_sql("SELECT count(*) >= 4 FROM t_runs", "t", 2 * WAIT_MS);
 	for (int i = 0; i < 2; i++)
 		stop_scheduler(sched[i], logs2[i]);
@@ -1136,10 +857,10 @@ START_TEST(two_schedulers_run_cleanup_once_per_period)
 		   "OVER (ORDER BY at) AS gap FROM t_runs) s WHERE gap IS NOT NULL",
 		   "t");
 	/* ...and each claimed period is one run of the job. */
-	long long runs = sql_int("SELECT count(*) FROM t_runs");
+	long long runs = harness_sql_int("SELECT count(*) FROM t_runs");
 	size_t lines = count_log(logs2[0], "periodic job") + count_log(logs2[1], "periodic job");
 	ck_assert_msg((long long)lines == runs, "%zu \"periodic job\" lines for %lld periods:%s",
-		      lines, runs, logs_tail());
+		      lines, runs, harness_logs_tail());
 }
 END_TEST
 
@@ -1150,17 +871,18 @@ START_TEST(sigterm_and_sigint_stop_it_with_status_0)
 {
 	static const int sigs[] = {SIGTERM, SIGINT};
 	for (int i = 0; i < 2; i++) {
-		struct env e;
+		struct harness_env e;
 		const char *log;
 		base_env(&e);
-		env_set(&e, "SCHEDULER_SWEEP_MS=5000");
-		pid_t sched = start_scheduler(&e, i ? "scheduler-int" : "scheduler-term", &log);
-		sleep_ms(300); /* inside its wait on Redis */
+		harness_env_set(&e, "SCHEDULER_SWEEP_MS=5000");
+		pid_t sched =
+			harness_scheduler_spawn(e.p, i ? "scheduler-int" : "scheduler-term", &log);
+		harness_sleep_ms(300); /* inside its wait on Redis */
 		/* Promptly: its waits are a second at most; the bound is
 		 * generous for loaded machines. */
-		int rc = stop_child(sched, sigs[i], 10000);
+		int rc = harness_stop(sched, sigs[i], 10000);
 		ck_assert_msg(rc == 0, "exit %d after signal %d (-1: still running after 10 s):%s",
-			      rc, sigs[i], logs_tail());
+			      rc, sigs[i], harness_logs_tail());
 		ck_assert_uint_eq(count_log(log, "scheduler stopped"), 1);
 		ck_assert_uint_eq(count_log(log, "scheduler stopping"), 1);
 	}
@@ -1170,7 +892,7 @@ END_TEST
 /* ===================================================================== */
 /* 7. cinema-scheduler status.                                           */
 
-static json_t *run_status(const struct env *e, int want_rc)
+static json_t *run_status(const struct harness_env *e, int want_rc)
 {
 	char *argv[] = {(char *)"cinema-scheduler", (char *)"status", NULL};
 	struct buf out = BUF_INIT, err = BUF_INIT;
@@ -1195,12 +917,15 @@ START_TEST(status_prints_counts_and_queue_length)
 	char tok[65];
 	long long ids[5];
 	for (int i = 0; i < 5; i++)
-		ids[i] = enqueue_activation(fmt("s%d@example.com", i), tok, i < 3);
-	sql_ok(fmt("UPDATE email_jobs SET status = 'sent' WHERE id = %lld", ids[0]));
-	sql_ok(fmt("UPDATE email_jobs SET status = 'failed' WHERE id = %lld", ids[1]));
-	sql_ok(fmt("UPDATE email_jobs SET status = 'sending' WHERE id = %lld", ids[2]));
+		ids[i] = enqueue_activation(harness_fmt("s%d@example.com", i), tok, i < 3);
+	harness_sql_ok(
+		harness_fmt("UPDATE email_jobs SET status = 'sent' WHERE id = %lld", ids[0]));
+	harness_sql_ok(
+		harness_fmt("UPDATE email_jobs SET status = 'failed' WHERE id = %lld", ids[1]));
+	harness_sql_ok(
+		harness_fmt("UPDATE email_jobs SET status = 'sending' WHERE id = %lld", ids[2]));
 
-	struct env e;
+	struct harness_env e;
 	base_env(&e);
 	json_t *j = run_status(&e, 0);
 	json_t *want =
@@ -1216,7 +941,7 @@ START_TEST(status_prints_counts_and_queue_length)
 	json_decref(j);
 
 	/* Redis down: the counts, and a null queue length. */
-	env_set(&e, "REDIS_URL=redis://127.0.0.1:%d/0", e2e_free_port());
+	harness_env_set(&e, "REDIS_URL=redis://127.0.0.1:%d/0", e2e_free_port());
 	j = run_status(&e, 0);
 	got = json_dumps(j, JSON_SORT_KEYS);
 	ck_assert_msg(json_equal(json_object_get(j, "email_jobs"), want), "status: %s", got);
@@ -1226,7 +951,7 @@ START_TEST(status_prints_counts_and_queue_length)
 	json_decref(want);
 
 	/* Nothing unsent: no oldest. */
-	sql_ok("UPDATE email_jobs SET status = 'sent'");
+	harness_sql_ok("UPDATE email_jobs SET status = 'sent'");
 	base_env(&e);
 	j = run_status(&e, 0);
 	got = json_dumps(j, JSON_SORT_KEYS);
@@ -1238,7 +963,7 @@ START_TEST(status_prints_counts_and_queue_length)
 	json_decref(j);
 
 	/* No email_jobs table: exit 1 with a reason. */
-	sql_ok("DROP TABLE email_jobs");
+	harness_sql_ok("DROP TABLE email_jobs");
 	json_decref(run_status(&e, 1));
 }
 END_TEST
@@ -1293,33 +1018,37 @@ START_TEST(bad_jobs_fail_without_retries)
 		enqueue("activation", "not an address", json_pack("{s:s}", "token", "t"), true);
 	long long good = enqueue_activation("good@example.com", tok, true);
 
-	struct env e;
+	struct harness_env e;
 	const char *log;
 	base_env(&e);
-	env_set(&e, "EMAIL_MAX_ATTEMPTS=5");
-	start_mailsink();
-	pid_t sched = start_scheduler(&e, "scheduler", &log);
-	wait_sql(fmt("SELECT status FROM email_jobs WHERE id = %lld", good), "sent", WAIT_MS);
-	wait_sql(fmt("SELECT string_agg(status || ' ' || attempts || ' ' || payload::text, ',' "
-		     "ORDER BY id) FROM email_jobs WHERE id IN (%lld, %lld, %lld)",
-		     no_template, no_var, bad_rcpt),
+	harness_env_set(&e, "EMAIL_MAX_ATTEMPTS=5");
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
+	wait_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", good), "sent",
+		 WAIT_MS);
+	wait_sql(harness_fmt(
+			 "SELECT string_agg(status || ' ' || attempts || ' ' || payload::text, ',' "
+			 "ORDER BY id) FROM email_jobs WHERE id IN (%lld, %lld, %lld)",
+			 no_template, no_var, bad_rcpt),
 		 "failed 1 {},failed 1 {},failed 1 {}", WAIT_MS);
-	char *err =
-		sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", no_template));
+	char *err = harness_sql_value(
+		harness_fmt("SELECT last_error FROM email_jobs WHERE id = %lld", no_template));
 	ck_assert_msg(strstr(err, "no template") != NULL, "last_error: %s", err);
 	free(err);
-	err = sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", no_var));
+	err = harness_sql_value(
+		harness_fmt("SELECT last_error FROM email_jobs WHERE id = %lld", no_var));
 	ck_assert_msg(strstr(err, "token") != NULL, "last_error: %s", err);
 	free(err);
-	err = sql_value(fmt("SELECT last_error FROM email_jobs WHERE id = %lld", bad_rcpt));
+	err = harness_sql_value(
+		harness_fmt("SELECT last_error FROM email_jobs WHERE id = %lld", bad_rcpt));
 	ck_assert_msg(strstr(err, "refused") != NULL, "last_error: %s", err);
 	free(err);
 
 	/* Several sweeps later: still one attempt each, one message only. */
-	sleep_ms(600);
-	assert_sql(fmt("SELECT string_agg(status || ' ' || attempts, ',' ORDER BY id) "
-		       "FROM email_jobs WHERE id IN (%lld, %lld, %lld)",
-		       no_template, no_var, bad_rcpt),
+	harness_sleep_ms(600);
+	assert_sql(harness_fmt("SELECT string_agg(status || ' ' || attempts, ',' ORDER BY id) "
+			       "FROM email_jobs WHERE id IN (%lld, %lld, %lld)",
+			       no_template, no_var, bad_rcpt),
 		   "failed 1,failed 1,failed 1");
 	ck_assert_uint_eq(count_outcome(log, "failed"), 3);
 	ck_assert_uint_eq(count_outcome(log, "retry"), 0);
@@ -1334,15 +1063,8 @@ int main(void)
 {
 	/* The test command always provides these; a run without them is a
 	 * broken setup, not something to skip. */
-	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
-		fprintf(stderr, "scheduler_test_scheduler: DATABASE_URL and REDIS_URL must be set "
-				"(scripts/test.sh starts throwaway servers)\n");
+	if (!harness_main_ready("scheduler_test_scheduler"))
 		return 1;
-	}
-	if (sodium_init() < 0) {
-		fprintf(stderr, "libsodium failed to initialise\n");
-		return 1;
-	}
 	/* This process's own library calls (migrations, announcements to a
 	 * dead Redis) log only their errors. */
 	log_set_level(LOG_LEVEL_ERROR);
@@ -1381,9 +1103,5 @@ int main(void)
 	tcase_add_test(tc, status_prints_counts_and_queue_length);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return harness_run(s);
 }

@@ -120,9 +120,21 @@ int e2e_server_stop(struct e2e_server *srv)
 		return -1;
 	kill(srv->pid, SIGTERM);
 	pid_t w;
-	do
-		w = waitpid(srv->pid, &status, 0);
-	while (w < 0 && errno == EINTR);
+	for (int waited_ms = 0;; waited_ms += 20) {
+		w = waitpid(srv->pid, &status, WNOHANG);
+		if (w != 0 && !(w < 0 && errno == EINTR))
+			break;
+		if (waited_ms >= E2E_STOP_MS) {
+			/* Still there: end it (no coverage data from it then). */
+			kill(srv->pid, SIGKILL);
+			do
+				w = waitpid(srv->pid, &status, 0);
+			while (w < 0 && errno == EINTR);
+			break;
+		}
+		struct timespec nap = {0, 20 * 1000 * 1000};
+		nanosleep(&nap, NULL);
+	}
 	srv->pid = 0;
 	if (w < 0)
 		return -1;

@@ -27,7 +27,11 @@ int e2e_free_port(void);
  * for /healthz. Its log goes to a temporary file (log_path). Returns false if
  * it did not come up. */
 bool e2e_server_start(struct e2e_server *srv, const char *const *extra_env);
-/* Sends SIGTERM and waits; returns the exit status (or -1). */
+/* How long e2e_server_stop waits after SIGTERM before it sends SIGKILL. */
+#define E2E_STOP_MS 10000
+/* Sends SIGTERM and waits up to E2E_STOP_MS for the server to exit, then
+ * kills it with SIGKILL; returns the exit status (128 + the signal number if
+ * a signal ended it, so 137 when it had to be killed), or -1. */
 int e2e_server_stop(struct e2e_server *srv);
 
 /* Runs the binary at path with argv (NULL-terminated, argv[0] included) and
