@@ -59,6 +59,7 @@ struct config {
 	int stripe_timeout_ms; /* whole Stripe API call, connecting included */
 	char *currency;	       /* ISO 4217, lower case, e.g. "usd" */
 	char *s3_endpoint;
+	char *s3_public_endpoint; /* "" when clients use s3_endpoint */
 	char *s3_bucket;
 	char *s3_access_key;
 	char *s3_secret_key;

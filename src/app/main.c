@@ -156,9 +156,12 @@ static bool app_open(struct app *app, const struct config *cfg, char *err, size_
 			.secret_key = cfg->s3_secret_key,
 			.region = cfg->s3_region,
 			.timeout_ms = 15000,
+			.public_endpoint = cfg->s3_public_endpoint,
 		};
 		if (!(app->s3 = s3_client_new(&so))) {
-			snprintf(err, errlen, "S3_ENDPOINT, S3_BUCKET or S3_REGION is malformed");
+			snprintf(err, errlen,
+				 "S3_ENDPOINT, S3_PUBLIC_ENDPOINT, S3_BUCKET or S3_REGION is "
+				 "malformed");
 			return false;
 		}
 	} else {

@@ -16,6 +16,7 @@ enum {
 	CFG_NONEMPTY = 1 << 2, /* an empty value is an error */
 	CFG_URL_HTTP = 1 << 3, /* must start with http:// or https:// */
 	CFG_URL_SMTP = 1 << 4, /* must start with smtp:// or smtps:// */
+	CFG_EMPTY_OK = 1 << 5, /* with CFG_URL_HTTP: empty means unset */
 };
 
 struct cfg_entry {
@@ -122,6 +123,10 @@ static const struct cfg_entry cfg_table[] = {
 	 "currency of prices and payments (ISO 4217 code in lower case)"},
 	{"S3_ENDPOINT", CFG_STR, OFF(s3_endpoint), "http://127.0.0.1:9000", 0, 0, CFG_URL_HTTP,
 	 "S3-compatible endpoint for avatars"},
+	{"S3_PUBLIC_ENDPOINT", CFG_STR, OFF(s3_public_endpoint), "", 0, 0,
+	 CFG_URL_HTTP | CFG_EMPTY_OK,
+	 "endpoint in the avatar links given to clients, when they reach S3 by another name "
+	 "(default: S3_ENDPOINT)"},
 	{"S3_BUCKET", CFG_STR, OFF(s3_bucket), "avatars", 0, 0, CFG_NONEMPTY, "S3 bucket"},
 	{"S3_ACCESS_KEY", CFG_STR, OFF(s3_access_key), "", 0, 0, CFG_SECRET | CFG_PROD_REQ,
 	 "S3 access key id"},
@@ -242,8 +247,8 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 				snprintf(err, errlen, "%s must not be empty", e->env);
 				goto fail;
 			}
-			if ((e->flags & CFG_URL_HTTP) && strncmp(v, "http://", 7) != 0 &&
-			    strncmp(v, "https://", 8) != 0) {
+			if ((e->flags & CFG_URL_HTTP) && !(!*v && (e->flags & CFG_EMPTY_OK)) &&
+			    strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
 				snprintf(err, errlen, "%s must be an http:// or https:// URL",
 					 e->env);
 				goto fail;

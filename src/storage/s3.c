@@ -15,10 +15,11 @@
 #define S3_CONNECT_TIMEOUT_MS 5000
 
 struct s3_client {
-	char *endpoint;	   /* as configured, for error messages */
-	char *scheme;	   /* "http" or "https" */
-	char *host;	   /* the Host header: [bucket.]host, plus :port unless the default */
-	char *bucket_path; /* "/bucket" (path style) or "" (virtual-hosted style) */
+	char *endpoint; /* as configured, for error messages */
+	char *scheme;	/* "http" or "https" */
+	char *host;	/* the Host header: [bucket.]host, plus :port unless the default */
+	char *public_scheme, *public_host; /* the same for presigned URLs */
+	char *bucket_path;		   /* "/bucket" (path style) or "" (virtual-hosted style) */
 	char *access_key;
 	char *secret_key;
 	char *region;
@@ -74,9 +75,10 @@ static bool is_key(const char *key)
 
 /* --- the client --- */
 
-/* Sets c->scheme and c->host from endpoint (http(s)://host[:port][/]). */
-static bool parse_endpoint(struct s3_client *c, const char *endpoint, const char *bucket,
-			   bool virtual_host)
+/* Sets *scheme_out and *host_out (owned) from endpoint
+ * (http(s)://host[:port][/]). */
+static bool parse_endpoint(const char *endpoint, const char *bucket, bool virtual_host,
+			   char **scheme_out, char **host_out)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *extra = NULL;
@@ -109,8 +111,8 @@ static bool parse_endpoint(struct s3_client *c, const char *endpoint, const char
 	    !(strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0) &&
 	    !(strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0))
 		buf_printf(&h, ":%s", port);
-	c->host = buf_steal(&h, NULL);
-	c->scheme = xstrdup(scheme);
+	*host_out = buf_steal(&h, NULL);
+	*scheme_out = xstrdup(scheme);
 	ok = true;
 out:
 	curl_free(scheme);
@@ -130,7 +132,11 @@ struct s3_client *s3_client_new(const struct s3_options *opt)
 		return NULL;
 
 	struct s3_client *c = xcalloc(1, sizeof(*c));
-	if (!parse_endpoint(c, opt->endpoint, opt->bucket, opt->virtual_host)) {
+	const char *pub = opt->public_endpoint && *opt->public_endpoint ? opt->public_endpoint
+									: opt->endpoint;
+	if (!parse_endpoint(opt->endpoint, opt->bucket, opt->virtual_host, &c->scheme, &c->host) ||
+	    !parse_endpoint(pub, opt->bucket, opt->virtual_host, &c->public_scheme,
+			    &c->public_host)) {
 		s3_client_free(c);
 		return NULL;
 	}
@@ -155,6 +161,8 @@ void s3_client_free(struct s3_client *c)
 	free(c->endpoint);
 	free(c->scheme);
 	free(c->host);
+	free(c->public_scheme);
+	free(c->public_host);
 	free(c->bucket_path);
 	free(c->access_key);
 	free(c->secret_key);
@@ -423,8 +431,8 @@ char *s3_presign_get(struct s3_client *c, const char *key, int expires_s, time_t
 	object_path(c, key, &path);
 	struct sigv4_presign p = {
 		.method = "GET",
-		.scheme = c->scheme,
-		.host = c->host,
+		.scheme = c->public_scheme,
+		.host = c->public_host,
 		.path = path.data,
 		.access_key = c->access_key,
 		.secret_key = c->secret_key,

@@ -26,6 +26,10 @@ struct s3_options {
 	const char *region;	/* e.g. us-east-1 (a-z 0-9 -) */
 	int timeout_ms;		/* whole request; connecting gets at most 5 s of it */
 	bool virtual_host;	/* bucket.host/key (AWS style) instead of host/bucket/key */
+	/* The endpoint clients reach S3 by, for presigned URLs, when it is not
+	 * endpoint (a container name, a private address); NULL or "": endpoint.
+	 * The signature covers this host, so S3 must answer to that name. */
+	const char *public_endpoint;
 };
 
 struct s3_client;

@@ -221,6 +221,43 @@ START_TEST(wrong_secret_is_refused)
 }
 END_TEST
 
+/* Links are signed for the public endpoint when one is set: fetched by
+ * that name they work, by the internal name they do not (the host is
+ * signed). Needs an S3_ENDPOINT on 127.0.0.1, reachable as localhost too. */
+START_TEST(presigned_for_the_public_endpoint)
+{
+	struct s3_options o = env_options();
+	const char *at = strstr(o.endpoint, "//127.0.0.1:");
+	if (!at)
+		return; /* an S3 given from outside: no second name known */
+	char pub[256], key[256], err[512] = "";
+	snprintf(pub, sizeof(pub), "http://localhost:%s", at + strlen("//127.0.0.1:"));
+	o.public_endpoint = pub;
+	struct s3_client *c = s3_client_new(&o);
+	ck_assert_ptr_nonnull(c);
+	struct buf got = BUF_INIT;
+
+	ck_assert_msg(s3_ensure_bucket(c, err, sizeof(err)) == ERR_OK, "%s", err);
+	unique_key(key, sizeof(key), "public.png");
+	ck_assert_msg(s3_put_object(c, key, "pub", 3, "image/png", err, sizeof(err)) == ERR_OK,
+		      "%s", err);
+	char *url = s3_presign_get(c, key, 300, time(NULL));
+	ck_assert_msg(strncmp(url, pub, strlen(pub)) == 0, "url: %s", url);
+	ck_assert_int_eq(http_get(url, &got, NULL, 0), 200);
+	ck_assert_uint_eq(got.len, 3);
+	ck_assert_int_eq(memcmp(got.data, "pub", 3), 0);
+
+	char internal[2048];
+	snprintf(internal, sizeof(internal), "%s%s", o.endpoint, url + strlen(pub));
+	buf_reset(&got);
+	ck_assert_int_eq(http_get(internal, &got, NULL, 0), 403);
+
+	free(url);
+	buf_free(&got);
+	s3_client_free(c);
+}
+END_TEST
+
 START_TEST(tampered_or_expired_presigned_url_is_refused)
 {
 	struct s3_client *c = env_client();
@@ -351,6 +388,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, wrong_secret_is_refused);
 	tcase_add_test(tc, tampered_or_expired_presigned_url_is_refused);
+	tcase_add_test(tc, presigned_for_the_public_endpoint);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("unreachable");

@@ -170,6 +170,19 @@ START_TEST(non_http_url_refused)
 }
 END_TEST
 
+/* An optional URL: empty means unset; set, it must be http(s). */
+START_TEST(optional_url_empty_or_http)
+{
+	assert_loads(ENV("S3_PUBLIC_ENDPOINT", ""));
+	ck_assert_str_eq(cfg.s3_public_endpoint, "");
+	config_free(&cfg);
+	assert_loads(ENV("S3_PUBLIC_ENDPOINT", "https://media.example"));
+	ck_assert_str_eq(cfg.s3_public_endpoint, "https://media.example");
+	config_free(&cfg);
+	assert_refused(ENV("S3_PUBLIC_ENDPOINT", "media.example"), "S3_PUBLIC_ENDPOINT");
+}
+END_TEST
+
 START_TEST(reason_fits_a_small_buffer)
 {
 	char small[8];
@@ -359,6 +372,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, unknown_app_env_refused);
 	tcase_add_test(tc, empty_required_string_refused);
 	tcase_add_test(tc, non_http_url_refused);
+	tcase_add_test(tc, optional_url_empty_or_http);
 	tcase_add_test(tc, reason_fits_a_small_buffer);
 	suite_add_tcase(s, tc);
 
