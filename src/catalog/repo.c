@@ -34,71 +34,69 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 	"'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "                \
 	"'rating_count', m.rating_count, 'popularity', m.popularity)::text"
 
-/* $1..$14 are the filters of struct movie_filter, $15 limit, $16 offset. */
-#define MOVIE_FILTERS                                                                            \
-	"WHERE ($1::int IS NULL OR m.year = $1::int) "                                           \
-	"AND ($2::int IS NULL OR m.year >= $2::int) AND ($3::int IS NULL OR m.year <= $3::int) " \
-	"AND ($4::float8 IS NULL OR m.imdb >= $4::float8) "                                      \
-	"AND ($5::float8 IS NULL OR m.imdb <= $5::float8) "                                      \
-	"AND ($6::numeric IS NULL OR m.price >= $6::numeric) "                                   \
-	"AND ($7::numeric IS NULL OR m.price <= $7::numeric) "                                   \
-	"AND ($8::bigint IS NULL OR EXISTS (SELECT 1 FROM movie_genres x "                       \
-	"WHERE x.movie_id = m.id AND x.genre_id = $8::bigint)) "                                 \
-	"AND ($9::bigint IS NULL OR m.certification_id = $9::bigint) "                           \
-	"AND ($10::bigint IS NULL OR EXISTS (SELECT 1 FROM movie_stars x "                       \
-	"WHERE x.movie_id = m.id AND x.star_id = $10::bigint)) "                                 \
-	"AND ($11::bigint IS NULL OR EXISTS (SELECT 1 FROM movie_directors x "                   \
-	"WHERE x.movie_id = m.id AND x.director_id = $11::bigint)) "                             \
-	"AND ($12::text IS NULL OR m.search_doc @@ to_tsquery('simple', $12)) "                  \
-	"AND ($13::bigint IS NULL OR EXISTS (SELECT 1 FROM favorites x "                         \
-	"WHERE x.movie_id = m.id AND x.user_id = $13::bigint)) "                                 \
-	"AND ($14::bigint IS NULL OR EXISTS (SELECT 1 FROM purchases x "                         \
-	"WHERE x.movie_id = m.id AND x.user_id = $14::bigint)) "
-
-#define MOVIE_LIST_COUNTED(order)                                                             \
-	"SELECT " MOVIE_SUMMARY_JSON ", count(*) OVER () FROM movies m "                      \
-	"JOIN certifications c ON c.id = m.certification_id " MOVIE_FILTERS "ORDER BY " order \
-	" LIMIT $15 OFFSET $16"
-#define MOVIE_LIST(order)                                                                     \
-	"SELECT " MOVIE_SUMMARY_JSON ", 0 FROM movies m "                                     \
-	"JOIN certifications c ON c.id = m.certification_id " MOVIE_FILTERS "ORDER BY " order \
-	" LIMIT $15 OFFSET $16"
-
-#define MOVIE_COUNT                                                                   \
-	"SELECT count(*) FROM movies m " MOVIE_FILTERS "AND $15::bigint IS NOT NULL " \
-	"AND $16::bigint IS NOT NULL"
-
-/* Every sort of API.md, each a statement of its own so that its ORDER BY
- * can use an index; id breaks ties so pages never overlap. */
-static const struct {
-	const char *key;
-	struct db_stmt stmt;
-} sorts[] = {
-	{"name", {"movies_list_name", MOVIE_LIST("m.name, m.id")}},
-	{"-name", {"movies_list_name_desc", MOVIE_LIST("m.name DESC, m.id DESC")}},
-	{"year", {"movies_list_year", MOVIE_LIST("m.year, m.id")}},
-	{"-year", {"movies_list_year_desc", MOVIE_LIST("m.year DESC, m.id DESC")}},
-	{"price", {"movies_list_price", MOVIE_LIST("m.price, m.id")}},
-	{"-price", {"movies_list_price_desc", MOVIE_LIST("m.price DESC, m.id DESC")}},
-	{"imdb", {"movies_list_imdb", MOVIE_LIST("m.imdb, m.id")}},
-	{"-imdb", {"movies_list_imdb_desc", MOVIE_LIST("m.imdb DESC, m.id DESC")}},
-	{"votes", {"movies_list_votes", MOVIE_LIST("m.votes, m.id")}},
-	{"-votes", {"movies_list_votes_desc", MOVIE_LIST("m.votes DESC, m.id DESC")}},
-	{"popularity", {"movies_list_popularity", MOVIE_LIST("m.popularity, m.id")}},
-	{"-popularity",
-	 {"movies_list_popularity_desc", MOVIE_LIST("m.popularity DESC, m.id DESC")}},
-	{"rating", {"movies_list_rating", MOVIE_LIST("m.rating NULLS LAST, m.id")}},
-	{"-rating", {"movies_list_rating_desc", MOVIE_LIST("m.rating DESC NULLS LAST, m.id DESC")}},
-	{"created_at", {"movies_list_created", MOVIE_LIST("m.created_at, m.id")}},
-	{"-created_at", {"movies_list_created_desc", MOVIE_LIST("m.created_at DESC, m.id DESC")}},
+/* The list is built from the filters that are present: each adds one
+ * condition with its own parameter, so the planner sees plain conditions
+ * (and semi-joins for the EXISTS) instead of "$n IS NULL OR ..." for
+ * every filter. Built and planned per call: the values pick the plan. */
+struct list_query {
+	struct buf sql;
+	const char *p[18];
+	int n;
+	int tsq; /* the parameter number of the search words, 0 when none */
 };
 
-/* Without a sort: by relevance when searching, else most popular first. */
-static const struct db_stmt stmt_list_relevance = {
-	"movies_list_relevance",
-	MOVIE_LIST_COUNTED("ts_rank_cd(m.search_doc, to_tsquery('simple', $12)) DESC, "
-			   "m.popularity DESC, m.id")};
-static const struct db_stmt stmt_count = {"movies_count", MOVIE_COUNT};
+static void cond(struct list_query *q, const char *value, const char *before, const char *after)
+{
+	if (!value)
+		return;
+	q->p[q->n++] = value;
+	buf_printf(&q->sql, "%s%s$%d%s", q->n > 1 ? " AND " : " WHERE ", before, q->n, after);
+}
+
+#define EXISTS_IN(table, column) \
+	"EXISTS (SELECT 1 FROM " table " x WHERE x.movie_id = m.id AND x." column " = "
+
+static void list_where(struct list_query *q, const struct movie_filter *f)
+{
+	cond(q, f->year, "m.year = ", "::int");
+	cond(q, f->year_min, "m.year >= ", "::int");
+	cond(q, f->year_max, "m.year <= ", "::int");
+	cond(q, f->imdb_min, "m.imdb >= ", "::float8");
+	cond(q, f->imdb_max, "m.imdb <= ", "::float8");
+	cond(q, f->price_min, "m.price >= ", "::numeric");
+	cond(q, f->price_max, "m.price <= ", "::numeric");
+	cond(q, f->genre, EXISTS_IN("movie_genres", "genre_id"), "::bigint)");
+	cond(q, f->certification, "m.certification_id = ", "::bigint");
+	cond(q, f->star, EXISTS_IN("movie_stars", "star_id"), "::bigint)");
+	cond(q, f->director, EXISTS_IN("movie_directors", "director_id"), "::bigint)");
+	cond(q, f->favorites_of, EXISTS_IN("favorites", "user_id"), "::bigint)");
+	cond(q, f->purchased_by, EXISTS_IN("purchases", "user_id"), "::bigint)");
+	cond(q, f->tsquery, "m.search_doc @@ to_tsquery('simple', ", ")");
+	q->tsq = f->tsquery ? q->n : 0;
+}
+
+/* Every sort of API.md, each with an index to walk; id breaks ties so pages
+ * never overlap. */
+static const struct {
+	const char *key, *order;
+} sorts[] = {
+	{"name", "m.name, m.id"},
+	{"-name", "m.name DESC, m.id DESC"},
+	{"year", "m.year, m.id"},
+	{"-year", "m.year DESC, m.id DESC"},
+	{"price", "m.price, m.id"},
+	{"-price", "m.price DESC, m.id DESC"},
+	{"imdb", "m.imdb, m.id"},
+	{"-imdb", "m.imdb DESC, m.id DESC"},
+	{"votes", "m.votes, m.id"},
+	{"-votes", "m.votes DESC, m.id DESC"},
+	{"popularity", "m.popularity, m.id"},
+	{"-popularity", "m.popularity DESC, m.id DESC"},
+	{"rating", "m.rating NULLS LAST, m.id"},
+	{"-rating", "m.rating DESC NULLS LAST, m.id DESC"},
+	{"created_at", "m.created_at, m.id"},
+	{"-created_at", "m.created_at DESC, m.id DESC"},
+};
 
 bool movies_sort_valid(const char *key)
 {
@@ -108,31 +106,49 @@ bool movies_sort_valid(const char *key)
 	return false;
 }
 
+static enum err list_run(struct db_conn *c, struct list_query *q, PGresult **res)
+{
+	const struct db_stmt stmt = {"movies_list", q->sql.data};
+	return db_exec_planned(c, &stmt, q->n, q->p, res);
+}
+
 enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf *items,
 		     long long *total)
 {
-	const struct db_stmt *stmt = &sorts[11].stmt; /* -popularity */
+	struct list_query q = {.sql = BUF_INIT};
 	PGresult *res = NULL;
 	char limit[24], offset[24];
+	const char *order = "m.popularity DESC, m.id DESC";
+	/* Relevance order ranks every match anyway, so its count is free. */
+	bool relevance = !f->sort && f->tsquery;
+	enum err rc;
+
+	buf_append_str(&q.sql, "SELECT " MOVIE_SUMMARY_JSON);
+	buf_append_str(&q.sql, relevance ? ", count(*) OVER ()" : ", 0");
+	buf_append_str(&q.sql, " FROM movies m JOIN certifications c ON c.id = m.certification_id");
+	list_where(&q, f);
+	for (size_t i = 0; f->sort && i < sizeof(sorts) / sizeof(sorts[0]); i++)
+		if (strcmp(sorts[i].key, f->sort) == 0)
+			order = sorts[i].order;
+	if (relevance)
+		buf_printf(&q.sql,
+			   " ORDER BY ts_rank_cd(m.search_doc, to_tsquery('simple', $%d)) DESC, "
+			   "m.popularity DESC, m.id",
+			   q.tsq);
+	else
+		buf_printf(&q.sql, " ORDER BY %s", order);
 	ll_str(limit, f->limit);
 	ll_str(offset, f->offset);
-	const char *p[] = {f->year,	     f->year_min,     f->year_max,  f->imdb_min,
-			   f->imdb_max,	     f->price_min,    f->price_max, f->genre,
-			   f->certification, f->star,	      f->director,  f->tsquery,
-			   f->favorites_of,  f->purchased_by, limit,	    offset};
-	if (f->sort) {
-		for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
-			if (strcmp(sorts[i].key, f->sort) == 0)
-				stmt = &sorts[i].stmt;
-	} else if (f->tsquery) {
-		stmt = &stmt_list_relevance;
-	}
-	enum err rc = db_exec_planned(c, stmt, 16, p, &res);
+	q.p[q.n] = limit;
+	q.p[q.n + 1] = offset;
+	buf_printf(&q.sql, " LIMIT $%d OFFSET $%d", q.n + 1, q.n + 2);
+	q.n += 2;
+	rc = list_run(c, &q, &res);
 	if (rc != ERR_OK)
-		return rc;
+		goto out;
 	rows_to_array(res, items);
 	int n = PQntuples(res);
-	if (stmt == &stmt_list_relevance && n > 0) {
+	if (relevance && n > 0) {
 		*total = db_int(res, 0, 1);
 	} else if (n < f->limit && (n > 0 || f->offset == 0)) {
 		*total = f->offset + n; /* the last page */
@@ -141,10 +157,16 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 		 * window count would make every sort read all matching rows.) */
 		PQclear(res);
 		res = NULL;
-		rc = db_exec_planned(c, &stmt_count, 16, p, &res);
+		buf_reset(&q.sql);
+		q.n = 0;
+		buf_append_str(&q.sql, "SELECT count(*) FROM movies m");
+		list_where(&q, f);
+		rc = list_run(c, &q, &res);
 		*total = rc == ERR_OK ? db_int(res, 0, 0) : 0;
 	}
+out:
 	PQclear(res);
+	buf_free(&q.sql);
 	return rc;
 }
 
