@@ -1,9 +1,9 @@
 /* A bounded in-process cache of rendered responses, for reads that many
  * callers repeat (the public catalog list and search).
  *
- * - Entries live ttl_ms, then for another ttl_ms may still be served while
- *   one caller refreshes them (stale-while-revalidate): a popular key never
- *   sends a crowd of identical queries to the database at once.
+ * - Entries live ttl_ms, then for another ttl_ms are still served while one
+ *   caller, told so by CACHE_STALE, refreshes them (stale-while-revalidate):
+ *   a popular key never sends a crowd of identical queries to the database.
  * - cache_invalidate() makes every entry unusable at once, and a value read
  *   from the database before an invalidation is never stored after it: the
  *   caller passes back the generation cache_get() gave it.
@@ -28,11 +28,18 @@ struct cache;
 struct cache *cache_new(size_t max_bytes, int ttl_ms);
 void cache_free(struct cache *c);
 
-/* Looks key up. On a hit appends the value to out, sets *aux to the number
- * stored with it and returns true. On a miss returns false and sets *gen,
- * to be passed to cache_put with the value the caller computes. */
-bool cache_get(struct cache *c, const char *key, size_t klen, struct buf *out, long long *aux,
-	       uint64_t *gen);
+enum cache_result {
+	CACHE_MISS,  /* nothing usable: compute the value and cache_put it */
+	CACHE_HIT,   /* value appended */
+	CACHE_STALE, /* value appended, past its TTL: this caller (and only this
+		      * one, for a while) should compute a new one and put it */
+};
+
+/* Looks key up. On CACHE_HIT and CACHE_STALE appends the value to out and
+ * sets *aux to the number stored with it. Always sets *gen, to be passed to
+ * cache_put with a value computed after this call. */
+enum cache_result cache_get(struct cache *c, const char *key, size_t klen, struct buf *out,
+			    long long *aux, uint64_t *gen);
 /* Stores a value computed after cache_get returned gen; dropped when the
  * cache was invalidated since, or when it does not fit. */
 void cache_put(struct cache *c, const char *key, size_t klen, uint64_t gen, const char *val,

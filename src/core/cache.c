@@ -12,8 +12,16 @@
 #define SET_BYTES	 (512 * 1024) /* each set's share of max_bytes */
 #define REFRESH_LEASE_MS 2000	      /* a refresher that fails is replaced after this */
 
+/* Key then value, immutable once stored. Counted: a reader copies the value
+ * after unlocking the set, so the lock is held for a lookup, never for a
+ * copy (a thread preempted while holding it would stall the others). */
+struct blob {
+	_Atomic int refs;
+	char data[];
+};
+
 struct entry {
-	char *data; /* key then value, one allocation; NULL when empty */
+	struct blob *blob; /* NULL when empty */
 	size_t klen, vlen;
 	uint64_t hash, gen;
 	long long aux;
@@ -39,6 +47,12 @@ struct cache {
 	_Atomic size_t bytes;
 	_Atomic uint64_t hits, misses, stores;
 };
+
+static void blob_release(struct blob *b)
+{
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+		free(b);
+}
 
 static int64_t now_ms(void)
 {
@@ -85,7 +99,7 @@ void cache_free(struct cache *c)
 		return;
 	for (size_t i = 0; i < c->nsets; i++) {
 		for (int w = 0; w < WAYS; w++)
-			free(c->sets[i].e[w].data);
+			blob_release(c->sets[i].e[w].blob);
 		pthread_mutex_destroy(&c->sets[i].lock);
 	}
 	free(c->sets);
@@ -94,20 +108,22 @@ void cache_free(struct cache *c)
 
 static bool entry_is(const struct entry *e, uint64_t h, const char *key, size_t klen)
 {
-	return e->data && e->hash == h && e->klen == klen && memcmp(e->data, key, klen) == 0;
+	return e->blob && e->hash == h && e->klen == klen && memcmp(e->blob->data, key, klen) == 0;
 }
 
-bool cache_get(struct cache *c, const char *key, size_t klen, struct buf *out, long long *aux,
-	       uint64_t *gen)
+enum cache_result cache_get(struct cache *c, const char *key, size_t klen, struct buf *out,
+			    long long *aux, uint64_t *gen)
 {
 	*gen = 0;
 	if (!c)
-		return false;
+		return CACHE_MISS;
 	uint64_t h = hash_key(key, klen);
 	uint64_t g = atomic_load(&c->gen);
 	int64_t now = now_ms();
 	struct set *s = &c->sets[h & (c->nsets - 1)];
-	bool hit = false;
+	struct blob *found = NULL;
+	size_t vlen = 0;
+	enum cache_result rc = CACHE_MISS;
 	*gen = g;
 
 	pthread_mutex_lock(&s->lock);
@@ -118,23 +134,30 @@ bool cache_get(struct cache *c, const char *key, size_t klen, struct buf *out, l
 		if (e->gen != g || now >= e->stale_until)
 			break;
 		if (now < e->fresh_until || now < e->refresh_until) {
-			hit = true;
-			buf_append(out, e->data + klen, e->vlen);
-			*aux = e->aux;
+			rc = CACHE_HIT;
 		} else {
+			rc = CACHE_STALE;
 			e->refresh_until = now + REFRESH_LEASE_MS; /* this caller refreshes */
 		}
+		found = e->blob;
+		atomic_fetch_add(&found->refs, 1);
+		vlen = e->vlen;
+		*aux = e->aux;
 		break;
 	}
 	pthread_mutex_unlock(&s->lock);
-	atomic_fetch_add(hit ? &c->hits : &c->misses, 1);
-	return hit;
+	atomic_fetch_add(found ? &c->hits : &c->misses, 1);
+	if (found) {
+		buf_append(out, found->data + klen, vlen);
+		blob_release(found);
+	}
+	return rc;
 }
 
 static void entry_drop(struct cache *c, struct set *s, struct entry *e)
 {
 	size_t size = e->klen + e->vlen;
-	free(e->data);
+	blob_release(e->blob);
 	memset(e, 0, sizeof(*e));
 	s->bytes -= size;
 	atomic_fetch_sub(&c->bytes, size);
@@ -149,9 +172,10 @@ void cache_put(struct cache *c, const char *key, size_t klen, uint64_t gen, cons
 	int64_t now = now_ms();
 	size_t size = klen + vlen;
 	struct set *s = &c->sets[h & (c->nsets - 1)];
-	char *data = xmalloc(size);
-	memcpy(data, key, klen);
-	memcpy(data + klen, val, vlen);
+	struct blob *blob = xmalloc(sizeof(*blob) + size);
+	atomic_init(&blob->refs, 1);
+	memcpy(blob->data, key, klen);
+	memcpy(blob->data + klen, val, vlen);
 
 	pthread_mutex_lock(&s->lock);
 	struct entry *slot = NULL;
@@ -164,7 +188,7 @@ void cache_put(struct cache *c, const char *key, size_t klen, uint64_t gen, cons
 		slot = NULL;
 		for (int w = 0; w < WAYS; w++) {
 			struct entry *e = &s->e[w];
-			if (!e->data)
+			if (!e->blob)
 				slot = slot ? slot : e;
 			else if (!oldest || e->stale_until < oldest->stale_until)
 				oldest = e;
@@ -174,7 +198,7 @@ void cache_put(struct cache *c, const char *key, size_t klen, uint64_t gen, cons
 		entry_drop(c, s, oldest); /* never NULL: size <= set_budget */
 	}
 	*slot = (struct entry){
-		.data = data,
+		.blob = blob,
 		.klen = klen,
 		.vlen = vlen,
 		.hash = h,

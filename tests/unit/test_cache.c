@@ -15,13 +15,16 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static enum cache_result last; /* of the last get() */
+
 /* cache_get into a fresh buffer; returns the value ("" on a miss). */
 static const char *get(struct cache *c, const char *key, long long *aux, uint64_t *gen)
 {
 	static char out[256];
 	struct buf b = BUF_INIT;
-	bool hit = cache_get(c, key, strlen(key), &b, aux, gen);
-	snprintf(out, sizeof(out), "%.*s", hit ? (int)b.len : 0, hit ? b.data : "");
+	last = cache_get(c, key, strlen(key), &b, aux, gen);
+	ck_assert(last != CACHE_MISS || b.len == 0);
+	snprintf(out, sizeof(out), "%.*s", (int)b.len, b.len ? b.data : "");
 	buf_free(&b);
 	return out;
 }
@@ -54,6 +57,7 @@ START_TEST(miss_then_hit)
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "");
 	put(c, "a", gen, "[1,2]", 42);
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "[1,2]");
+	ck_assert_int_eq(last, CACHE_HIT);
 	ck_assert_int_eq(aux, 42);
 	/* Keys differ by their whole text, not a prefix. */
 	ck_assert_str_eq(get(c, "ab", &aux, &gen), "");
@@ -100,13 +104,18 @@ START_TEST(expiry_and_refresh_lease)
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "");
 	put(c, "a", gen, "old", 0);
 	sleep_ms(130); /* stale, within the second TTL */
-	/* The first caller after expiry refreshes; the others get the old
-	 * value meanwhile instead of all querying at once. */
-	ck_assert_str_eq(get(c, "a", &aux, &gen), "");
+	/* Everybody still gets the old value; the first caller after expiry
+	 * is told to refresh it, the others are not (nobody else queries). */
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "old");
+	ck_assert_int_eq(last, CACHE_STALE);
+	uint64_t refresh_gen = gen;
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "old");
-	put(c, "a", gen, "new", 0);
+	ck_assert_int_eq(last, CACHE_HIT);
+	ck_assert_str_eq(get(c, "a", &aux, &gen), "old");
+	ck_assert_int_eq(last, CACHE_HIT);
+	put(c, "a", refresh_gen, "new", 0);
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "new");
+	ck_assert_int_eq(last, CACHE_HIT);
 	/* Past both TTLs nobody gets the old value. */
 	sleep_ms(230);
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "");
@@ -160,17 +169,17 @@ static void *hammer(void *arg)
 		uint64_t gen;
 		long long aux = -1;
 		buf_reset(&b);
-		if (cache_get(w->c, key, strlen(key), &b, &aux, &gen)) {
+		enum cache_result r = cache_get(w->c, key, strlen(key), &b, &aux, &gen);
+		snprintf(val, sizeof(val), "value of %s", key);
+		if (r != CACHE_MISS) {
 			/* A hit is always the value stored for that key. */
-			snprintf(val, sizeof(val), "value of %s", key);
 			ck_assert_uint_eq(b.len, strlen(val));
 			ck_assert(memcmp(b.data, val, b.len) == 0);
 			ck_assert_int_eq(aux, k);
 			w->hits++;
-		} else {
-			snprintf(val, sizeof(val), "value of %s", key);
-			cache_put(w->c, key, strlen(key), gen, val, strlen(val), k);
 		}
+		if (r != CACHE_HIT)
+			cache_put(w->c, key, strlen(key), gen, val, strlen(val), k);
 		if (i % 5000 == 4999)
 			cache_invalidate(w->c);
 	}
