@@ -3,10 +3,10 @@
 #ifndef CINEMA_APP_H
 #define CINEMA_APP_H
 
-struct cache;
 struct config;
 struct db_pool;
 struct kv;
+struct movie_lists;
 struct password_hasher;
 struct s3_client;
 
@@ -16,7 +16,8 @@ struct app {
 	struct kv *kv;
 	struct password_hasher *hasher; /* bounded Argon2id (src/accounts/password.h) */
 	struct s3_client *s3;		/* avatars (src/storage/s3.h) */
-	struct cache *catalog_cache;	/* public movie lists; NULL when off */
+	struct movie_lists
+		*movie_lists; /* cached public lists (src/catalog/list_cache.h); NULL: off */
 };
 
 #endif

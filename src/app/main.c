@@ -21,9 +21,8 @@
 #include "accounts/service.h"
 #include "app/routes.h"
 #include "catalog/seed.h"
-#include "catalog/service.h"
+#include "catalog/list_cache.h"
 #include "cinema/app.h"
-#include "cinema/cache.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
@@ -172,7 +171,7 @@ static bool app_open(struct app *app, const struct config *cfg, char *err, size_
 
 static void app_close(struct app *app)
 {
-	cache_free(app->catalog_cache);
+	movie_lists_stop(app->movie_lists);
 	s3_client_free(app->s3);
 	password_hasher_free(app->hasher);
 	kv_free(app->kv);
@@ -185,7 +184,6 @@ static int cmd_serve(const struct config *cfg)
 	int rc = 1;
 	struct app app;
 	struct http_server *srv = NULL;
-	struct kv_subscription *catalog_sync = NULL;
 	sigset_t stop;
 
 	/* Block the stop signals in every thread; this one waits for them. */
@@ -199,9 +197,8 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	}
 	log_async_start(); /* request threads never wait on the log */
-	app.catalog_cache =
-		cache_new((size_t)cfg->catalog_cache_mb << 20, cfg->catalog_cache_ttl_ms);
-	catalog_sync = catalog_cache_listen(&app);
+	app.movie_lists = movie_lists_start(&app, (size_t)cfg->catalog_cache_mb << 20,
+					    cfg->catalog_cache_ttl_ms);
 	struct http_server_options so = {
 		.host = cfg->http_host,
 		.port = cfg->http_port,
@@ -232,7 +229,6 @@ static int cmd_serve(const struct config *cfg)
 	LOG_INFO("stopped");
 out:
 	http_server_stop(srv, 0);
-	kv_subscription_stop(catalog_sync);
 	app_close(&app);
 	log_async_stop();
 	return rc;

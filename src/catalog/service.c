@@ -2,78 +2,14 @@
 
 #include <stdio.h>
 
-#include "cinema/cache.h"
-#include "cinema/kv.h"
+#include "catalog/list_cache.h"
 #include "cinema/log.h"
 #include "commerce/guard.h"
-
-/* ---- the public list cache ---- */
-
-/* The key of a public list: every filter in a fixed order. The values are
- * validated already (digits, decimals, tsquery words), so none holds '|'. */
-static size_t list_cache_key(const struct movie_filter *f, char *key, size_t keylen)
-{
-	const char *v[] = {f->year,	 f->year_min,  f->year_max, f->imdb_min,      f->imdb_max,
-			   f->price_min, f->price_max, f->genre,    f->certification, f->star,
-			   f->director,	 f->tsquery,   f->sort};
-	size_t o = (size_t)snprintf(key, keylen, "%lld|%lld", f->limit, f->offset);
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]) && o < keylen; i++)
-		o += (size_t)snprintf(key + o, keylen - o, "|%s", v[i] ? v[i] : "");
-	return o < keylen ? o : 0; /* 0: too long to cache */
-}
-
-static enum err list_from_db(const struct app *app, const struct movie_filter *f, struct buf *items,
-			     long long *total)
-{
-	struct db_conn *c = NULL;
-	enum err rc = db_acquire(app->db, &c);
-	if (rc == ERR_OK)
-		rc = movies_list(c, f, items, total);
-	db_release(c);
-	return rc;
-}
 
 enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
 			     long long *total)
 {
-	char key[1024];
-	size_t klen = 0;
-	uint64_t gen = 0;
-	/* Lists of one user's favorites or purchases are never shared. */
-	if (app->catalog_cache && !f->favorites_of && !f->purchased_by)
-		klen = list_cache_key(f, key, sizeof(key));
-	if (klen && cache_get(app->catalog_cache, key, klen, items, total, &gen))
-		return ERR_OK;
-	size_t start = items->len;
-	enum err rc = list_from_db(app, f, items, total);
-	if (rc == ERR_OK && klen)
-		cache_put(app->catalog_cache, key, klen, gen, items->data + start,
-			  items->len - start, *total);
-	return rc;
-}
-
-static void catalog_cache_drop(void *ctx)
-{
-	cache_invalidate(ctx);
-}
-
-struct kv_subscription *catalog_cache_listen(const struct app *app)
-{
-	if (!app->catalog_cache)
-		return NULL;
-	return kv_subscribe(app->kv, CATALOG_CHANNEL, catalog_cache_drop, app->catalog_cache);
-}
-
-/* After a committed write that changes what lists show: drop this process's
- * cached lists at once, and tell the other processes. */
-static void catalog_changed(const struct app *app)
-{
-	if (!app->catalog_cache)
-		return;
-	cache_invalidate(app->catalog_cache);
-	if (kv_command(app->kv, NULL, "PUBLISH %s 1", CATALOG_CHANNEL) != ERR_OK)
-		LOG_WARN("catalog change not published: other processes may serve cached lists "
-			 "until they expire");
+	return movie_lists_read(app, f, items, total);
 }
 
 /* ---- movies ---- */
@@ -121,7 +57,7 @@ enum err catalog_create_movie(const struct app *app, const struct movie_fields *
 	*errors = t.errors;
 	if (rc == ERR_OK) {
 		*id = t.id;
-		catalog_changed(app);
+		movie_lists_changed(app);
 		LOG_INFO("movie created", LOG_INT("movie_id", t.id));
 	}
 	return rc;
@@ -134,7 +70,7 @@ enum err catalog_update_movie(const struct app *app, long long id, const struct 
 	enum err rc = db_transaction(app->db, movie_write_fn, &t);
 	*errors = t.errors;
 	if (rc == ERR_OK) {
-		catalog_changed(app);
+		movie_lists_changed(app);
 		LOG_INFO("movie updated", LOG_INT("movie_id", id));
 	}
 	return rc;
@@ -175,7 +111,7 @@ enum err catalog_delete_movie(const struct app *app, long long id, bool force, l
 	enum err rc = db_transaction(app->db, delete_fn, &t);
 	*carts = t.carts;
 	if (rc == ERR_OK) {
-		catalog_changed(app);
+		movie_lists_changed(app);
 		LOG_INFO("movie deleted", LOG_INT("movie_id", id));
 	}
 	return rc;
@@ -254,7 +190,7 @@ enum err catalog_lookup_rename(const struct app *app, enum lookup_kind k, long l
 	enum err rc = db_transaction(app->db, lookup_rename_fn, &t);
 	if (rc != ERR_OK)
 		return rc;
-	catalog_changed(app); /* the lists show the names */
+	movie_lists_changed(app); /* the lists show the names */
 	return catalog_lookup_get(app, k, id, out);
 }
 

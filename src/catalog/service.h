@@ -9,20 +9,12 @@
 #include "catalog/repo.h"
 #include "cinema/app.h"
 
-/* Redis Pub/Sub channel on which a catalog write tells every API process
- * to drop its cached lists. */
-#define CATALOG_CHANNEL "cinema:catalog:changed"
-
-/* The public list (no favorites_of or purchased_by) is served from
- * app->catalog_cache when there: at most CATALOG_CACHE_TTL_MS old, dropped
- * at once by a movie or lookup write in any process (see
- * catalog_cache_listen). Counters (likes, ratings, popularity) in a cached
- * page may lag by that TTL. */
+/* The public list (no favorites_of or purchased_by) is served from the
+ * list cache when it is on (catalog/list_cache.h): a movie or lookup write
+ * in any process drops it at once; counters in a cached page (likes,
+ * ratings, popularity) may lag by CATALOG_CACHE_TTL_MS. */
 enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
 			     long long *total);
-/* Starts listening for other processes' catalog writes; NULL when the
- * cache is off. Stop with kv_subscription_stop. */
-struct kv_subscription *catalog_cache_listen(const struct app *app);
 enum err catalog_get_movie(const struct app *app, long long id, long long viewer, struct buf *out);
 /* On ERR_VALIDATION *errors gets an owned JSON array naming the unknown ids. */
 enum err catalog_create_movie(const struct app *app, const struct movie_fields *f, long long *id,

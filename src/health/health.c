@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "catalog/list_cache.h"
 #include "cinema/app.h"
-#include "cinema/cache.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
@@ -87,7 +87,7 @@ static unsigned h_metrics(struct http_request *req, struct http_response *res)
 			   "cinema_email_queue_length %lld\n",
 			   queued);
 	struct cache_stats cs;
-	cache_stats(req->app->catalog_cache, &cs);
+	movie_lists_stats(req->app, &cs);
 	buf_printf(&res->body,
 		   "# HELP cinema_catalog_cache_lookups_total Public movie list lookups by "
 		   "result.\n# TYPE cinema_catalog_cache_lookups_total counter\n"

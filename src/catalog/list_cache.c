@@ -1,0 +1,260 @@
+#include "catalog/list_cache.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cinema/kv.h"
+#include "cinema/log.h"
+#include "cinema/mem.h"
+
+#define KEY_MAX	      1024
+#define REFRESHERS    2
+#define QUEUE_MAX     256 /* refreshes waiting; more are dropped (the lease retries them) */
+#define KEY_FIELDS    15  /* limit, offset and the 13 values of key_fields() */
+#define KEY_SEPARATOR '|'
+
+/* A page to read again: its key (which holds the whole filter) and the
+ * cache generation it was found under. */
+struct refresh {
+	struct refresh *next;
+	uint64_t gen;
+	size_t klen;
+	char key[];
+};
+
+struct movie_lists {
+	const struct app *app;
+	struct cache *cache;
+	struct kv_subscription *sync;
+	pthread_t threads[REFRESHERS];
+	int nthreads;
+	pthread_mutex_t lock; /* guards the queue and stop */
+	pthread_cond_t work;
+	struct refresh *head, *tail;
+	int queued;
+	bool stop;
+};
+
+/* ---- keys ---- */
+
+/* The values of a public filter in key order (after limit and offset). */
+static void key_fields(const struct movie_filter *f, const char *v[13])
+{
+	const char *src[13] = {f->year,		 f->year_min,  f->year_max,  f->imdb_min,
+			       f->imdb_max,	 f->price_min, f->price_max, f->genre,
+			       f->certification, f->star,      f->director,  f->tsquery,
+			       f->sort};
+	memcpy(v, src, sizeof(src));
+}
+
+/* The key of a public page: limit, offset and every filter, in a fixed
+ * order. The values are validated already (digits, decimals, tsquery words
+ * and a sort name), so none holds the separator. 0 when it does not fit. */
+static size_t key_of(const struct movie_filter *f, char *key, size_t keylen)
+{
+	const char *v[13];
+	key_fields(f, v);
+	size_t o = (size_t)snprintf(key, keylen, "%lld%c%lld", f->limit, KEY_SEPARATOR, f->offset);
+	for (size_t i = 0; i < 13 && o < keylen; i++)
+		o += (size_t)snprintf(key + o, keylen - o, "%c%s", KEY_SEPARATOR, v[i] ? v[i] : "");
+	return o < keylen ? o : 0;
+}
+
+/* The filter a key was made from; its strings point into key, which is cut
+ * into fields (so it must be a writable copy). */
+static bool filter_of(char *key, struct movie_filter *f)
+{
+	char *field[KEY_FIELDS];
+	int n = 0;
+	for (char *p = key; n < KEY_FIELDS; n++) {
+		field[n] = p;
+		char *sep = strchr(p, KEY_SEPARATOR);
+		if (!sep) {
+			n++;
+			break;
+		}
+		*sep = '\0';
+		p = sep + 1;
+	}
+	if (n != KEY_FIELDS)
+		return false;
+	memset(f, 0, sizeof(*f));
+	f->limit = strtoll(field[0], NULL, 10);
+	f->offset = strtoll(field[1], NULL, 10);
+	const char **v[13] = {&f->year,		 &f->year_min,	&f->year_max,  &f->imdb_min,
+			      &f->imdb_max,	 &f->price_min, &f->price_max, &f->genre,
+			      &f->certification, &f->star,	&f->director,  &f->tsquery,
+			      &f->sort};
+	for (int i = 0; i < 13; i++)
+		*v[i] = *field[i + 2] ? field[i + 2] : NULL;
+	return f->limit > 0;
+}
+
+/* ---- reading ---- */
+
+static enum err list_from_db(const struct app *app, const struct movie_filter *f, struct buf *items,
+			     long long *total)
+{
+	struct db_conn *c = NULL;
+	enum err rc = db_acquire(app->db, &c);
+	if (rc == ERR_OK)
+		rc = movies_list(c, f, items, total);
+	db_release(c);
+	return rc;
+}
+
+/* Queues a refresh of key; when the queue is full it is dropped, and the
+ * first request after the lease asks again. */
+static void refresh_later(struct movie_lists *ml, const char *key, size_t klen, uint64_t gen)
+{
+	struct refresh *r = xmalloc(sizeof(*r) + klen + 1);
+	r->next = NULL;
+	r->gen = gen;
+	r->klen = klen;
+	memcpy(r->key, key, klen);
+	r->key[klen] = '\0';
+	pthread_mutex_lock(&ml->lock);
+	if (ml->queued < QUEUE_MAX && !ml->stop) {
+		if (ml->tail)
+			ml->tail->next = r;
+		else
+			ml->head = r;
+		ml->tail = r;
+		ml->queued++;
+		r = NULL;
+		pthread_cond_signal(&ml->work);
+	}
+	pthread_mutex_unlock(&ml->lock);
+	free(r);
+}
+
+enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
+			  long long *total)
+{
+	struct movie_lists *ml = app->movie_lists;
+	char key[KEY_MAX];
+	size_t klen = 0;
+	uint64_t gen = 0;
+	/* Lists of one user's favorites or purchases are never shared. */
+	if (ml && !f->favorites_of && !f->purchased_by)
+		klen = key_of(f, key, sizeof(key));
+	if (!klen)
+		return list_from_db(app, f, items, total);
+	switch (cache_get(ml->cache, key, klen, items, total, &gen)) {
+	case CACHE_HIT:
+		return ERR_OK;
+	case CACHE_STALE:
+		refresh_later(ml, key, klen, gen);
+		return ERR_OK;
+	case CACHE_MISS:
+		break;
+	}
+	size_t start = items->len;
+	enum err rc = list_from_db(app, f, items, total);
+	if (rc == ERR_OK)
+		cache_put(ml->cache, key, klen, gen, items->data + start, items->len - start,
+			  *total);
+	return rc;
+}
+
+static void *refresher(void *arg)
+{
+	struct movie_lists *ml = arg;
+	struct buf items = BUF_INIT;
+	for (;;) {
+		pthread_mutex_lock(&ml->lock);
+		while (!ml->head && !ml->stop)
+			pthread_cond_wait(&ml->work, &ml->lock);
+		struct refresh *r = ml->stop ? NULL : ml->head;
+		if (r) {
+			ml->head = r->next;
+			if (!ml->head)
+				ml->tail = NULL;
+			ml->queued--;
+		}
+		pthread_mutex_unlock(&ml->lock);
+		if (!r)
+			break;
+		char key[KEY_MAX];
+		struct movie_filter f;
+		long long total = 0;
+		memcpy(key, r->key, r->klen + 1);
+		buf_reset(&items);
+		if (filter_of(key, &f) && list_from_db(ml->app, &f, &items, &total) == ERR_OK)
+			cache_put(ml->cache, r->key, r->klen, r->gen, items.data, items.len, total);
+		free(r);
+	}
+	buf_free(&items);
+	return NULL;
+}
+
+/* ---- invalidation ---- */
+
+static void drop_all(void *ctx)
+{
+	cache_invalidate(ctx);
+}
+
+void movie_lists_changed(const struct app *app)
+{
+	if (!app->movie_lists)
+		return;
+	cache_invalidate(app->movie_lists->cache);
+	if (kv_command(app->kv, NULL, "PUBLISH %s 1", CATALOG_CHANNEL) != ERR_OK)
+		LOG_WARN("catalog change not published: other processes may serve cached lists "
+			 "until they expire");
+}
+
+void movie_lists_stats(const struct app *app, struct cache_stats *out)
+{
+	cache_stats(app->movie_lists ? app->movie_lists->cache : NULL, out);
+}
+
+/* ---- life ---- */
+
+struct movie_lists *movie_lists_start(const struct app *app, size_t max_bytes, int ttl_ms)
+{
+	struct cache *cache = cache_new(max_bytes, ttl_ms);
+	if (!cache)
+		return NULL;
+	struct movie_lists *ml = xcalloc(1, sizeof(*ml));
+	ml->app = app;
+	ml->cache = cache;
+	if (pthread_mutex_init(&ml->lock, NULL) != 0 || pthread_cond_init(&ml->work, NULL) != 0)
+		abort(); /* resource exhaustion, fatal like xmalloc */
+	for (int i = 0; i < REFRESHERS; i++) {
+		if (pthread_create(&ml->threads[i], NULL, refresher, ml) != 0) {
+			LOG_WARN("cannot start a list refresh thread: stale pages wait for their "
+				 "TTL");
+			break;
+		}
+		ml->nthreads++;
+	}
+	ml->sync = kv_subscribe(app->kv, CATALOG_CHANNEL, drop_all, cache);
+	return ml;
+}
+
+void movie_lists_stop(struct movie_lists *ml)
+{
+	if (!ml)
+		return;
+	kv_subscription_stop(ml->sync);
+	pthread_mutex_lock(&ml->lock);
+	ml->stop = true;
+	pthread_cond_broadcast(&ml->work);
+	pthread_mutex_unlock(&ml->lock);
+	for (int i = 0; i < ml->nthreads; i++)
+		pthread_join(ml->threads[i], NULL);
+	while (ml->head) {
+		struct refresh *r = ml->head;
+		ml->head = r->next;
+		free(r);
+	}
+	pthread_cond_destroy(&ml->work);
+	pthread_mutex_destroy(&ml->lock);
+	cache_free(ml->cache);
+	free(ml);
+}

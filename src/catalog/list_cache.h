@@ -1,0 +1,41 @@
+/* The cache of public movie lists (GET /movies without favorites or
+ * purchases): rendered pages kept for CATALOG_CACHE_TTL_MS in a bounded
+ * cache (include/cinema/cache.h), keyed by the validated filters.
+ *
+ * - A page past its TTL is still served while a background thread reads a
+ *   new one, so no HTTP thread waits on the database for a page that is
+ *   merely old (only for one never seen, or dropped).
+ * - A catalog write drops every page of this process at once and publishes
+ *   on CATALOG_CHANNEL; every process listens there (a Redis Pub/Sub thread)
+ *   and drops its pages too, so moderators' edits show everywhere at once.
+ * - Counters in a cached page (likes, ratings, popularity) may lag by the
+ *   TTL. */
+#ifndef CINEMA_CATALOG_LIST_CACHE_H
+#define CINEMA_CATALOG_LIST_CACHE_H
+
+#include <stddef.h>
+
+#include "catalog/repo.h"
+#include "cinema/app.h"
+#include "cinema/cache.h"
+
+#define CATALOG_CHANNEL "cinema:catalog:changed"
+
+/* Starts the cache, its refresh threads and its Redis listener; NULL when
+ * ttl_ms or max_bytes is 0 (off). app (its db and kv) is used from those
+ * threads until movie_lists_stop, so it must outlive the cache. */
+struct movie_lists *movie_lists_start(const struct app *app, size_t max_bytes, int ttl_ms);
+/* Stops the threads and frees everything (NULL is a no-op). */
+void movie_lists_stop(struct movie_lists *ml);
+
+/* The page of f: from the cache when f is public and the cache is on,
+ * else from the database. Appends the items JSON array to items. */
+enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
+			  long long *total);
+/* After a committed write that changes what lists show: drops the cached
+ * pages here and tells the other processes. */
+void movie_lists_changed(const struct app *app);
+/* Hit and miss counters and bytes held (zeros when off). */
+void movie_lists_stats(const struct app *app, struct cache_stats *out);
+
+#endif
