@@ -93,7 +93,16 @@ bool e2e_server_start(struct e2e_server *srv, const char *const *extra_env)
 	srv->pid = spawn(e2e_bin("CINEMA_API_BIN"), argv, env, srv->log_path);
 	if (srv->pid <= 0)
 		return false;
-	for (int i = 0; i < 200; i++) {
+	/* Generous: under sanitizers or coverage on a busy machine start-up
+	 * can take seconds; a server that dies is noticed at once anyway. */
+	struct timespec now, until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += E2E_START_S;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > until.tv_sec ||
+		    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+			break;
 		struct e2e_resp r;
 		if (e2e_request("GET", e2e_url(srv, "/healthz"), NULL, NULL, 0, &r) &&
 		    r.status == 200) {

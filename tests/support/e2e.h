@@ -23,12 +23,14 @@ struct e2e_server {
 int e2e_free_port(void);
 
 /* Starts `cinema-api serve` with the test environment plus extra "NAME=value"
- * entries (NULL-terminated, may be NULL), on a free port, and waits up to 10 s
- * for /healthz. Its log goes to a temporary file (log_path). Returns false if
+ * entries (NULL-terminated, may be NULL), on a free port, and waits up to
+ * E2E_START_S seconds for /healthz. Its log goes to a temporary file (log_path). Returns false if
  * it did not come up. */
 bool e2e_server_start(struct e2e_server *srv, const char *const *extra_env);
 /* How long e2e_server_stop waits after SIGTERM before it sends SIGKILL. */
 #define E2E_STOP_MS 10000
+/* How long e2e_server_start waits for /healthz. */
+#define E2E_START_S 30
 /* Sends SIGTERM and waits up to E2E_STOP_MS for the server to exit, then
  * kills it with SIGKILL; returns the exit status (128 + the signal number if
  * a signal ended it, so 137 when it had to be killed), or -1. */
