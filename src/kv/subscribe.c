@@ -23,8 +23,10 @@ struct kv_subscription {
 	void *ctx;
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards stop and conn */
-	pthread_cond_t wake;  /* signalled by stop during a backoff */
+	pthread_cond_t wake;  /* signalled by stop during a backoff, and by the
+			       * thread when its first attempt is over */
 	bool stop;
+	bool first_done;    /* the first connect-and-subscribe attempt is over */
 	redisContext *conn; /* the subscribed connection, NULL between connections */
 };
 
@@ -75,10 +77,19 @@ static bool set_conn(struct kv_subscription *s, redisContext *c)
 	return !stop;
 }
 
+static void first_attempt_over(struct kv_subscription *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->first_done = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void *listen_thread(void *arg)
 {
 	struct kv_subscription *s = arg;
 	int wait_ms = BACKOFF_MIN_MS;
+	bool first = true;
 	for (;;) {
 		redisContext *c = kv_connect(s->kv);
 		if (c && subscribe(c, s->channel)) {
@@ -90,6 +101,9 @@ static void *listen_thread(void *arg)
 			}
 			wait_ms = BACKOFF_MIN_MS;
 			s->on_message(s->ctx); /* whatever was sent while away */
+			if (first)
+				first_attempt_over(s);
+			first = false;
 			redisReply *r = NULL;
 			while (redisGetReply(c, (void **)&r) == REDIS_OK && r) {
 				if (is_message(r))
@@ -99,6 +113,9 @@ static void *listen_thread(void *arg)
 			}
 			set_conn(s, NULL);
 		}
+		if (first)
+			first_attempt_over(s);
+		first = false;
 		if (c)
 			redisFree(c);
 		pthread_mutex_lock(&s->lock);
@@ -138,6 +155,13 @@ struct kv_subscription *kv_subscribe(struct kv *kv, const char *channel,
 		free(s);
 		return NULL;
 	}
+	/* Return subscribed when Redis answers, so that no message published
+	 * after this call is missed; when it does not, the thread keeps
+	 * trying and the caller goes on. */
+	pthread_mutex_lock(&s->lock);
+	while (!s->first_done)
+		pthread_cond_wait(&s->wake, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 	return s;
 }
 
