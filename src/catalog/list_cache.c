@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cinema/kv.h"
 #include "cinema/log.h"
@@ -15,6 +16,8 @@
 #define QUEUE_MAX     256 /* refreshes waiting; more are dropped (the lease retries them) */
 #define KEY_FIELDS    15  /* limit, offset and the 13 values of key_fields() */
 #define KEY_SEPARATOR '|'
+#define FILLS_MAX     32   /* pages read at once for waiting requests */
+#define FILL_WAIT_MS  2000 /* a request waits this long for another's read */
 
 /* A page to read again: its key (which holds the whole filter) and the
  * cache generation it was found under. */
@@ -36,6 +39,14 @@ struct movie_lists {
 	struct refresh *head, *tail;
 	int queued;
 	bool stop;
+	/* Pages being read for requests that found nothing: a second request
+	 * for the same page waits for the first instead of querying too. */
+	pthread_mutex_t fill_lock;
+	pthread_cond_t filled;
+	struct fill {
+		size_t klen; /* 0: free */
+		char key[KEY_MAX];
+	} fills[FILLS_MAX];
 };
 
 /* ---- keys ---- */
@@ -131,6 +142,48 @@ static void refresh_later(struct movie_lists *ml, const char *key, size_t klen, 
 	free(r);
 }
 
+static struct fill *fill_find(struct movie_lists *ml, const char *key, size_t klen)
+{
+	for (int i = 0; i < FILLS_MAX; i++)
+		if (ml->fills[i].klen == klen && memcmp(ml->fills[i].key, key, klen) == 0)
+			return &ml->fills[i];
+	return NULL;
+}
+
+/* Registers this request as the reader of key and returns its slot, unless
+ * another request is reading it: then waits (at most until deadline) for a
+ * read to finish, returns NULL and sets *wait_again, so the caller looks in
+ * the cache again. NULL without *wait_again (every slot taken, or deadline
+ * passed): the caller reads without a slot. */
+static struct fill *fill_claim(struct movie_lists *ml, const char *key, size_t klen,
+			       const struct timespec *deadline, bool *wait_again)
+{
+	struct fill *mine = NULL;
+	*wait_again = false;
+	pthread_mutex_lock(&ml->fill_lock);
+	if (fill_find(ml, key, klen)) {
+		*wait_again = pthread_cond_timedwait(&ml->filled, &ml->fill_lock, deadline) == 0;
+	} else {
+		for (int i = 0; i < FILLS_MAX && !mine; i++)
+			if (!ml->fills[i].klen)
+				mine = &ml->fills[i];
+		if (mine) {
+			memcpy(mine->key, key, klen);
+			mine->klen = klen;
+		}
+	}
+	pthread_mutex_unlock(&ml->fill_lock);
+	return mine;
+}
+
+static void fill_done(struct movie_lists *ml, struct fill *mine)
+{
+	pthread_mutex_lock(&ml->fill_lock);
+	mine->klen = 0;
+	pthread_cond_broadcast(&ml->filled);
+	pthread_mutex_unlock(&ml->fill_lock);
+}
+
 enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
 			  long long *total)
 {
@@ -138,25 +191,37 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 	char key[KEY_MAX];
 	size_t klen = 0;
 	uint64_t gen = 0;
+	struct fill *mine = NULL;
+	struct timespec deadline;
 	/* Lists of one user's favorites or purchases are never shared. */
 	if (ml && !f->favorites_of && !f->purchased_by)
 		klen = key_of(f, key, sizeof(key));
 	if (!klen)
 		return list_from_db(app, f, items, total);
-	switch (cache_get(ml->cache, key, klen, items, total, &gen)) {
-	case CACHE_HIT:
-		return ERR_OK;
-	case CACHE_STALE:
-		refresh_later(ml, key, klen, gen);
-		return ERR_OK;
-	case CACHE_MISS:
-		break;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += FILL_WAIT_MS / 1000;
+	for (;;) {
+		bool wait_again;
+		switch (cache_get(ml->cache, key, klen, items, total, &gen)) {
+		case CACHE_HIT:
+			return ERR_OK;
+		case CACHE_STALE:
+			refresh_later(ml, key, klen, gen);
+			return ERR_OK;
+		case CACHE_MISS:
+			break;
+		}
+		mine = fill_claim(ml, key, klen, &deadline, &wait_again);
+		if (!wait_again)
+			break; /* ours to read (registered or not), or waited long enough */
 	}
 	size_t start = items->len;
 	enum err rc = list_from_db(app, f, items, total);
 	if (rc == ERR_OK)
 		cache_put(ml->cache, key, klen, gen, items->data + start, items->len - start,
 			  *total);
+	if (mine)
+		fill_done(ml, mine);
 	return rc;
 }
 
@@ -223,8 +288,13 @@ struct movie_lists *movie_lists_start(const struct app *app, size_t max_bytes, i
 	struct movie_lists *ml = xcalloc(1, sizeof(*ml));
 	ml->app = app;
 	ml->cache = cache;
-	if (pthread_mutex_init(&ml->lock, NULL) != 0 || pthread_cond_init(&ml->work, NULL) != 0)
+	pthread_condattr_t attr;
+	if (pthread_mutex_init(&ml->lock, NULL) != 0 || pthread_cond_init(&ml->work, NULL) != 0 ||
+	    pthread_mutex_init(&ml->fill_lock, NULL) != 0 || pthread_condattr_init(&attr) != 0 ||
+	    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&ml->filled, &attr) != 0)
 		abort(); /* resource exhaustion, fatal like xmalloc */
+	pthread_condattr_destroy(&attr);
 	for (int i = 0; i < REFRESHERS; i++) {
 		if (pthread_create(&ml->threads[i], NULL, refresher, ml) != 0) {
 			LOG_WARN("cannot start a list refresh thread: stale pages wait for their "
@@ -255,6 +325,8 @@ void movie_lists_stop(struct movie_lists *ml)
 	}
 	pthread_cond_destroy(&ml->work);
 	pthread_mutex_destroy(&ml->lock);
+	pthread_cond_destroy(&ml->filled);
+	pthread_mutex_destroy(&ml->fill_lock);
 	cache_free(ml->cache);
 	free(ml);
 }

@@ -8,8 +8,8 @@
  * - A catalog write drops every page of this process at once and publishes
  *   on CATALOG_CHANNEL; every process listens there (a Redis Pub/Sub thread)
  *   and drops its pages too, so moderators' edits show everywhere at once.
- * - Counters in a cached page (likes, ratings, popularity) may lag by the
- *   TTL. */
+ * - Counters in a cached page (likes, ratings, popularity) may lag by twice
+ *   the TTL. */
 #ifndef CINEMA_CATALOG_LIST_CACHE_H
 #define CINEMA_CATALOG_LIST_CACHE_H
 

@@ -12,7 +12,7 @@
 /* The public list (no favorites_of or purchased_by) is served from the
  * list cache when it is on (catalog/list_cache.h): a movie or lookup write
  * in any process drops it at once; counters in a cached page (likes,
- * ratings, popularity) may lag by CATALOG_CACHE_TTL_MS. */
+ * ratings, popularity) may lag by twice CATALOG_CACHE_TTL_MS. */
 enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
 			     long long *total);
 enum err catalog_get_movie(const struct app *app, long long id, long long viewer, struct buf *out);
