@@ -19,27 +19,18 @@
  * REDIS_URL's server, flushed before and after each test; no other suite may
  * use that number. */
 #include <check.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "cinema/kv.h"
 #include "cinema/log.h"
 #include "e2e.h"
-#include "testdb.h"
+#include "harness.h"
 
-#define REDIS_DB     14
-#define MAX_CHILDREN 8
-#define PASSWORD     "Popcorn-42!"
-#define URL_MAX	     8192
+#define REDIS_DB 14
+#define PASSWORD "Popcorn-42!"
 
 /* --- the catalog --- */
 
@@ -177,24 +168,13 @@ static const struct movie_def movies[] = {
 
 /* --- the running test --- */
 
-static pid_t children[MAX_CHILDREN];
-
-#define ENV_MAX 16
-
-struct env {
-	char s[ENV_MAX][1024];
-	const char *p[ENV_MAX + 1];
-	int n;
-};
-
 static struct {
 	char *ci;
 	PGconn *pg;
 	char redis_url[256];
 	char jwt_secret[80];
 	struct e2e_server srv;
-	struct env srv_env;
-	char log_paths[4][256];
+	struct harness_env srv_env;
 	/* tokens: the moderator, a user with engagement, a user without */
 	char mod[2048], user[2048], fresh[2048];
 	long long user_id[3];
@@ -203,279 +183,65 @@ static struct {
 	long long movie[NMOVIES];
 } w;
 
-static void track_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] <= 0) {
-			children[i] = pid;
-			return;
-		}
-	kill(pid, SIGKILL);
-	ck_abort_msg("too many child processes in one test");
-}
-
-static void untrack_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-/* printf into a rotating static buffer (eight live at a time). */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][URL_MAX];
-	static int next;
-	char *b = bufs[next++ % 8];
-	va_list ap;
-	va_start(ap, f);
-	int n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(bufs[0]));
-	return b;
-}
-
-static void env_set(struct env *e, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void env_set(struct env *e, const char *f, ...)
-{
-	va_list ap;
-	ck_assert_int_lt(e->n, ENV_MAX);
-	va_start(ap, f);
-	int len = vsnprintf(e->s[e->n], sizeof(e->s[0]), f, ap);
-	va_end(ap);
-	ck_assert(len > 0 && (size_t)len < sizeof(e->s[0]));
-	e->n++;
-	for (int k = 0; k < e->n; k++)
-		e->p[k] = e->s[k];
-	e->p[e->n] = NULL;
-}
-
-/* The end of the API's log, for failure messages. */
-static const char *log_tail(void)
-{
-	static char text[3000];
-	struct buf b = BUF_INIT;
-	text[0] = '\0';
-	if (w.srv.log_path[0] && e2e_read_file(w.srv.log_path, &b) && b.data) {
-		size_t keep = sizeof(text) - 32;
-		const char *s = b.len > keep ? b.data + b.len - keep : b.data;
-		snprintf(text, sizeof(text), "\n--- API log ---\n%s", s);
-	}
-	buf_free(&b);
-	return text;
-}
-
-/* --- SQL on the test's database --- */
-
-static void sql_ok(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		char msg[2048];
-		snprintf(msg, sizeof(msg), "%.1500s: %s", sql, PQerrorMessage(w.pg));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	PQclear(res);
-}
-
-static long long sql_int(const char *sql)
-{
-	PGresult *res = PQexec(w.pg, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(w.pg));
-		PQclear(res);
-		ck_abort_msg("%s", msg);
-	}
-	long long v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return v;
-}
-
 /* --- fixture --- */
-
-static const char *api_bin(void)
-{
-	return e2e_bin("CINEMA_API_BIN");
-}
-
-static void redis_flush(void)
-{
-	char err[256];
-	struct kv_options kvo = {.url = w.redis_url, .pool_size = 1, .timeout_ms = 2000};
-	struct kv *kv = kv_new(&kvo, err, sizeof(err));
-	ck_assert_msg(kv != NULL, "REDIS_URL: %s", err);
-	ck_assert_msg(kv_command(kv, NULL, "FLUSHDB") == ERR_OK, "FLUSHDB on %s failed",
-		      w.redis_url);
-	kv_free(kv);
-}
 
 static void setup(void)
 {
 	static const char *const required[] = {"DATABASE_URL", "REDIS_URL", "CINEMA_API_BIN",
-					       "MIGRATIONS_DIR"};
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		const char *v = getenv(required[i]);
-		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
-			      required[i]);
-	}
+					       "MIGRATIONS_DIR", NULL};
+	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
-	const char *base = getenv("REDIS_URL");
-	ck_assert_msg(strncmp(base, "redis://", 8) == 0, "REDIS_URL must be redis://...: %s", base);
-	size_t keep = strcspn(base + 8, "/?") + 8;
-	snprintf(w.redis_url, sizeof(w.redis_url), "%.*s/%d", (int)keep, base, REDIS_DB);
-	redis_flush();
-	snprintf(w.jwt_secret, sizeof(w.jwt_secret), "catalog-test-secret-0123456789abcdef-%ld-%ld",
-		 (long)getpid(), (long)time(NULL));
-
-	w.ci = testdb_create();
-	ck_assert_msg(w.ci != NULL, "testdb_create failed");
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
-	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
-	struct buf err = BUF_INIT;
-	int rc = e2e_run_capture(api_bin(), argv, env, NULL, 60, NULL, &err);
-	ck_assert_msg(rc == 0, "cinema-api migrate exited %d:\n%s", rc, err.data ? err.data : "");
-	buf_free(&err);
-	w.pg = PQconnectdb(w.ci);
-	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
+	harness_begin("movies");
+	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
+	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "catalog-test-secret");
+	w.ci = harness_db_open(&w.pg);
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] <= 0)
-			continue;
-		kill(children[i], SIGKILL);
-		e2e_wait(children[i]);
-		children[i] = 0;
-	}
-	if (w.srv.log_path[0])
-		unlink(w.srv.log_path);
-	for (int i = 0; i < 4; i++)
-		if (w.log_paths[i][0])
-			unlink(w.log_paths[i]);
-	if (w.pg)
-		PQfinish(w.pg);
-	testdb_drop(w.ci);
-	free(w.ci);
+	harness_end();
+	harness_db_close(w.ci, w.pg);
 	if (w.redis_url[0])
-		redis_flush();
+		harness_redis_flush(w.redis_url);
 	memset(&w, 0, sizeof(w));
 }
 
 /* --- HTTP --- */
 
-/* json_pack that cannot fail silently. */
-static json_t *J(const char *f, ...)
-{
-	json_error_t jerr;
-	va_list ap;
-	va_start(ap, f);
-	json_t *j = json_vpack_ex(&jerr, 0, f, ap);
-	va_end(ap);
-	ck_assert_msg(j != NULL, "json_pack(%s): %s", f, jerr.text);
-	return j;
-}
-
-/* A request with raw headers (NULL-terminated, may be NULL) and body. */
-static struct e2e_resp raw(const char *method, const char *path, const char *const *headers,
-			   const char *body, size_t len)
-{
-	struct e2e_resp r;
-	static char url[URL_MAX + 64];
-	int n = snprintf(url, sizeof(url), "%s%s", w.srv.base_url, path);
-	ck_assert(n > 0 && (size_t)n < sizeof(url));
-	ck_assert_msg(e2e_request(method, url, headers, body, len, &r), "%s %s: transport error",
-		      method, path);
-	return r;
-}
-
-/* A request as the holder of access token bearer (NULL: anonymous), with a
- * JSON body (consumed; NULL for none). */
-static struct e2e_resp call(const char *method, const char *path, const char *bearer, json_t *body)
-{
-	char auth[2200];
-	const char *headers[3];
-	int n = 0;
-	if (bearer) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-		headers[n++] = auth;
-	}
-	if (body)
-		headers[n++] = "Content-Type: application/json";
-	headers[n] = NULL;
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct e2e_resp r = raw(method, path, headers, text, text ? strlen(text) : 0);
-	free(text);
-	json_decref(body);
-	return r;
-}
-
 /* Asserts the status and, for errors, the JSON error shape with code
- * (NULL: any code). */
+ * (NULL: any code), "errors" coming with 422 and only then. */
 #define expect(r, status, code) expect_at(r, status, code, __LINE__)
 static void expect_at(const struct e2e_resp *r, long status, const char *code, int line)
 {
-	ck_assert_msg(r->status == status, "line %d: status %ld, want %ld; body: %.2000s%s", line,
-		      r->status, status, r->body.data ? r->body.data : "",
-		      r->status >= 500 ? log_tail() : "");
+	harness_expect_coded_at(r, status, code, line);
 	if (status < 400)
 		return;
-	ck_assert_msg(json_is_object(r->json), "line %d: error body is not JSON: %s", line,
-		      r->body.data ? r->body.data : "");
-	ck_assert_msg(json_is_string(json_object_get(r->json, "detail")),
-		      "line %d: error without detail: %s", line, r->body.data);
-	ck_assert_msg(json_is_string(json_object_get(r->json, "code")),
-		      "line %d: error without code: %s", line, r->body.data);
-	if (code)
-		ck_assert_msg(strcmp(e2e_code(r), code) == 0, "line %d: code %s, want %s: %s", line,
-			      e2e_code(r), code, r->body.data);
 	ck_assert_msg((status == 422) == (json_object_get(r->json, "errors") != NULL),
 		      "line %d: \"errors\" must come with 422 and only then: %s", line,
 		      r->body.data);
 }
 
-#define check_call(method, path, bearer, body, status, code)            \
-	do {                                                            \
-		struct e2e_resp cc_ = call(method, path, bearer, body); \
-		expect(&cc_, status, code);                             \
-		e2e_resp_free(&cc_);                                    \
+#define check_call(method, path, bearer, body, status, code)                    \
+	do {                                                                    \
+		struct e2e_resp cc_ = harness_call(method, path, bearer, body); \
+		expect(&cc_, status, code);                                     \
+		e2e_resp_free(&cc_);                                            \
 	} while (0)
-
-/* Whether a 422 body has an error for field whose message contains text
- * (NULL: any message). */
-static bool has_error(const struct e2e_resp *r, const char *field, const char *text)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach (json_object_get(r->json, "errors"), i, e) {
-		const char *f = json_string_value(json_object_get(e, "field"));
-		const char *m = json_string_value(json_object_get(e, "message"));
-		if (f && m && strcmp(f, field) == 0 && (!text || strstr(m, text)))
-			return true;
-	}
-	return false;
-}
 
 #define expect_invalid(r, field, text) expect_invalid_at(r, field, text, __LINE__)
 static void expect_invalid_at(const struct e2e_resp *r, const char *field, const char *text,
 			      int line)
 {
 	expect_at(r, 422, "validation_failed", line);
-	ck_assert_msg(has_error(r, field, text), "line %d: no error on %s (%s): %s", line, field,
-		      text ? text : "any", r->body.data);
+	ck_assert_msg(harness_has_error(r, field, text), "line %d: no error on %s (%s): %s", line,
+		      field, text ? text : "any", r->body.data);
 }
 
-#define check_invalid(method, path, bearer, body, field, text)          \
-	do {                                                            \
-		struct e2e_resp ci_ = call(method, path, bearer, body); \
-		expect_invalid(&ci_, field, text);                      \
-		e2e_resp_free(&ci_);                                    \
+#define check_invalid(method, path, bearer, body, field, text)                  \
+	do {                                                                    \
+		struct e2e_resp ci_ = harness_call(method, path, bearer, body); \
+		expect_invalid(&ci_, field, text);                              \
+		e2e_resp_free(&ci_);                                            \
 	} while (0)
 
 static const char *jstr(const json_t *o, const char *key)
@@ -490,22 +256,10 @@ static long long jint(const json_t *o, const char *key)
 	return json_integer_value(v);
 }
 
-/* Asserts that object o has exactly the keys listed (NULL-terminated). */
-static void assert_keys(const json_t *o, const char *const *keys, const char *what)
-{
-	size_t n = 0;
-	ck_assert_msg(json_is_object(o), "%s is not an object", what);
-	for (const char *const *k = keys; *k; k++, n++)
-		ck_assert_msg(json_object_get(o, *k) != NULL, "%s has no \"%s\"", what, *k);
-	char *text = json_dumps(o, JSON_COMPACT);
-	ck_assert_msg(json_object_size(o) == n, "%s has other keys than expected: %s", what, text);
-	free(text);
-}
-
 /* Percent-encodes s (RFC 3986 unreserved characters kept). */
 static const char *urlenc(const char *s)
 {
-	static char bufs[4][URL_MAX];
+	static char bufs[4][HARNESS_FMT_MAX];
 	static int next;
 	char *out = bufs[next++ % 4];
 	size_t o = 0;
@@ -528,72 +282,38 @@ static const char *urlenc(const char *s)
  * --active` (in parallel: each hashes a password) and signs them in. */
 static void create_users(void)
 {
-	static const char *const groups[3] = {"MODERATOR", "USER", "USER"};
-	static const char *const tags[3] = {"mod", "user", "fresh"};
+	struct harness_user u[3] = {{harness_unique_email("mod"), "MODERATOR", 0, ""},
+				    {harness_unique_email("user"), "USER", 0, ""},
+				    {harness_unique_email("fresh"), "USER", 0, ""}};
 	char *tokens[3] = {w.mod, w.user, w.fresh};
-	char emails[3][128];
-	pid_t pids[3];
-	char dbenv[1100];
-	snprintf(dbenv, sizeof(dbenv), "DATABASE_URL=%s", w.ci);
-	const char *env[] = {dbenv, "LOG_LEVEL=error", NULL};
+	harness_create_users(w.ci, u, 3, PASSWORD);
 	for (int i = 0; i < 3; i++) {
-		snprintf(emails[i], sizeof(emails[i]), "%s-%ld@example.com", tags[i],
-			 (long)getpid());
-		snprintf(w.log_paths[i], sizeof(w.log_paths[i]), "/tmp/cinema-cat-%ld-user-%d.log",
-			 (long)getpid(), i);
-		char *argv[] = {(char *)"cinema-api", (char *)"create-user",
-				(char *)"--email",    emails[i],
-				(char *)"--password", (char *)PASSWORD,
-				(char *)"--group",    (char *)groups[i],
-				(char *)"--active",   NULL};
-		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, w.log_paths[i]);
-		ck_assert_msg(pids[i] > 0, "cannot start cinema-api create-user");
-		track_pid(pids[i]);
-	}
-	for (int i = 0; i < 3; i++) {
-		int rc = e2e_wait(pids[i]);
-		untrack_pid(pids[i]);
-		struct buf out = BUF_INIT;
-		e2e_read_file(w.log_paths[i], &out);
-		ck_assert_msg(rc == 0, "create-user %s exited %d:\n%s", emails[i], rc,
-			      out.data ? out.data : "");
-		buf_free(&out);
-	}
-	for (int i = 0; i < 3; i++) {
-		struct e2e_resp r = call("POST", "/api/v1/accounts/login", NULL,
-					 J("{s:s,s:s}", "email", emails[i], "password", PASSWORD));
-		expect(&r, 200, NULL);
-		const char *t = jstr(r.json, "access_token");
-		ck_assert(t && strlen(t) < sizeof(w.mod));
-		snprintf(tokens[i], sizeof(w.mod), "%s", t);
-		e2e_resp_free(&r);
-		w.user_id[i] = sql_int(fmt("SELECT id FROM users WHERE email = '%s'", emails[i]));
+		snprintf(tokens[i], sizeof(w.mod), "%s", u[i].access);
+		w.user_id[i] = u[i].id;
 	}
 }
 
 /* Starts the API on the test's database and Redis database. */
 static void start_api(void)
 {
-	struct env *e = &w.srv_env;
+	struct harness_env *e = &w.srv_env;
 	memset(e, 0, sizeof(*e));
-	env_set(e, "DATABASE_URL=%s", w.ci);
-	env_set(e, "REDIS_URL=%s", w.redis_url);
-	env_set(e, "JWT_SECRET=%s", w.jwt_secret);
-	env_set(e, "AUTH_RATE_LIMIT=100000");
-	env_set(e, "AUTH_RATE_WINDOW=60");
-	bool ok = e2e_server_start(&w.srv, e->p);
-	if (w.srv.pid > 0)
-		track_pid(w.srv.pid);
-	ck_assert_msg(ok, "cinema-api serve did not come up:%s", log_tail());
+	harness_env_set(e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(e, "REDIS_URL=%s", w.redis_url);
+	harness_env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	harness_env_set(e, "AUTH_RATE_LIMIT=100000");
+	harness_env_set(e, "AUTH_RATE_WINDOW=60");
+	harness_server_start(&w.srv, e->p);
 }
 
 /* POSTs a lookup as the moderator; returns its id. */
 static long long create_lookup(const char *kind, const char *name)
 {
-	struct e2e_resp r = call("POST", fmt("/api/v1/%s", kind), w.mod, J("{s:s}", "name", name));
+	struct e2e_resp r = harness_call("POST", harness_fmt("/api/v1/%s", kind), w.mod,
+					 harness_json("{s:s}", "name", name));
 	expect(&r, 201, NULL);
 	static const char *const keys[] = {"id", "name", "movie_count", NULL};
-	assert_keys(r.json, keys, kind);
+	harness_assert_keys(r.json, keys, kind);
 	ck_assert_str_eq(jstr(r.json, "name"), name);
 	ck_assert_int_eq(jint(r.json, "movie_count"), 0);
 	long long id = jint(r.json, "id");
@@ -614,12 +334,12 @@ static json_t *id_list(const long long *ids, int n, unsigned mask)
 static json_t *movie_body(int i)
 {
 	const struct movie_def *m = &movies[i];
-	return J("{s:s,s:i,s:i,s:f,s:i,s:s,s:s,s:I,s:o,s:o,s:o}", "name", m->name, "year", m->year,
-		 "time", m->time, "imdb", m->imdb, "votes", m->votes, "description", m->description,
-		 "price", m->price, "certification_id", (json_int_t)w.cert[m->cert], "genre_ids",
-		 id_list(w.genre, NGENRES, m->genres), "star_ids",
-		 id_list(w.star, NSTARS, m->stars), "director_ids",
-		 id_list(w.director, NDIRECTORS, m->directors));
+	return harness_json(
+		"{s:s,s:i,s:i,s:f,s:i,s:s,s:s,s:I,s:o,s:o,s:o}", "name", m->name, "year", m->year,
+		"time", m->time, "imdb", m->imdb, "votes", m->votes, "description", m->description,
+		"price", m->price, "certification_id", (json_int_t)w.cert[m->cert], "genre_ids",
+		id_list(w.genre, NGENRES, m->genres), "star_ids", id_list(w.star, NSTARS, m->stars),
+		"director_ids", id_list(w.director, NDIRECTORS, m->directors));
 }
 
 /* Everything a test starts from: the API, three users, the lookups and the
@@ -638,7 +358,7 @@ static void boot(void)
 	for (int i = 0; i < NDIRECTORS; i++)
 		w.director[i] = create_lookup("directors", director_names[i]);
 	for (int i = 0; i < NMOVIES; i++) {
-		struct e2e_resp r = call("POST", "/api/v1/movies", w.mod, movie_body(i));
+		struct e2e_resp r = harness_call("POST", "/api/v1/movies", w.mod, movie_body(i));
 		expect(&r, 201, NULL);
 		w.movie[i] = jint(r.json, "id");
 		ck_assert_str_eq(jstr(r.json, "name"), movies[i].name);
@@ -670,7 +390,7 @@ static void boot(void)
 			   "+ make_interval(hours => %d) WHERE id = %lld;",
 			   m->created_h, w.movie[i]);
 	}
-	sql_ok(sql.data);
+	harness_sql_ok(sql.data);
 	buf_free(&sql);
 }
 
@@ -863,11 +583,11 @@ struct list {
 #define get_list(path, bearer, l) get_list_at(path, bearer, l, __LINE__)
 static void get_list_at(const char *path, const char *bearer, struct list *l, int line)
 {
-	struct e2e_resp r = call("GET", path, bearer, NULL);
+	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
 	expect_at(&r, 200, NULL, line);
 	static const char *const keys[] = {"items",	  "page",      "per_page",  "total_items",
 					   "total_pages", "prev_page", "next_page", NULL};
-	assert_keys(r.json, keys, "page envelope");
+	harness_assert_keys(r.json, keys, "page envelope");
 	memset(l, 0, sizeof(*l));
 	l->items = json_incref(json_object_get(r.json, "items"));
 	ck_assert_msg(json_is_array(l->items), "line %d: items is not an array", line);
@@ -947,7 +667,7 @@ static void check_q_at(const struct q *q, int line)
 	const char *bearer = q->favorites_of == MOD + 1	  ? w.mod
 			     : q->favorites_of == USR + 1 ? w.user
 							  : NULL;
-	const char *url = fmt("%s?per_page=100%s", path, q_string(q));
+	const char *url = harness_fmt("%s?per_page=100%s", path, q_string(q));
 	struct list l;
 	get_list_at(url, bearer, &l, line);
 	assert_movies_at(&l, want, n, url, line);
@@ -974,7 +694,8 @@ static int movie_index(const char *name, int year)
 static void check_search_at(const char *text, const char *extra, const int *want, int n, int line)
 {
 	struct list l;
-	const char *url = fmt("/api/v1/movies?per_page=100&search=%s%s", urlenc(text), extra);
+	const char *url =
+		harness_fmt("/api/v1/movies?per_page=100&search=%s%s", urlenc(text), extra);
 	get_list_at(url, NULL, &l, line);
 	assert_movies_at(&l, want, n, url, line);
 	ck_assert_int_eq(l.total, n);
@@ -1047,7 +768,7 @@ START_TEST(movie_filters)
 	check_q(.star = TURING + 1, .year_max = 1990, .sort = "-year");
 	/* A filter on an id nobody uses, or that does not exist, finds nothing. */
 	struct list l;
-	get_list(fmt("/api/v1/movies?genre=%lld", w.western), NULL, &l);
+	get_list(harness_fmt("/api/v1/movies?genre=%lld", w.western), NULL, &l);
 	ck_assert_int_eq(l.n, 0);
 	ck_assert_int_eq(l.total, 0);
 	list_free(&l);
@@ -1095,15 +816,15 @@ START_TEST(movie_filters)
 		{"page=abc", "page"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		check_invalid("GET", fmt("/api/v1/movies?%s", bad[i].query), NULL, NULL,
+		check_invalid("GET", harness_fmt("/api/v1/movies?%s", bad[i].query), NULL, NULL,
 			      bad[i].field, NULL);
-		check_invalid("GET", fmt("/api/v1/favorites?%s", bad[i].query), w.user, NULL,
-			      bad[i].field, NULL);
+		check_invalid("GET", harness_fmt("/api/v1/favorites?%s", bad[i].query), w.user,
+			      NULL, bad[i].field, NULL);
 	}
 	/* Every bad parameter is named at once. */
-	struct e2e_resp r =
-		call("GET", "/api/v1/movies?year=abc&genre=0&sort=x&per_page=0&price_max=-1", NULL,
-		     NULL);
+	struct e2e_resp r = harness_call(
+		"GET", "/api/v1/movies?year=abc&genre=0&sort=x&per_page=0&price_max=-1", NULL,
+		NULL);
 	expect_invalid(&r, "year", "from 1888 to 2100");
 	expect_invalid(&r, "genre", NULL);
 	expect_invalid(&r, "sort", "created_at");
@@ -1137,10 +858,12 @@ START_TEST(movie_sorts)
 		int n = q_expect(&(struct q){.sort = *s}, want);
 		for (int page = 1; page <= 5; page++) {
 			struct list l;
-			get_list(fmt("/api/v1/movies?sort=%s&per_page=7&page=%d", urlenc(*s), page),
+			get_list(harness_fmt("/api/v1/movies?sort=%s&per_page=7&page=%d",
+					     urlenc(*s), page),
 				 NULL, &l);
 			int from = (page - 1) * 7, count = n - from < 7 ? n - from : 7;
-			assert_movies(&l, want + from, count, fmt("sort=%s page %d", *s, page));
+			assert_movies(&l, want + from, count,
+				      harness_fmt("sort=%s page %d", *s, page));
 			ck_assert_int_eq(l.total, NMOVIES);
 			list_free(&l);
 		}
@@ -1317,7 +1040,7 @@ START_TEST(movie_search)
 	check_search("solaris", "&sort=-year", sol02, sol72, END);
 	/* With filters. */
 	check_search("kurosawa", "&year_min=1955", yojimbo, END);
-	check_search("harbor", fmt("&genre=%lld", w.genre[COMEDY]), xanadu, END);
+	check_search("harbor", harness_fmt("&genre=%lld", w.genre[COMEDY]), xanadu, END);
 	/* Nothing to search for: no filter. */
 	get_list("/api/v1/movies?search=&per_page=100", NULL, &l);
 	ck_assert_int_eq(l.total, NMOVIES);
@@ -1329,7 +1052,7 @@ START_TEST(movie_search)
 	char text[1024];
 	memset(text, 'a', 201);
 	text[201] = '\0';
-	check_invalid("GET", fmt("/api/v1/movies?search=%s", text), NULL, NULL, "search",
+	check_invalid("GET", harness_fmt("/api/v1/movies?search=%s", text), NULL, NULL, "search",
 		      "at most 200 characters");
 	text[200] = '\0';
 	check_search(text, "", END);
@@ -1338,8 +1061,8 @@ START_TEST(movie_search)
 		strcat(text, i % 10 == 9 ? " " : "é");
 	check_search(text, "", END);
 	strcat(text, "é");
-	check_invalid("GET", fmt("/api/v1/movies?search=%s", urlenc(text)), NULL, NULL, "search",
-		      "at most 200 characters");
+	check_invalid("GET", harness_fmt("/api/v1/movies?search=%s", urlenc(text)), NULL, NULL,
+		      "search", "at most 200 characters");
 	/* Long words and many of them are cut, not refused. */
 	text[0] = '\0';
 	for (int i = 0; i < 199; i++)
@@ -1390,7 +1113,7 @@ static void assert_named_list(const json_t *a, const char *const *names, const l
 	for (int i = 0; i < n; i++) {
 		const json_t *e = json_array_get(a, (size_t)i);
 		static const char *const keys[] = {"id", "name", NULL};
-		assert_keys(e, keys, what);
+		harness_assert_keys(e, keys, what);
 		ck_assert_int_eq(jint(e, "id"), ids[idx[i]]);
 		ck_assert_str_eq(jstr(e, "name"), names[idx[i]]);
 	}
@@ -1477,7 +1200,7 @@ START_TEST(movie_detail)
 	size_t k;
 	json_t *it;
 	json_array_foreach (l.items, k, it) {
-		assert_keys(it, summary_keys, "movie summary");
+		harness_assert_keys(it, summary_keys, "movie summary");
 		for (int i = 0; i < NMOVIES; i++)
 			if (w.movie[i] == jint(it, "id"))
 				assert_movie_values(it, i);
@@ -1487,9 +1210,10 @@ START_TEST(movie_detail)
 	/* Every detail, anonymous: me is null. */
 	for (int i = 0; i < NMOVIES; i++) {
 		const struct movie_def *m = &movies[i];
-		struct e2e_resp r = call("GET", fmt("/api/v1/movies/%lld", w.movie[i]), NULL, NULL);
+		struct e2e_resp r = harness_call(
+			"GET", harness_fmt("/api/v1/movies/%lld", w.movie[i]), NULL, NULL);
 		expect(&r, 200, NULL);
-		assert_keys(r.json, detail_keys, "movie detail");
+		harness_assert_keys(r.json, detail_keys, "movie detail");
 		assert_movie_values(r.json, i);
 		ck_assert_str_eq(jstr(r.json, "description"), m->description);
 		assert_named_list(json_object_get(r.json, "stars"), star_names, w.star, NSTARS,
@@ -1512,17 +1236,18 @@ START_TEST(movie_detail)
 	int amelie = movie_index("Amélie", 0), oldboy = movie_index("Oldboy", 0);
 	static const char *const me_keys[] = {"reaction", "rating", "is_favorite", "is_purchased",
 					      NULL};
-	struct e2e_resp r = call("GET", fmt("/api/v1/movies/%lld", w.movie[amelie]), w.user, NULL);
+	struct e2e_resp r = harness_call("GET", harness_fmt("/api/v1/movies/%lld", w.movie[amelie]),
+					 w.user, NULL);
 	expect(&r, 200, NULL);
 	const json_t *me = json_object_get(r.json, "me");
-	assert_keys(me, me_keys, "me");
+	harness_assert_keys(me, me_keys, "me");
 	ck_assert_str_eq(jstr(me, "reaction"), "like");
 	ck_assert_int_eq(jint(me, "rating"), 8);
 	ck_assert(json_is_true(json_object_get(me, "is_favorite")));
 	ck_assert(json_is_false(json_object_get(me, "is_purchased")));
 	ck_assert(json_number_value(json_object_get(r.json, "rating")) == 8.5);
 	e2e_resp_free(&r);
-	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[oldboy]), w.user, NULL);
+	r = harness_call("GET", harness_fmt("/api/v1/movies/%lld", w.movie[oldboy]), w.user, NULL);
 	expect(&r, 200, NULL);
 	me = json_object_get(r.json, "me");
 	ck_assert_str_eq(jstr(me, "reaction"), "dislike");
@@ -1530,29 +1255,31 @@ START_TEST(movie_detail)
 	ck_assert(json_is_false(json_object_get(me, "is_favorite")));
 	ck_assert(json_number_value(json_object_get(r.json, "rating")) == 6.5);
 	e2e_resp_free(&r);
-	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[amelie]), w.fresh, NULL);
+	r = harness_call("GET", harness_fmt("/api/v1/movies/%lld", w.movie[amelie]), w.fresh, NULL);
 	expect(&r, 200, NULL);
 	me = json_object_get(r.json, "me");
-	assert_keys(me, me_keys, "me");
+	harness_assert_keys(me, me_keys, "me");
 	ck_assert(json_is_null(json_object_get(me, "reaction")));
 	ck_assert(json_is_null(json_object_get(me, "rating")));
 	ck_assert(json_is_false(json_object_get(me, "is_favorite")));
 	e2e_resp_free(&r);
 	/* A rounded average: (10 + 3) / 2 is 6.5; one rating of 9 is 9. */
-	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[movie_index("Ikiru", 0)]), NULL, NULL);
+	r = harness_call("GET",
+			 harness_fmt("/api/v1/movies/%lld", w.movie[movie_index("Ikiru", 0)]), NULL,
+			 NULL);
 	ck_assert(json_number_value(json_object_get(r.json, "rating")) == 9.0);
 	e2e_resp_free(&r);
 	/* A bad Authorization header is refused even on a public route. */
-	check_call("GET", fmt("/api/v1/movies/%lld", w.movie[amelie]), "not-a-token", NULL, 401,
-		   "not_authenticated");
+	check_call("GET", harness_fmt("/api/v1/movies/%lld", w.movie[amelie]), "not-a-token", NULL,
+		   401, "not_authenticated");
 
 	/* Unknown and malformed ids. */
 	static const char *const missing[] = {"999999", "0",  "-1",  "abc",
 					      "1.5",	"01", "1e3", "99999999999999999999"};
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
-		const char *p = fmt("/api/v1/movies/%s", missing[i]);
+		const char *p = harness_fmt("/api/v1/movies/%s", missing[i]);
 		check_call("GET", p, NULL, NULL, 404, "not_found");
-		check_call("PATCH", p, w.mod, J("{s:s}", "name", "X"), 404, "not_found");
+		check_call("PATCH", p, w.mod, harness_json("{s:s}", "name", "X"), 404, "not_found");
 		check_call("DELETE", p, w.mod, NULL, 404, "not_found");
 	}
 }
@@ -1589,17 +1316,18 @@ START_TEST(moderator_routes_refused)
 	for (int i = 0; i < n; i++) {
 		json_t *body = NULL;
 		if (strcmp(routes[i].method, "DELETE") != 0)
-			body = strstr(routes[i].path, "movies") ? movie_body(1)
-								: J("{s:s}", "name", "Noir");
+			body = strstr(routes[i].path, "movies")
+				       ? movie_body(1)
+				       : harness_json("{s:s}", "name", "Noir");
 		/* A USER: 403. */
-		struct e2e_resp r = call(routes[i].method, routes[i].path, w.user,
-					 body ? json_incref(body) : NULL);
+		struct e2e_resp r = harness_call(routes[i].method, routes[i].path, w.user,
+						 body ? json_incref(body) : NULL);
 		ck_assert_msg(r.status == 403, "%s %s as USER: %ld %s", routes[i].method,
 			      routes[i].path, r.status, r.body.data ? r.body.data : "");
 		expect(&r, 403, "forbidden");
 		e2e_resp_free(&r);
 		/* Anonymous: 401 with the Bearer challenge. */
-		r = call(routes[i].method, routes[i].path, NULL, body);
+		r = harness_call(routes[i].method, routes[i].path, NULL, body);
 		expect(&r, 401, "not_authenticated");
 		char h[32];
 		ck_assert(e2e_header(&r, "WWW-Authenticate", h, sizeof(h)));
@@ -1607,13 +1335,14 @@ START_TEST(moderator_routes_refused)
 		e2e_resp_free(&r);
 	}
 	/* Nothing changed. */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM movies"), NMOVIES);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM genres"), NGENRES + 1);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM stars"), NSTARS);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM directors"), NDIRECTORS);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM certifications"), NCERTS);
-	ck_assert_int_eq(sql_int(fmt("SELECT count(*) FROM movies WHERE id = %lld AND name = '%s'",
-				     id, "Amélie")),
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM movies"), NMOVIES);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM genres"), NGENRES + 1);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM stars"), NSTARS);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM directors"), NDIRECTORS);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM certifications"), NCERTS);
+	ck_assert_int_eq(harness_sql_int(harness_fmt(
+				 "SELECT count(*) FROM movies WHERE id = %lld AND name = '%s'", id,
+				 "Amélie")),
 			 1);
 	/* Reading is for everyone. */
 	static const char *const reads[] = {
@@ -1624,9 +1353,9 @@ START_TEST(moderator_routes_refused)
 		check_call("GET", reads[i], NULL, NULL, 200, NULL);
 		check_call("GET", reads[i], w.user, NULL, 200, NULL);
 	}
-	check_call("GET", fmt("/api/v1/movies/%lld", id), NULL, NULL, 200, NULL);
+	check_call("GET", harness_fmt("/api/v1/movies/%lld", id), NULL, NULL, 200, NULL);
 	/* The favorites list needs a bearer. */
-	struct e2e_resp r = call("GET", "/api/v1/favorites", NULL, NULL);
+	struct e2e_resp r = harness_call("GET", "/api/v1/favorites", NULL, NULL);
 	expect(&r, 401, "not_authenticated");
 	char h[32];
 	ck_assert(e2e_header(&r, "WWW-Authenticate", h, sizeof(h)));
@@ -1640,12 +1369,13 @@ END_TEST
 /* A valid body for a new movie (not in the catalog). */
 static json_t *new_movie(void)
 {
-	return J("{s:s,s:i,s:i,s:f,s:i,s:f,s:f,s:s,s:s,s:I,s:[I,I],s:[I],s:[I]}", "name", "Stalker",
-		 "year", 1979, "time", 162, "imdb", 8.1, "votes", 140000, "meta_score", 87.5,
-		 "gross", 234567.0, "description", "A guide leads two men.", "price", "5.49",
-		 "certification_id", (json_int_t)w.cert[CERT_PG13], "genre_ids",
-		 (json_int_t)w.genre[DRAMA], (json_int_t)w.genre[THRILLER], "star_ids",
-		 (json_int_t)w.star[TURING], "director_ids", (json_int_t)w.director[KUROSAWA]);
+	return harness_json("{s:s,s:i,s:i,s:f,s:i,s:f,s:f,s:s,s:s,s:I,s:[I,I],s:[I],s:[I]}", "name",
+			    "Stalker", "year", 1979, "time", 162, "imdb", 8.1, "votes", 140000,
+			    "meta_score", 87.5, "gross", 234567.0, "description",
+			    "A guide leads two men.", "price", "5.49", "certification_id",
+			    (json_int_t)w.cert[CERT_PG13], "genre_ids", (json_int_t)w.genre[DRAMA],
+			    (json_int_t)w.genre[THRILLER], "star_ids", (json_int_t)w.star[TURING],
+			    "director_ids", (json_int_t)w.director[KUROSAWA]);
 }
 
 /* new_movie() with key set to value (consumed; NULL removes key). */
@@ -1674,7 +1404,7 @@ START_TEST(movie_writes)
 	boot();
 	const char *M = "/api/v1/movies";
 	/* Create: 201 with the detail. */
-	struct e2e_resp r = call("POST", M, w.mod, new_movie());
+	struct e2e_resp r = harness_call("POST", M, w.mod, new_movie());
 	expect(&r, 201, NULL);
 	long long id = jint(r.json, "id");
 	ck_assert_str_eq(jstr(r.json, "name"), "Stalker");
@@ -1695,10 +1425,11 @@ START_TEST(movie_writes)
 	ck_assert_int_eq(l.ids[0], id);
 	list_free(&l);
 	/* Only the mandatory fields; links default to none. */
-	r = call("POST", M, w.mod,
-		 J("{s:s,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "name", "Minimal", "year", 2000, "time", 1,
-		   "imdb", 0, "votes", 0, "description", "", "price", "0", "certification_id",
-		   (json_int_t)w.cert[CERT_G]));
+	r = harness_call("POST", M, w.mod,
+			 harness_json("{s:s,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "name", "Minimal",
+				      "year", 2000, "time", 1, "imdb", 0, "votes", 0, "description",
+				      "", "price", "0", "certification_id",
+				      (json_int_t)w.cert[CERT_G]));
 	expect(&r, 201, NULL);
 	ck_assert_str_eq(jstr(r.json, "price"), "0.00");
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "genres")), 0);
@@ -1714,19 +1445,19 @@ START_TEST(movie_writes)
 	json_object_set_new(edge, "description", long_string(10000, "x"));
 	json_object_set_new(edge, "meta_score", json_integer(100));
 	json_object_set_new(edge, "votes", json_integer(2000000000));
-	r = call("POST", M, w.mod, edge);
+	r = harness_call("POST", M, w.mod, edge);
 	expect(&r, 201, NULL);
 	ck_assert_str_eq(jstr(r.json, "price"), "99999999.99");
 	e2e_resp_free(&r);
 
 	/* Missing fields: each is named. */
-	r = call("POST", M, w.mod, json_object());
+	r = harness_call("POST", M, w.mod, json_object());
 	static const char *const required[] = {"name",	"year",	       "time",	"imdb",
 					       "votes", "description", "price", "certification_id"};
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		expect_invalid(&r, required[i], "is required");
-	ck_assert(!has_error(&r, "meta_score", NULL));
-	ck_assert(!has_error(&r, "genre_ids", NULL));
+	ck_assert(!harness_has_error(&r, "meta_score", NULL));
+	ck_assert(!harness_has_error(&r, "genre_ids", NULL));
 	e2e_resp_free(&r);
 	check_invalid("POST", M, w.mod, with("name", json_null()), "name", "is required");
 	check_invalid("POST", M, w.mod, with("price", NULL), "price", "is required");
@@ -1783,13 +1514,14 @@ START_TEST(movie_writes)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *v = json_loads(bad[i].json, JSON_DECODE_ANY, NULL);
 		ck_assert_msg(v != NULL, "bad JSON in the test: %s", bad[i].json);
-		struct e2e_resp b = call("POST", M, w.mod, with(bad[i].field, json_incref(v)));
+		struct e2e_resp b =
+			harness_call("POST", M, w.mod, with(bad[i].field, json_incref(v)));
 		expect_invalid(&b, bad[i].field, bad[i].message);
 		e2e_resp_free(&b);
 		/* The same on PATCH (unknown fields and types are checked alike). */
 		json_t *patch = json_object();
 		json_object_set(patch, bad[i].field, v);
-		b = call("PATCH", path, w.mod, patch);
+		b = harness_call("PATCH", path, w.mod, patch);
 		expect_invalid(&b, bad[i].field, bad[i].message);
 		e2e_resp_free(&b);
 		json_decref(v);
@@ -1807,7 +1539,7 @@ START_TEST(movie_writes)
 	json_t *multi = with("year", json_string("x"));
 	json_object_set_new(multi, "price", json_real(1.5));
 	json_object_set_new(multi, "colour", json_true());
-	r = call("POST", M, w.mod, multi);
+	r = harness_call("POST", M, w.mod, multi);
 	expect_invalid(&r, "year", NULL);
 	expect_invalid(&r, "price", NULL);
 	expect_invalid(&r, "colour", "unknown field");
@@ -1815,37 +1547,38 @@ START_TEST(movie_writes)
 	/* Unknown ids of genres, stars, directors, certification. */
 	json_t *refs = with("certification_id", json_integer(999999));
 	json_object_set_new(refs, "genre_ids",
-			    J("[I,i,i]", (json_int_t)w.genre[DRAMA], 999998, 999999));
-	json_object_set_new(refs, "star_ids", J("[i]", 999997));
-	json_object_set_new(refs, "director_ids", J("[i]", 999996));
-	r = call("POST", M, w.mod, refs);
+			    harness_json("[I,i,i]", (json_int_t)w.genre[DRAMA], 999998, 999999));
+	json_object_set_new(refs, "star_ids", harness_json("[i]", 999997));
+	json_object_set_new(refs, "director_ids", harness_json("[i]", 999996));
+	r = harness_call("POST", M, w.mod, refs);
 	expect_invalid(&r, "certification_id", "no certification");
 	expect_invalid(&r, "genre_ids", "999998");
 	expect_invalid(&r, "genre_ids", "999999");
-	ck_assert(!has_error(&r, "genre_ids", fmt("%lld,", w.genre[DRAMA])));
+	ck_assert(!harness_has_error(&r, "genre_ids", harness_fmt("%lld,", w.genre[DRAMA])));
 	expect_invalid(&r, "star_ids", "999997");
 	expect_invalid(&r, "director_ids", "999996");
 	e2e_resp_free(&r);
-	check_invalid("PATCH", path, w.mod, J("{s:[i]}", "star_ids", 999999), "star_ids", "999999");
-	check_invalid("PATCH", path, w.mod, J("{s:i}", "certification_id", 999999),
+	check_invalid("PATCH", path, w.mod, harness_json("{s:[i]}", "star_ids", 999999), "star_ids",
+		      "999999");
+	check_invalid("PATCH", path, w.mod, harness_json("{s:i}", "certification_id", 999999),
 		      "certification_id", NULL);
 	/* Not JSON, not an object, not JSON content. */
 	const char *json_ct[] = {"Content-Type: application/json", NULL, NULL};
 	char auth[2200];
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w.mod);
 	json_ct[1] = auth;
-	r = raw("POST", M, json_ct, "{\"name\":", 8);
+	r = harness_raw("POST", M, json_ct, "{\"name\":", 8);
 	expect(&r, 400, "invalid_json");
 	e2e_resp_free(&r);
-	r = raw("POST", M, json_ct, "[1]", 3);
+	r = harness_raw("POST", M, json_ct, "[1]", 3);
 	expect(&r, 400, "invalid_json");
 	e2e_resp_free(&r);
 	const char *text_ct[] = {"Content-Type: text/plain", auth, NULL};
-	r = raw("POST", M, text_ct, "{}", 2);
+	r = harness_raw("POST", M, text_ct, "{}", 2);
 	expect(&r, 415, "unsupported_media_type");
 	e2e_resp_free(&r);
 	/* None of that created anything. */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM movies"), NMOVIES + 3);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM movies"), NMOVIES + 3);
 
 	/* Duplicate (name, year, time): 409; another year or time is another movie. */
 	check_call("POST", M, w.mod, new_movie(), 409, "movie_exists");
@@ -1855,9 +1588,10 @@ START_TEST(movie_writes)
 	check_call("POST", M, w.mod, dup, 409, "movie_exists");
 
 	/* PATCH: only what is sent changes. */
-	r = call("PATCH", path, w.mod,
-		 J("{s:s,s:[I],s:[],s:n,s:f}", "price", "6.00", "genre_ids",
-		   (json_int_t)w.genre[COMEDY], "star_ids", "meta_score", "imdb", 7.7));
+	r = harness_call("PATCH", path, w.mod,
+			 harness_json("{s:s,s:[I],s:[],s:n,s:f}", "price", "6.00", "genre_ids",
+				      (json_int_t)w.genre[COMEDY], "star_ids", "meta_score", "imdb",
+				      7.7));
 	expect(&r, 200, NULL);
 	ck_assert_str_eq(jstr(r.json, "price"), "6.00");
 	ck_assert_str_eq(jstr(r.json, "name"), "Stalker");
@@ -1868,7 +1602,7 @@ START_TEST(movie_writes)
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "stars")), 0);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "directors")), 1);
 	e2e_resp_free(&r);
-	r = call("PATCH", path, w.mod, json_object());
+	r = harness_call("PATCH", path, w.mod, json_object());
 	expect(&r, 200, NULL);
 	ck_assert_str_eq(jstr(r.json, "price"), "6.00");
 	e2e_resp_free(&r);
@@ -1877,7 +1611,8 @@ START_TEST(movie_writes)
 	for (int i = 0; i < l.n; i++)
 		ck_assert_int_ne(l.ids[i], id);
 	list_free(&l);
-	check_call("PATCH", path, w.mod, J("{s:s}", "description", "Zone expedition"), 200, NULL);
+	check_call("PATCH", path, w.mod, harness_json("{s:s}", "description", "Zone expedition"),
+		   200, NULL);
 	get_list("/api/v1/movies?search=expedition", NULL, &l);
 	ck_assert_int_eq(l.n, 1);
 	ck_assert_int_eq(l.ids[0], id);
@@ -1890,30 +1625,34 @@ START_TEST(movie_writes)
 		json_object_set_new(b, not_null[i], json_null());
 		check_invalid("PATCH", path, w.mod, b, not_null[i], "cannot be null");
 	}
-	r = call("PATCH", path, w.mod, J("{s:n}", "gross"));
+	r = harness_call("PATCH", path, w.mod, harness_json("{s:n}", "gross"));
 	expect(&r, 200, NULL);
 	ck_assert(json_is_null(json_object_get(r.json, "gross")));
 	e2e_resp_free(&r);
 	/* Renaming into an existing (name, year, time): 409. */
 	const struct movie_def *heat = &movies[movie_index("Heat", 0)];
 	check_call("PATCH", path, w.mod,
-		   J("{s:s,s:i,s:i}", "name", heat->name, "year", heat->year, "time", heat->time),
+		   harness_json("{s:s,s:i,s:i}", "name", heat->name, "year", heat->year, "time",
+				heat->time),
 		   409, "movie_exists");
-	check_call("PATCH", path, w.mod, J("{s:s}", "name", "Heat"), 200, NULL);
+	check_call("PATCH", path, w.mod, harness_json("{s:s}", "name", "Heat"), 200, NULL);
 
 	/* DELETE: force must be true or false; 204; then 404. */
-	check_invalid("DELETE", fmt("%s?force=yes", path), w.mod, NULL, "force", "true or false");
-	check_invalid("DELETE", fmt("%s?force=", path), w.mod, NULL, "force", NULL);
-	check_call("DELETE", fmt("%s?force=false", path), w.mod, NULL, 204, NULL);
+	check_invalid("DELETE", harness_fmt("%s?force=yes", path), w.mod, NULL, "force",
+		      "true or false");
+	check_invalid("DELETE", harness_fmt("%s?force=", path), w.mod, NULL, "force", NULL);
+	check_call("DELETE", harness_fmt("%s?force=false", path), w.mod, NULL, 204, NULL);
 	check_call("GET", path, NULL, NULL, 404, "not_found");
 	check_call("DELETE", path, w.mod, NULL, 404, "not_found");
-	check_call("PATCH", path, w.mod, J("{s:s}", "name", "Gone"), 404, "not_found");
+	check_call("PATCH", path, w.mod, harness_json("{s:s}", "name", "Gone"), 404, "not_found");
 	/* A movie with engagement goes too, with its rows. */
 	long long amelie = w.movie[movie_index("Amélie", 0)];
-	check_call("DELETE", fmt("/api/v1/movies/%lld?force=true", amelie), w.mod, NULL, 204, NULL);
-	ck_assert_int_eq(
-		sql_int(fmt("SELECT count(*) FROM favorites WHERE movie_id = %lld", amelie)), 0);
-	r = call("GET", fmt("/api/v1/stars/%lld", w.star[PIAF]), NULL, NULL);
+	check_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", amelie), w.mod, NULL,
+		   204, NULL);
+	ck_assert_int_eq(harness_sql_int(harness_fmt(
+				 "SELECT count(*) FROM favorites WHERE movie_id = %lld", amelie)),
+			 0);
+	r = harness_call("GET", harness_fmt("/api/v1/stars/%lld", w.star[PIAF]), NULL, NULL);
 	expect(&r, 200, NULL);
 	ck_assert_int_eq(jint(r.json, "movie_count"),
 			 movies_with(stars_of, B(PIAF), (int[NMOVIES]){0}) - 1);
@@ -1922,52 +1661,58 @@ START_TEST(movie_writes)
 	/* In carts: 409 movie_in_carts with their number, unless forced, which
 	 * also empties them of it. */
 	long long psycho = w.movie[movie_index("Psycho", 0)];
-	sql_ok(fmt("INSERT INTO carts (user_id) VALUES (%lld), (%lld);"
-		   "INSERT INTO cart_items (cart_id, movie_id) SELECT id, %lld FROM carts",
-		   w.user_id[USR], w.user_id[2], psycho));
+	harness_sql_ok(
+		harness_fmt("INSERT INTO carts (user_id) VALUES (%lld), (%lld);"
+			    "INSERT INTO cart_items (cart_id, movie_id) SELECT id, %lld FROM carts",
+			    w.user_id[USR], w.user_id[2], psycho));
 	snprintf(path, sizeof(path), "/api/v1/movies/%lld", psycho);
 	for (int i = 0; i < 2; i++) {
-		r = call("DELETE", i ? fmt("%s?force=false", path) : path, w.mod, NULL);
+		r = harness_call("DELETE", i ? harness_fmt("%s?force=false", path) : path, w.mod,
+				 NULL);
 		expect(&r, 409, "movie_in_carts");
 		ck_assert_int_eq(jint(r.json, "carts"), 2);
 		ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "2 carts"));
 		e2e_resp_free(&r);
 	}
 	check_call("GET", path, NULL, NULL, 200, NULL);
-	check_call("DELETE", fmt("%s?force=true", path), w.mod, NULL, 204, NULL);
+	check_call("DELETE", harness_fmt("%s?force=true", path), w.mod, NULL, 204, NULL);
 	check_call("GET", path, NULL, NULL, 404, "not_found");
-	ck_assert_int_eq(
-		sql_int(fmt("SELECT count(*) FROM cart_items WHERE movie_id = %lld", psycho)), 0);
+	ck_assert_int_eq(harness_sql_int(harness_fmt(
+				 "SELECT count(*) FROM cart_items WHERE movie_id = %lld", psycho)),
+			 0);
 	/* Ordered (even unpaid) or bought: 409 movie_purchased, forced or not. */
 	long long vertigo = w.movie[movie_index("Vertigo", 0)];
-	long long order = sql_int(
-		fmt("INSERT INTO orders (user_id) VALUES (%lld) RETURNING id", w.user_id[USR]));
-	sql_ok(fmt("INSERT INTO order_items (order_id, movie_id, price_at_order) VALUES "
-		   "(%lld, %lld, 4.99)",
-		   order, vertigo));
+	long long order = harness_sql_int(harness_fmt(
+		"INSERT INTO orders (user_id) VALUES (%lld) RETURNING id", w.user_id[USR]));
+	harness_sql_ok(
+		harness_fmt("INSERT INTO order_items (order_id, movie_id, price_at_order) VALUES "
+			    "(%lld, %lld, 4.99)",
+			    order, vertigo));
 	snprintf(path, sizeof(path), "/api/v1/movies/%lld", vertigo);
 	check_call("DELETE", path, w.mod, NULL, 409, "movie_purchased");
-	check_call("DELETE", fmt("%s?force=true", path), w.mod, NULL, 409, "movie_purchased");
+	check_call("DELETE", harness_fmt("%s?force=true", path), w.mod, NULL, 409,
+		   "movie_purchased");
 	/* The owner sees it as theirs, in the detail and in GET /purchases. */
-	r = call("GET", path, w.user, NULL);
+	r = harness_call("GET", path, w.user, NULL);
 	expect(&r, 200, NULL);
 	ck_assert(json_is_false(json_object_get(json_object_get(r.json, "me"), "is_purchased")));
 	e2e_resp_free(&r);
-	sql_ok(fmt("UPDATE orders SET status = 'paid' WHERE id = %lld;"
-		   "INSERT INTO purchases (user_id, movie_id, order_id) VALUES (%lld, %lld, %lld)",
-		   order, w.user_id[USR], vertigo, order));
-	r = call("GET", path, w.user, NULL);
+	harness_sql_ok(harness_fmt(
+		"UPDATE orders SET status = 'paid' WHERE id = %lld;"
+		"INSERT INTO purchases (user_id, movie_id, order_id) VALUES (%lld, %lld, %lld)",
+		order, w.user_id[USR], vertigo, order));
+	r = harness_call("GET", path, w.user, NULL);
 	expect(&r, 200, NULL);
 	ck_assert(json_is_true(json_object_get(json_object_get(r.json, "me"), "is_purchased")));
 	e2e_resp_free(&r);
-	r = call("GET", path, w.fresh, NULL);
+	r = harness_call("GET", path, w.fresh, NULL);
 	ck_assert(json_is_false(json_object_get(json_object_get(r.json, "me"), "is_purchased")));
 	e2e_resp_free(&r);
 	get_list("/api/v1/purchases", w.user, &l);
 	ck_assert_int_eq(l.n, 1);
 	ck_assert_int_eq(l.ids[0], vertigo);
 	list_free(&l);
-	get_list(fmt("/api/v1/purchases?genre=%lld", w.genre[COMEDY]), w.user, &l);
+	get_list(harness_fmt("/api/v1/purchases?genre=%lld", w.genre[COMEDY]), w.user, &l);
 	ck_assert_int_eq(l.total, 0);
 	list_free(&l);
 	get_list("/api/v1/purchases", w.fresh, &l);
@@ -2003,21 +1748,24 @@ START_TEST(lookup_crud)
 		long long id = create_lookup(kind, "Zeta Unused");
 		char one[96];
 		snprintf(one, sizeof(one), "%s/%lld", base, id);
-		struct e2e_resp r = call("GET", one, NULL, NULL);
+		struct e2e_resp r = harness_call("GET", one, NULL, NULL);
 		expect(&r, 200, NULL);
-		assert_keys(r.json, keys, kind);
+		harness_assert_keys(r.json, keys, kind);
 		ck_assert_str_eq(jstr(r.json, "name"), "Zeta Unused");
 		e2e_resp_free(&r);
-		r = call("PATCH", one, w.mod, J("{s:s}", "name", "Zeta Renamed"));
+		r = harness_call("PATCH", one, w.mod,
+				 harness_json("{s:s}", "name", "Zeta Renamed"));
 		expect(&r, 200, NULL);
-		assert_keys(r.json, keys, kind);
+		harness_assert_keys(r.json, keys, kind);
 		ck_assert_int_eq(jint(r.json, "id"), id);
 		ck_assert_str_eq(jstr(r.json, "name"), "Zeta Renamed");
 		e2e_resp_free(&r);
 		/* Renaming to its own name is no conflict. */
-		check_call("PATCH", one, w.mod, J("{s:s}", "name", "Zeta Renamed"), 200, NULL);
+		check_call("PATCH", one, w.mod, harness_json("{s:s}", "name", "Zeta Renamed"), 200,
+			   NULL);
 		/* Duplicate names, on create and on rename: 409 name_taken. */
-		r = call("POST", base, w.mod, J("{s:s}", "name", "Zeta Renamed"));
+		r = harness_call("POST", base, w.mod,
+				 harness_json("{s:s}", "name", "Zeta Renamed"));
 		expect(&r, 409, "name_taken");
 		ck_assert_msg(strstr(jstr(r.json, "detail"), kinds[k].one) != NULL, "%s",
 			      r.body.data);
@@ -2026,30 +1774,35 @@ START_TEST(lookup_crud)
 				    : k == 1 ? "Grace Hopper"
 				    : k == 2 ? "Agnès Varda"
 					     : "PG-13";
-		check_call("PATCH", one, w.mod, J("{s:s}", "name", taken), 409, "name_taken");
+		check_call("PATCH", one, w.mod, harness_json("{s:s}", "name", taken), 409,
+			   "name_taken");
 		/* Validation. */
 		check_invalid("POST", base, w.mod, json_object(), "name", "is required");
-		check_invalid("POST", base, w.mod, J("{s:n}", "name"), "name", "is required");
-		check_invalid("POST", base, w.mod, J("{s:s}", "name", ""), "name", "at least 1");
-		check_invalid("POST", base, w.mod, J("{s:i}", "name", 5), "name",
+		check_invalid("POST", base, w.mod, harness_json("{s:n}", "name"), "name",
+			      "is required");
+		check_invalid("POST", base, w.mod, harness_json("{s:s}", "name", ""), "name",
+			      "at least 1");
+		check_invalid("POST", base, w.mod, harness_json("{s:i}", "name", 5), "name",
 			      "must be a string");
-		check_invalid("POST", base, w.mod, J("{s:s,s:i}", "name", "X", "id", 1), "id",
-			      "unknown field");
-		check_invalid("POST", base, w.mod,
-			      J("{s:o}", "name", long_string((size_t)kinds[k].max + 1, "Ω")),
-			      "name", fmt("at most %d characters", kinds[k].max));
+		check_invalid("POST", base, w.mod, harness_json("{s:s,s:i}", "name", "X", "id", 1),
+			      "id", "unknown field");
+		check_invalid(
+			"POST", base, w.mod,
+			harness_json("{s:o}", "name", long_string((size_t)kinds[k].max + 1, "Ω")),
+			"name", harness_fmt("at most %d characters", kinds[k].max));
 		check_call("POST", base, w.mod,
-			   J("{s:o}", "name", long_string((size_t)kinds[k].max, "Ω")), 201, NULL);
+			   harness_json("{s:o}", "name", long_string((size_t)kinds[k].max, "Ω")),
+			   201, NULL);
 		check_invalid("PATCH", one, w.mod, json_object(), "name", "is required");
-		check_invalid("PATCH", one, w.mod, J("{s:s,s:b}", "name", "Y", "x", 1), "x",
-			      "unknown field");
+		check_invalid("PATCH", one, w.mod, harness_json("{s:s,s:b}", "name", "Y", "x", 1),
+			      "x", "unknown field");
 		/* Unknown and malformed ids. */
-		check_call("GET", fmt("%s/999999", base), NULL, NULL, 404, "not_found");
-		check_call("GET", fmt("%s/abc", base), NULL, NULL, 404, "not_found");
-		check_call("PATCH", fmt("%s/999999", base), w.mod, J("{s:s}", "name", "Q"), 404,
-			   "not_found");
-		check_call("DELETE", fmt("%s/999999", base), w.mod, NULL, 404, "not_found");
-		check_call("DELETE", fmt("%s/0", base), w.mod, NULL, 404, "not_found");
+		check_call("GET", harness_fmt("%s/999999", base), NULL, NULL, 404, "not_found");
+		check_call("GET", harness_fmt("%s/abc", base), NULL, NULL, 404, "not_found");
+		check_call("PATCH", harness_fmt("%s/999999", base), w.mod,
+			   harness_json("{s:s}", "name", "Q"), 404, "not_found");
+		check_call("DELETE", harness_fmt("%s/999999", base), w.mod, NULL, 404, "not_found");
+		check_call("DELETE", harness_fmt("%s/0", base), w.mod, NULL, 404, "not_found");
 		/* Unused: deleted. */
 		check_call("DELETE", one, w.mod, NULL, 204, NULL);
 		check_call("GET", one, NULL, NULL, 404, "not_found");
@@ -2079,12 +1832,13 @@ START_TEST(lookup_crud)
 	snprintf(used[3].path, sizeof(used[3].path), "/api/v1/directors/%lld",
 		 w.director[KUROSAWA]);
 	for (size_t i = 0; i < 4; i++) {
-		struct e2e_resp r = call("DELETE", used[i].path, w.mod, NULL);
+		struct e2e_resp r = harness_call("DELETE", used[i].path, w.mod, NULL);
 		expect(&r, 409, "in_use");
-		ck_assert_str_eq(jstr(r.json, "detail"), fmt("This %s is still used by %d movies.",
-							     used[i].one, used[i].count));
+		ck_assert_str_eq(jstr(r.json, "detail"),
+				 harness_fmt("This %s is still used by %d movies.", used[i].one,
+					     used[i].count));
 		e2e_resp_free(&r);
-		r = call("GET", used[i].path, NULL, NULL);
+		r = harness_call("GET", used[i].path, NULL, NULL);
 		expect(&r, 200, NULL);
 		ck_assert_int_eq(jint(r.json, "movie_count"), used[i].count);
 		e2e_resp_free(&r);
@@ -2092,14 +1846,15 @@ START_TEST(lookup_crud)
 	/* One movie using it: singular (Ikiru has no stars). */
 	int only = movie_index("Ikiru", 0);
 	long long lonely = create_lookup("stars", "Lonely Star");
-	check_call("PATCH", fmt("/api/v1/movies/%lld", w.movie[only]), w.mod,
-		   J("{s:[I]}", "star_ids", (json_int_t)lonely), 200, NULL);
-	struct e2e_resp r = call("DELETE", fmt("/api/v1/stars/%lld", lonely), w.mod, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/movies/%lld", w.movie[only]), w.mod,
+		   harness_json("{s:[I]}", "star_ids", (json_int_t)lonely), 200, NULL);
+	struct e2e_resp r =
+		harness_call("DELETE", harness_fmt("/api/v1/stars/%lld", lonely), w.mod, NULL);
 	expect(&r, 409, "in_use");
 	ck_assert_str_eq(jstr(r.json, "detail"), "This star is still used by 1 movie.");
 	e2e_resp_free(&r);
 	/* Genres and certifications: plain arrays by name, with counts. */
-	r = call("GET", "/api/v1/genres", NULL, NULL);
+	r = harness_call("GET", "/api/v1/genres", NULL, NULL);
 	expect(&r, 200, NULL);
 	ck_assert(json_is_array(r.json));
 	static const char *const genre_order[] = {"Animation", "Comedy", "Drama", "Thriller",
@@ -2107,7 +1862,7 @@ START_TEST(lookup_crud)
 	ck_assert_int_eq(json_array_size(r.json), 5 + 1); /* and the longest name */
 	for (int i = 0; i < 5; i++) {
 		const json_t *g = json_array_get(r.json, (size_t)i);
-		assert_keys(g, keys, "genre");
+		harness_assert_keys(g, keys, "genre");
 		ck_assert_str_eq(jstr(g, "name"), genre_order[i]);
 		int count = 0;
 		for (int m = 0; m < NMOVIES; m++)
@@ -2118,7 +1873,7 @@ START_TEST(lookup_crud)
 	}
 	e2e_resp_free(&r);
 	/* Paging parameters do not apply to them. */
-	r = call("GET", "/api/v1/certifications?page=99&per_page=1", NULL, NULL);
+	r = harness_call("GET", "/api/v1/certifications?page=99&per_page=1", NULL, NULL);
 	expect(&r, 200, NULL);
 	ck_assert(json_is_array(r.json));
 	ck_assert_str_eq(jstr(json_array_get(r.json, 0), "name"), "G");
@@ -2132,14 +1887,14 @@ START_TEST(lookup_crud)
 	ck_assert_str_eq(jstr(json_array_get(l.items, 0), "name"), "Ada Lovelace");
 	ck_assert_str_eq(jstr(json_array_get(l.items, 1), "name"), "Alan Turing");
 	ck_assert_str_eq(l.next, "/api/v1/stars?page=2&per_page=2");
-	assert_keys(json_array_get(l.items, 0), keys, "star");
+	harness_assert_keys(json_array_get(l.items, 0), keys, "star");
 	list_free(&l);
 	get_list("/api/v1/stars?search=HOP", NULL, &l);
 	ck_assert_int_eq(l.n, 1);
 	ck_assert_int_eq(l.ids[0], w.star[HOPPER]);
 	ck_assert_int_eq(jint(json_array_get(l.items, 0), "movie_count"), n_hopper);
 	list_free(&l);
-	get_list(fmt("/api/v1/stars?search=%s", urlenc("ÉDITH")), NULL, &l);
+	get_list(harness_fmt("/api/v1/stars?search=%s", urlenc("ÉDITH")), NULL, &l);
 	ck_assert_int_eq(l.n, 1);
 	ck_assert_int_eq(l.ids[0], w.star[PIAF]);
 	list_free(&l);
@@ -2157,17 +1912,19 @@ START_TEST(lookup_crud)
 	char text[256];
 	memset(text, 'a', 201);
 	text[201] = '\0';
-	check_invalid("GET", fmt("/api/v1/stars?search=%s", text), NULL, NULL, "search", NULL);
+	check_invalid("GET", harness_fmt("/api/v1/stars?search=%s", text), NULL, NULL, "search",
+		      NULL);
 	check_invalid("GET", "/api/v1/directors?search=%FF", NULL, NULL, "search", "UTF-8");
 
 	/* A rename shows in the movies and in their search. */
 	int hopper_movies[NMOVIES];
 	int nh = movies_with(stars_of, B(HOPPER), hopper_movies);
-	check_call("PATCH", fmt("/api/v1/stars/%lld", w.star[HOPPER]), w.mod,
-		   J("{s:s}", "name", "Grace Brewster"), 200, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/stars/%lld", w.star[HOPPER]), w.mod,
+		   harness_json("{s:s}", "name", "Grace Brewster"), 200, NULL);
 	check_search_at("brewster", "", hopper_movies, nh, __LINE__);
 	check_search("hopper", "", END);
-	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[hopper_movies[0]]), NULL, NULL);
+	r = harness_call("GET", harness_fmt("/api/v1/movies/%lld", w.movie[hopper_movies[0]]), NULL,
+			 NULL);
 	expect(&r, 200, NULL);
 	size_t i;
 	json_t *s;
@@ -2178,21 +1935,22 @@ START_TEST(lookup_crud)
 	e2e_resp_free(&r);
 	int kuro[NMOVIES];
 	int nk = movies_with(directors_of, B(KUROSAWA), kuro);
-	check_call("PATCH", fmt("/api/v1/directors/%lld", w.director[KUROSAWA]), w.mod,
-		   J("{s:s}", "name", "Kurosawa Akira-sensei"), 200, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/directors/%lld", w.director[KUROSAWA]), w.mod,
+		   harness_json("{s:s}", "name", "Kurosawa Akira-sensei"), 200, NULL);
 	check_search_at("sensei", "", kuro, nk, __LINE__);
 	/* Renaming a genre changes what the movies show. */
-	check_call("PATCH", fmt("/api/v1/genres/%lld", w.genre[ANIMATION]), w.mod,
-		   J("{s:s}", "name", "Animated"), 200, NULL);
-	r = call("GET", fmt("/api/v1/movies/%lld", w.movie[movie_index("Up", 0)]), NULL, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/genres/%lld", w.genre[ANIMATION]), w.mod,
+		   harness_json("{s:s}", "name", "Animated"), 200, NULL);
+	r = harness_call("GET", harness_fmt("/api/v1/movies/%lld", w.movie[movie_index("Up", 0)]),
+			 NULL, NULL);
 	ck_assert_str_eq(jstr(json_array_get(json_object_get(r.json, "genres"), 0), "name"),
 			 "Animated");
 	e2e_resp_free(&r);
 	/* Once no movie uses it, it can go. */
-	check_call("PATCH", fmt("/api/v1/movies/%lld", w.movie[only]), w.mod,
-		   J("{s:[]}", "star_ids"), 200, NULL);
-	check_call("DELETE", fmt("/api/v1/stars/%lld", lonely), w.mod, NULL, 204, NULL);
-	check_call("DELETE", fmt("/api/v1/genres/%lld", w.western), w.mod, NULL, 204, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/movies/%lld", w.movie[only]), w.mod,
+		   harness_json("{s:[]}", "star_ids"), 200, NULL);
+	check_call("DELETE", harness_fmt("/api/v1/stars/%lld", lonely), w.mod, NULL, 204, NULL);
+	check_call("DELETE", harness_fmt("/api/v1/genres/%lld", w.western), w.mod, NULL, 204, NULL);
 }
 END_TEST
 
@@ -2242,13 +2000,9 @@ END_TEST
 
 int main(void)
 {
-	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
-		fprintf(stderr, "catalog_test_movies: DATABASE_URL and REDIS_URL must be set "
-				"(scripts/test.sh starts throwaway servers)\n");
+	if (!harness_main_ready("catalog_test_movies"))
 		return 1;
-	}
 	log_set_level(LOG_LEVEL_ERROR);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	Suite *s = suite_create("catalog");
 
 	TCase *tc = tcase_create("list");
@@ -2275,10 +2029,5 @@ int main(void)
 	tcase_add_test(tc, favorites_list);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return harness_run(s);
 }

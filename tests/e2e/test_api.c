@@ -7,13 +7,13 @@
  * CTest), and redis-server on PATH. Every test works on throwaway databases
  * of its own (testdb.h).
  *
- * Cleanup: every process a test starts is tracked and killed by the checked
- * teardown, and every database it creates is dropped there. In fork mode a
- * failed assertion ends the test process before teardown; check then kills
+ * Cleanup: every process a test starts is tracked by the shared harness
+ * (harness.h) and stopped by the checked teardown (SIGTERM, then SIGKILL if
+ * it lingers), and every database it creates is dropped there. In fork mode
+ * a failed assertion ends the test process before teardown; check then kills
  * the test's whole process group (killpg after each test), which takes the
  * API and redis-server children with it. */
 #include <check.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -23,91 +23,41 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
+#include "harness.h"
 #include "testdb.h"
 
-#define MAX_CHILDREN 8
-#define MAX_DBS	     4
-#define MAX_FILES    8
+#define MAX_DBS 4
 
-/* What the running test started; teardown ends and removes all of it. */
-static pid_t children[MAX_CHILDREN];
+/* The databases the running test created and its connection to the last
+ * one (tests/support/harness.h has the rest); teardown drops them. */
 static char *dbs[MAX_DBS];
-static char files[MAX_FILES][256];
-
-static void track_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] <= 0) {
-			children[i] = pid;
-			return;
-		}
-	kill(pid, SIGKILL);
-	ck_abort_msg("too many child processes in one test");
-}
-
-static void untrack_pid(pid_t pid)
-{
-	for (int i = 0; i < MAX_CHILDREN; i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-/* A temporary file name for this test, removed by teardown. */
-static const char *temp_file(const char *what)
-{
-	for (int i = 0; i < MAX_FILES; i++)
-		if (!files[i][0]) {
-			snprintf(files[i], sizeof(files[i]), "/tmp/cinema-e2e-%ld-%s.log",
-				 (long)getpid(), what);
-			return files[i];
-		}
-	ck_abort_msg("too many temporary files in one test");
-	return NULL;
-}
+static PGconn *db_conn;
 
 static void setup(void)
 {
 	static const char *const required[] = {"DATABASE_URL", "REDIS_URL", "CINEMA_API_BIN",
-					       "MIGRATIONS_DIR"};
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		const char *v = getenv(required[i]);
-		ck_assert_msg(v && *v, "%s must be set (scripts/test.sh and CTest set it)",
-			      required[i]);
-	}
+					       "MIGRATIONS_DIR", NULL};
+	harness_require_env(required);
+	harness_begin("api");
 }
 
 static void teardown(void)
 {
-	for (int i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] <= 0)
-			continue;
-		kill(children[i], SIGKILL);
-		e2e_wait(children[i]);
-		children[i] = 0;
-	}
+	harness_end();
+	if (db_conn)
+		PQfinish(db_conn);
+	db_conn = NULL;
 	for (int i = 0; i < MAX_DBS; i++) {
 		testdb_drop(dbs[i]);
 		free(dbs[i]);
 		dbs[i] = NULL;
 	}
-	for (int i = 0; i < MAX_FILES; i++) {
-		if (files[i][0])
-			unlink(files[i]);
-		files[i][0] = '\0';
-	}
 }
 
 /* --- helpers --- */
-
-static const char *api_bin(void)
-{
-	return e2e_bin("CINEMA_API_BIN");
-}
 
 /* A fresh empty database, dropped by teardown. Returns its conninfo. */
 static const char *new_db(void)
@@ -125,20 +75,17 @@ static const char *new_db(void)
 	return NULL;
 }
 
-/* "DATABASE_URL=<ci>" in a static buffer. */
+/* "DATABASE_URL=<ci>" (harness_fmt's buffer). */
 static const char *db_env(const char *ci)
 {
-	static char env[1024];
-	int n = snprintf(env, sizeof(env), "DATABASE_URL=%s", ci);
-	ck_assert(n > 0 && (size_t)n < sizeof(env));
-	return env;
+	return harness_fmt("DATABASE_URL=%s", ci);
 }
 
 /* Runs `cinema-api args...` with extra environment; captures its output. */
 static int run_api(char *const argv[], const char *const *env, const char *const *unset,
 		   struct buf *out, struct buf *err)
 {
-	return e2e_run_capture(api_bin(), argv, env, unset, 20, out, err);
+	return e2e_run_capture(e2e_bin("CINEMA_API_BIN"), argv, env, unset, 20, out, err);
 }
 
 static int run_migrate(const char *ci, struct buf *err)
@@ -185,24 +132,13 @@ static int applied_from_log(const char *log)
 	return applied;
 }
 
-/* Runs one query on the database ci; returns the single value of its single
- * row as an owned string (NULL for SQL NULL). */
-static char *query_value(const char *ci, const char *sql)
+/* Connects to the database ci for harness_sql_value (closed by teardown). */
+static void use_db(const char *ci)
 {
-	PGconn *pg = PQconnectdb(ci);
-	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(pg));
-	PGresult *res = PQexec(pg, sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s: %s", sql, PQerrorMessage(pg));
-		PQclear(res);
-		PQfinish(pg);
-		ck_abort_msg("%s", msg);
-	}
-	char *v = PQgetisnull(res, 0, 0) ? NULL : strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	PQfinish(pg);
-	return v;
+	ck_assert_msg(db_conn == NULL, "one database connection a test");
+	db_conn = PQconnectdb(ci);
+	ck_assert_msg(PQstatus(db_conn) == CONNECTION_OK, "connect: %s", PQerrorMessage(db_conn));
+	harness_use_db(db_conn);
 }
 
 static size_t count_lines(const char *s)
@@ -213,57 +149,32 @@ static size_t count_lines(const char *s)
 	return n;
 }
 
-static void start_api(struct e2e_server *srv, const char *const *env)
-{
-	bool ok = e2e_server_start(srv, env);
-	if (srv->pid > 0)
-		track_pid(srv->pid);
-	if (!ok) {
-		struct buf log = BUF_INIT;
-		e2e_read_file(srv->log_path, &log);
-		unlink(srv->log_path);
-		ck_abort_msg("cinema-api serve did not come up; its log:\n%s",
-			     log.data ? log.data : "");
-	}
-}
-
-/* SIGTERM; returns the exit status. */
+/* SIGTERM; returns the exit status (-1 when it had to be killed). */
 static int stop_api(struct e2e_server *srv)
 {
-	pid_t pid = srv->pid;
-	int rc = e2e_server_stop(srv);
-	untrack_pid(pid);
-	unlink(srv->log_path);
+	int rc = harness_stop(srv->pid, SIGTERM, E2E_STOP_MS);
+	srv->pid = 0;
+	unlink(srv->log_path); /* a server started again on srv gets another */
 	return rc;
 }
 
-static struct e2e_resp get(const struct e2e_server *srv, const char *path)
+static struct e2e_resp get(const char *path)
 {
-	struct e2e_resp r;
-	ck_assert_msg(e2e_request("GET", e2e_url(srv, path), NULL, NULL, 0, &r),
-		      "GET %s: transport error", path);
-	return r;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
-	nanosleep(&t, NULL);
+	return harness_raw("GET", path, NULL, NULL, 0);
 }
 
 /* Polls GET /readyz until it answers status or timeout_ms passes; *last
  * gets the last response (free it). */
-static bool wait_readyz(const struct e2e_server *srv, long status, long timeout_ms,
-			struct e2e_resp *last)
+static bool wait_readyz(long status, long timeout_ms, struct e2e_resp *last)
 {
 	for (long waited = 0;; waited += 100) {
-		*last = get(srv, "/readyz");
+		*last = get("/readyz");
 		if (last->status == status)
 			return true;
 		if (waited >= timeout_ms)
 			return false;
 		e2e_resp_free(last);
-		sleep_ms(100);
+		harness_sleep_ms(100);
 	}
 }
 
@@ -319,19 +230,12 @@ static pid_t redis_start(int port, const char *log_path)
 			NULL};
 	pid_t pid = e2e_spawn("redis-server", argv, NULL, NULL, log_path);
 	ck_assert_msg(pid > 0, "cannot start redis-server");
-	track_pid(pid);
+	harness_track(pid);
 	for (int i = 0; i < 100; i++) {
 		if (redis_ping(port))
 			return pid;
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			untrack_pid(pid);
-			struct buf log = BUF_INIT;
-			e2e_read_file(log_path, &log);
-			ck_abort_msg("redis-server exited early (is it on PATH?):\n%s",
-				     log.data ? log.data : "");
-		}
-		sleep_ms(50);
+		harness_assert_alive(pid, "redis-server (is it on PATH?)");
+		harness_sleep_ms(50);
 	}
 	ck_abort_msg("redis-server on port %d did not answer within 5 s", port);
 	return -1;
@@ -339,9 +243,7 @@ static pid_t redis_start(int port, const char *log_path)
 
 static void redis_stop(pid_t pid)
 {
-	kill(pid, SIGTERM);
-	int rc = e2e_wait(pid);
-	untrack_pid(pid);
+	int rc = harness_stop(pid, SIGTERM, HARNESS_STOP_MS);
 	ck_assert_msg(rc == 0, "redis-server exited with %d", rc);
 }
 
@@ -359,19 +261,20 @@ START_TEST(migrate_creates_schema_then_applies_nothing)
 	ck_assert_msg(applied_from_log(err.data) == files_n, "expected %d applied:\n%s", files_n,
 		      err.data);
 
-	char *v = query_value(ci, "SELECT string_agg(name, ',' ORDER BY id) FROM user_groups");
+	use_db(ci);
+	char *v = harness_sql_value("SELECT string_agg(name, ',' ORDER BY id) FROM user_groups");
 	ck_assert_str_eq(v, "USER,MODERATOR,ADMIN");
 	free(v);
-	v = query_value(ci, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND "
-			    "tablename IN ('users', 'user_groups', 'user_profiles', "
-			    "'activation_tokens', 'password_reset_tokens', 'refresh_tokens')");
+	v = harness_sql_value("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND "
+			      "tablename IN ('users', 'user_groups', 'user_profiles', "
+			      "'activation_tokens', 'password_reset_tokens', 'refresh_tokens')");
 	ck_assert_str_eq(v, "6");
 	free(v);
 	static const char snapshot_sql[] =
 		"SELECT count(*) || ' ' || string_agg(version || '@' || applied_at, ',' "
 		"ORDER BY version) FROM schema_migrations";
-	char *before = query_value(ci, snapshot_sql);
-	char *count = query_value(ci, "SELECT count(*) FROM schema_migrations");
+	char *before = harness_sql_value(snapshot_sql);
+	char *count = harness_sql_value("SELECT count(*) FROM schema_migrations");
 	ck_assert_int_eq(atoi(count), files_n);
 	free(count);
 
@@ -380,9 +283,9 @@ START_TEST(migrate_creates_schema_then_applies_nothing)
 	rc = run_migrate(ci, &err);
 	ck_assert_msg(rc == 0, "second migrate exited %d:\n%s", rc, err.data);
 	ck_assert_msg(applied_from_log(err.data) == 0, "expected 0 applied:\n%s", err.data);
-	char *after = query_value(ci, snapshot_sql);
+	char *after = harness_sql_value(snapshot_sql);
 	ck_assert_str_eq(before, after);
-	v = query_value(ci, "SELECT count(*) FROM user_groups");
+	v = harness_sql_value("SELECT count(*) FROM user_groups");
 	ck_assert_str_eq(v, "3");
 	free(v);
 	free(before);
@@ -395,21 +298,21 @@ START_TEST(concurrent_migrations_apply_each_version_once)
 {
 	const char *ci = new_db();
 	int files_n = count_migration_files();
-	const char *logs[2] = {temp_file("migrate-a"), temp_file("migrate-b")};
+	const char *logs[2] = {harness_log_new("migrate-a"), harness_log_new("migrate-b")};
 	char *argv[] = {(char *)"cinema-api", (char *)"migrate", NULL};
 	const char *env[] = {db_env(ci), "LOG_LEVEL=info", NULL};
 	pid_t pids[2];
 
 	/* Both start before either is waited for. */
 	for (int i = 0; i < 2; i++) {
-		pids[i] = e2e_spawn(api_bin(), argv, env, NULL, logs[i]);
+		pids[i] = e2e_spawn(e2e_bin("CINEMA_API_BIN"), argv, env, NULL, logs[i]);
 		ck_assert_msg(pids[i] > 0, "cannot start cinema-api migrate");
-		track_pid(pids[i]);
+		harness_track(pids[i]);
 	}
 	int applied = 0;
 	for (int i = 0; i < 2; i++) {
 		int rc = e2e_wait(pids[i]);
-		untrack_pid(pids[i]);
+		harness_untrack(pids[i]);
 		struct buf log = BUF_INIT;
 		e2e_read_file(logs[i], &log);
 		ck_assert_msg(rc == 0, "migrate %d exited %d:\n%s", i, rc, log.data);
@@ -420,13 +323,14 @@ START_TEST(concurrent_migrations_apply_each_version_once)
 	}
 	ck_assert_int_eq(applied, files_n);
 
-	char *v = query_value(ci, "SELECT count(*) || '/' || count(DISTINCT version) "
-				  "FROM schema_migrations");
+	use_db(ci);
+	char *v = harness_sql_value("SELECT count(*) || '/' || count(DISTINCT version) "
+				    "FROM schema_migrations");
 	char want[32];
 	snprintf(want, sizeof(want), "%d/%d", files_n, files_n);
 	ck_assert_str_eq(v, want);
 	free(v);
-	v = query_value(ci, "SELECT string_agg(name, ',' ORDER BY id) FROM user_groups");
+	v = harness_sql_value("SELECT string_agg(name, ',' ORDER BY id) FROM user_groups");
 	ck_assert_str_eq(v, "USER,MODERATOR,ADMIN");
 	free(v);
 }
@@ -444,9 +348,9 @@ START_TEST(serve_answers_health_errors_and_stops_cleanly)
 
 	struct e2e_server srv;
 	const char *env[] = {db_env(ci), NULL};
-	start_api(&srv, env);
+	harness_server_start(&srv, env);
 
-	struct e2e_resp r = get(&srv, "/healthz");
+	struct e2e_resp r = get("/healthz");
 	char hv[128];
 	ck_assert_int_eq(r.status, 200);
 	ck_assert(e2e_header(&r, "Content-Type", hv, sizeof(hv)));
@@ -456,7 +360,7 @@ START_TEST(serve_answers_health_errors_and_stops_cleanly)
 	json_decref(want);
 	e2e_resp_free(&r);
 
-	r = get(&srv, "/readyz");
+	r = get("/readyz");
 	ck_assert_msg(r.status == 200, "readyz %ld: %s", r.status, r.body.data);
 	want = json_pack("{s:s,s:{s:s,s:s}}", "status", "ready", "checks", "postgres", "ok",
 			 "redis", "ok");
@@ -464,7 +368,7 @@ START_TEST(serve_answers_health_errors_and_stops_cleanly)
 	json_decref(want);
 	e2e_resp_free(&r);
 
-	r = get(&srv, "/api/v1/nope");
+	r = get("/api/v1/nope");
 	assert_json_error(&r, 404, "route_not_found");
 	e2e_resp_free(&r);
 
@@ -480,7 +384,7 @@ START_TEST(serve_answers_health_errors_and_stops_cleanly)
 	ck_assert(e2e_header(&r, "X-Request-Id", hv, sizeof(hv)));
 	ck_assert_str_eq(hv, "e2e-run.42_A");
 	e2e_resp_free(&r);
-	r = get(&srv, "/api/v1/nope");
+	r = get("/api/v1/nope");
 	ck_assert(e2e_header(&r, "X-Request-Id", hv, sizeof(hv)));
 	ck_assert_uint_eq(strlen(hv), 32);
 	ck_assert_uint_eq(strspn(hv, "0123456789abcdef"), 32);
@@ -502,7 +406,7 @@ START_TEST(readyz_follows_redis_down_and_back)
 {
 	int rport = e2e_free_port();
 	ck_assert_int_gt(rport, 0);
-	const char *rlog = temp_file("redis");
+	const char *rlog = harness_log_new("redis");
 	pid_t redis = redis_start(rport, rlog);
 
 	const char *ci = new_db();
@@ -510,15 +414,15 @@ START_TEST(readyz_follows_redis_down_and_back)
 	snprintf(redis_env, sizeof(redis_env), "REDIS_URL=redis://127.0.0.1:%d/0", rport);
 	const char *env[] = {db_env(ci), redis_env, NULL};
 	struct e2e_server srv;
-	start_api(&srv, env);
+	harness_server_start(&srv, env);
 
 	struct e2e_resp r;
-	ck_assert_msg(wait_readyz(&srv, 200, 2000, &r), "readyz %ld: %s", r.status, r.body.data);
+	ck_assert_msg(wait_readyz(200, 2000, &r), "readyz %ld: %s", r.status, r.body.data);
 	e2e_resp_free(&r);
 
 	redis_stop(redis);
-	ck_assert_msg(wait_readyz(&srv, 503, 5000, &r), "readyz %ld with redis stopped: %s",
-		      r.status, r.body.data);
+	ck_assert_msg(wait_readyz(503, 5000, &r), "readyz %ld with redis stopped: %s", r.status,
+		      r.body.data);
 	assert_json_error(&r, 503, "not_ready");
 	json_t *want = json_pack("{s:s,s:s}", "redis", "down", "postgres", "ok");
 	ck_assert_msg(json_equal(json_object_get(r.json, "checks"), want), "readyz body: %s",
@@ -526,14 +430,14 @@ START_TEST(readyz_follows_redis_down_and_back)
 	json_decref(want);
 	e2e_resp_free(&r);
 	/* Liveness does not depend on Redis. */
-	r = get(&srv, "/healthz");
+	r = get("/healthz");
 	ck_assert_int_eq(r.status, 200);
 	e2e_resp_free(&r);
 
 	/* Same port, same API process: it reconnects by itself. */
 	redis = redis_start(rport, rlog);
-	ck_assert_msg(wait_readyz(&srv, 200, 5000, &r), "readyz %ld after redis restart: %s",
-		      r.status, r.body.data);
+	ck_assert_msg(wait_readyz(200, 5000, &r), "readyz %ld after redis restart: %s", r.status,
+		      r.body.data);
 	want = json_pack("{s:s,s:s}", "redis", "ok", "postgres", "ok");
 	ck_assert_msg(json_equal(json_object_get(r.json, "checks"), want), "readyz body: %s",
 		      r.body.data);
@@ -621,7 +525,7 @@ END_TEST
 START_TEST(port_in_use_is_refused)
 {
 	struct e2e_server srv;
-	start_api(&srv, NULL);
+	harness_server_start(&srv, NULL);
 
 	char port_env[32], want[96];
 	snprintf(port_env, sizeof(port_env), "HTTP_PORT=%d", srv.port);
@@ -635,7 +539,7 @@ START_TEST(port_in_use_is_refused)
 	buf_free(&err);
 
 	/* The first one is unharmed. */
-	struct e2e_resp r = get(&srv, "/healthz");
+	struct e2e_resp r = get("/healthz");
 	ck_assert_int_eq(r.status, 200);
 	e2e_resp_free(&r);
 	ck_assert_int_eq(stop_api(&srv), 0);
@@ -647,8 +551,8 @@ START_TEST(metrics_need_the_token)
 {
 	struct e2e_server srv;
 	const char *env[] = {"METRICS_TOKEN=metrics-token-for-tests", NULL};
-	start_api(&srv, env);
-	struct e2e_resp r = get(&srv, "/healthz");
+	harness_server_start(&srv, env);
+	struct e2e_resp r = get("/healthz");
 	e2e_resp_free(&r);
 	ck_assert(e2e_request("GET", e2e_url(&srv, "/metrics"), NULL, NULL, 0, &r));
 	ck_assert_int_eq(r.status, 401);
@@ -670,7 +574,7 @@ START_TEST(metrics_need_the_token)
 	ck_assert_int_eq(stop_api(&srv), 0);
 
 	/* Without a token the endpoint does not exist. */
-	start_api(&srv, NULL);
+	harness_server_start(&srv, NULL);
 	ck_assert(e2e_request("GET", e2e_url(&srv, "/metrics"), right, NULL, 0, &r));
 	ck_assert_int_eq(r.status, 404);
 	e2e_resp_free(&r);
@@ -682,7 +586,7 @@ END_TEST
 START_TEST(healthcheck_command_follows_readiness)
 {
 	struct e2e_server srv;
-	start_api(&srv, NULL);
+	harness_server_start(&srv, NULL);
 	char port_env[32];
 	snprintf(port_env, sizeof(port_env), "HTTP_PORT=%d", srv.port);
 	char *argv[] = {(char *)"cinema-api", (char *)"healthcheck", NULL};
@@ -697,12 +601,8 @@ int main(void)
 {
 	/* The test command always provides these; a run without them is a
 	 * broken setup, not something to skip. */
-	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
-		fprintf(stderr, "e2e_test_api: DATABASE_URL and REDIS_URL must be set "
-				"(scripts/test.sh starts throwaway servers)\n");
+	if (!harness_main_ready("e2e_test_api"))
 		return 1;
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	Suite *s = suite_create("e2e_api");
 
 	TCase *tc = tcase_create("migrate");
@@ -731,10 +631,5 @@ int main(void)
 	tcase_add_test(tc, help_and_unknown_command);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return harness_run(s);
 }

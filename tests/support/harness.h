@@ -40,6 +40,7 @@
 #define HARNESS_POLL_MS 50L
 #define HARNESS_STOP_MS 10000L /* teardown: SIGTERM, this long, then SIGKILL */
 #define HARNESS_ENV_MAX 24
+#define HARNESS_FMT_MAX 8192 /* harness_fmt's buffers; longest path of harness_raw */
 
 /* --- the running test --- */
 
@@ -87,7 +88,8 @@ void harness_require_env(const char *const *names);
 
 void harness_sleep_ms(long ms);
 long long harness_now_ms(void); /* monotonic */
-/* printf into a rotating static buffer (eight live at a time). */
+/* printf into a rotating static buffer (eight live at a time, each
+ * HARNESS_FMT_MAX bytes; a longer text fails the test). */
 const char *harness_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 /* "prefix-<48 random hex digits>" into out. */
 void harness_secret(char *out, size_t n, const char *prefix);
@@ -176,7 +178,8 @@ long long harness_sql_int(const char *sql);
 /* json_pack that cannot fail silently; returns a new reference. */
 json_t *harness_json(const char *f, ...);
 /* A request to path on the server (or to a full http URL) with raw headers
- * (NULL-terminated, may be NULL) and body. Free with e2e_resp_free. */
+ * (NULL-terminated, may be NULL) and body; path may be up to HARNESS_FMT_MAX
+ * bytes long. Free with e2e_resp_free. */
 struct e2e_resp harness_raw(const char *method, const char *path, const char *const *headers,
 			    const char *body, size_t len);
 /* A request as the holder of access token bearer (NULL: anonymous), with
