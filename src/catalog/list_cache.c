@@ -1,5 +1,6 @@
 #include "catalog/list_cache.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,8 +17,10 @@
 #define QUEUE_MAX     256 /* refreshes waiting; more are dropped (the lease retries them) */
 #define KEY_FIELDS    15  /* limit, offset and the 13 values of key_fields() */
 #define KEY_SEPARATOR '|'
-#define FILLS_MAX     32   /* pages read at once for waiting requests */
-#define FILL_WAIT_MS  2000 /* a request waits this long for another's read */
+#define FILLS_MAX     32 /* pages read at once for waiting requests */
+#define FILL_WAIT_S                                             \
+	10 /* a request waits this long for another's read (the \
+	    * default statement timeout: longer reads fail anyway) */
 
 /* A page to read again: its key (which holds the whole filter) and the
  * cache generation it was found under. */
@@ -150,19 +153,18 @@ static struct fill *fill_find(struct movie_lists *ml, const char *key, size_t kl
 	return NULL;
 }
 
-/* Registers this request as the reader of key and returns its slot, unless
- * another request is reading it: then waits (at most until deadline) for a
- * read to finish, returns NULL and sets *wait_again, so the caller looks in
- * the cache again. NULL without *wait_again (every slot taken, or deadline
- * passed): the caller reads without a slot. */
+/* Registers this request as the reader of key and returns its slot. When
+ * another request is reading key, waits until that read is over (or the
+ * deadline) and returns NULL; also NULL when every slot is taken. */
 static struct fill *fill_claim(struct movie_lists *ml, const char *key, size_t klen,
-			       const struct timespec *deadline, bool *wait_again)
+			       const struct timespec *deadline)
 {
 	struct fill *mine = NULL;
-	*wait_again = false;
 	pthread_mutex_lock(&ml->fill_lock);
 	if (fill_find(ml, key, klen)) {
-		*wait_again = pthread_cond_timedwait(&ml->filled, &ml->fill_lock, deadline) == 0;
+		while (fill_find(ml, key, klen) &&
+		       pthread_cond_timedwait(&ml->filled, &ml->fill_lock, deadline) != ETIMEDOUT)
+			;
 	} else {
 		for (int i = 0; i < FILLS_MAX && !mine; i++)
 			if (!ml->fills[i].klen)
@@ -184,6 +186,23 @@ static void fill_done(struct movie_lists *ml, struct fill *mine)
 	pthread_mutex_unlock(&ml->fill_lock);
 }
 
+/* From the cache: true when the page was appended (queueing a refresh when
+ * it is stale). */
+static bool from_cache(struct movie_lists *ml, const char *key, size_t klen, struct buf *items,
+		       long long *total, uint64_t *gen)
+{
+	switch (cache_get(ml->cache, key, klen, items, total, gen)) {
+	case CACHE_HIT:
+		return true;
+	case CACHE_STALE:
+		refresh_later(ml, key, klen, *gen);
+		return true;
+	case CACHE_MISS:
+		break;
+	}
+	return false;
+}
+
 enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
 			  long long *total)
 {
@@ -191,29 +210,24 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 	char key[KEY_MAX];
 	size_t klen = 0;
 	uint64_t gen = 0;
-	struct fill *mine = NULL;
 	struct timespec deadline;
 	/* Lists of one user's favorites or purchases are never shared. */
 	if (ml && !f->favorites_of && !f->purchased_by)
 		klen = key_of(f, key, sizeof(key));
 	if (!klen)
 		return list_from_db(app, f, items, total);
+	if (from_cache(ml, key, klen, items, total, &gen))
+		return ERR_OK;
+	/* A miss: read it, unless another request is reading it already; then
+	 * wait for that read and look again. If the page is still missing (the
+	 * read failed, or was not kept), read it without waiting any more. */
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += FILL_WAIT_MS / 1000;
-	for (;;) {
-		bool wait_again;
-		switch (cache_get(ml->cache, key, klen, items, total, &gen)) {
-		case CACHE_HIT:
-			return ERR_OK;
-		case CACHE_STALE:
-			refresh_later(ml, key, klen, gen);
-			return ERR_OK;
-		case CACHE_MISS:
-			break;
-		}
-		mine = fill_claim(ml, key, klen, &deadline, &wait_again);
-		if (!wait_again)
-			break; /* ours to read (registered or not), or waited long enough */
+	deadline.tv_sec += FILL_WAIT_S;
+	struct fill *mine = fill_claim(ml, key, klen, &deadline);
+	if (from_cache(ml, key, klen, items, total, &gen)) {
+		if (mine)
+			fill_done(ml, mine);
+		return ERR_OK;
 	}
 	size_t start = items->len;
 	enum err rc = list_from_db(app, f, items, total);
@@ -265,9 +279,9 @@ static void drop_all(void *ctx)
 
 void movie_lists_changed(const struct app *app)
 {
-	if (!app->movie_lists)
-		return;
-	cache_invalidate(app->movie_lists->cache);
+	/* Published even with this process's cache off: others may have one. */
+	if (app->movie_lists)
+		cache_invalidate(app->movie_lists->cache);
 	if (kv_command(app->kv, NULL, "PUBLISH %s 1", CATALOG_CHANNEL) != ERR_OK)
 		LOG_WARN("catalog change not published: other processes may serve cached lists "
 			 "until they expire");

@@ -81,7 +81,7 @@ struct cache *cache_new(size_t max_bytes, int ttl_ms)
 		return NULL;
 	struct cache *c = xcalloc(1, sizeof(*c));
 	c->nsets = 1;
-	while (c->nsets * 2 * SET_BYTES <= max_bytes)
+	while (c->nsets <= max_bytes / (2 * (size_t)SET_BYTES))
 		c->nsets *= 2;
 	c->sets = xcalloc(c->nsets, sizeof(*c->sets));
 	for (size_t i = 0; i < c->nsets; i++)
@@ -179,9 +179,21 @@ void cache_put(struct cache *c, const char *key, size_t klen, uint64_t gen, cons
 
 	pthread_mutex_lock(&s->lock);
 	struct entry *slot = NULL;
-	for (int w = 0; w < WAYS; w++)
-		if (entry_is(&s->e[w], h, key, klen))
-			entry_drop(c, s, &s->e[w]);
+	/* Checked again under the lock: an invalidation since the first check,
+	 * or a newer value stored meanwhile, wins over this one. */
+	bool stale = gen != atomic_load(&c->gen);
+	for (int w = 0; w < WAYS && !stale; w++)
+		if (entry_is(&s->e[w], h, key, klen)) {
+			if (s->e[w].gen > gen)
+				stale = true;
+			else
+				entry_drop(c, s, &s->e[w]);
+		}
+	if (stale) {
+		pthread_mutex_unlock(&s->lock);
+		free(blob);
+		return;
+	}
 	/* Make room: evict what goes stale first until the value fits. */
 	for (;;) {
 		struct entry *oldest = NULL;

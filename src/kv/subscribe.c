@@ -92,14 +92,19 @@ static void *listen_thread(void *arg)
 	bool first = true;
 	for (;;) {
 		redisContext *c = kv_connect(s->kv);
+		struct timespec since;
+		clock_gettime(CLOCK_MONOTONIC, &since);
 		if (c && subscribe(c, s->channel)) {
+			/* No read timeout (messages may be hours apart), but TCP
+			 * keepalive, so a peer that vanished without a reset (a
+			 * NAT or balancer idle timeout) ends the read. */
 			struct timeval forever = {0, 0};
 			redisSetTimeout(c, forever);
+			redisEnableKeepAlive(c);
 			if (!set_conn(s, c)) {
 				redisFree(c);
 				break;
 			}
-			wait_ms = BACKOFF_MIN_MS;
 			s->on_message(s->ctx); /* whatever was sent while away */
 			if (first)
 				first_attempt_over(s);
@@ -123,7 +128,14 @@ static void *listen_thread(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		if (stop)
 			break;
-		LOG_WARN("redis subscription lost, reconnecting", LOG_STR("channel", s->channel),
+		/* Back off from the minimum again only after a connection that
+		 * lasted: one dropped at once (an output buffer limit, a proxy)
+		 * must not reconnect, and drop the cache, ten times a second. */
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - since.tv_sec > BACKOFF_MAX_MS / 1000)
+			wait_ms = BACKOFF_MIN_MS;
+		LOG_WARN("redis subscription down, retrying", LOG_STR("channel", s->channel),
 			 LOG_INT("retry_ms", wait_ms));
 		if (backoff(s, wait_ms))
 			break;

@@ -92,6 +92,15 @@ START_TEST(invalidation_beats_a_slow_fill)
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "");
 	put(c, "a", gen, "v2", 0);
 	ck_assert_str_eq(get(c, "a", &aux, &gen), "v2");
+	/* A slow fill from before an invalidation never replaces a value
+	 * stored after it. */
+	uint64_t before;
+	ck_assert_str_eq(get(c, "c", &aux, &before), "");
+	cache_invalidate(c);
+	ck_assert_str_eq(get(c, "c", &aux, &gen), "");
+	put(c, "c", gen, "after", 0);
+	put(c, "c", before, "before", 0);
+	ck_assert_str_eq(get(c, "c", &aux, &gen), "after");
 	cache_free(c);
 }
 END_TEST
