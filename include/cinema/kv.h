@@ -44,8 +44,8 @@ bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int 
  * a message as "something changed", never for its content. Reconnects with
  * backoff up to 5 s. Returns once the first attempt to subscribe is over
  * (a few times the client's timeout when Redis does not answer), so when
- * Redis is up no message published after the call is missed. Returns NULL only when the thread
- * cannot start. */
+ * Redis is up no message published after the call is missed. Returns NULL
+ * only when the thread cannot start. */
 struct kv_subscription;
 struct kv_subscription *kv_subscribe(struct kv *kv, const char *channel,
 				     void (*on_message)(void *ctx), void *ctx);
