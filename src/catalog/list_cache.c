@@ -282,8 +282,13 @@ void movie_lists_changed(const struct app *app)
 	/* Published even with this process's cache off: others may have one. */
 	if (app->movie_lists)
 		cache_invalidate(app->movie_lists->cache);
-	if (kv_command(app->kv, NULL, "PUBLISH %s 1", CATALOG_CHANNEL) != ERR_OK)
-		LOG_WARN("catalog change not published: other processes may serve cached lists "
+	movie_lists_announce(app->kv);
+}
+
+void movie_lists_announce(struct kv *kv)
+{
+	if (kv_command(kv, NULL, "PUBLISH %s 1", CATALOG_CHANNEL) != ERR_OK)
+		LOG_WARN("catalog change not published: API processes may serve cached lists "
 			 "until they expire");
 }
 

@@ -35,6 +35,9 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 /* After a committed write that changes what lists show: drops the cached
  * pages here and tells the other processes. */
 void movie_lists_changed(const struct app *app);
+/* Tells every API process to drop its cached pages (a Redis PUBLISH; a
+ * failure is logged). For writers outside the API, such as the seed. */
+void movie_lists_announce(struct kv *kv);
 /* Hit and miss counters and bytes held (zeros when off). */
 void movie_lists_stats(const struct app *app, struct cache_stats *out);
 

@@ -14,7 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog/list_cache.h"
+#include "cinema/config.h"
 #include "cinema/db.h"
+#include "cinema/kv.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
 
@@ -587,6 +590,21 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Running API processes drop their cached movie lists. */
+static void announce_change(const struct config *cfg)
+{
+	char err[256];
+	struct kv_options kvo = {
+		.url = cfg->redis_url, .pool_size = 1, .timeout_ms = cfg->redis_timeout_ms};
+	struct kv *kv = kv_new(&kvo, err, sizeof(err));
+	if (!kv) {
+		LOG_WARN("catalog change not published", LOG_STR("error", err));
+		return;
+	}
+	movie_lists_announce(kv);
+	kv_free(kv);
+}
+
 int catalog_seed_command(const struct config *cfg, int argc, char **argv)
 {
 	struct seed_run run = {.file_always = true};
@@ -656,6 +674,7 @@ int catalog_seed_command(const struct config *cfg, int argc, char **argv)
 		    db_exec_simple(conn, "ANALYZE movies, movie_genres, movie_stars, "
 					 "movie_directors") != ERR_OK)
 			LOG_WARN("analyze after seeding failed; statistics may be stale");
+		announce_change(cfg);
 	}
 	printf("seed: %lld movies added (%lld from the data file, %lld generated), "
 	       "%lld lookups added, in %.1f s\n",

@@ -45,8 +45,9 @@ static struct {
 
 static void setup(void)
 {
-	static const char *const required[] = {"DATABASE_URL", "REDIS_URL", "CINEMA_API_BIN",
-					       "MIGRATIONS_DIR", NULL};
+	static const char *const required[] = {"DATABASE_URL",	    "REDIS_URL",
+					       "CINEMA_API_BIN",    "MIGRATIONS_DIR",
+					       "CINEMA_SOURCE_DIR", NULL};
 	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
 	harness_begin("lcache");
@@ -228,6 +229,29 @@ START_TEST(cache_off)
 }
 END_TEST
 
+/* `cinema-api seed` writes outside the API; it announces the change too. */
+START_TEST(seed_is_announced)
+{
+	start(&w.a, LONG_TTL);
+	fixture();
+	ck_assert_str_eq(names(&w.a, LIST), "Harbor Lights[Drama]|1");
+	struct harness_env e = {0};
+	harness_env_set(&e, "DATABASE_URL=%s", w.ci);
+	harness_env_set(&e, "REDIS_URL=%s", w.redis_url);
+	harness_env_set(&e, "SEED_FILE=%s/data/movies.json", getenv("CINEMA_SOURCE_DIR"));
+	harness_env_set(&e, "LOG_LEVEL=warn");
+	char *argv[] = {(char *)"cinema-api", (char *)"seed", NULL};
+	ck_assert_int_eq(e2e_run(e2e_bin("CINEMA_API_BIN"), argv, e.p), 0);
+	long long until = harness_now_ms() + HARNESS_WAIT_MS;
+	const char *got = names(&w.a, LIST);
+	while (strcmp(strrchr(got, '|'), "|1") == 0 && harness_now_ms() < until) {
+		harness_sleep_ms(HARNESS_POLL_MS);
+		got = names(&w.a, LIST);
+	}
+	ck_assert_msg(strcmp(strrchr(got, '|'), "|1") != 0, "still cached: %s", got);
+}
+END_TEST
+
 /* Search and filters are part of the key: each query its own page. */
 START_TEST(key_is_the_whole_query)
 {
@@ -264,6 +288,7 @@ int main(void)
 	tcase_add_test(tc, entries_expire);
 	tcase_add_test(tc, cache_off);
 	tcase_add_test(tc, key_is_the_whole_query);
+	tcase_add_test(tc, seed_is_announced);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);
