@@ -18,9 +18,9 @@
 #define KEY_FIELDS    15  /* limit, offset and the 13 values of key_fields() */
 #define KEY_SEPARATOR '|'
 #define FILLS_MAX     32 /* pages read at once for waiting requests */
-#define FILL_WAIT_S                                             \
-	10 /* a request waits this long for another's read (the \
-	    * default statement timeout: longer reads fail anyway) */
+/* How long a request waits for another's read of the same page: the default
+ * statement timeout, after which that read has failed anyway. */
+#define FILL_WAIT_S 10
 
 /* A page to read again: its key (which holds the whole filter) and the
  * cache generation it was found under. */
