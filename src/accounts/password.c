@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cinema/clock.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
 
@@ -20,14 +21,7 @@ struct password_hasher {
 
 static bool slot_take(struct password_hasher *ph)
 {
-	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += ph->wait_ms / 1000;
-	deadline.tv_nsec += (long)(ph->wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	struct timespec deadline = deadline_after_ms(CLOCK_REALTIME, ph->wait_ms);
 	while (sem_timedwait(&ph->slots, &deadline) != 0) {
 		if (errno != EINTR) {
 			LOG_WARN("password hashing saturated");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cinema/clock.h"
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
@@ -20,7 +21,7 @@
 #define FILLS_MAX     32 /* pages read at once for waiting requests */
 /* How long a request waits for another's read of the same page: the default
  * statement timeout, after which that read has failed anyway. */
-#define FILL_WAIT_S 10
+#define FILL_WAIT_MS 10000
 
 /* A page to read again: its key (which holds the whole filter) and the
  * cache generation it was found under. */
@@ -210,7 +211,6 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 	char key[KEY_MAX];
 	size_t klen = 0;
 	uint64_t gen = 0;
-	struct timespec deadline;
 	/* Lists of one user's favorites or purchases are never shared. */
 	if (ml && !f->favorites_of && !f->purchased_by)
 		klen = key_of(f, key, sizeof(key));
@@ -221,8 +221,7 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 	/* A miss: read it, unless another request is reading it already; then
 	 * wait for that read and look again. If the page is still missing (the
 	 * read failed, or was not kept), read it without waiting any more. */
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += FILL_WAIT_S;
+	struct timespec deadline = deadline_after_ms(CLOCK_MONOTONIC, FILL_WAIT_MS);
 	struct fill *mine = fill_claim(ml, key, klen, &deadline);
 	if (from_cache(ml, key, klen, items, total, &gen)) {
 		if (mine)

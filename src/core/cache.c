@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cinema/clock.h"
 #include "cinema/mem.h"
 
 #define WAYS		 64
@@ -52,13 +53,6 @@ static void blob_release(struct blob *b)
 {
 	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
 		free(b);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* FNV-1a, then a murmur3 finalizer so the low bits (the set) mix well. */
@@ -119,7 +113,7 @@ enum cache_result cache_get(struct cache *c, const char *key, size_t klen, struc
 		return CACHE_MISS;
 	uint64_t h = hash_key(key, klen);
 	uint64_t g = atomic_load(&c->gen);
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	struct set *s = &c->sets[h & (c->nsets - 1)];
 	struct blob *found = NULL;
 	size_t vlen = 0;
@@ -169,7 +163,7 @@ void cache_put(struct cache *c, const char *key, size_t klen, uint64_t gen, cons
 	if (!c || klen + vlen > c->max_entry || gen != atomic_load(&c->gen))
 		return;
 	uint64_t h = hash_key(key, klen);
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	size_t size = klen + vlen;
 	struct set *s = &c->sets[h & (c->nsets - 1)];
 	struct blob *blob = xmalloc(sizeof(*blob) + size);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cinema/clock.h"
 #include "cinema/db.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
@@ -516,16 +517,9 @@ static void pool_put(struct db_conn *conn)
 enum err db_acquire(struct db_pool *pool, struct db_conn **out)
 {
 	struct db_conn *conn;
-	struct timespec deadline;
+	struct timespec deadline = deadline_after_ms(CLOCK_MONOTONIC, pool->acquire_timeout_ms);
 
 	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += pool->acquire_timeout_ms / 1000;
-	deadline.tv_nsec += (long)(pool->acquire_timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 
 	pthread_mutex_lock(&pool->lock);
 	while ((conn = pool_take_locked(pool)) == NULL) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cinema/clock.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
 #include "kv/kv_private.h"
@@ -159,14 +160,7 @@ fail:
 /* Takes a slot; *ctx may come back NULL (not connected yet). */
 static bool slot_take(struct kv *kv, redisContext **ctx)
 {
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += kv->timeout_ms / 1000;
-	deadline.tv_nsec += (long)(kv->timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	struct timespec deadline = deadline_after_ms(CLOCK_MONOTONIC, kv->timeout_ms);
 	pthread_mutex_lock(&kv->lock);
 	while (kv->nidle == 0) {
 		if (pthread_cond_timedwait(&kv->freed, &kv->lock, &deadline) == ETIMEDOUT &&

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "cinema/clock.h"
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
@@ -51,14 +52,7 @@ static bool is_message(const redisReply *r)
 /* Waits ms unless stopped; true when it is time to stop. */
 static bool backoff(struct kv_subscription *s, int ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = deadline_after_ms(CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
 		;
@@ -92,8 +86,7 @@ static void *listen_thread(void *arg)
 	bool first = true;
 	for (;;) {
 		redisContext *c = kv_connect(s->kv);
-		struct timespec since;
-		clock_gettime(CLOCK_MONOTONIC, &since);
+		int64_t since = mono_ms();
 		if (c && subscribe(c, s->channel)) {
 			/* No read timeout (messages may be hours apart), but TCP
 			 * keepalive, so a peer that vanished without a reset (a
@@ -131,9 +124,7 @@ static void *listen_thread(void *arg)
 		/* Back off from the minimum again only after a connection that
 		 * lasted: one dropped at once (an output buffer limit, a proxy)
 		 * must not reconnect, and drop the cache, ten times a second. */
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - since.tv_sec > BACKOFF_MAX_MS / 1000)
+		if (mono_ms() - since > BACKOFF_MAX_MS)
 			wait_ms = BACKOFF_MIN_MS;
 		LOG_WARN("redis subscription down, retrying", LOG_STR("channel", s->channel),
 			 LOG_INT("retry_ms", wait_ms));

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "accounts/repo.h"
+#include "cinema/clock.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
@@ -39,13 +40,6 @@ struct scheduler {
 	sigset_t stop_signals;
 	bool stopping;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Waits up to ms for a stop signal; true once one has arrived. */
 static bool stop_wait(struct scheduler *s, long ms)
@@ -286,9 +280,9 @@ int scheduler_run(const struct config *cfg)
 		 LOG_INT("max_attempts", cfg->email_max_attempts));
 	long long next_sweep = 0;
 	while (!stop_wait(&s, 0)) {
-		if (now_ms() >= next_sweep) {
+		if (mono_ms() >= next_sweep) {
 			sweep(&s);
-			next_sweep = now_ms() + cfg->scheduler_sweep_ms;
+			next_sweep = mono_ms() + cfg->scheduler_sweep_ms;
 			continue;
 		}
 		long long id = next_announced(&s);
