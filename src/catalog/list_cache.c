@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,6 @@
 #define KEY_MAX	      1024
 #define REFRESHERS    2
 #define QUEUE_MAX     256 /* refreshes waiting; more are dropped (the lease retries them) */
-#define KEY_FIELDS    15  /* limit, offset and the 13 values of key_fields() */
 #define KEY_SEPARATOR '|'
 #define FILLS_MAX     32 /* pages read at once for waiting requests */
 /* How long a request waits for another's read of the same page: the default
@@ -55,14 +55,27 @@ struct movie_lists {
 
 /* ---- keys ---- */
 
-/* The values of a public filter in key order (after limit and offset). */
-static void key_fields(const struct movie_filter *f, const char *v[13])
+/* The text filters of a public page, in key order (after limit and
+ * offset): one list for making keys and for reading them back. */
+static const size_t key_fields[] = {
+	offsetof(struct movie_filter, year),	      offsetof(struct movie_filter, year_min),
+	offsetof(struct movie_filter, year_max),      offsetof(struct movie_filter, imdb_min),
+	offsetof(struct movie_filter, imdb_max),      offsetof(struct movie_filter, price_min),
+	offsetof(struct movie_filter, price_max),     offsetof(struct movie_filter, genre),
+	offsetof(struct movie_filter, certification), offsetof(struct movie_filter, star),
+	offsetof(struct movie_filter, director),      offsetof(struct movie_filter, tsquery),
+	offsetof(struct movie_filter, sort),
+};
+#define NFIELDS (sizeof(key_fields) / sizeof(key_fields[0]))
+
+static const char *field_get(const struct movie_filter *f, size_t i)
 {
-	const char *src[13] = {f->year,		 f->year_min,  f->year_max,  f->imdb_min,
-			       f->imdb_max,	 f->price_min, f->price_max, f->genre,
-			       f->certification, f->star,      f->director,  f->tsquery,
-			       f->sort};
-	memcpy(v, src, sizeof(src));
+	return *(const char *const *)(const void *)((const char *)f + key_fields[i]);
+}
+
+static void field_set(struct movie_filter *f, size_t i, const char *v)
+{
+	*(const char **)(void *)((char *)f + key_fields[i]) = v;
 }
 
 /* The key of a public page: limit, offset and every filter, in a fixed
@@ -70,11 +83,11 @@ static void key_fields(const struct movie_filter *f, const char *v[13])
  * and a sort name), so none holds the separator. 0 when it does not fit. */
 static size_t key_of(const struct movie_filter *f, char *key, size_t keylen)
 {
-	const char *v[13];
-	key_fields(f, v);
 	size_t o = (size_t)snprintf(key, keylen, "%lld%c%lld", f->limit, KEY_SEPARATOR, f->offset);
-	for (size_t i = 0; i < 13 && o < keylen; i++)
-		o += (size_t)snprintf(key + o, keylen - o, "%c%s", KEY_SEPARATOR, v[i] ? v[i] : "");
+	for (size_t i = 0; i < NFIELDS && o < keylen; i++) {
+		const char *v = field_get(f, i);
+		o += (size_t)snprintf(key + o, keylen - o, "%c%s", KEY_SEPARATOR, v ? v : "");
+	}
 	return o < keylen ? o : 0;
 }
 
@@ -82,9 +95,9 @@ static size_t key_of(const struct movie_filter *f, char *key, size_t keylen)
  * into fields (so it must be a writable copy). */
 static bool filter_of(char *key, struct movie_filter *f)
 {
-	char *field[KEY_FIELDS];
-	int n = 0;
-	for (char *p = key; n < KEY_FIELDS; n++) {
+	char *field[NFIELDS + 2];
+	size_t n = 0;
+	for (char *p = key; n < NFIELDS + 2; n++) {
 		field[n] = p;
 		char *sep = strchr(p, KEY_SEPARATOR);
 		if (!sep) {
@@ -94,17 +107,13 @@ static bool filter_of(char *key, struct movie_filter *f)
 		*sep = '\0';
 		p = sep + 1;
 	}
-	if (n != KEY_FIELDS)
+	if (n != NFIELDS + 2)
 		return false;
 	memset(f, 0, sizeof(*f));
 	f->limit = strtoll(field[0], NULL, 10);
 	f->offset = strtoll(field[1], NULL, 10);
-	const char **v[13] = {&f->year,		 &f->year_min,	&f->year_max,  &f->imdb_min,
-			      &f->imdb_max,	 &f->price_min, &f->price_max, &f->genre,
-			      &f->certification, &f->star,	&f->director,  &f->tsquery,
-			      &f->sort};
-	for (int i = 0; i < 13; i++)
-		*v[i] = *field[i + 2] ? field[i + 2] : NULL;
+	for (size_t i = 0; i < NFIELDS; i++)
+		field_set(f, i, *field[i + 2] ? field[i + 2] : NULL);
 	return f->limit > 0;
 }
 
