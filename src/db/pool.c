@@ -445,10 +445,10 @@ struct db_pool *db_pool_new(const struct db_pool_options *opt)
 	/* JIT compiles statements whose estimated cost is high, which here
 	 * means a count over the whole catalog planned at every call: 10+ ms of
 	 * compiling to save less than that in execution. */
-	snprintf(pool->options, sizeof(pool->options), "-c jit=off");
+	int n = snprintf(pool->options, sizeof(pool->options), "-c jit=off");
 	if (opt->statement_timeout_ms > 0)
-		snprintf(pool->options, sizeof(pool->options), "-c jit=off -c statement_timeout=%d",
-			 opt->statement_timeout_ms);
+		snprintf(pool->options + n, sizeof(pool->options) - (size_t)n,
+			 " -c statement_timeout=%d", opt->statement_timeout_ms);
 	pool->slots = xcalloc((size_t)opt->size, sizeof(*pool->slots));
 	for (int i = 0; i < pool->size; i++)
 		pool->slots[i].pool = pool;
