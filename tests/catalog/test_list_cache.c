@@ -12,10 +12,8 @@
  * database REDIS_DB of the server of REDIS_URL, flushed before and after
  * each test. */
 #include <check.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +22,6 @@
 #include "cinema/log.h"
 #include "e2e.h"
 #include "harness.h"
-#include "testdb.h"
 
 #define REDIS_DB 10
 #define PASSWORD "Popcorn-42!"
@@ -51,25 +48,16 @@ static void setup(void)
 	harness_require_env(required);
 	memset(&w, 0, sizeof(w));
 	harness_begin("lcache");
-	harness_redis_url(w.redis_url, sizeof(w.redis_url), REDIS_DB);
-	harness_redis_flush(w.redis_url);
+	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
 	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "list-cache-test");
-	w.ci = testdb_create();
-	ck_assert_msg(w.ci != NULL, "testdb_create failed");
-	harness_migrate(w.ci);
-	w.pg = PQconnectdb(w.ci);
-	ck_assert_msg(PQstatus(w.pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(w.pg));
-	harness_use_db(w.pg);
+	w.ci = harness_db_open(&w.pg);
 	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
 }
 
 static void teardown(void)
 {
 	harness_end();
-	if (w.pg)
-		PQfinish(w.pg);
-	testdb_drop(w.ci);
-	free(w.ci);
+	harness_db_close(w.ci, w.pg);
 	if (w.redis_url[0])
 		harness_redis_flush(w.redis_url);
 	memset(&w, 0, sizeof(w));
@@ -269,17 +257,9 @@ END_TEST
 
 int main(void)
 {
-	if (!testdb_url() || !getenv("REDIS_URL") || !*getenv("REDIS_URL")) {
-		fprintf(stderr, "catalog_test_list_cache: DATABASE_URL and REDIS_URL must be set "
-				"(scripts/test.sh starts throwaway servers)\n");
+	if (!harness_main_ready("catalog_test_list_cache"))
 		return 1;
-	}
-	if (sodium_init() < 0) {
-		fprintf(stderr, "libsodium failed to initialise\n");
-		return 1;
-	}
 	log_set_level(LOG_LEVEL_ERROR);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	Suite *s = suite_create("list_cache");
 	TCase *tc = tcase_create("list_cache");
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -290,11 +270,5 @@ int main(void)
 	tcase_add_test(tc, key_is_the_whole_query);
 	tcase_add_test(tc, seed_is_announced);
 	suite_add_tcase(s, tc);
-
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	curl_global_cleanup();
-	return failed ? 1 : 0;
+	return harness_run(s);
 }
