@@ -44,6 +44,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 # shellcheck source=scripts/lib/services.sh
 source "$root/scripts/lib/services.sh"
@@ -83,40 +85,21 @@ for v in "$conns" "$wrk_threads" "$mem_conns" "$pool_size" "$quiet_max" "$quiet_
 	[[ $v =~ ^[0-9]+$ ]] || die "connections, threads, pool size and quiet settings are whole numbers"
 done
 [[ -z $http_threads || $http_threads =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_HTTP_THREADS"
-to_s() { local v=$1; case $v in *m) echo $((${v%m} * 60)) ;; *s) echo "${v%s}" ;; *) echo "$v" ;; esac; }
 dur_s=$(to_s "$duration")
 warm_s=$(to_s "$warmup")
 pg_bin=$(svc_pg_bin_dir) || die "no PostgreSQL server (run scripts/install-deps.sh)"
 [[ -x $pg_bin/pgbench ]] || die "no $pg_bin/pgbench"
 
 # --- build ---
-if [[ -n ${BENCH_API_BIN:-} ]]; then
-	api_bin=$BENCH_API_BIN
-	[[ -x $api_bin ]] || die "BENCH_API_BIN $api_bin is not an executable"
-else
-	echo "== building Release into ${build_dir#"$root"/}" >&2
-	cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCINEMA_TESTS=OFF >/dev/null
-	cmake --build "$build_dir" -j"$(nproc)" --target cinema-api >/dev/null
-	api_bin=$build_dir/cinema-api
-	[[ -x $api_bin ]] || die "no $api_bin after the build"
-fi
+build_api
 
 # --- cleanup of everything started below ---
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/catalog-bench.XXXXXX")
 pids=()
 cleanup()
 {
-	local pid
 	trap - EXIT INT TERM
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		# cinema-api lets requests in flight finish (SHUTDOWN_GRACE, set to 1 below)
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids
 	svc_stop "$tmp/svc"
 	rm -rf "$tmp"
 }
@@ -158,31 +141,7 @@ echo "== migrate" >&2
 env "${api_env[@]}" LOG_LEVEL=warn "$api_bin" migrate >"$tmp/migrate.log" 2>&1 ||
 	{ cat "$tmp/migrate.log" >&2; die "migrate failed"; }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port()
-{
-	local port
-	for _ in $(seq 100); do
-		port=$((20000 + RANDOM % 12000))
-		if ! port_in_use "$port"; then
-			echo "$port"
-			return 0
-		fi
-	done
-	die "no free loopback port"
-}
 
-wait_ready()
-{
-	local name=$1 pid=$2 port=$3 log=$4
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; die "$name exited at start-up"; }
-		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	tail -n 20 "$log" >&2
-	die "$name not ready on 127.0.0.1:$port after 10s"
-}
 
 # Starts cinema-api at a log level; sets api_pid, api_port.
 start_api()
@@ -215,7 +174,6 @@ foreign_ticks()
 	}
 	END { print t + 0 }'
 }
-all_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 # cinema-api: all its threads
 api_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
 # PostgreSQL: the postmaster, its live backends and those that ended (cutime)
@@ -230,22 +188,6 @@ pg_ticks()
 	} | awk '{ t += $1 } END { print t + 0 }'
 }
 
-wait_quiet()
-{
-	local f0 a0 f1 a1 pct waited=0
-	while ((waited < quiet_wait)); do
-		f0=$(foreign_ticks)
-		a0=$(all_ticks)
-		sleep 1
-		a1=$(all_ticks)
-		f1=$(foreign_ticks)
-		pct=$(((a1 - a0) > 0 ? 100 * (f1 - f0) / (a1 - a0) : 0))
-		((pct <= quiet_max)) && return 0
-		((waited == 0)) && echo "   (other processes use ${pct}% of the CPUs: waiting up to ${quiet_wait}s)" >&2
-		waited=$((waited + 1))
-	done
-	echo "   (still busy after ${quiet_wait}s: measuring anyway)" >&2
-}
 
 # Prints "rps p50_ms p99_ms errors requests" from a wrk --latency output.
 parse_wrk()
@@ -476,7 +418,6 @@ if [[ -n ${BENCH_KEEP:-} ]]; then
 fi
 
 # --- summary: medians over the rounds ---
-median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v s="$1" -v l="$2" -v c="$3" '$1 == s && $2 == l { print $c }' "$results"; }
 # median of the per-round ratios of label to pgbench (same round, run one after the other)
 ratio_of()

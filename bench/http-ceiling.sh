@@ -26,6 +26,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 duration=${BENCH_DURATION:-10s}
@@ -50,71 +52,28 @@ done
 [[ $rounds =~ ^[1-9][0-9]?$ ]] || die "BENCH_ROUNDS must be 1..99"
 [[ $quiet_max =~ ^[0-9]+$ && $quiet_wait =~ ^[0-9]+$ ]] ||
 	die "BENCH_QUIET_MAX and BENCH_QUIET_WAIT are whole numbers"
-to_s() { local v=$1; case $v in *m) echo $((${v%m} * 60)) ;; *s) echo "${v%s}" ;; *) echo "$v" ;; esac; }
 dur_s=$(to_s "$duration")
 warm_s=$(to_s "$warmup")
 
 # --- build ---
-if [[ -n ${BENCH_API_BIN:-} ]]; then
-	api_bin=$BENCH_API_BIN
-	[[ -x $api_bin ]] || die "BENCH_API_BIN $api_bin is not an executable"
-else
-	echo "== building Release into ${build_dir#"$root"/}" >&2
-	cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCINEMA_TESTS=OFF >/dev/null
-	cmake --build "$build_dir" -j"$(nproc)" --target cinema-api >/dev/null
-	api_bin=$build_dir/cinema-api
-	[[ -x $api_bin ]] || die "no $api_bin after the build"
-fi
+build_api
 
 # --- cleanup of everything started below ---
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/http-ceiling.XXXXXX")
 pids=()
 cleanup()
 {
-	local pid
 	trap - EXIT INT TERM
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		# cinema-api lets requests in flight finish (SHUTDOWN_GRACE, set to 1 below)
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_pids
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'echo "http-ceiling: interrupted" >&2; exit 130' INT
 trap 'echo "http-ceiling: terminated" >&2; exit 143' TERM
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Each server is started and answering before the next port is picked.
-free_port()
-{
-	local port
-	for _ in $(seq 100); do
-		port=$((20000 + RANDOM % 12000))
-		if ! port_in_use "$port"; then
-			echo "$port"
-			return 0
-		fi
-	done
-	die "no free loopback port"
-}
 
 # Waits until pid answers 200 on GET /healthz at port.
-wait_ready()
-{
-	local name=$1 pid=$2 port=$3 log=$4
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; die "$name exited at start-up"; }
-		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	tail -n 20 "$log" >&2
-	die "$name not ready on 127.0.0.1:$port after 10s"
-}
 
 # --- nginx: the ceiling ---
 ncpu=$(nproc)
@@ -227,7 +186,6 @@ foreign_ticks()
 	}
 	END { print t + 0 }'
 }
-all_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
 # CPU time, in clock ticks, of a server: the process (all its threads) and its
 # children (nginx's workers).
@@ -289,22 +247,6 @@ parse_wrk()
 
 # Waits, up to quiet_wait seconds, for the share of the CPUs used by other
 # processes to fall to quiet_max percent over one second.
-wait_quiet()
-{
-	local f0 a0 f1 a1 pct waited=0
-	while ((waited < quiet_wait)); do
-		f0=$(foreign_ticks)
-		a0=$(all_ticks)
-		sleep 1
-		a1=$(all_ticks)
-		f1=$(foreign_ticks)
-		pct=$(((a1 - a0) > 0 ? 100 * (f1 - f0) / (a1 - a0) : 0))
-		((pct <= quiet_max)) && return 0
-		((waited == 0)) && echo "   (other processes use ${pct}% of the CPUs: waiting up to ${quiet_wait}s)" >&2
-		waited=$((waited + 1))
-	done
-	echo "   (still busy after ${quiet_wait}s: measuring anyway)" >&2
-}
 
 for i in "${!labels[@]}"; do
 	echo "-- warm-up ${labels[$i]}" >&2
@@ -336,7 +278,6 @@ fi
 # --- summary: per server, the median of each figure over the rounds; the
 # ratio to nginx is the median of the per-round ratios (same round, run one
 # after the other), which cancels most of the drift of a shared machine ---
-median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v l="$1" -v c="$2" '$1 == l { print $c }' "$results"; }
 ratio_of()
 {
