@@ -16,6 +16,10 @@ struct config {
 	char *http_host;
 	int http_port;
 	int http_threads;
+	int http_workers;
+	int http_queue_max;
+	int http_queue_timeout_ms;
+	int http_workers_password, http_workers_stripe, http_workers_s3;
 	int http_connection_limit;
 	int http_per_ip_limit;
 	int http_timeout_s;
@@ -64,6 +68,7 @@ struct config {
 	char *s3_access_key;
 	char *s3_secret_key;
 	char *s3_region;
+	int s3_timeout_ms;
 	enum log_level log_level;
 	char *openapi_path;
 	char *docs_assets_dir;

@@ -64,6 +64,7 @@ enum err {
 	ERR_DB_BUSY,
 	ERR_REDIS_UNAVAILABLE,
 	ERR_SHUTTING_DOWN,
+	ERR_OVERLOADED, /* 503: no worker free in time; Retry-After */
 	ERR__COUNT
 };
 

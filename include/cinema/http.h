@@ -45,6 +45,28 @@ enum http_access {
 	ACCESS_ADMIN,
 };
 
+/* Where a route's handler runs (see docs/ARCHITECTURE.md, "The life of a
+ * request"). The threads that read and write sockets never wait: anything
+ * that may wait runs on the worker pool, in a lane whose cap bounds how many
+ * workers one slow dependency can hold. */
+enum http_lane {
+	LANE_DB = 0,	 /* the default: may wait on PostgreSQL or Redis; a worker */
+	LANE_INLINE,	 /* never waits (no I/O but memory and local files): runs on
+			  * the socket thread; Authorization is not read, so the
+			  * access must be ACCESS_PUBLIC or ACCESS_OWN_AUTH */
+	LANE_TRY_INLINE, /* tried on the socket thread with may_block false (unless
+			  * the caller sends a bearer token); a handler that would
+			  * wait returns HTTP_DEFER, untouched res, to run on a worker */
+	LANE_PASSWORD,	 /* waits for a password-hashing slot (Argon2id) */
+	LANE_STRIPE,	 /* calls Stripe */
+	LANE_S3,	 /* calls S3 */
+	HTTP_LANES
+};
+
+/* Returned by a LANE_TRY_INLINE handler called with may_block false that
+ * must wait: it is called again on a worker. */
+#define HTTP_DEFER 0u
+
 #define HTTP_MAX_PARAMS	       4
 #define HTTP_MAX_EXTRA_HEADERS 8
 #define HTTP_REQUEST_ID_MAX    64
@@ -74,8 +96,9 @@ struct http_request {
 	struct http_param params[HTTP_MAX_PARAMS];
 	int nparams;
 	char request_id[HTTP_REQUEST_ID_MAX + 1];
-	void *conn;   /* opaque server handle, used by the http_* accessors */
-	void *server; /* opaque: the struct http_server answering */
+	bool may_block; /* false on the socket thread (LANE_TRY_INLINE) */
+	void *conn;	/* opaque server handle, used by the http_* accessors */
+	void *server;	/* opaque: the struct http_server answering */
 };
 
 struct http_header {
@@ -106,12 +129,13 @@ struct route {
 	http_handler_fn handler;
 	enum http_access access;
 	size_t body_limit; /* bytes accepted; 0 = no body allowed */
+	enum http_lane lane;
 };
 
 /* A domain's routes: a table terminated by an entry with a NULL pattern. */
-#define ROUTES_END                              \
-	{                                       \
-		0, NULL, NULL, ACCESS_PUBLIC, 0 \
+#define ROUTES_END                                       \
+	{                                                \
+		0, NULL, NULL, ACCESS_PUBLIC, 0, LANE_DB \
 	}
 
 /* --- request accessors (borrowed strings, valid for the request) --- */

@@ -154,7 +154,7 @@ static bool app_open(struct app *app, const struct config *cfg, char *err, size_
 			.access_key = cfg->s3_access_key,
 			.secret_key = cfg->s3_secret_key,
 			.region = cfg->s3_region,
-			.timeout_ms = 15000,
+			.timeout_ms = cfg->s3_timeout_ms,
 			.public_endpoint = cfg->s3_public_endpoint,
 		};
 		if (!(app->s3 = s3_client_new(&so))) {
@@ -203,6 +203,12 @@ static int cmd_serve(const struct config *cfg)
 		.host = cfg->http_host,
 		.port = cfg->http_port,
 		.threads = cfg->http_threads,
+		.workers = cfg->http_workers,
+		.queue_max = cfg->http_queue_max,
+		.queue_timeout_ms = cfg->http_queue_timeout_ms,
+		.lane_cap = {[LANE_PASSWORD] = cfg->http_workers_password,
+			     [LANE_STRIPE] = cfg->http_workers_stripe,
+			     [LANE_S3] = cfg->http_workers_s3},
 		.connection_limit = cfg->http_connection_limit,
 		.per_ip_limit = cfg->http_per_ip_limit,
 		.timeout_s = cfg->http_timeout_s,
@@ -217,7 +223,7 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	}
 	LOG_INFO("listening", LOG_STR("host", cfg->http_host), LOG_INT("port", cfg->http_port),
-		 LOG_INT("threads", cfg->http_threads));
+		 LOG_INT("threads", cfg->http_threads), LOG_INT("workers", cfg->http_workers));
 
 	int sig = 0;
 	sigwait(&stop, &sig);

@@ -223,7 +223,17 @@ static unsigned h_list(struct http_request *req, struct http_response *res)
 	long long total = 0;
 	if (!catalog_parse_filter(req, res, &f, tsq, sizeof(tsq)))
 		return res->status;
-	enum err rc = catalog_list_movies(req->app, &f, &items, &total);
+	enum err rc = ERR_OK;
+	/* On a socket thread only a cached page is answered; the rest waits
+	 * for the database on a worker. */
+	if (!req->may_block) {
+		if (!catalog_list_movies_cached(req->app, &f, &items, &total)) {
+			buf_free(&items);
+			return HTTP_DEFER;
+		}
+	} else {
+		rc = catalog_list_movies(req->app, &f, &items, &total);
+	}
 	return list_response(req, res, &f, rc, &items, total);
 }
 
@@ -585,22 +595,24 @@ LOOKUP_HANDLERS(certifications, LOOKUP_CERTIFICATION)
 #define MOVIE_BODY 65536
 
 #define LOOKUP_ROUTES(name)                                                                        \
-	{HTTP_GET, "/api/v1/" #name, h_##name##_list, ACCESS_PUBLIC, 0},                           \
-		{HTTP_POST, "/api/v1/" #name, h_##name##_create, ACCESS_MODERATOR, BODY},          \
-		{HTTP_GET, "/api/v1/" #name "/{id}", h_##name##_get, ACCESS_PUBLIC, 0},            \
-		{HTTP_PATCH, "/api/v1/" #name "/{id}", h_##name##_rename, ACCESS_MODERATOR, BODY}, \
+	{HTTP_GET, "/api/v1/" #name, h_##name##_list, ACCESS_PUBLIC, 0, LANE_DB},                  \
+		{HTTP_POST, "/api/v1/" #name, h_##name##_create, ACCESS_MODERATOR, BODY, LANE_DB}, \
+		{HTTP_GET, "/api/v1/" #name "/{id}", h_##name##_get, ACCESS_PUBLIC, 0, LANE_DB},   \
+		{HTTP_PATCH, "/api/v1/" #name "/{id}", h_##name##_rename, ACCESS_MODERATOR, BODY,  \
+		 LANE_DB},                                                                         \
 	{                                                                                          \
-		HTTP_DELETE, "/api/v1/" #name "/{id}", h_##name##_delete, ACCESS_MODERATOR, 0      \
+		HTTP_DELETE, "/api/v1/" #name "/{id}", h_##name##_delete, ACCESS_MODERATOR, 0,     \
+			LANE_DB                                                                    \
 	}
 
 const struct route catalog_routes[] = {
-	{HTTP_GET, "/api/v1/movies", h_list, ACCESS_PUBLIC, 0},
-	{HTTP_POST, "/api/v1/movies", h_create, ACCESS_MODERATOR, MOVIE_BODY},
-	{HTTP_GET, "/api/v1/movies/{id}", h_get, ACCESS_PUBLIC, 0},
-	{HTTP_PATCH, "/api/v1/movies/{id}", h_update, ACCESS_MODERATOR, MOVIE_BODY},
-	{HTTP_DELETE, "/api/v1/movies/{id}", h_delete, ACCESS_MODERATOR, 0},
-	{HTTP_GET, "/api/v1/favorites", h_favorites, ACCESS_USER, 0},
-	{HTTP_GET, "/api/v1/purchases", h_purchases, ACCESS_USER, 0},
+	{HTTP_GET, "/api/v1/movies", h_list, ACCESS_PUBLIC, 0, LANE_TRY_INLINE},
+	{HTTP_POST, "/api/v1/movies", h_create, ACCESS_MODERATOR, MOVIE_BODY, LANE_DB},
+	{HTTP_GET, "/api/v1/movies/{id}", h_get, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_PATCH, "/api/v1/movies/{id}", h_update, ACCESS_MODERATOR, MOVIE_BODY, LANE_DB},
+	{HTTP_DELETE, "/api/v1/movies/{id}", h_delete, ACCESS_MODERATOR, 0, LANE_DB},
+	{HTTP_GET, "/api/v1/favorites", h_favorites, ACCESS_USER, 0, LANE_DB},
+	{HTTP_GET, "/api/v1/purchases", h_purchases, ACCESS_USER, 0, LANE_DB},
 	LOOKUP_ROUTES(genres),
 	LOOKUP_ROUTES(stars),
 	LOOKUP_ROUTES(directors),

@@ -213,6 +213,18 @@ static bool from_cache(struct movie_lists *ml, const char *key, size_t klen, str
 	return false;
 }
 
+bool movie_lists_peek(const struct app *app, const struct movie_filter *f, struct buf *items,
+		      long long *total)
+{
+	struct movie_lists *ml = app->movie_lists;
+	char key[KEY_MAX];
+	size_t klen = 0;
+	uint64_t gen = 0;
+	if (ml && !f->favorites_of && !f->purchased_by)
+		klen = key_of(f, key, sizeof(key));
+	return klen && from_cache(ml, key, klen, items, total, &gen);
+}
+
 enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
 			  long long *total)
 {

@@ -12,6 +12,12 @@ enum err catalog_list_movies(const struct app *app, const struct movie_filter *f
 	return movie_lists_read(app, f, items, total);
 }
 
+bool catalog_list_movies_cached(const struct app *app, const struct movie_filter *f,
+				struct buf *items, long long *total)
+{
+	return movie_lists_peek(app, f, items, total);
+}
+
 /* ---- movies ---- */
 
 enum err catalog_get_movie(const struct app *app, long long id, long long viewer, struct buf *out)

@@ -38,8 +38,20 @@ static const struct cfg_entry cfg_table[] = {
 	{"HTTP_HOST", CFG_STR, OFF(http_host), "127.0.0.1", 0, 0, CFG_NONEMPTY,
 	 "address to listen on"},
 	{"HTTP_PORT", CFG_INT, OFF(http_port), "8000", 1, 65535, 0, "port to listen on"},
-	{"HTTP_THREADS", CFG_INT, OFF(http_threads), "16", 1, 256, 0,
-	 "HTTP worker threads (each serves many connections)"},
+	{"HTTP_THREADS", CFG_INT, OFF(http_threads), "4", 1, 256, 0,
+	 "threads that read and write sockets (each serves many connections; they never wait)"},
+	{"HTTP_WORKERS", CFG_INT, OFF(http_workers), "16", 2, 1024, 0,
+	 "threads that run handlers which may wait (database, Stripe, S3, password hashing)"},
+	{"HTTP_QUEUE_MAX", CFG_INT, OFF(http_queue_max), "1024", 1, 1000000, 0,
+	 "requests waiting for a worker; beyond, 503 with Retry-After at once"},
+	{"HTTP_QUEUE_TIMEOUT_MS", CFG_INT, OFF(http_queue_timeout_ms), "3000", 1, 600000, 0,
+	 "longest wait for a worker before 503 with Retry-After"},
+	{"HTTP_WORKERS_PASSWORD", CFG_INT, OFF(http_workers_password), "4", 1, 1024, 0,
+	 "most workers that sign-ins, registrations and password changes may hold at once"},
+	{"HTTP_WORKERS_STRIPE", CFG_INT, OFF(http_workers_stripe), "4", 1, 1024, 0,
+	 "most workers that calls to Stripe may hold at once"},
+	{"HTTP_WORKERS_S3", CFG_INT, OFF(http_workers_s3), "4", 1, 1024, 0,
+	 "most workers that uploads to S3 may hold at once"},
 	{"HTTP_CONNECTION_LIMIT", CFG_INT, OFF(http_connection_limit), "1024", 1, 100000, 0,
 	 "maximum open connections"},
 	{"HTTP_PER_IP_LIMIT", CFG_INT, OFF(http_per_ip_limit), "256", 1, 100000, 0,
@@ -133,6 +145,8 @@ static const struct cfg_entry cfg_table[] = {
 	{"S3_SECRET_KEY", CFG_STR, OFF(s3_secret_key), "", 0, 0, CFG_SECRET | CFG_PROD_REQ,
 	 "S3 secret access key"},
 	{"S3_REGION", CFG_STR, OFF(s3_region), "us-east-1", 0, 0, CFG_NONEMPTY, "S3 region"},
+	{"S3_TIMEOUT_MS", CFG_INT, OFF(s3_timeout_ms), "15000", 100, 600000, 0,
+	 "whole S3 request (upload, delete), connecting included"},
 	{"LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 	{"OPENAPI_PATH", CFG_STR, OFF(openapi_path), "openapi.yaml", 0, 0, CFG_NONEMPTY,
 	 "the OpenAPI document served at /openapi.yaml (its .json twin beside it)"},
@@ -266,6 +280,15 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 
 	if (strlen(out->jwt_secret) < 32) {
 		snprintf(err, errlen, "JWT_SECRET must be at least 32 bytes");
+		goto fail;
+	}
+	/* The dependency lanes together must leave workers for everything else
+	 * (catalog reads above all): that is what makes them bulkheads. */
+	if (out->http_workers_password + out->http_workers_stripe + out->http_workers_s3 >=
+	    out->http_workers) {
+		snprintf(err, errlen,
+			 "HTTP_WORKERS_PASSWORD + HTTP_WORKERS_STRIPE + HTTP_WORKERS_S3 must be "
+			 "less than HTTP_WORKERS");
 		goto fail;
 	}
 	if (strlen(out->currency) != 3 ||

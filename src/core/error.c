@@ -91,6 +91,7 @@ static const struct err_info err_table[ERR__COUNT] = {
 	[ERR_DB_BUSY] = {503, "database_busy", "The service is busy; try again shortly."},
 	[ERR_REDIS_UNAVAILABLE] = {503, "redis_unavailable", "Redis is unavailable."},
 	[ERR_SHUTTING_DOWN] = {503, "shutting_down", "The server is shutting down."},
+	[ERR_OVERLOADED] = {503, "overloaded", "The server is busy; try again shortly."},
 };
 
 static const struct err_info *err_info(enum err e)

@@ -271,11 +271,11 @@ static unsigned h_json(struct http_request *req, struct http_response *res)
 }
 
 const struct route docs_routes[] = {
-	{HTTP_GET, "/docs", h_docs, ACCESS_PUBLIC, 0},
-	{HTTP_POST, "/docs/login", h_login, ACCESS_PUBLIC, 4096},
-	{HTTP_POST, "/docs/logout", h_logout, ACCESS_PUBLIC, 4096},
-	{HTTP_GET, "/docs/assets/{file}", h_asset, ACCESS_PUBLIC, 0},
-	{HTTP_GET, "/openapi.yaml", h_yaml, ACCESS_PUBLIC, 0},
-	{HTTP_GET, "/openapi.json", h_json, ACCESS_PUBLIC, 0},
+	{HTTP_GET, "/docs", h_docs, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_POST, "/docs/login", h_login, ACCESS_PUBLIC, 4096, LANE_PASSWORD},
+	{HTTP_POST, "/docs/logout", h_logout, ACCESS_PUBLIC, 4096, LANE_DB},
+	{HTTP_GET, "/docs/assets/{file}", h_asset, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_GET, "/openapi.yaml", h_yaml, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_GET, "/openapi.json", h_json, ACCESS_PUBLIC, 0, LANE_DB},
 	ROUTES_END,
 };

@@ -101,8 +101,8 @@ static unsigned h_metrics(struct http_request *req, struct http_response *res)
 }
 
 const struct route health_routes[] = {
-	{HTTP_GET, "/healthz", h_healthz, ACCESS_PUBLIC, 0},
-	{HTTP_GET, "/readyz", h_readyz, ACCESS_PUBLIC, 0},
-	{HTTP_GET, "/metrics", h_metrics, ACCESS_OWN_AUTH, 0},
+	{HTTP_GET, "/healthz", h_healthz, ACCESS_PUBLIC, 0, LANE_INLINE},
+	{HTTP_GET, "/readyz", h_readyz, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_GET, "/metrics", h_metrics, ACCESS_OWN_AUTH, 0, LANE_DB},
 	ROUTES_END,
 };

@@ -1,9 +1,15 @@
-/* libmicrohttpd glue: per-request state, body accumulation with limits,
- * dispatch, response headers, access log and graceful shutdown.
+/* libmicrohttpd glue: per-request state, decisions on the headers, body
+ * accumulation with limits, hand-off to the worker pool, response headers,
+ * access log, lingering close and graceful shutdown.
  *
  * MHD calls the access handler once with the headers, once per body chunk,
  * then once more to respond; per-request state lives in *req_cls and is
- * freed in the completed callback. */
+ * freed in the completed callback. Work that may wait runs on the worker
+ * pool (workers.c) while the connection is suspended; the worker fills the
+ * request state and resumes the connection, and MHD calls the access
+ * handler again at the same stage, which then goes on. Between suspend and
+ * resume only the worker touches the request state; MHD neither times out
+ * nor closes a suspended connection, so the state outlives the work. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -23,10 +29,8 @@
 #include "cinema/config.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
-
-/* Past the route's limit a body is read and dropped so the client still gets
- * its 413; past this much more the connection is cut instead. */
-#define DISCARD_SLACK (1024u * 1024u)
+#include "http/linger.h"
+#include "http/workers.h"
 
 /* Latency buckets of the histogram, in seconds (Prometheus "le"). */
 static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -41,6 +45,8 @@ struct route_stats {
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	struct work_pool *workers;
+	struct linger_set *linger;
 	struct http_server_options opt;
 	char *cors_origins; /* owned copy */
 	atomic_int in_flight;
@@ -51,16 +57,30 @@ struct http_server {
 	atomic_ullong latency_sum_us;
 };
 
+/* Where a request stands between calls of the access handler. */
+enum phase {
+	PHASE_NEW,	 /* headers just read */
+	PHASE_AUTH,	 /* suspended: a worker authenticates before the body is read */
+	PHASE_AUTH_DONE, /* resumed: ctx->early says whether to read the body */
+	PHASE_BODY,	 /* reading the body */
+	PHASE_RUN,	 /* suspended: a worker runs the handler */
+	PHASE_ANSWERED,	 /* ctx->res is ready to send */
+	PHASE_RESPONDED, /* queued to MHD */
+};
+
 struct req_ctx {
 	struct http_request req;
 	struct http_response res;
 	struct buf body;
+	struct work work; /* while queued or running on the worker pool */
 	struct timespec start;
 	size_t received;
 	unsigned allowed; /* methods the path accepts, for 405 and preflight */
 	enum err early;	  /* an error decided before the body was read */
-	bool too_large;
-	bool responded;
+	enum phase phase;
+	bool body_declared; /* Content-Length > 0 or chunked: a body follows */
+	bool authenticated; /* req.auth is settled */
+	bool linger;	    /* answered with the body unread: close gently */
 };
 
 static double elapsed_ms(const struct timespec *start)
@@ -235,40 +255,52 @@ static void allow_header(unsigned allowed, char *out, size_t outlen)
 	}
 }
 
-static void add_common_headers(struct http_server *srv, struct req_ctx *ctx, struct MHD_Response *r)
+/* Gives each header every response carries, and the handler's own, to
+ * emit: to an MHD response, or to the text of a raw one. */
+static void common_headers(struct http_server *srv, struct req_ctx *ctx,
+			   void (*emit)(void *cls, const char *name, const char *value), void *cls)
 {
 	const struct http_response *res = &ctx->res;
 	if (res->content_type)
-		MHD_add_response_header(r, "Content-Type", res->content_type);
-	MHD_add_response_header(r, "X-Request-Id", ctx->req.request_id);
+		emit(cls, "Content-Type", res->content_type);
+	emit(cls, "X-Request-Id", ctx->req.request_id);
 	/* An API answers JSON only: forbid sniffing, framing and caching by
 	 * default; handlers that serve cacheable data override Cache-Control. */
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	emit(cls, "X-Content-Type-Options", "nosniff");
+	emit(cls, "X-Frame-Options", "DENY");
+	emit(cls, "Referrer-Policy", "no-referrer");
 	bool has_cache = false, has_csp = false;
 	for (int i = 0; i < res->nheaders; i++) {
-		MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+		emit(cls, res->headers[i].name, res->headers[i].value);
 		has_cache |= strcasecmp(res->headers[i].name, "Cache-Control") == 0;
 		has_csp |= strcasecmp(res->headers[i].name, "Content-Security-Policy") == 0;
 	}
 	if (!has_cache)
-		MHD_add_response_header(r, "Cache-Control", "no-store");
+		emit(cls, "Cache-Control", "no-store");
 	if (!has_csp)
-		MHD_add_response_header(r, "Content-Security-Policy",
-					"default-src 'none'; frame-ancestors 'none'");
+		emit(cls, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
 	if (*srv->cors_origins) {
-		MHD_add_response_header(r, "Vary", "Origin");
+		emit(cls, "Vary", "Origin");
 		const char *origin = http_header(&ctx->req, "Origin");
 		if (origin_allowed(srv, origin)) {
-			MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
-			MHD_add_response_header(r, "Access-Control-Allow-Credentials", "true");
-			MHD_add_response_header(r, "Access-Control-Expose-Headers",
-						"X-Request-Id, Retry-After, Allow");
+			emit(cls, "Access-Control-Allow-Origin", origin);
+			emit(cls, "Access-Control-Allow-Credentials", "true");
+			emit(cls, "Access-Control-Expose-Headers",
+			     "X-Request-Id, Retry-After, Allow");
 		}
 	}
-	if (atomic_load(&srv->stopping))
-		MHD_add_response_header(r, "Connection", "close");
+	if (atomic_load(&srv->stopping) || ctx->linger)
+		emit(cls, "Connection", "close");
+}
+
+static void emit_mhd(void *cls, const char *name, const char *value)
+{
+	MHD_add_response_header(cls, name, value);
+}
+
+static void emit_text(void *cls, const char *name, const char *value)
+{
+	buf_printf(cls, "%s: %s\r\n", name, value);
 }
 
 static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *conn,
@@ -281,11 +313,43 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 		free(data);
 		return MHD_NO;
 	}
-	add_common_headers(srv, ctx, r);
-	ctx->responded = true;
+	common_headers(srv, ctx, emit_mhd, r);
+	ctx->phase = PHASE_RESPONDED;
 	enum MHD_Result ok = MHD_queue_response(conn, ctx->res.status, r);
 	MHD_destroy_response(r);
 	return ok;
+}
+
+/* Answers while the body is still arriving, where MHD cannot queue a
+ * response: writes the whole answer on the socket itself, hands the socket
+ * to the lingering closer (which keeps it open, and so keeps the kernel
+ * from resetting it, after MHD closes its descriptor) and returns MHD_NO so
+ * that MHD drops the connection. If the answer does not fit in one write,
+ * the client gets a plain close, as before. */
+static enum MHD_Result answer_mid_body(struct http_server *srv, struct MHD_Connection *conn,
+				       struct req_ctx *ctx)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int fd = ci ? dup(ci->connect_fd) : -1;
+	if (fd < 0)
+		return MHD_NO;
+	ctx->linger = true;
+	struct buf out = BUF_INIT;
+	const char *reason = MHD_get_reason_phrase_for(ctx->res.status);
+	buf_printf(&out, "HTTP/1.1 %u %s\r\n", ctx->res.status, reason ? reason : "");
+	common_headers(srv, ctx, emit_text, &out);
+	buf_printf(&out, "Content-Length: %zu\r\n\r\n", ctx->res.body.len);
+	buf_append(&out, ctx->res.body.data ? ctx->res.body.data : "", ctx->res.body.len);
+	ssize_t n = send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n == (ssize_t)out.len)
+		linger_take(srv->linger, fd);
+	else
+		close(fd);
+	buf_free(&out);
+	ctx->linger = false; /* taken care of: not again when MHD closes */
+	ctx->phase = PHASE_RESPONDED;
+	return MHD_NO;
 }
 
 /* Answers an OPTIONS request: a CORS preflight or a plain Allow query. */
@@ -305,8 +369,8 @@ static void preflight(struct http_server *srv, struct req_ctx *ctx)
 	}
 }
 
-/* Decides everything that can be decided from the request line and headers.
- * Returns ERR_OK when the body should be read and the handler run. */
+/* Decides everything that can be decided from the request line and headers
+ * without waiting. Returns ERR_OK when the request goes on. */
 static enum err classify(struct http_server *srv, struct req_ctx *ctx, const char *method,
 			 const char *url)
 {
@@ -314,14 +378,15 @@ static enum err classify(struct http_server *srv, struct req_ctx *ctx, const cha
 	req->method = http_method_parse(method);
 	req->route = http_route_match(srv->opt.tables, req->method ? req->method : HTTP_GET, url,
 				      req->params, &req->nparams, &ctx->allowed);
+	const char *cl = http_header(req, "Content-Length");
+	const char *te = http_header(req, "Transfer-Encoding");
+	ctx->body_declared = te || (cl && strcmp(cl, "0") != 0);
 	if (!req->route && !ctx->allowed)
 		return ERR_ROUTE_NOT_FOUND;
 	if (req->method == HTTP_OPTIONS)
 		return ERR_OK;
 	if (!req->method || !req->route)
 		return ERR_METHOD_NOT_ALLOWED;
-
-	const char *cl = http_header(req, "Content-Length");
 	if (cl) {
 		char *end;
 		unsigned long long n = strtoull(cl, &end, 10);
@@ -330,41 +395,76 @@ static enum err classify(struct http_server *srv, struct req_ctx *ctx, const cha
 		if (n > req->route->body_limit)
 			return ERR_PAYLOAD_TOO_LARGE;
 	}
+	if (te && !req->route->body_limit)
+		return ERR_PAYLOAD_TOO_LARGE;
+	/* Anonymous callers of protected routes are turned away here; a bearer
+	 * token needs its session looked up, which is a worker's job. */
+	if (req->route->access > ACCESS_PUBLIC && !http_header(req, "Authorization"))
+		return ERR_UNAUTHORIZED;
 	return ERR_OK;
 }
 
-/* Who is calling: fills req->auth from the bearer token, if any. Returns
- * ERR_OK for anonymous callers and valid tokens. */
-static enum err authenticate(struct http_server *srv, struct http_request *req)
+/* Whether the route reads Authorization at all. */
+static bool route_authenticates(const struct route *r)
 {
-	static const char prefix[] = "Bearer ";
-	const char *h = http_header(req, "Authorization");
-	if (!h)
-		return ERR_OK;
-	if (strncasecmp(h, prefix, sizeof(prefix) - 1) != 0 || !h[sizeof(prefix) - 1])
-		return ERR_UNAUTHORIZED;
-	if (!srv->opt.authenticate)
-		return ERR_UNAUTHORIZED;
-	return srv->opt.authenticate(srv->opt.app, h + sizeof(prefix) - 1, &req->auth);
+	return r->access != ACCESS_OWN_AUTH && r->lane != LANE_INLINE;
 }
 
-/* Runs the route's handler on a complete request, after the access check
- * of the route table. */
-static void dispatch(struct http_server *srv, struct req_ctx *ctx)
+/* Who is calling: fills req->auth from the bearer token, if any, then checks
+ * the route's access level. Returns ERR_OK when the handler may run. */
+static enum err authenticate(struct http_server *srv, struct req_ctx *ctx)
 {
+	static const char prefix[] = "Bearer ";
 	struct http_request *req = &ctx->req;
-	enum err e = req->route->access == ACCESS_OWN_AUTH ? ERR_OK : authenticate(srv, req);
+	enum err e = ERR_OK;
+	ctx->authenticated = true;
+	if (!route_authenticates(req->route))
+		return ERR_OK;
+	const char *h = http_header(req, "Authorization");
+	if (h) {
+		if (strncasecmp(h, prefix, sizeof(prefix) - 1) != 0 || !h[sizeof(prefix) - 1] ||
+		    !srv->opt.authenticate)
+			e = ERR_UNAUTHORIZED;
+		else
+			e = srv->opt.authenticate(srv->opt.app, h + sizeof(prefix) - 1, &req->auth);
+	}
 	if (e == ERR_OK && req->route->access > ACCESS_PUBLIC && !req->auth.user_id)
 		e = ERR_UNAUTHORIZED;
 	if (e != ERR_OK) {
 		memset(&req->auth, 0, sizeof(req->auth));
-		http_error(&ctx->res, e, NULL);
-		if (err_http_status(e) == 401)
-			http_set_header(&ctx->res, "WWW-Authenticate", "Bearer");
-		return;
+		return e;
 	}
-	if (req->auth.group < req->route->access) {
-		http_error(&ctx->res, ERR_FORBIDDEN, NULL);
+	return req->auth.group < req->route->access ? ERR_FORBIDDEN : ERR_OK;
+}
+
+static void answer_error(struct req_ctx *ctx, enum err e)
+{
+	http_error(&ctx->res, e, NULL);
+	switch (err_http_status(e)) {
+	case 401:
+		http_set_header(&ctx->res, "WWW-Authenticate", "Bearer");
+		break;
+	case 405: {
+		char allow[128];
+		allow_header(ctx->allowed, allow, sizeof(allow));
+		http_set_header(&ctx->res, "Allow", allow);
+		break;
+	}
+	case 503:
+		http_set_header(&ctx->res, "Retry-After", "1");
+		break;
+	default:
+		break;
+	}
+}
+
+/* Runs the route's handler on a complete request, after the access check. */
+static void dispatch(struct http_server *srv, struct req_ctx *ctx)
+{
+	struct http_request *req = &ctx->req;
+	enum err e = ctx->authenticated ? ERR_OK : authenticate(srv, ctx);
+	if (e != ERR_OK) {
+		answer_error(ctx, e);
 		return;
 	}
 	if (ctx->body.data) {
@@ -379,6 +479,86 @@ static void dispatch(struct http_server *srv, struct req_ctx *ctx)
 		if (!has) /* RFC 9110: a 401 names its scheme */
 			http_set_header(&ctx->res, "WWW-Authenticate", "Bearer");
 	}
+}
+
+/* On a worker: authenticates before the body is read, or runs the handler;
+ * or, when the pool turned the job down, answers 503. Then gives the
+ * connection back to MHD, after which ctx belongs to the socket thread. */
+static void on_work(struct work *w, enum work_outcome outcome)
+{
+	struct req_ctx *ctx =
+		(struct req_ctx *)(void *)((char *)w - offsetof(struct req_ctx, work));
+	struct http_server *srv = ctx->req.server;
+	struct MHD_Connection *conn = ctx->req.conn;
+	bool auth = ctx->phase == PHASE_AUTH;
+	if (outcome != WORK_RUN) {
+		ctx->early = outcome == WORK_REJECTED_STOPPING ? ERR_SHUTTING_DOWN : ERR_OVERLOADED;
+		answer_error(ctx, ctx->early);
+		ctx->phase = PHASE_ANSWERED;
+	} else if (auth) {
+		ctx->early = authenticate(srv, ctx);
+		ctx->phase = PHASE_AUTH_DONE;
+	} else {
+		ctx->req.may_block = true;
+		dispatch(srv, ctx);
+		ctx->phase = PHASE_ANSWERED;
+	}
+	MHD_resume_connection(conn);
+}
+
+/* Suspends the connection and queues ctx on the worker pool; when the pool
+ * is full, answers 503 at once. */
+static enum MHD_Result to_worker(struct http_server *srv, struct MHD_Connection *conn,
+				 struct req_ctx *ctx, enum phase phase)
+{
+	unsigned lane = phase == PHASE_AUTH ? LANE_DB : ctx->req.route->lane;
+	ctx->phase = phase;
+	ctx->work.fn = on_work;
+	/* Suspended first: the worker may resume before submit returns. */
+	MHD_suspend_connection(conn);
+	if (work_pool_submit(srv->workers, &ctx->work, lane))
+		return MHD_YES;
+	MHD_resume_connection(conn);
+	ctx->early = ERR_OVERLOADED;
+	answer_error(ctx, ERR_OVERLOADED);
+	ctx->phase = PHASE_ANSWERED;
+	return MHD_YES;
+}
+
+/* Answers an error decided before the body was read. */
+static enum MHD_Result answer_early(struct http_server *srv, struct MHD_Connection *conn,
+				    struct req_ctx *ctx)
+{
+	/* MHD closes the connection when a body is left unread; linger so
+	 * that the client reads this answer rather than a reset. */
+	ctx->linger = ctx->body_declared;
+	if (ctx->res.status == 0)
+		answer_error(ctx, ctx->early);
+	return send_response(srv, conn, ctx);
+}
+
+/* The last call of a request whose body is in: answer inline, try inline,
+ * or hand over to a worker. */
+static enum MHD_Result on_complete_request(struct http_server *srv, struct MHD_Connection *conn,
+					   struct req_ctx *ctx)
+{
+	struct http_request *req = &ctx->req;
+	if (req->method == HTTP_OPTIONS) {
+		preflight(srv, ctx);
+		return send_response(srv, conn, ctx);
+	}
+	enum http_lane lane = req->route->lane;
+	if (lane == LANE_INLINE) {
+		dispatch(srv, ctx);
+		return send_response(srv, conn, ctx);
+	}
+	if (lane == LANE_TRY_INLINE && !http_header(req, "Authorization")) {
+		dispatch(srv, ctx);
+		if (ctx->res.status != HTTP_DEFER)
+			return send_response(srv, conn, ctx);
+		ctx->authenticated = false;
+	}
+	return to_worker(srv, conn, ctx, PHASE_RUN);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -402,21 +582,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		request_id_init(&ctx->req,
 				MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"));
 		ctx->early = classify(srv, ctx, method, url);
-		if (ctx->early == ERR_OK)
-			return MHD_YES; /* read the body, if any */
-		/* Answer now: MHD closes the connection if a body is still unread. */
-		http_error(&ctx->res, ctx->early, NULL);
-		if (ctx->early == ERR_METHOD_NOT_ALLOWED) {
-			char allow[128];
-			allow_header(ctx->allowed, allow, sizeof(allow));
-			http_set_header(&ctx->res, "Allow", allow);
-		}
-		return send_response(srv, conn, ctx);
+		if (ctx->early != ERR_OK)
+			return answer_early(srv, conn, ctx);
+		/* Decide on the headers who may send a body: a bearer token is
+		 * checked by a worker before the first body byte is read. */
+		if (ctx->body_declared && route_authenticates(ctx->req.route) &&
+		    http_header(&ctx->req, "Authorization"))
+			return to_worker(srv, conn, ctx, PHASE_AUTH);
+		ctx->phase = PHASE_BODY;
+		return MHD_YES;
 	}
 
-	if (ctx->responded) {
+	switch (ctx->phase) {
+	case PHASE_AUTH_DONE: /* called again at the headers, after the worker */
+		if (ctx->early != ERR_OK)
+			return answer_early(srv, conn, ctx);
+		ctx->phase = PHASE_BODY;
+		return MHD_YES;
+	case PHASE_ANSWERED: /* after a worker, at the headers or at the end */
+		if (ctx->body_declared && ctx->early != ERR_OK && !ctx->received)
+			ctx->linger = true;
+		return send_response(srv, conn, ctx);
+	case PHASE_RESPONDED:
 		*upload_data_size = 0; /* drain whatever follows an early answer */
 		return MHD_YES;
+	case PHASE_AUTH:
+	case PHASE_RUN: /* not called while suspended */
+	case PHASE_NEW:
+	case PHASE_BODY:
+		break;
 	}
 
 	if (*upload_data_size) {
@@ -425,21 +619,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ctx->received += n;
 		*upload_data_size = 0;
 		if (ctx->received > limit) {
-			ctx->too_large = true;
+			/* Only chunked bodies get here (a Content-Length above the
+			 * limit is refused on the headers): answer now. */
 			buf_free(&ctx->body);
-			return ctx->received - limit > DISCARD_SLACK ? MHD_NO : MHD_YES;
+			answer_error(ctx, ERR_PAYLOAD_TOO_LARGE);
+			return answer_mid_body(srv, conn, ctx);
 		}
 		buf_append(&ctx->body, upload_data, n);
 		return MHD_YES;
 	}
-
-	if (ctx->too_large)
-		http_error(&ctx->res, ERR_PAYLOAD_TOO_LARGE, NULL);
-	else if (ctx->req.method == HTTP_OPTIONS)
-		preflight(srv, ctx);
-	else
-		dispatch(srv, ctx);
-	return send_response(srv, conn, ctx);
+	return on_complete_request(srv, conn, ctx);
 }
 
 /* Counts a finished request for /metrics. */
@@ -501,6 +690,44 @@ void http_metrics_write(const struct http_request *req, struct buf *out)
 		   "# TYPE cinema_http_requests_in_flight gauge\n"
 		   "cinema_http_requests_in_flight %d\n",
 		   atomic_load(&((struct http_server *)srv)->in_flight));
+	static const char *const lane_names[HTTP_LANES] = {[LANE_DB] = "db",
+							   [LANE_INLINE] = "inline",
+							   [LANE_TRY_INLINE] = "try_inline",
+							   [LANE_PASSWORD] = "password",
+							   [LANE_STRIPE] = "stripe",
+							   [LANE_S3] = "s3"};
+	struct work_pool_stats st;
+	work_pool_stats(srv->workers, &st);
+	buf_printf(out,
+		   "# HELP cinema_http_workers Worker threads that run handlers which may wait.\n"
+		   "# TYPE cinema_http_workers gauge\ncinema_http_workers %u\n"
+		   "# HELP cinema_http_workers_busy Workers running a request, by lane.\n"
+		   "# TYPE cinema_http_workers_busy gauge\n",
+		   st.threads);
+	for (unsigned i = 0; i < HTTP_LANES; i++)
+		if (i != LANE_INLINE)
+			buf_printf(out, "cinema_http_workers_busy{lane=\"%s\"} %u\n", lane_names[i],
+				   st.lane[i].busy);
+	buf_append_str(out,
+		       "# HELP cinema_http_queue_depth Requests waiting for a worker, by lane.\n"
+		       "# TYPE cinema_http_queue_depth gauge\n");
+	for (unsigned i = 0; i < HTTP_LANES; i++)
+		if (i != LANE_INLINE)
+			buf_printf(out, "cinema_http_queue_depth{lane=\"%s\"} %u\n", lane_names[i],
+				   st.lane[i].queued);
+	buf_append_str(out, "# HELP cinema_http_rejected_total Requests answered 503 because the "
+			    "queue was full or they waited too long, by lane.\n"
+			    "# TYPE cinema_http_rejected_total counter\n");
+	for (unsigned i = 0; i < HTTP_LANES; i++)
+		if (i != LANE_INLINE)
+			buf_printf(
+				out,
+				"cinema_http_rejected_total{lane=\"%s\",reason=\"queue_full\"} "
+				"%llu\n"
+				"cinema_http_rejected_total{lane=\"%s\",reason=\"queue_timeout\"} "
+				"%llu\n",
+				lane_names[i], st.lane[i].rejected_full, lane_names[i],
+				st.lane[i].rejected_timeout);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -508,10 +735,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct http_server *srv = cls;
 	struct req_ctx *ctx = *req_cls;
-	(void)conn;
 	if (!ctx)
 		return;
 	*req_cls = NULL;
+	/* MHD shuts the socket down and closes it right after this call; a
+	 * duplicate descriptor keeps it open while its input drains. */
+	if (ctx->linger && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			linger_take(srv->linger, dup(ci->connect_fd));
+	}
 	record(srv, ctx);
 	LOG_INFO("request", LOG_STR("request_id", ctx->req.request_id),
 		 LOG_STR("method", http_method_name(ctx->req.method)),
@@ -580,8 +814,20 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 		for (const struct route *r = *t; r->pattern; r++)
 			srv->stats[k++].route = r;
 
-	unsigned flags =
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct work_pool_options wo = {.threads = opt->workers,
+				       .queue_max = opt->queue_max,
+				       .queue_timeout_ms = opt->queue_timeout_ms};
+	for (unsigned i = 0; i < HTTP_LANES && i < WORK_LANES; i++)
+		wo.lane_cap[i] = opt->lane_cap[i];
+	srv->workers = work_pool_new(&wo);
+	srv->linger = linger_new();
+	if (!srv->workers || !srv->linger) {
+		snprintf(err, errlen, "cannot start the worker threads");
+		goto fail;
+	}
+
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* One option and its values per line. */
@@ -603,12 +849,27 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 	if (!srv->daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",
 			 opt->host, opt->port);
-		free(srv->stats);
-		free(srv->cors_origins);
-		free(srv);
-		return NULL;
+		goto fail;
 	}
 	return srv;
+fail:
+	work_pool_free(srv->workers);
+	linger_free(srv->linger);
+	free(srv->stats);
+	free(srv->cors_origins);
+	free(srv);
+	return NULL;
+}
+
+/* Waits up to ms for every request in flight to be answered. */
+static void wait_idle(struct http_server *srv, double ms)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&srv->in_flight) > 0 && elapsed_ms(&start) < ms) {
+		struct timespec nap = {0, 10 * 1000 * 1000};
+		nanosleep(&nap, NULL);
+	}
 }
 
 void http_server_stop(struct http_server *srv, int grace_s)
@@ -619,16 +880,19 @@ void http_server_stop(struct http_server *srv, int grace_s)
 	MHD_socket lsock = MHD_quiesce_daemon(srv->daemon);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (atomic_load(&srv->in_flight) > 0 && elapsed_ms(&start) < grace_s * 1000.0) {
-		struct timespec nap = {0, 10 * 1000 * 1000};
-		nanosleep(&nap, NULL);
-	}
+	wait_idle(srv, grace_s * 1000.0);
 	int left = atomic_load(&srv->in_flight);
 	if (left > 0)
 		LOG_WARN("shutdown grace period over", LOG_INT("requests_in_flight", left));
+	/* No connection may stay suspended when MHD stops: queued requests are
+	 * answered 503 and running ones finish (each is bounded by its own
+	 * timeouts); all of them resume their connections, and get a moment to
+	 * send their answers. */
+	work_pool_free(srv->workers);
+	srv->workers = NULL;
+	wait_idle(srv, 500);
 	MHD_stop_daemon(srv->daemon);
+	linger_free(srv->linger);
 	free(srv->stats);
 	free(srv->cors_origins);
 	free(srv);

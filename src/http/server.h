@@ -12,7 +12,11 @@ struct http_server;
 struct http_server_options {
 	const char *host;
 	int port;
-	int threads;
+	int threads;		  /* socket threads: they never wait */
+	int workers;		  /* threads that run handlers which may wait */
+	int queue_max;		  /* requests waiting for a worker, beyond: 503 */
+	int queue_timeout_ms;	  /* longest wait for a worker, beyond: 503 */
+	int lane_cap[HTTP_LANES]; /* most workers a lane may hold (0: all) */
 	int connection_limit;
 	int per_ip_limit;
 	int timeout_s;
@@ -26,7 +30,8 @@ struct http_server_options {
 struct http_server *http_server_start(const struct http_server_options *opt, char *err,
 				      size_t errlen);
 /* Stops accepting, lets requests in flight finish for up to grace_s seconds,
- * then closes every connection and frees the server. Accepts NULL. */
+ * answers 503 to those still waiting for a worker, waits for the running
+ * handlers, then closes every connection and frees the server. Accepts NULL. */
 void http_server_stop(struct http_server *srv, int grace_s);
 
 #endif

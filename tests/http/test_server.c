@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,12 +54,90 @@ static unsigned h_whoami(struct http_request *req, struct http_response *res)
 	return http_json(res, 200, json_pack("{s:s}", "ip", ip));
 }
 
+/* A gate that handlers wait at until the test opens it: proves that other
+ * requests are answered while handlers wait, without timing anything. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_waiting;
+static bool gate_open;
+
+static unsigned h_gate(struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	pthread_mutex_lock(&gate_lock);
+	gate_waiting++;
+	pthread_cond_broadcast(&gate_cond);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	gate_waiting--;
+	pthread_mutex_unlock(&gate_lock);
+	return http_json(res, 200, json_pack("{s:b}", "passed", 1));
+}
+
+/* Waits (up to 10 s: "does not hang") until n handlers wait at the gate. */
+static bool gate_wait_for(int n)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 10;
+	pthread_mutex_lock(&gate_lock);
+	while (gate_waiting < n)
+		if (pthread_cond_timedwait(&gate_cond, &gate_lock, &dl) != 0)
+			break;
+	bool ok = gate_waiting >= n;
+	pthread_mutex_unlock(&gate_lock);
+	return ok;
+}
+
+static void gate_release(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* Counts what reached the authenticator and the upload handler. */
+static atomic_int auth_calls, upload_calls;
+
+static enum err test_authenticate(const struct app *a, const char *bearer,
+				  struct http_identity *who)
+{
+	(void)a;
+	atomic_fetch_add(&auth_calls, 1);
+	if (strcmp(bearer, "good") != 0)
+		return ERR_UNAUTHORIZED;
+	who->user_id = 7;
+	who->group = ACCESS_USER;
+	return ERR_OK;
+}
+
+static unsigned h_upload(struct http_request *req, struct http_response *res)
+{
+	atomic_fetch_add(&upload_calls, 1);
+	return http_json(res, 200, json_pack("{s:I}", "bytes", (json_int_t)req->body_len));
+}
+
+static unsigned h_metrics(struct http_request *req, struct http_response *res)
+{
+	http_empty(res, 200);
+	http_metrics_write(req, &res->body);
+	res->content_type = "text/plain";
+	return 200;
+}
+
+#define UPLOAD_LIMIT (1024 * 1024)
+
 static const struct route test_routes[] = {
-	{HTTP_GET, "/whoami", h_whoami, ACCESS_PUBLIC, 0},
-	{HTTP_POST, "/echo", h_echo, ACCESS_PUBLIC, 1024},
-	{HTTP_GET, "/items/{id}", h_item, ACCESS_PUBLIC, 0},
-	{HTTP_DELETE, "/items/{id}", h_private, ACCESS_USER, 0},
-	{HTTP_GET, "/slow", h_slow, ACCESS_PUBLIC, 0},
+	{HTTP_GET, "/whoami", h_whoami, ACCESS_PUBLIC, 0, LANE_INLINE},
+	{HTTP_GET, "/metrics", h_metrics, ACCESS_PUBLIC, 0, LANE_INLINE},
+	{HTTP_POST, "/echo", h_echo, ACCESS_PUBLIC, 1024, LANE_DB},
+	{HTTP_GET, "/items/{id}", h_item, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_DELETE, "/items/{id}", h_private, ACCESS_USER, 0, LANE_DB},
+	{HTTP_GET, "/slow", h_slow, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_GET, "/gate", h_gate, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_GET, "/gate/stripe", h_gate, ACCESS_PUBLIC, 0, LANE_STRIPE},
+	{HTTP_PUT, "/upload", h_upload, ACCESS_USER, UPLOAD_LIMIT, LANE_S3},
 	ROUTES_END,
 };
 static const struct route *const tables[] = {test_routes, NULL};
@@ -68,24 +147,42 @@ static char base[64];
 static const struct config cfg = {.trusted_proxies = "10.0.0.1, 127.0.0.1"};
 static const struct app app = {.cfg = &cfg};
 
-static void setup(void)
+/* One socket thread, so that a handler waiting on it would stall every
+ * other connection; workers, queue and lanes as given. */
+static void start(int workers, int queue_max, int queue_timeout_ms)
 {
 	char err[256];
 	int port = e2e_free_port();
 	struct http_server_options o = {
 		.host = "127.0.0.1",
 		.port = port,
-		.threads = 2,
+		.threads = 1,
+		.workers = workers,
+		.queue_max = queue_max,
+		.queue_timeout_ms = queue_timeout_ms,
+		.lane_cap = {[LANE_STRIPE] = 1, [LANE_S3] = 1},
 		.connection_limit = 64,
 		.per_ip_limit = 64,
 		.timeout_s = 5,
 		.cors_origins = "https://app.example.com, http://localhost:3000",
 		.tables = tables,
+		.authenticate = test_authenticate,
 		.app = &app,
 	};
 	srv = http_server_start(&o, err, sizeof(err));
 	ck_assert_msg(srv != NULL, "server start: %s", err);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+}
+
+static void setup(void)
+{
+	start(4, 64, 10000);
+}
+
+static void restart(int workers, int queue_max, int queue_timeout_ms)
+{
+	http_server_stop(srv, 1);
+	start(workers, queue_max, queue_timeout_ms);
 }
 
 static void teardown(void)
@@ -386,6 +483,221 @@ START_TEST(shutdown_lets_requests_in_flight_finish)
 }
 END_TEST
 
+struct bg {
+	pthread_t t;
+	const char *method, *path;
+	const char *const *headers;
+	const char *body;
+	size_t len;
+	bool ok;
+	struct e2e_resp r;
+};
+
+static void *bg_main(void *arg)
+{
+	struct bg *b = arg;
+	b->ok = e2e_request(b->method, url(b->path), b->headers, b->body, b->len, &b->r);
+	return NULL;
+}
+
+static void bg_start(struct bg *b, const char *method, const char *path)
+{
+	memset(b, 0, sizeof(*b));
+	b->method = method;
+	b->path = path;
+	pthread_create(&b->t, NULL, bg_main, b);
+}
+
+static void bg_join(struct bg *b)
+{
+	pthread_join(b->t, NULL);
+}
+
+START_TEST(waiting_handlers_do_not_stall_other_connections)
+{
+	/* One socket thread, three handlers waiting on workers: the socket
+	 * thread still answers everything else. */
+	struct bg b[3];
+	for (int i = 0; i < 3; i++)
+		bg_start(&b[i], "GET", "/gate");
+	ck_assert(gate_wait_for(3));
+	struct e2e_resp r;
+	ck_assert(e2e_request("GET", url("/items/5"), NULL, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("GET", url("/whoami"), NULL, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+	ck_assert_int_eq(gate_waiting, 3); /* nobody was let through meanwhile */
+	gate_release();
+	for (int i = 0; i < 3; i++) {
+		bg_join(&b[i]);
+		ck_assert(b[i].ok);
+		ck_assert_int_eq(b[i].r.status, 200);
+		e2e_resp_free(&b[i].r);
+	}
+}
+END_TEST
+
+START_TEST(a_lane_holds_at_most_its_cap)
+{
+	/* The Stripe lane may hold one worker: a second call waits in the queue
+	 * and gets 503 with Retry-After when its wait is over, while other
+	 * lanes keep being served by the free workers. */
+	restart(4, 64, 300);
+	struct bg first, second;
+	bg_start(&first, "GET", "/gate/stripe");
+	ck_assert(gate_wait_for(1));
+	bg_start(&second, "GET", "/gate/stripe");
+	struct e2e_resp r;
+	ck_assert(e2e_request("GET", url("/items/1"), NULL, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+	bg_join(&second);
+	ck_assert(second.ok);
+	assert_error(&second.r, 503, "overloaded");
+	char v[32];
+	ck_assert(e2e_header(&second.r, "Retry-After", v, sizeof(v)));
+	ck_assert_str_eq(v, "1");
+	e2e_resp_free(&second.r);
+	ck_assert_int_eq(gate_waiting, 1);
+	gate_release();
+	bg_join(&first);
+	ck_assert_int_eq(first.r.status, 200);
+	e2e_resp_free(&first.r);
+}
+END_TEST
+
+START_TEST(a_full_queue_answers_503_at_once)
+{
+	/* Two workers busy, one request queued (the queue's whole size): the
+	 * next one is refused at once, long before the queue timeout. */
+	restart(2, 1, 60000);
+	struct bg b[3];
+	bg_start(&b[0], "GET", "/gate");
+	ck_assert(gate_wait_for(1));
+	bg_start(&b[1], "GET", "/gate");
+	ck_assert(gate_wait_for(2));
+	bg_start(&b[2], "GET", "/gate"); /* queued */
+	struct e2e_resp r;
+	bool queued = false;
+	for (int i = 0; i < 500 && !queued; i++) { /* "does not hang": 10 s */
+		ck_assert(e2e_request("GET", url("/metrics"), NULL, NULL, 0, &r));
+		queued = strstr(r.body.data, "cinema_http_queue_depth{lane=\"db\"} 1\n") != NULL;
+		e2e_resp_free(&r);
+		struct timespec nap = {0, 20 * 1000 * 1000};
+		nanosleep(&nap, NULL);
+	}
+	ck_assert(queued);
+	ck_assert(e2e_request("GET", url("/items/1"), NULL, NULL, 0, &r));
+	assert_error(&r, 503, "overloaded");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("GET", url("/metrics"), NULL, NULL, 0, &r));
+	ck_assert_ptr_nonnull(strstr(
+		r.body.data, "cinema_http_rejected_total{lane=\"db\",reason=\"queue_full\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(r.body.data, "cinema_http_workers_busy{lane=\"db\"} 2\n"));
+	e2e_resp_free(&r);
+	/* The socket thread itself is never refused. */
+	ck_assert(e2e_request("GET", url("/whoami"), NULL, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+	gate_release();
+	for (int i = 0; i < 3; i++) {
+		bg_join(&b[i]);
+		ck_assert_int_eq(b[i].r.status, 200);
+		e2e_resp_free(&b[i].r);
+	}
+}
+END_TEST
+
+static void *open_gate_later(void *arg)
+{
+	(void)arg;
+	struct timespec nap = {0, 300 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	gate_release();
+	return NULL;
+}
+
+START_TEST(shutdown_answers_queued_requests_503)
+{
+	restart(2, 8, 60000);
+	struct bg b[3];
+	bg_start(&b[0], "GET", "/gate");
+	bg_start(&b[1], "GET", "/gate");
+	ck_assert(gate_wait_for(2));
+	bg_start(&b[2], "GET", "/gate");
+	struct timespec nap = {0, 200 * 1000 * 1000};
+	nanosleep(&nap, NULL); /* the third is queued behind the two */
+	pthread_t opener;
+	pthread_create(&opener, NULL, open_gate_later, NULL);
+	http_server_stop(srv, 0);
+	srv = NULL;
+	pthread_join(opener, NULL);
+	bg_join(&b[2]);
+	ck_assert(b[2].ok);
+	assert_error(&b[2].r, 503, "shutting_down");
+	e2e_resp_free(&b[2].r);
+	for (int i = 0; i < 2; i++) {
+		bg_join(&b[i]);
+		e2e_resp_free(&b[i].r);
+	}
+}
+END_TEST
+
+static char *filled(size_t n)
+{
+	char *b = malloc(n);
+	memset(b, 'x', n);
+	return b;
+}
+
+START_TEST(uploads_are_judged_on_the_headers)
+{
+	/* Bodies that the client really sends: the answer arrives (no reset),
+	 * decided before the body was read, and the handler never runs. The
+	 * size is judged first (no lookup needed), then who is calling. */
+	size_t n = 20u * 1024 * 1024;
+	char *body = filled(n);
+	struct e2e_resp r;
+	ck_assert(e2e_request("PUT", url("/upload"), NULL, body, n, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("PUT", url("/upload"), NULL, body, UPLOAD_LIMIT, &r));
+	assert_error(&r, 401, "not_authenticated");
+	e2e_resp_free(&r);
+	ck_assert_int_eq(atomic_load(&auth_calls), 0); /* no token: no lookup */
+
+	const char *const bad[] = {"Authorization: Bearer forged", NULL};
+	ck_assert(e2e_request("PUT", url("/upload"), bad, body, UPLOAD_LIMIT, &r));
+	ck_assert_int_eq(r.status, 401);
+	e2e_resp_free(&r);
+	ck_assert_int_eq(atomic_load(&auth_calls), 1);
+
+	const char *const good[] = {"Authorization: Bearer good", NULL};
+	ck_assert(e2e_request("PUT", url("/upload"), good, body, n, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
+	ck_assert_int_eq(atomic_load(&upload_calls), 0);
+
+	ck_assert(e2e_request("PUT", url("/upload"), good, body, UPLOAD_LIMIT, &r));
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(r.json, "bytes")), UPLOAD_LIMIT);
+	e2e_resp_free(&r);
+	ck_assert_int_eq(atomic_load(&upload_calls), 1);
+
+	/* Chunked, so the size shows only as it comes: the 413 still arrives. */
+	ck_assert(e2e_request_chunked("PUT", url("/upload"), good, body, 4u * 1024 * 1024, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request_chunked("POST", url("/echo"), json_ct, body, 4u * 1024 * 1024, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
+	ck_assert_int_eq(atomic_load(&upload_calls), 1);
+	free(body);
+}
+END_TEST
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -410,6 +722,11 @@ int main(void)
 	tcase_add_test(tc, protected_route_without_token_is_401);
 	tcase_add_test(tc, client_ip_behind_trusted_proxies);
 	tcase_add_test(tc, shutdown_lets_requests_in_flight_finish);
+	tcase_add_test(tc, waiting_handlers_do_not_stall_other_connections);
+	tcase_add_test(tc, a_lane_holds_at_most_its_cap);
+	tcase_add_test(tc, a_full_queue_answers_503_at_once);
+	tcase_add_test(tc, shutdown_answers_queued_requests_503);
+	tcase_add_test(tc, uploads_are_judged_on_the_headers);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -15,22 +15,23 @@ static unsigned h_none(struct http_request *req, struct http_response *res)
 }
 
 static const struct route movie_routes[] = {
-	{HTTP_GET, "/api/v1/movies", h_none, ACCESS_PUBLIC, 0},
-	{HTTP_POST, "/api/v1/movies", h_none, ACCESS_MODERATOR, 65536},
-	{HTTP_GET, "/api/v1/movies/{id}", h_none, ACCESS_PUBLIC, 0},
-	{HTTP_PATCH, "/api/v1/movies/{id}", h_none, ACCESS_MODERATOR, 65536},
-	{HTTP_DELETE, "/api/v1/movies/{id}", h_none, ACCESS_MODERATOR, 0},
-	{HTTP_PUT, "/api/v1/movies/{id}/rating", h_none, ACCESS_USER, 1024},
+	{HTTP_GET, "/api/v1/movies", h_none, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_POST, "/api/v1/movies", h_none, ACCESS_MODERATOR, 65536, LANE_DB},
+	{HTTP_GET, "/api/v1/movies/{id}", h_none, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_PATCH, "/api/v1/movies/{id}", h_none, ACCESS_MODERATOR, 65536, LANE_DB},
+	{HTTP_DELETE, "/api/v1/movies/{id}", h_none, ACCESS_MODERATOR, 0, LANE_DB},
+	{HTTP_PUT, "/api/v1/movies/{id}/rating", h_none, ACCESS_USER, 1024, LANE_DB},
 	ROUTES_END,
 };
 
 static const struct route comment_routes[] = {
-	{HTTP_GET, "/api/v1/movies/{movie_id}/comments/{comment_id}", h_none, ACCESS_PUBLIC, 0},
-	{HTTP_PUT, "/api/v1/comments/{id}/like", h_none, ACCESS_USER, 0},
-	{HTTP_DELETE, "/api/v1/comments/{id}/like", h_none, ACCESS_USER, 0},
-	{HTTP_GET, "/healthz", h_none, ACCESS_PUBLIC, 0},
-	{HTTP_GET, "/four/{a}/{b}/{c}/{d}", h_none, ACCESS_PUBLIC, 0},
-	{HTTP_GET, "/five/{a}/{b}/{c}/{d}/{e}", h_none, ACCESS_PUBLIC, 0},
+	{HTTP_GET, "/api/v1/movies/{movie_id}/comments/{comment_id}", h_none, ACCESS_PUBLIC, 0,
+	 LANE_DB},
+	{HTTP_PUT, "/api/v1/comments/{id}/like", h_none, ACCESS_USER, 0, LANE_DB},
+	{HTTP_DELETE, "/api/v1/comments/{id}/like", h_none, ACCESS_USER, 0, LANE_DB},
+	{HTTP_GET, "/healthz", h_none, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_GET, "/four/{a}/{b}/{c}/{d}", h_none, ACCESS_PUBLIC, 0, LANE_DB},
+	{HTTP_GET, "/five/{a}/{b}/{c}/{d}/{e}", h_none, ACCESS_PUBLIC, 0, LANE_DB},
 	ROUTES_END,
 };
 
