@@ -1,8 +1,8 @@
 /* The bounded worker pool: per-lane FIFO queues, per-lane caps, one mutex.
- * Jobs carry a sequence number so that a worker picks the oldest runnable
- * job across lanes; jobs past their queue deadline are handed back rejected
- * by whichever thread looks at the queue next (a worker waiting for work
- * sleeps only until the oldest queued job would expire). */
+ * A worker picks the oldest runnable job across lanes (by submit time).
+ * Jobs past their queue deadline are handed back rejected by a reaper
+ * thread that sleeps until the oldest queued job would expire, so a wait is
+ * bounded even while every worker is busy. */
 #include "http/workers.h"
 
 #include <pthread.h>
@@ -22,6 +22,9 @@ struct lane {
 struct work_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a job was queued, a lane freed, or stop */
+	pthread_cond_t reap; /* the queue was empty and is not, or stop */
+	pthread_t reaper;
+	bool reaper_started;
 	struct lane lanes[WORK_LANES];
 	unsigned queued, busy, queue_max;
 	int64_t timeout_ms;
@@ -115,37 +118,47 @@ static void *worker_main(void *arg)
 	struct work_pool *p = arg;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		struct work *expired = NULL;
-		expire_locked(p, mono_ms(), &expired);
 		struct work *w = p->stopping ? NULL : take_locked(p);
-		if (expired || w) {
+		if (w) {
 			pthread_mutex_unlock(&p->lock);
-			reject_all(expired, WORK_REJECTED_TIMEOUT);
-			if (w) {
-				unsigned lane = w->lane;
-				w->fn(w, WORK_RUN); /* w may be freed from here on */
-				pthread_mutex_lock(&p->lock);
-				p->lanes[lane].busy--;
-				p->lanes[lane].done++;
-				p->busy--;
-				/* A job of this lane may have been waiting for the slot. */
-				if (p->lanes[lane].head)
-					pthread_cond_signal(&p->work);
-			} else {
-				pthread_mutex_lock(&p->lock);
-			}
+			unsigned lane = w->lane;
+			w->fn(w, WORK_RUN); /* w may be freed from here on */
+			pthread_mutex_lock(&p->lock);
+			p->lanes[lane].busy--;
+			p->lanes[lane].done++;
+			p->busy--;
 			continue;
 		}
 		if (p->stopping)
 			break;
+		pthread_cond_wait(&p->work, &p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Rejects jobs whose wait is over, sleeping until the oldest would be. */
+static void *reaper_main(void *arg)
+{
+	struct work_pool *p = arg;
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		struct work *expired = NULL;
+		expire_locked(p, mono_ms(), &expired);
+		if (expired) {
+			pthread_mutex_unlock(&p->lock);
+			reject_all(expired, WORK_REJECTED_TIMEOUT);
+			pthread_mutex_lock(&p->lock);
+			continue;
+		}
 		int64_t first = 0;
 		if (earliest_locked(p, &first)) {
 			int64_t wait = first + p->timeout_ms - mono_ms();
 			struct timespec dl =
 				deadline_after_ms(CLOCK_MONOTONIC, wait > 0 ? wait : 0);
-			pthread_cond_timedwait(&p->work, &p->lock, &dl);
+			pthread_cond_timedwait(&p->reap, &p->lock, &dl);
 		} else {
-			pthread_cond_wait(&p->work, &p->lock);
+			pthread_cond_wait(&p->reap, &p->lock);
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -159,6 +172,7 @@ struct work_pool *work_pool_new(const struct work_pool_options *opt)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->work, &ca);
+	pthread_cond_init(&p->reap, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&p->lock, NULL);
 	p->nthreads = opt->threads > 0 ? opt->threads : 1;
@@ -169,6 +183,13 @@ struct work_pool *work_pool_new(const struct work_pool_options *opt)
 		p->lanes[i].cap = (unsigned)(cap > 0 && cap < p->nthreads ? cap : p->nthreads);
 	}
 	p->threads = xcalloc((size_t)p->nthreads, sizeof(*p->threads));
+	if (pthread_create(&p->reaper, NULL, reaper_main, p) != 0) {
+		LOG_ERROR("cannot start the worker queue's reaper thread");
+		p->nthreads = 0;
+		work_pool_free(p);
+		return NULL;
+	}
+	p->reaper_started = true;
 	for (int i = 0; i < p->nthreads; i++) {
 		if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
 			LOG_ERROR("cannot start a worker thread", LOG_INT("started", i));
@@ -190,6 +211,8 @@ bool work_pool_submit(struct work_pool *p, struct work *w, unsigned lane)
 	pthread_mutex_lock(&p->lock);
 	expire_locked(p, now, &expired);
 	if (!p->stopping && p->queued < p->queue_max) {
+		if (p->queued == 0) /* the reaper sleeps without a deadline */
+			pthread_cond_signal(&p->reap);
 		lane_push(&p->lanes[w->lane], w);
 		p->queued++;
 		ok = true;
@@ -217,11 +240,15 @@ void work_pool_free(struct work_pool *p)
 			left = w;
 		}
 	pthread_cond_broadcast(&p->work);
+	pthread_cond_signal(&p->reap);
 	pthread_mutex_unlock(&p->lock);
 	reject_all(left, WORK_REJECTED_STOPPING);
+	if (p->reaper_started)
+		pthread_join(p->reaper, NULL);
 	for (int i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
 	free(p->threads);
+	pthread_cond_destroy(&p->reap);
 	pthread_cond_destroy(&p->work);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
