@@ -34,6 +34,10 @@
 #   BENCH_BUILD_DIR     build tree (default build-bench)
 #   BENCH_API_BIN       benchmark this cinema-api binary instead of building one
 #                       (e.g. a build of a patched copy of the tree)
+#   BENCH_BASE_BIN      also measure list, detail and search on this cinema-api
+#                       binary (e.g. a Release build of the previous commit), in
+#                       the same rounds: targets list-base, detail-base,
+#                       search-base (same database, same PostgreSQL)
 #   BENCH_QUIET_MAX     before each measurement, wait until other processes use at
 #                       most this % of the CPUs (default 10) ...
 #   BENCH_QUIET_WAIT    ... for at most this many seconds (default 20)
@@ -146,9 +150,9 @@ env "${api_env[@]}" LOG_LEVEL=warn "$api_bin" migrate >"$tmp/migrate.log" 2>&1 |
 # Starts cinema-api at a log level; sets api_pid, api_port.
 start_api()
 {
-	local level=$1 log=$2
+	local level=$1 log=$2 bin=${3:-$api_bin}
 	api_port=$(free_port)
-	env "${api_env[@]}" LOG_LEVEL="$level" HTTP_PORT="$api_port" "$api_bin" serve >>"$log" 2>&1 &
+	env "${api_env[@]}" LOG_LEVEL="$level" HTTP_PORT="$api_port" "$bin" serve >>"$log" 2>&1 &
 	api_pid=$!
 	pids+=("$api_pid")
 	wait_ready "cinema-api ($level)" "$api_pid" "$api_port" "$log"
@@ -300,11 +304,18 @@ if [[ $access_log == 1 ]]; then
 	info_pid=$api_pid info_port=$api_port
 fi
 
+base_pid='' base_port=''
+if [[ -n ${BENCH_BASE_BIN:-} ]]; then
+	start_api warn "$tmp/api-base.log" "$BENCH_BASE_BIN"
+	base_pid=$api_pid base_port=$api_port
+fi
+
 # A target of the rounds: "kind pid url lua" of a label.
 target()
 {
 	case $1 in
 	list | detail | search) echo "wrk $warn_pid http://127.0.0.1:$warn_port $tmp/$1.lua" ;;
+	*-base) echo "wrk $base_pid http://127.0.0.1:$base_port $tmp/${1%-base}.lua" ;;
 	detail-accesslog) echo "wrk $info_pid http://127.0.0.1:$info_port $tmp/detail.lua" ;;
 	pgbench) echo "pgbench - - -" ;;
 	esac
@@ -363,6 +374,7 @@ for size in "${sizes[@]}"; do
 
 	labels=(list detail search pgbench)
 	if [[ $size == "${sizes[0]}" && -n $info_pid ]]; then labels+=(detail-accesslog); fi
+	if [[ -n $base_pid ]]; then labels+=(list-base detail-base search-base); fi
 	total=$(((warm_s + rounds * (dur_s + 1)) * ${#labels[@]}))
 	echo "== ${#labels[@]} targets, warm-up ${warmup} then $rounds x $duration each:" \
 		"about ${total}s, at most $((total + rounds * ${#labels[@]} * quiet_wait))s" >&2
@@ -386,11 +398,11 @@ for size in "${sizes[@]}"; do
 		done
 	done
 done
-if [[ -n $info_pid ]]; then
+for p in $info_pid $base_pid; do
 	# the memory figure is the warn-level server's alone
-	kill -TERM "$info_pid" 2>/dev/null || true
-	wait "$info_pid" 2>/dev/null || true
-fi
+	kill -TERM "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+done
 
 # --- memory: cinema-api holding mem_conns keep-alive connections ---
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
@@ -433,7 +445,7 @@ echo "cinema-api: DB_POOL_SIZE=$pool_size HTTP_THREADS=${http_threads:-default}"
 printf '%7s %-17s %8s %8s %8s %7s %8s %8s %9s %9s\n' movies target req/s p50_ms p99_ms errors api_us pg_us vs_pgbench other_cpu
 declare -A fig
 for size in "${sizes[@]}"; do
-	for label in list detail search pgbench detail-accesslog; do
+	for label in list detail search pgbench detail-accesslog list-base detail-base search-base; do
 		[[ -n $(col "$size" "$label" 4) ]] || continue
 		rps=$(col "$size" "$label" 4 | median)
 		p50=$(col "$size" "$label" 5 | grep -v -- - | median || true)

@@ -17,6 +17,8 @@
 #   BENCH_BUILD_DIR     build tree (default build-bench)
 #   BENCH_API_BIN       benchmark this cinema-api binary instead of building one
 #                       (e.g. a build of a patched copy of the tree)
+#   BENCH_BASE_BIN      also measure this cinema-api binary (e.g. a Release build
+#                       of the previous commit) in the same rounds, as "api-base"
 #   BENCH_QUIET_MAX     before each measurement, wait until other processes use at
 #                       most this % of the CPUs (default 10) ...
 #   BENCH_QUIET_WAIT    ... for at most this many seconds (default 20)
@@ -133,7 +135,7 @@ logs=("")
 srv_pids=("$nginx_pid")
 start_api()
 {
-	local label=$1 threads=$2 level=$3 port log pid
+	local label=$1 threads=$2 level=$3 bin=${4:-$api_bin} port log pid
 	port=$(free_port)
 	log=$tmp/$label.log
 	local envs=(APP_ENV=development HTTP_HOST=127.0.0.1 HTTP_PORT="$port"
@@ -141,7 +143,7 @@ start_api()
 		DATABASE_URL="${DATABASE_URL:-postgresql://127.0.0.1:5432/cinema}"
 		REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}")
 	[[ $threads == default ]] || envs+=(HTTP_THREADS="$threads")
-	env "${envs[@]}" "$api_bin" serve >>"$log" 2>&1 &
+	env "${envs[@]}" "$bin" serve >>"$log" 2>&1 &
 	pid=$!
 	pids+=("$pid")
 	wait_ready "cinema-api ($label)" "$pid" "$port" "$log"
@@ -156,6 +158,9 @@ for t in "${http_threads[@]}"; do
 done
 if [[ $access_log == 1 ]]; then
 	start_api "api-threads-${http_threads[0]}-accesslog" "${http_threads[0]}" info
+fi
+if [[ -n ${BENCH_BASE_BIN:-} ]]; then
+	start_api api-base default warn "$BENCH_BASE_BIN"
 fi
 
 # --- measurements ---
