@@ -2,7 +2,7 @@
  *
  *   cinema-api serve      run the HTTP API
  *   cinema-api migrate    apply pending database migrations
- *   cinema-api routes     print the route table (method and path)
+ *   cinema-api routes     print the route table (method, path, access, lane)
  *   cinema-api create-user --email E --password P [--group G] [--active]
  *   cinema-api seed [--file PATH] [--movies N]
  *   cinema-api healthcheck   exit 0 when the local server answers /readyz with 200
@@ -38,7 +38,7 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  serve     run the HTTP API until SIGTERM or SIGINT\n"
 		"  migrate   apply pending database migrations (safe to run concurrently)\n"
-		"  routes    print every route as METHOD PATH ACCESS\n"
+		"  routes    print every route as METHOD PATH ACCESS LANE\n"
 		"  create-user --email E --password P [--group USER|MODERATOR|ADMIN] [--active]\n"
 		"            create an account (the first admin, for instance)\n"
 		"  seed [--file PATH] [--movies N]\n"
@@ -57,10 +57,16 @@ static void fail(const char *what)
 static int cmd_routes(void)
 {
 	static const char *const access[] = {"own-auth", "public", "user", "moderator", "admin"};
+	static const char *const lanes[HTTP_LANES] = {[LANE_DB] = "worker",
+						      [LANE_INLINE] = "inline",
+						      [LANE_TRY_INLINE] = "try-inline",
+						      [LANE_PASSWORD] = "worker:password",
+						      [LANE_STRIPE] = "worker:stripe",
+						      [LANE_S3] = "worker:s3"};
 	for (const struct route *const *t = app_route_tables; *t; t++)
 		for (const struct route *r = *t; r->pattern; r++)
-			printf("%s %s %s\n", http_method_name(r->method), r->pattern,
-			       access[r->access - ACCESS_OWN_AUTH]);
+			printf("%s %s %s %s\n", http_method_name(r->method), r->pattern,
+			       access[r->access - ACCESS_OWN_AUTH], lanes[r->lane]);
 	return 0;
 }
 
