@@ -116,6 +116,12 @@ static void deliver(struct scheduler *s, struct email_job *job)
 	char error[256] = "";
 
 	json_t *vars = json_deep_copy(job->payload);
+	if (email_payload_open(vars, cfg->email_payload_key, job->kind, job->recipient) != ERR_OK) {
+		finish(s, job, OUTCOME_FAILED,
+		       "sealed payload does not open: EMAIL_PAYLOAD_KEY differs from the "
+		       "producer's, or the row was altered");
+		goto out;
+	}
 	json_object_set_new(vars, "base_url", json_string(cfg->public_base_url));
 	json_object_set_new(vars, "email", json_string(job->recipient));
 	if (template_render_mail(cfg->templates_dir, job->kind, vars, &rm, error, sizeof(error)) !=

@@ -41,6 +41,7 @@
 #define BASE_URL  "https://cinema.test"
 #define FROM_NAME "Онлайн Кинотеатр"
 #define FROM_ADDR "no-reply@cinema.test"
+#define SEAL_KEY  "scheduler-test-email-payload-key-0123456789"
 
 /* --- the running test; teardown ends and removes all of it --- */
 
@@ -261,6 +262,7 @@ static void base_env(struct harness_env *e)
 	harness_env_set(e, "EMAIL_RETRY_MAX_MS=400");
 	harness_env_set(e, "EMAIL_MAX_ATTEMPTS=50");
 	harness_env_set(e, "TOKEN_CLEANUP_INTERVAL=3600");
+	harness_env_set(e, "EMAIL_PAYLOAD_KEY=%s", SEAL_KEY);
 }
 
 /* Lines of the JSON log at path whose msg is msg (owned array). */
@@ -1059,6 +1061,54 @@ START_TEST(bad_jobs_fail_without_retries)
 }
 END_TEST
 
+/* An activation job whose token is sealed with key for rcpt. */
+static long long enqueue_sealed(const char *rcpt, const char *key, char token[65])
+{
+	random_hex(token, 16);
+	json_t *payload = json_object(), *secrets = json_pack("{s:s}", "token", token);
+	ck_assert_int_eq(email_payload_seal(payload, secrets, key, "activation", rcpt), ERR_OK);
+	json_decref(secrets);
+	return enqueue("activation", rcpt, payload, true);
+}
+
+/* Sealed tokens open in the scheduler with the same key; one sealed with
+ * another key, or moved to another recipient, fails at once with a reason
+ * and is not sent. */
+START_TEST(sealed_payloads_open_or_fail_cleanly)
+{
+	char tok[65], other_tok[65], moved_tok[65];
+	long long good = enqueue_sealed("sealed@example.com", SEAL_KEY, tok);
+	long long other = enqueue_sealed("other@example.com",
+					 "another-email-payload-key-0123456789abcdef", other_tok);
+	long long moved = enqueue_sealed("victim@example.com", SEAL_KEY, moved_tok);
+	harness_sql_ok(harness_fmt(
+		"UPDATE email_jobs SET recipient = 'attacker@example.com' WHERE id = %lld", moved));
+
+	struct harness_env e;
+	const char *log;
+	base_env(&e);
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
+	/* In the order recorded: good, other, moved. */
+	ck_assert(good < other && other < moved);
+	wait_sql("SELECT string_agg(status || ' ' || attempts || ' ' || payload::text, ',' "
+		 "ORDER BY id) FROM email_jobs",
+		 "sent 1 {},failed 1 {},failed 1 {}", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("sealed@example.com"), link_for(tok), "sealed@example.com",
+			  "Activate your Online Cinema account");
+	char *err = harness_sql_value(harness_fmt(
+		"SELECT string_agg(last_error, '|') FROM email_jobs WHERE id IN (%lld, %lld)",
+		other, moved));
+	ck_assert_msg(strstr(err, "EMAIL_PAYLOAD_KEY") != NULL, "last_error: %s", err);
+	free(err);
+	ck_assert_uint_eq(count_outcome(log, "failed"), 2);
+	ck_assert_msg(!harness_file_contains(log, tok) && !harness_file_contains(log, moved_tok),
+		      "a token was logged:%s", harness_logs_tail());
+	stop_scheduler(sched, log);
+}
+END_TEST
+
 int main(void)
 {
 	/* The test command always provides these; a run without them is a
@@ -1087,6 +1137,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, injected_recipient_cannot_be_inserted);
 	tcase_add_test(tc, bad_jobs_fail_without_retries);
+	tcase_add_test(tc, sealed_payloads_open_or_fail_cleanly);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("periodic");
