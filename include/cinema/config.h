@@ -44,6 +44,7 @@ struct config {
 	char *public_base_url;
 	char *smtp_url;
 	int smtp_timeout_ms;
+	int smtp_allow_plain;	 /* 1: smtp:// may go without STARTTLS (local sinks) */
 	char *email_payload_key; /* seals tokens in email_jobs (src/jobs/seal.c) */
 	char *mail_from;
 	char *templates_dir;

@@ -94,6 +94,9 @@ static const struct cfg_entry cfg_table[] = {
 	 "SMTP server (smtp:// or smtps://, optional user:pass@)"},
 	{"SMTP_TIMEOUT_MS", CFG_INT, OFF(smtp_timeout_ms), "15000", 100, 600000, 0,
 	 "SMTP connect-and-send timeout for one email"},
+	{"SMTP_ALLOW_PLAIN", CFG_INT, OFF(smtp_allow_plain), "0", 0, 1, 0,
+	 "1: an smtp:// server that offers no STARTTLS gets the mail unencrypted (local "
+	 "sinks only); 0: TLS is required"},
 	{"EMAIL_PAYLOAD_KEY", CFG_STR, OFF(email_payload_key),
 	 "dev-only-insecure-email-payload-key-change-me-0123", 0, 0,
 	 CFG_SECRET | CFG_PROD_REQ | CFG_DEV_KEY,

@@ -190,6 +190,7 @@ struct mail_sender {
 	CURL *curl;
 	char *url;
 	int timeout_ms;
+	bool allow_plain;
 };
 
 struct upload {
@@ -213,6 +214,7 @@ struct mail_sender *mail_sender_new(const struct mail_smtp *smtp)
 	struct mail_sender *s = xcalloc(1, sizeof(*s));
 	s->url = xstrdup(smtp->url);
 	s->timeout_ms = smtp->timeout_ms;
+	s->allow_plain = smtp->allow_plain;
 	return s;
 }
 
@@ -224,6 +226,14 @@ void mail_sender_free(struct mail_sender *s)
 		curl_easy_cleanup(s->curl);
 	free(s->url);
 	free(s);
+}
+
+const char *mail_sender_tls_mode(const struct mail_sender *s)
+{
+	if (strncmp(s->url, "smtps://", 8) == 0)
+		return "implicit (smtps)";
+	return s->allow_plain ? "starttls if offered, else plain (SMTP_ALLOW_PLAIN=1)"
+			      : "starttls required";
 }
 
 enum err mail_send(struct mail_sender *s, const char *from_addr, const char *to_addr,
@@ -243,8 +253,10 @@ enum err mail_send(struct mail_sender *s, const char *from_addr, const char *to_
 	rcpt = curl_slist_append(rcpt, to_addr);
 	curl_easy_setopt(c, CURLOPT_URL, s->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	/* STARTTLS when the server offers it; smtps:// is TLS from the start. */
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	/* STARTTLS, required unless plain SMTP is allowed (a local sink);
+	 * smtps:// is TLS from the start. */
+	curl_easy_setopt(c, CURLOPT_USE_SSL,
+			 (long)(s->allow_plain ? CURLUSESSL_TRY : CURLUSESSL_ALL));
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_addr);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -260,7 +272,13 @@ enum err mail_send(struct mail_sender *s, const char *from_addr, const char *to_
 	if (cc == CURLE_OK) {
 		rc = ERR_OK;
 	} else {
-		snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
+		if (cc == CURLE_USE_SSL_FAILED)
+			snprintf(err, errlen,
+				 "TLS required but not established (the server offers no "
+				 "STARTTLS; SMTP_ALLOW_PLAIN=1 allows plain SMTP): %s",
+				 curlerr[0] ? curlerr : curl_easy_strerror(cc));
+		else
+			snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
 		/* A failed transfer may leave the connection in any state. */
 		curl_easy_cleanup(s->curl);
 		s->curl = NULL;

@@ -260,7 +260,9 @@ static enum err open_handles(struct scheduler *s, const struct config *cfg)
 		fprintf(stderr, "cinema-scheduler: %s\n", err);
 		return ERR_VALIDATION;
 	}
-	struct mail_smtp smtp = {.url = cfg->smtp_url, .timeout_ms = cfg->smtp_timeout_ms};
+	struct mail_smtp smtp = {.url = cfg->smtp_url,
+				 .timeout_ms = cfg->smtp_timeout_ms,
+				 .allow_plain = cfg->smtp_allow_plain != 0};
 	s->mail = mail_sender_new(&smtp);
 	return ERR_OK;
 }
@@ -283,7 +285,8 @@ int scheduler_run(const struct config *cfg)
 		goto out;
 	LOG_INFO("scheduler started", LOG_STR("queue", cfg->email_queue_key),
 		 LOG_INT("sweep_ms", cfg->scheduler_sweep_ms),
-		 LOG_INT("max_attempts", cfg->email_max_attempts));
+		 LOG_INT("max_attempts", cfg->email_max_attempts),
+		 LOG_STR("smtp_tls", mail_sender_tls_mode(s.mail)));
 	long long next_sweep = 0;
 	while (!stop_wait(&s, 0)) {
 		if (mono_ms() >= next_sweep) {

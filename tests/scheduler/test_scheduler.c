@@ -246,7 +246,8 @@ static void assert_valid_mime(const char *path, const char *link, const char *to
 /* --- processes --- */
 
 /* The environment of a scheduler of this test: its database, queue, SMTP
- * port, fast sweeps and retries. Tests override entries with harness_env_set. */
+ * port (plain SMTP allowed), fast sweeps and retries. Tests override entries with harness_env_set.
+ */
 static void base_env(struct harness_env *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -254,6 +255,7 @@ static void base_env(struct harness_env *e)
 	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.key);
 	harness_env_set(e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
 	harness_env_set(e, "SMTP_TIMEOUT_MS=5000");
+	harness_env_set(e, "SMTP_ALLOW_PLAIN=1"); /* cinema-mailsink has no STARTTLS */
 	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
 	harness_env_set(e, "MAIL_FROM=%s <%s>", FROM_NAME, FROM_ADDR);
 	harness_env_set(e, "LOG_LEVEL=info");
@@ -558,6 +560,50 @@ START_TEST(smtp_down_past_last_attempt_is_failed)
 	ck_assert_msg(!harness_file_contains(log, tok), "the token was logged:%s",
 		      harness_logs_tail());
 	ck_assert_int_eq(count_eml(), 0);
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+/* TLS is required unless plain SMTP is allowed: against the plain sink the
+ * job is retried with an error naming TLS and nothing is delivered; a
+ * scheduler allowing plain SMTP then delivers it. */
+START_TEST(plain_smtp_only_when_allowed)
+{
+	struct harness_env e;
+	const char *log;
+	char tok[65];
+	base_env(&e);
+	harness_env_set(&e, "SMTP_ALLOW_PLAIN=0");
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler-tls", &log);
+	json_t *started = log_lines(log, "scheduler started");
+	ck_assert_str_eq(str_field(json_array_get(started, 0), "smtp_tls"), "starttls required");
+	json_decref(started);
+	long long id = enqueue_activation("tls@example.com", tok, true);
+
+	wait_sql(harness_fmt("SELECT attempts >= 2 AND status IN ('pending', 'sending') AND "
+			     "sent_at IS NULL FROM email_jobs WHERE id = %lld",
+			     id),
+		 "t", WAIT_MS);
+	char *err = harness_sql_value(
+		harness_fmt("SELECT last_error FROM email_jobs WHERE id = %lld", id));
+	ck_assert_msg(strstr(err, "TLS") != NULL, "last_error: %s", err);
+	free(err);
+	ck_assert_uint_ge(count_outcome(log, "retry"), 2);
+	ck_assert_uint_eq(count_outcome(log, "sent"), 0);
+	ck_assert_int_eq(count_eml(), 0);
+	stop_scheduler(sched, log);
+
+	base_env(&e);
+	sched = harness_scheduler_spawn(e.p, "scheduler-plain", &log);
+	started = log_lines(log, "scheduler started");
+	ck_assert_ptr_nonnull(
+		strstr(str_field(json_array_get(started, 0), "smtp_tls"), "SMTP_ALLOW_PLAIN=1"));
+	json_decref(started);
+	wait_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "sent", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("tls@example.com"), link_for(tok), "tls@example.com",
+			  "Activate your Online Cinema account");
 	stop_scheduler(sched, log);
 }
 END_TEST
@@ -1126,6 +1172,7 @@ int main(void)
 	tcase_add_test(tc, announced_job_is_delivered_as_valid_mime);
 	tcase_add_test(tc, smtp_down_then_back_is_retried_and_delivered);
 	tcase_add_test(tc, smtp_down_past_last_attempt_is_failed);
+	tcase_add_test(tc, plain_smtp_only_when_allowed);
 	tcase_add_test(tc, lost_announcement_is_delivered_by_the_sweep);
 	tcase_add_test(tc, scheduler_with_redis_down_still_sends);
 	tcase_add_test(tc, expired_lease_is_requeued_and_sent);

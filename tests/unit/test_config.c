@@ -251,6 +251,19 @@ START_TEST(email_payload_key_rules)
 }
 END_TEST
 
+START_TEST(smtp_allow_plain_is_off_unless_set)
+{
+	assert_loads(ENV_EMPTY);
+	ck_assert_int_eq(cfg.smtp_allow_plain, 0);
+	config_free(&cfg);
+	assert_loads(ENV("SMTP_ALLOW_PLAIN", "1"));
+	ck_assert_int_eq(cfg.smtp_allow_plain, 1);
+	config_free(&cfg);
+	assert_refused(ENV("SMTP_ALLOW_PLAIN", "yes"), "SMTP_ALLOW_PLAIN");
+	assert_refused(ENV("SMTP_ALLOW_PLAIN", "2"), "SMTP_ALLOW_PLAIN");
+}
+END_TEST
+
 START_TEST(production_refuses_the_development_jwt_secret)
 {
 	assert_loads(ENV_EMPTY);
@@ -420,6 +433,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, production_with_empty_secret_refused);
 	tcase_add_test(tc, email_payload_key_rules);
 	tcase_add_test(tc, production_refuses_the_development_jwt_secret);
+	tcase_add_test(tc, smtp_allow_plain_is_off_unless_set);
 	tcase_add_test(tc, development_allows_empty_secrets);
 	suite_add_tcase(s, tc);
 
