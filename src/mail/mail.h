@@ -19,9 +19,10 @@ struct mail_message {
 
 /* Appends the whole message (headers and body, CRLF line ends) to out:
  * Date, Message-ID, MIME-Version, multipart/alternative when html is given,
- * UTF-8 bodies in base64, non-ASCII subject and display name as RFC 2047
- * encoded words. Returns ERR_VALIDATION, appending nothing, if any header
- * value holds CR or LF (header injection) or an address is malformed. */
+ * UTF-8 bodies in quoted-printable (links stay readable in a stored
+ * message), non-ASCII subject and display name as RFC 2047 encoded words.
+ * Returns ERR_VALIDATION, appending nothing, if any header value holds CR or
+ * LF (header injection) or an address is malformed. */
 enum err mail_build(const struct mail_message *m, struct buf *out);
 
 /* Copies the bare address of "Name <addr>" or "addr" into out. False if there
