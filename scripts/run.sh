@@ -113,9 +113,10 @@ if [[ -z ${SMTP_URL:-} ]]; then
 	"$mailsink" --dir "$data/mail" --port "$SMTP_PORT" >/dev/null 9>&- &
 	pids+=($!)
 	SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
+	SMTP_ALLOW_PLAIN=1 # the sink has no STARTTLS; a real server needs TLS
 	mail_note="kept as files in $data/mail/ (newest first: ls -t $data/mail | head)"
 fi
-export SMTP_URL PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$HTTP_PORT}
+export SMTP_URL SMTP_ALLOW_PLAIN=${SMTP_ALLOW_PLAIN:-0} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$HTTP_PORT}
 
 "$scheduler" 9>&- &
 pids+=($!)

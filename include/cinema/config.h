@@ -48,6 +48,8 @@ struct config {
 	char *public_base_url;
 	char *smtp_url;
 	int smtp_timeout_ms;
+	int smtp_allow_plain;	 /* 1: smtp:// may go without STARTTLS (local sinks) */
+	char *email_payload_key; /* seals tokens in email_jobs (src/jobs/seal.c) */
 	char *mail_from;
 	char *templates_dir;
 	char *email_queue_key;
@@ -87,7 +89,8 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 void config_free(struct config *cfg);
 /* Prints every variable with its default and meaning (for --help). */
 void config_print_help(FILE *f);
-/* Logs the effective configuration, secrets shown as "(set)" or "(unset)". */
+/* Logs the effective configuration, secrets shown as "(set)" or "(unset)"
+ * (debug), and warns about keys left at their public development default. */
 void config_log(const struct config *cfg);
 
 #endif

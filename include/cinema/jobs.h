@@ -30,6 +30,18 @@ struct kv;
  * (borrowed JSON object of strings and numbers). *id gets the job id. */
 enum err email_job_enqueue(struct db_conn *conn, const char *kind, const char *recipient,
 			   const json_t *payload, long long *id);
+/* The payload member holding sealed variables. */
+#define EMAIL_SEALED "sealed"
+
+/* Adds to payload (an object) the member "sealed": the variables of secrets
+ * (borrowed JSON object; e.g. a one-time token) encrypted and authenticated
+ * with the key taken from key_secret (EMAIL_PAYLOAD_KEY) and bound to kind
+ * and recipient, so that a reader of email_jobs cannot use them. Only the
+ * scheduler opens it, just before rendering (src/jobs/seal.c says why and
+ * how). ERR_INTERNAL when secrets is not an object. */
+enum err email_payload_seal(json_t *payload, const json_t *secrets, const char *key_secret,
+			    const char *kind, const char *recipient);
+
 /* Pushes the id on the queue list. Best effort: a failure is logged and left
  * to the scheduler's sweep. */
 void email_job_announce(struct kv *kv, const char *queue_key, long long id);

@@ -33,8 +33,9 @@ bool kv_ping(struct kv *kv);
 /* Fixed-window rate limit: counts one hit on key (INCR, expiry set on the
  * first hit of a window) and tells whether it is within limit per window_s.
  * When over, *retry_after_s gets the seconds until the window ends. When
- * Redis is down the hit is allowed (fail open: availability of sign-in over
- * strict limiting), and the failure is logged. */
+ * Redis cannot be reached the hit is counted in this process instead (same
+ * limit and window, in a table of fixed size; src/kv/ratelimit_local.h), so
+ * brute force is still throttled per process; the failure is logged. */
 bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int *retry_after_s);
 
 /* Listens on a Pub/Sub channel on a connection of its own, in a thread,

@@ -38,12 +38,18 @@ static void announce(const struct app *app, long long job_id)
 		email_job_announce(app->kv, app->cfg->email_queue_key, job_id);
 }
 
-/* Records an email job carrying token (may be NULL) for recipient. */
+/* Records an email job for recipient carrying token (may be NULL), sealed
+ * with seal_key (EMAIL_PAYLOAD_KEY): a reader of email_jobs cannot use it. */
 static enum err enqueue(struct db_conn *c, const char *kind, const char *recipient,
-			const char *token, long long *job_id)
+			const char *token, const char *seal_key, long long *job_id)
 {
-	json_t *payload = token ? json_pack("{s:s}", "token", token) : json_object();
-	enum err rc = email_job_enqueue(c, kind, recipient, payload, job_id);
+	json_t *payload = json_object();
+	json_t *secrets = token ? json_pack("{s:s}", "token", token) : NULL;
+	enum err rc =
+		secrets ? email_payload_seal(payload, secrets, seal_key, kind, recipient) : ERR_OK;
+	if (rc == ERR_OK)
+		rc = email_job_enqueue(c, kind, recipient, payload, job_id);
+	json_decref(secrets);
 	json_decref(payload);
 	return rc;
 }
@@ -51,7 +57,7 @@ static enum err enqueue(struct db_conn *c, const char *kind, const char *recipie
 /* ---- registration and activation ---- */
 
 struct register_tx {
-	const char *email, *hash;
+	const char *email, *hash, *seal_key;
 	char token[TOKEN_RAW_LEN + 1], token_hash[TOKEN_HASH_LEN + 1];
 	long long id, job_id;
 };
@@ -63,7 +69,7 @@ static enum err register_fn(struct db_conn *c, void *ctx)
 	if (rc == ERR_OK)
 		rc = accounts_activation_put(c, t->id, t->token_hash, ACTIVATION_TTL_S);
 	if (rc == ERR_OK)
-		rc = enqueue(c, EMAIL_ACTIVATION, t->email, t->token, &t->job_id);
+		rc = enqueue(c, EMAIL_ACTIVATION, t->email, t->token, t->seal_key, &t->job_id);
 	return rc;
 }
 
@@ -71,7 +77,8 @@ enum err accounts_register(const struct app *app, const char *email, const char 
 			   long long *id)
 {
 	char hash[PASSWORD_HASH_MAX];
-	struct register_tx t = {.email = email, .hash = hash};
+	struct register_tx t = {
+		.email = email, .hash = hash, .seal_key = app->cfg->email_payload_key};
 	enum err rc = password_hash(app->hasher, password, hash);
 	if (rc != ERR_OK)
 		return rc;
@@ -112,7 +119,7 @@ enum err accounts_activate_token(const struct app *app, const char *token, long 
 /* A new one-time token for an account found by email, plus its email job.
  * Both statements run whether or not the account exists. */
 struct mail_token_tx {
-	const char *email, *kind;
+	const char *email, *kind, *seal_key;
 	bool reset; /* reset token for an active account, else activation */
 	char token[TOKEN_RAW_LEN + 1], token_hash[TOKEN_HASH_LEN + 1];
 	long long user_id, job_id;
@@ -127,7 +134,7 @@ static enum err mail_token_fn(struct db_conn *c, void *ctx)
 								  ACTIVATION_TTL_S, &t->user_id);
 	t->job_id = 0;
 	if (rc == ERR_OK && t->user_id)
-		rc = enqueue(c, t->kind, t->email, t->token, &t->job_id);
+		rc = enqueue(c, t->kind, t->email, t->token, t->seal_key, &t->job_id);
 	return rc;
 }
 
@@ -135,7 +142,8 @@ static enum err mail_token(const struct app *app, const char *email, bool reset)
 {
 	struct mail_token_tx t = {.email = email,
 				  .reset = reset,
-				  .kind = reset ? EMAIL_PASSWORD_RESET : EMAIL_ACTIVATION};
+				  .kind = reset ? EMAIL_PASSWORD_RESET : EMAIL_ACTIVATION,
+				  .seal_key = app->cfg->email_payload_key};
 	token_new(t.token, t.token_hash);
 	enum err rc = db_transaction(app->db, mail_token_fn, &t);
 	if (rc == ERR_OK)
@@ -362,7 +370,7 @@ static enum err password_set_fn(struct db_conn *c, void *ctx)
 	if (rc == ERR_OK)
 		rc = accounts_sessions_revoke_user(c, t->user_id, t->keep_sid, "password_changed");
 	if (rc == ERR_OK)
-		rc = enqueue(c, EMAIL_PASSWORD_CHANGED, u.email, NULL, &t->job_id);
+		rc = enqueue(c, EMAIL_PASSWORD_CHANGED, u.email, NULL, NULL, &t->job_id);
 	return rc;
 }
 

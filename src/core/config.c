@@ -17,6 +17,7 @@ enum {
 	CFG_URL_HTTP = 1 << 3, /* must start with http:// or https:// */
 	CFG_URL_SMTP = 1 << 4, /* must start with smtp:// or smtps:// */
 	CFG_EMPTY_OK = 1 << 5, /* with CFG_URL_HTTP: empty means unset */
+	CFG_DEV_KEY = 1 << 6,  /* the default is a public development key: warned about */
 };
 
 struct cfg_entry {
@@ -83,8 +84,8 @@ static const struct cfg_entry cfg_table[] = {
 	{"CATALOG_CACHE_MB", CFG_INT, OFF(catalog_cache_mb), "16", 0, 4096, 0,
 	 "memory for cached movie lists, in MiB"},
 	{"JWT_SECRET", CFG_STR, OFF(jwt_secret),
-	 "dev-only-insecure-jwt-secret-change-me-0123456789", 0, 0, CFG_SECRET | CFG_PROD_REQ,
-	 "HS256 signing key, at least 32 bytes"},
+	 "dev-only-insecure-jwt-secret-change-me-0123456789", 0, 0,
+	 CFG_SECRET | CFG_PROD_REQ | CFG_DEV_KEY, "HS256 signing key, at least 32 bytes"},
 	{"ACCESS_TOKEN_TTL", CFG_INT, OFF(access_token_ttl), "900", 30, 86400, 0,
 	 "access token lifetime in seconds"},
 	{"REFRESH_TOKEN_TTL", CFG_INT, OFF(refresh_token_ttl), "1209600", 60, 31536000, 0,
@@ -105,6 +106,14 @@ static const struct cfg_entry cfg_table[] = {
 	 "SMTP server (smtp:// or smtps://, optional user:pass@)"},
 	{"SMTP_TIMEOUT_MS", CFG_INT, OFF(smtp_timeout_ms), "15000", 100, 600000, 0,
 	 "SMTP connect-and-send timeout for one email"},
+	{"SMTP_ALLOW_PLAIN", CFG_INT, OFF(smtp_allow_plain), "0", 0, 1, 0,
+	 "1: an smtp:// server that offers no STARTTLS gets the mail unencrypted (local "
+	 "sinks only); 0: TLS is required"},
+	{"EMAIL_PAYLOAD_KEY", CFG_STR, OFF(email_payload_key),
+	 "dev-only-insecure-email-payload-key-change-me-0123", 0, 0,
+	 CFG_SECRET | CFG_PROD_REQ | CFG_DEV_KEY,
+	 "key sealing tokens in queued emails (src/jobs/seal.c), at least 32 bytes; "
+	 "the API and the scheduler need the same"},
 	{"MAIL_FROM", CFG_STR, OFF(mail_from), "Online Cinema <no-reply@cinema.local>", 0, 0,
 	 CFG_NONEMPTY, "sender of outgoing mail"},
 	{"TEMPLATES_DIR", CFG_STR, OFF(templates_dir), "templates/email", 0, 0, CFG_NONEMPTY,
@@ -231,6 +240,13 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 			snprintf(err, errlen, "%s must be set when APP_ENV=production", e->env);
 			goto fail;
 		}
+		if (production && (e->flags & CFG_DEV_KEY) && v && strcmp(v, e->def) == 0) {
+			snprintf(err, errlen,
+				 "%s must not be the development default when "
+				 "APP_ENV=production",
+				 e->env);
+			goto fail;
+		}
 		if (!v || (!*v && e->type != CFG_STR))
 			v = e->def;
 		switch (e->type) {
@@ -291,6 +307,10 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 			 "less than HTTP_WORKERS");
 		goto fail;
 	}
+	if (strlen(out->email_payload_key) < 32) {
+		snprintf(err, errlen, "EMAIL_PAYLOAD_KEY must be at least 32 bytes");
+		goto fail;
+	}
 	if (strlen(out->currency) != 3 ||
 	    strspn(out->currency, "abcdefghijklmnopqrstuvwxyz") != 3) {
 		snprintf(err, errlen,
@@ -349,6 +369,10 @@ void config_log(const struct config *cfg)
 		switch (e->type) {
 		case CFG_STR: {
 			const char *v = *(char *const *)(const void *)field;
+			/* Development only: production refuses these defaults. */
+			if ((e->flags & CFG_DEV_KEY) && v && strcmp(v, e->def) == 0)
+				LOG_WARN("secret left at its development default; set it",
+					 LOG_STR("name", e->env));
 			if (e->flags & CFG_SECRET)
 				v = (v && *v) ? "(set)" : "(unset)";
 			LOG_DEBUG("config", LOG_STR("name", e->env), LOG_STR("value", v));

@@ -35,6 +35,14 @@ enum err email_job_failed(struct db_conn *conn, long long id, const char *error)
  * pending; *count gets how many. */
 enum err email_job_requeue_expired(struct db_conn *conn, long long *count);
 
+/* Opens payload's "sealed" member (see email_payload_seal in
+ * include/cinema/jobs.h) with the key from key_secret: replaces it by the
+ * variables it holds. ERR_OK when it opened or there was none; ERR_VALIDATION,
+ * payload unchanged, when it does not open: another key, an altered value,
+ * or a row whose kind or recipient is not the one it was sealed for. */
+enum err email_payload_open(json_t *payload, const char *key_secret, const char *kind,
+			    const char *recipient);
+
 /* Counts by status for `cinema-scheduler status`; owned JSON object. */
 enum err email_job_stats(struct db_conn *conn, json_t **out);
 

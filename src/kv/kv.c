@@ -15,6 +15,12 @@
 #include "cinema/log.h"
 #include "cinema/mem.h"
 #include "kv/kv_private.h"
+#include "kv/ratelimit_local.h"
+
+/* Counters of the rate limiter's fallback while Redis is down: 4096 of 24
+ * bytes (96 KiB, plus a mutex per set of 8), allocated with the client.
+ * Beyond that, keys with the fewest hits are forgotten first. */
+#define KV_LOCAL_RATE_ENTRIES 4096
 
 struct kv {
 	char *host;   /* NULL for a unix socket */
@@ -28,6 +34,7 @@ struct kv {
 	int nidle;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
+	struct rate_local *local_rates; /* kv_rate_allow when Redis is down */
 };
 
 static bool parse_url(struct kv *kv, const char *url, char *err, size_t errlen)
@@ -101,6 +108,7 @@ struct kv *kv_new(const struct kv_options *opt, char *err, size_t errlen)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&kv->freed, &attr);
 	pthread_condattr_destroy(&attr);
+	kv->local_rates = rate_local_new(KV_LOCAL_RATE_ENTRIES);
 	return kv;
 }
 
@@ -115,6 +123,7 @@ void kv_free(struct kv *kv)
 		pthread_mutex_destroy(&kv->lock);
 		pthread_cond_destroy(&kv->freed);
 	}
+	rate_local_free(kv->local_rates);
 	free(kv->idle);
 	free(kv->host);
 	free(kv->socket);
@@ -232,4 +241,9 @@ bool kv_ping(struct kv *kv)
 		  strcmp(r->str, "PONG") == 0;
 	freeReplyObject(r);
 	return ok;
+}
+
+struct rate_local *kv_local_rates(struct kv *kv)
+{
+	return kv->local_rates;
 }

@@ -10,4 +10,8 @@ struct kv;
  * client's command timeout; NULL (logged) when Redis cannot be reached. */
 redisContext *kv_connect(struct kv *kv);
 
+/* The client's local rate counters (ratelimit_local.h), used while Redis
+ * cannot be reached; borrowed, live as long as kv. */
+struct rate_local *kv_local_rates(struct kv *kv);
+
 #endif

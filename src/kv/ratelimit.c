@@ -1,7 +1,10 @@
 #include <string.h>
 
+#include "cinema/clock.h"
 #include "cinema/kv.h"
 #include "cinema/log.h"
+#include "kv/kv_private.h"
+#include "kv/ratelimit_local.h"
 
 bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int *retry_after_s)
 {
@@ -14,8 +17,13 @@ bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int 
 		       "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
 		       "return {n, redis.call('TTL', KEYS[1])}",
 		       key, window_s) != ERR_OK) {
-		LOG_WARN("rate limit unavailable; allowing", LOG_STR("key", key));
-		return true;
+		/* Failing open would let brute force run while Redis is down:
+		 * count in this process instead (per process, not across
+		 * replicas, and from zero: hits counted in Redis are unknown). */
+		LOG_WARN("rate limit counted in this process; redis unavailable",
+			 LOG_STR("key", key));
+		return rate_local_hit(kv_local_rates(kv), key, limit, window_s, mono_ms(),
+				      retry_after_s);
 	}
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
 		count = r->element[0]->integer;

@@ -48,17 +48,57 @@ bool mail_address(const char *from, char *out, size_t outlen)
 	return true;
 }
 
-/* Appends bytes in base64 with CRLF every 76 characters (RFC 2045). */
-static void append_base64_lines(struct buf *out, const char *data, size_t len)
+#define QP_LINE 76 /* RFC 2045 6.7: encoded lines, soft break '=' included */
+
+static bool is_crlf(const char *s, size_t len, size_t i)
 {
-	const size_t chunk = 57; /* 57 bytes -> 76 characters */
-	char enc[80];
-	for (size_t off = 0; off < len; off += chunk) {
-		size_t n = len - off < chunk ? len - off : chunk;
-		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)data + off, n,
-				  sodium_base64_VARIANT_ORIGINAL);
-		buf_append_str(out, enc);
-		buf_append_str(out, "\r\n");
+	return i + 1 < len && s[i] == '\r' && s[i + 1] == '\n';
+}
+
+/* Appends text in canonical form (CRLF line breaks) as quoted-printable
+ * (RFC 2045 6.7), so that a person reading a stored message sees its text
+ * and links: printable ASCII as is, '=' and every other byte as =XX, a space
+ * or tab at the end of a line encoded, CRLF kept as a line break, and soft
+ * breaks ("=" CRLF) keeping every line within 76 characters. The bytes of one
+ * UTF-8 character stay on one line, and so does an escape. */
+static void append_qp(struct buf *out, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t col = 0;
+	for (size_t i = 0; i < len;) {
+		if (is_crlf(s, len, i)) {
+			buf_append_str(out, "\r\n");
+			col = 0;
+			i += 2;
+			continue;
+		}
+		unsigned char c = (unsigned char)s[i];
+		size_t n = 1; /* bytes of this character */
+		if (c >= 0xC0)
+			while (n < 4 && i + n < len && ((unsigned char)s[i + n] & 0xC0) == 0x80)
+				n++;
+		bool eol = i + n == len || is_crlf(s, len, i + n);
+		char enc[12];
+		size_t elen = 0;
+		if (n == 1 &&
+		    ((c > ' ' && c < 0x7F && c != '=') || ((c == ' ' || c == '\t') && !eol))) {
+			enc[elen++] = (char)c;
+		} else {
+			for (size_t k = 0; k < n; k++) {
+				unsigned char b = (unsigned char)s[i + k];
+				enc[elen++] = '=';
+				enc[elen++] = hex[b >> 4];
+				enc[elen++] = hex[b & 0xF];
+			}
+		}
+		/* Room for the soft break after it, unless a line break follows. */
+		if (col + elen > (eol ? QP_LINE : QP_LINE - 1)) {
+			buf_append_str(out, "=\r\n");
+			col = 0;
+		}
+		buf_append(out, enc, elen);
+		col += elen;
+		i += n;
 	}
 }
 
@@ -108,8 +148,11 @@ static void append_display_name(struct buf *out, const char *name)
 }
 
 /* A text part in canonical form (RFC 2046 4.1.1): every line break CRLF
- * before it is base64-encoded. */
-static void append_part(struct buf *out, const char *type, const char *body)
+ * before it is encoded as quoted-printable. In a multipart body the CRLF
+ * before the next delimiter belongs to the delimiter, so one is added after
+ * the text; a single part ends with a soft break when its text does not end
+ * with a line break, so the message ends with CRLF and the text is exact. */
+static void append_part(struct buf *out, const char *type, const char *body, bool multipart)
 {
 	struct buf crlf = BUF_INIT;
 	for (const char *p = body; *p; p++) {
@@ -119,9 +162,14 @@ static void append_part(struct buf *out, const char *type, const char *body)
 	}
 	buf_printf(out,
 		   "Content-Type: %s; charset=UTF-8\r\n"
-		   "Content-Transfer-Encoding: base64\r\n\r\n",
+		   "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
 		   type);
-	append_base64_lines(out, crlf.data ? crlf.data : "", crlf.len);
+	append_qp(out, crlf.data ? crlf.data : "", crlf.len);
+	if (multipart)
+		buf_append_str(out, "\r\n");
+	else if (crlf.len && !(crlf.len >= 2 && crlf.data[crlf.len - 1] == '\n' &&
+			       crlf.data[crlf.len - 2] == '\r'))
+		buf_append_str(out, "=\r\n");
 	buf_free(&crlf);
 }
 
@@ -139,6 +187,8 @@ enum err mail_build(const struct mail_message *m, struct buf *out)
 
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(idhex, sizeof(idhex), rnd, sizeof(rnd));
+	/* "=_" never occurs in quoted-printable text, so no part can hold
+	 * the boundary (RFC 2045 6.7, RFC 2046 5.1.1). */
 	snprintf(boundary, sizeof(boundary), "=_cinema_%.24s", idhex);
 
 	char date[64];
@@ -171,7 +221,7 @@ enum err mail_build(const struct mail_message *m, struct buf *out)
 		   "MIME-Version: 1.0\r\n",
 		   idhex, (long long)now, domain);
 	if (!m->html) {
-		append_part(out, "text/plain", m->text);
+		append_part(out, "text/plain", m->text, false);
 		return ERR_OK;
 	}
 	buf_printf(out,
@@ -179,9 +229,9 @@ enum err mail_build(const struct mail_message *m, struct buf *out)
 		   "This is a multi-part message in MIME format.\r\n",
 		   boundary);
 	buf_printf(out, "--%s\r\n", boundary);
-	append_part(out, "text/plain", m->text);
+	append_part(out, "text/plain", m->text, true);
 	buf_printf(out, "--%s\r\n", boundary);
-	append_part(out, "text/html", m->html);
+	append_part(out, "text/html", m->html, true);
 	buf_printf(out, "--%s--\r\n", boundary);
 	return ERR_OK;
 }
@@ -190,6 +240,7 @@ struct mail_sender {
 	CURL *curl;
 	char *url;
 	int timeout_ms;
+	bool allow_plain;
 };
 
 struct upload {
@@ -213,6 +264,7 @@ struct mail_sender *mail_sender_new(const struct mail_smtp *smtp)
 	struct mail_sender *s = xcalloc(1, sizeof(*s));
 	s->url = xstrdup(smtp->url);
 	s->timeout_ms = smtp->timeout_ms;
+	s->allow_plain = smtp->allow_plain;
 	return s;
 }
 
@@ -224,6 +276,14 @@ void mail_sender_free(struct mail_sender *s)
 		curl_easy_cleanup(s->curl);
 	free(s->url);
 	free(s);
+}
+
+const char *mail_sender_tls_mode(const struct mail_sender *s)
+{
+	if (strncmp(s->url, "smtps://", 8) == 0)
+		return "implicit (smtps)";
+	return s->allow_plain ? "starttls if offered, else plain (SMTP_ALLOW_PLAIN=1)"
+			      : "starttls required";
 }
 
 enum err mail_send(struct mail_sender *s, const char *from_addr, const char *to_addr,
@@ -243,8 +303,10 @@ enum err mail_send(struct mail_sender *s, const char *from_addr, const char *to_
 	rcpt = curl_slist_append(rcpt, to_addr);
 	curl_easy_setopt(c, CURLOPT_URL, s->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	/* STARTTLS when the server offers it; smtps:// is TLS from the start. */
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	/* STARTTLS, required unless plain SMTP is allowed (a local sink);
+	 * smtps:// is TLS from the start. */
+	curl_easy_setopt(c, CURLOPT_USE_SSL,
+			 (long)(s->allow_plain ? CURLUSESSL_TRY : CURLUSESSL_ALL));
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_addr);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -260,7 +322,13 @@ enum err mail_send(struct mail_sender *s, const char *from_addr, const char *to_
 	if (cc == CURLE_OK) {
 		rc = ERR_OK;
 	} else {
-		snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
+		if (cc == CURLE_USE_SSL_FAILED)
+			snprintf(err, errlen,
+				 "TLS required but not established (the server offers no "
+				 "STARTTLS; SMTP_ALLOW_PLAIN=1 allows plain SMTP): %s",
+				 curlerr[0] ? curlerr : curl_easy_strerror(cc));
+		else
+			snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
 		/* A failed transfer may leave the connection in any state. */
 		curl_easy_cleanup(s->curl);
 		s->curl = NULL;

@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(status ? LOG_LEVEL_ERROR : cfg.log_level);
+	config_log(&cfg);
 	int rc = status ? scheduler_status(&cfg) : scheduler_run(&cfg);
 	config_free(&cfg);
 	curl_global_cleanup();

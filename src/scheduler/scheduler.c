@@ -116,6 +116,12 @@ static void deliver(struct scheduler *s, struct email_job *job)
 	char error[256] = "";
 
 	json_t *vars = json_deep_copy(job->payload);
+	if (email_payload_open(vars, cfg->email_payload_key, job->kind, job->recipient) != ERR_OK) {
+		finish(s, job, OUTCOME_FAILED,
+		       "sealed payload does not open: EMAIL_PAYLOAD_KEY differs from the "
+		       "producer's, or the row was altered");
+		goto out;
+	}
 	json_object_set_new(vars, "base_url", json_string(cfg->public_base_url));
 	json_object_set_new(vars, "email", json_string(job->recipient));
 	if (template_render_mail(cfg->templates_dir, job->kind, vars, &rm, error, sizeof(error)) !=
@@ -254,7 +260,9 @@ static enum err open_handles(struct scheduler *s, const struct config *cfg)
 		fprintf(stderr, "cinema-scheduler: %s\n", err);
 		return ERR_VALIDATION;
 	}
-	struct mail_smtp smtp = {.url = cfg->smtp_url, .timeout_ms = cfg->smtp_timeout_ms};
+	struct mail_smtp smtp = {.url = cfg->smtp_url,
+				 .timeout_ms = cfg->smtp_timeout_ms,
+				 .allow_plain = cfg->smtp_allow_plain != 0};
 	s->mail = mail_sender_new(&smtp);
 	return ERR_OK;
 }
@@ -277,7 +285,8 @@ int scheduler_run(const struct config *cfg)
 		goto out;
 	LOG_INFO("scheduler started", LOG_STR("queue", cfg->email_queue_key),
 		 LOG_INT("sweep_ms", cfg->scheduler_sweep_ms),
-		 LOG_INT("max_attempts", cfg->email_max_attempts));
+		 LOG_INT("max_attempts", cfg->email_max_attempts),
+		 LOG_STR("smtp_tls", mail_sender_tls_mode(s.mail)));
 	long long next_sweep = 0;
 	while (!stop_wait(&s, 0)) {
 		if (mono_ms() >= next_sweep) {

@@ -487,6 +487,57 @@ START_TEST(password_change_and_reset)
 }
 END_TEST
 
+/* The tokens in queued emails are sealed: a reader of email_jobs finds
+ * neither the activation nor the reset token, before or after sending, and
+ * the emailed links still work. */
+START_TEST(queued_tokens_are_sealed)
+{
+	struct harness_account u = {
+		.email = harness_unique_email("sealed-reset"), .group = "USER", .active = true};
+	const char *email = harness_unique_email("sealed-act");
+	create_users(&u, 1);
+	start_api(100000); /* no scheduler yet: the jobs stay queued */
+	harness_check_coded_call("POST", "/api/v1/accounts/register", NULL,
+				 harness_json("{s:s,s:s}", "email", email, "password", PASSWORD),
+				 201, NULL);
+	harness_check_coded_call("POST", "/api/v1/accounts/password/forgot", NULL,
+				 harness_json("{s:s}", "email", u.email), 202, NULL);
+
+	static const char rows_sql[] =
+		"SELECT string_agg(j::text, ' ' ORDER BY id) FROM email_jobs j";
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM email_jobs WHERE status = "
+					 "'pending' AND payload ? 'sealed' AND NOT payload ? "
+					 "'token' AND payload->>'sealed' LIKE 'v1.%'"),
+			 2);
+	char *queued = harness_sql_value(rows_sql);
+
+	start_mail();
+	char act[64], reset[64];
+	wait_token(email, ACTIVATE_LINK, 1, act);
+	wait_token(u.email, RESET_LINK, 1, reset);
+	wait_mail_settled(2);
+	char *sent = harness_sql_value(rows_sql);
+	ck_assert_msg(!strstr(queued, act) && !strstr(queued, reset),
+		      "a token is readable in the queued rows: %s", queued);
+	ck_assert_msg(!strstr(sent, act) && !strstr(sent, reset),
+		      "a token is readable in the sent rows: %s", sent);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM email_jobs WHERE payload = '{}'"),
+			 2);
+	free(queued);
+	free(sent);
+
+	/* The links work. */
+	harness_check_coded_call("POST", "/api/v1/accounts/activate", NULL,
+				 harness_json("{s:s}", "token", act), 200, NULL);
+	harness_check_coded_call(
+		"POST", "/api/v1/accounts/password/reset", NULL,
+		harness_json("{s:s,s:s}", "token", reset, "new_password", NEW_PASSWORD), 204, NULL);
+	struct session s1;
+	login(email, PASSWORD, &s1);
+	login(u.email, NEW_PASSWORD, &s1);
+}
+END_TEST
+
 /* ================================================================== */
 /* 3. expired and unknown tokens                                       */
 /* ================================================================== */
@@ -1472,6 +1523,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, account_lifecycle);
 	tcase_add_test(tc, password_change_and_reset);
+	tcase_add_test(tc, queued_tokens_are_sealed);
 	tcase_add_test(tc, expired_and_unknown_tokens);
 	tcase_add_test(tc, malformed_and_forged_tokens);
 	tcase_add_test(tc, login_rate_limit);

@@ -1,6 +1,7 @@
 /* End-to-end tests of the real cinema-api binary: migrations, the serve
  * command against real PostgreSQL and Redis, readiness following Redis as it
- * stops and starts, refusal of bad configuration and of a port in use.
+ * stops and starts, sign-in rate limits while Redis is down, refusal of bad
+ * configuration and of a port in use.
  *
  * Needs DATABASE_URL and REDIS_URL (scripts/test.sh provides them; the suite
  * fails when they are missing), CINEMA_API_BIN and MIGRATIONS_DIR (set by
@@ -449,6 +450,55 @@ START_TEST(readyz_follows_redis_down_and_back)
 }
 END_TEST
 
+/* While Redis is down, sign-in attempts are counted in the process: with
+ * AUTH_RATE_LIMIT=3 per email, the fourth wrong password is refused with 429
+ * and Retry-After, and so is the right one after it (no failing open). */
+START_TEST(sign_in_is_rate_limited_while_redis_is_down)
+{
+	int rport = e2e_free_port();
+	ck_assert_int_gt(rport, 0);
+	pid_t redis = redis_start(rport, harness_log_new("redis"));
+	const char *ci = new_db();
+	struct buf err = BUF_INIT;
+	int rc = run_migrate(ci, &err);
+	ck_assert_msg(rc == 0, "migrate exited %d:\n%s", rc, err.data);
+	buf_free(&err);
+	use_db(ci);
+	struct harness_account acc = {
+		.email = "limited@example.com", .group = "USER", .active = true};
+	harness_create_accounts(ci, &acc, 1, "Right#Pass1");
+
+	char redis_env[64];
+	snprintf(redis_env, sizeof(redis_env), "REDIS_URL=redis://127.0.0.1:%d/0", rport);
+	const char *env[] = {db_env(ci), redis_env, "AUTH_RATE_LIMIT=3", "AUTH_RATE_WINDOW=600",
+			     NULL};
+	struct e2e_server srv;
+	harness_server_start(&srv, env);
+	redis_stop(redis);
+
+	for (int i = 0; i < 3; i++)
+		harness_check_coded_call(
+			"POST", "/api/v1/accounts/login", NULL,
+			harness_json("{s:s,s:s}", "email", acc.email, "password", "Wrong#Pass1"),
+			401, "invalid_credentials");
+	const char *const passwords[] = {"Wrong#Pass1", "Right#Pass1"};
+	for (int i = 0; i < 2; i++) {
+		struct e2e_resp r = harness_call(
+			"POST", "/api/v1/accounts/login", NULL,
+			harness_json("{s:s,s:s}", "email", acc.email, "password", passwords[i]));
+		harness_expect_coded(&r, 429, "rate_limited");
+		char retry[16];
+		ck_assert_msg(e2e_header(&r, "Retry-After", retry, sizeof(retry)),
+			      "429 without Retry-After");
+		ck_assert_msg(atoi(retry) >= 1 && atoi(retry) <= 600, "Retry-After: %s", retry);
+		e2e_resp_free(&r);
+	}
+	ck_assert_msg(harness_file_contains(srv.log_path, "rate limit counted in this process"),
+		      "no fallback warning in the log:%s", harness_logs_tail());
+	ck_assert_int_eq(stop_api(&srv), 0);
+}
+END_TEST
+
 /* --- 4. bad configuration --- */
 
 START_TEST(bad_http_port_is_one_line_and_exit_2)
@@ -617,6 +667,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, serve_answers_health_errors_and_stops_cleanly);
 	tcase_add_test(tc, readyz_follows_redis_down_and_back);
+	tcase_add_test(tc, sign_in_is_rate_limited_while_redis_is_down);
 	tcase_add_test(tc, port_in_use_is_refused);
 	tcase_add_test(tc, healthcheck_command_follows_readiness);
 	tcase_add_test(tc, metrics_need_the_token);

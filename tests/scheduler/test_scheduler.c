@@ -41,6 +41,7 @@
 #define BASE_URL  "https://cinema.test"
 #define FROM_NAME "Онлайн Кинотеатр"
 #define FROM_ADDR "no-reply@cinema.test"
+#define SEAL_KEY  "scheduler-test-email-payload-key-0123456789"
 
 /* --- the running test; teardown ends and removes all of it --- */
 
@@ -245,7 +246,8 @@ static void assert_valid_mime(const char *path, const char *link, const char *to
 /* --- processes --- */
 
 /* The environment of a scheduler of this test: its database, queue, SMTP
- * port, fast sweeps and retries. Tests override entries with harness_env_set. */
+ * port (plain SMTP allowed), fast sweeps and retries. Tests override entries with harness_env_set.
+ */
 static void base_env(struct harness_env *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -253,6 +255,7 @@ static void base_env(struct harness_env *e)
 	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.key);
 	harness_env_set(e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
 	harness_env_set(e, "SMTP_TIMEOUT_MS=5000");
+	harness_env_set(e, "SMTP_ALLOW_PLAIN=1"); /* cinema-mailsink has no STARTTLS */
 	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
 	harness_env_set(e, "MAIL_FROM=%s <%s>", FROM_NAME, FROM_ADDR);
 	harness_env_set(e, "LOG_LEVEL=info");
@@ -261,6 +264,7 @@ static void base_env(struct harness_env *e)
 	harness_env_set(e, "EMAIL_RETRY_MAX_MS=400");
 	harness_env_set(e, "EMAIL_MAX_ATTEMPTS=50");
 	harness_env_set(e, "TOKEN_CLEANUP_INTERVAL=3600");
+	harness_env_set(e, "EMAIL_PAYLOAD_KEY=%s", SEAL_KEY);
 }
 
 /* Lines of the JSON log at path whose msg is msg (owned array). */
@@ -556,6 +560,50 @@ START_TEST(smtp_down_past_last_attempt_is_failed)
 	ck_assert_msg(!harness_file_contains(log, tok), "the token was logged:%s",
 		      harness_logs_tail());
 	ck_assert_int_eq(count_eml(), 0);
+	stop_scheduler(sched, log);
+}
+END_TEST
+
+/* TLS is required unless plain SMTP is allowed: against the plain sink the
+ * job is retried with an error naming TLS and nothing is delivered; a
+ * scheduler allowing plain SMTP then delivers it. */
+START_TEST(plain_smtp_only_when_allowed)
+{
+	struct harness_env e;
+	const char *log;
+	char tok[65];
+	base_env(&e);
+	harness_env_set(&e, "SMTP_ALLOW_PLAIN=0");
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler-tls", &log);
+	json_t *started = log_lines(log, "scheduler started");
+	ck_assert_str_eq(str_field(json_array_get(started, 0), "smtp_tls"), "starttls required");
+	json_decref(started);
+	long long id = enqueue_activation("tls@example.com", tok, true);
+
+	wait_sql(harness_fmt("SELECT attempts >= 2 AND status IN ('pending', 'sending') AND "
+			     "sent_at IS NULL FROM email_jobs WHERE id = %lld",
+			     id),
+		 "t", WAIT_MS);
+	char *err = harness_sql_value(
+		harness_fmt("SELECT last_error FROM email_jobs WHERE id = %lld", id));
+	ck_assert_msg(strstr(err, "TLS") != NULL, "last_error: %s", err);
+	free(err);
+	ck_assert_uint_ge(count_outcome(log, "retry"), 2);
+	ck_assert_uint_eq(count_outcome(log, "sent"), 0);
+	ck_assert_int_eq(count_eml(), 0);
+	stop_scheduler(sched, log);
+
+	base_env(&e);
+	sched = harness_scheduler_spawn(e.p, "scheduler-plain", &log);
+	started = log_lines(log, "scheduler started");
+	ck_assert_ptr_nonnull(
+		strstr(str_field(json_array_get(started, 0), "smtp_tls"), "SMTP_ALLOW_PLAIN=1"));
+	json_decref(started);
+	wait_sql(harness_fmt("SELECT status FROM email_jobs WHERE id = %lld", id), "sent", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("tls@example.com"), link_for(tok), "tls@example.com",
+			  "Activate your Online Cinema account");
 	stop_scheduler(sched, log);
 }
 END_TEST
@@ -1059,6 +1107,54 @@ START_TEST(bad_jobs_fail_without_retries)
 }
 END_TEST
 
+/* An activation job whose token is sealed with key for rcpt. */
+static long long enqueue_sealed(const char *rcpt, const char *key, char token[65])
+{
+	random_hex(token, 16);
+	json_t *payload = json_object(), *secrets = json_pack("{s:s}", "token", token);
+	ck_assert_int_eq(email_payload_seal(payload, secrets, key, "activation", rcpt), ERR_OK);
+	json_decref(secrets);
+	return enqueue("activation", rcpt, payload, true);
+}
+
+/* Sealed tokens open in the scheduler with the same key; one sealed with
+ * another key, or moved to another recipient, fails at once with a reason
+ * and is not sent. */
+START_TEST(sealed_payloads_open_or_fail_cleanly)
+{
+	char tok[65], other_tok[65], moved_tok[65];
+	long long good = enqueue_sealed("sealed@example.com", SEAL_KEY, tok);
+	long long other = enqueue_sealed("other@example.com",
+					 "another-email-payload-key-0123456789abcdef", other_tok);
+	long long moved = enqueue_sealed("victim@example.com", SEAL_KEY, moved_tok);
+	harness_sql_ok(harness_fmt(
+		"UPDATE email_jobs SET recipient = 'attacker@example.com' WHERE id = %lld", moved));
+
+	struct harness_env e;
+	const char *log;
+	base_env(&e);
+	harness_mailsink_run(w.maildir, w.smtp_port);
+	pid_t sched = harness_scheduler_spawn(e.p, "scheduler", &log);
+	/* In the order recorded: good, other, moved. */
+	ck_assert(good < other && other < moved);
+	wait_sql("SELECT string_agg(status || ' ' || attempts || ' ' || payload::text, ',' "
+		 "ORDER BY id) FROM email_jobs",
+		 "sent 1 {},failed 1 {},failed 1 {}", WAIT_MS);
+	wait_eml(1, WAIT_MS);
+	assert_valid_mime(eml_for("sealed@example.com"), link_for(tok), "sealed@example.com",
+			  "Activate your Online Cinema account");
+	char *err = harness_sql_value(harness_fmt(
+		"SELECT string_agg(last_error, '|') FROM email_jobs WHERE id IN (%lld, %lld)",
+		other, moved));
+	ck_assert_msg(strstr(err, "EMAIL_PAYLOAD_KEY") != NULL, "last_error: %s", err);
+	free(err);
+	ck_assert_uint_eq(count_outcome(log, "failed"), 2);
+	ck_assert_msg(!harness_file_contains(log, tok) && !harness_file_contains(log, moved_tok),
+		      "a token was logged:%s", harness_logs_tail());
+	stop_scheduler(sched, log);
+}
+END_TEST
+
 int main(void)
 {
 	/* The test command always provides these; a run without them is a
@@ -1076,6 +1172,7 @@ int main(void)
 	tcase_add_test(tc, announced_job_is_delivered_as_valid_mime);
 	tcase_add_test(tc, smtp_down_then_back_is_retried_and_delivered);
 	tcase_add_test(tc, smtp_down_past_last_attempt_is_failed);
+	tcase_add_test(tc, plain_smtp_only_when_allowed);
 	tcase_add_test(tc, lost_announcement_is_delivered_by_the_sweep);
 	tcase_add_test(tc, scheduler_with_redis_down_still_sends);
 	tcase_add_test(tc, expired_lease_is_requeued_and_sent);
@@ -1087,6 +1184,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, injected_recipient_cannot_be_inserted);
 	tcase_add_test(tc, bad_jobs_fail_without_retries);
+	tcase_add_test(tc, sealed_payloads_open_or_fail_cleanly);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("periodic");

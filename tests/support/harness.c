@@ -456,6 +456,7 @@ int harness_mail_start(char *maildir, size_t n, const char *conninfo, const char
 	harness_env_set(&e, "REDIS_URL=%s", redis_url);
 	harness_env_set(&e, "EMAIL_QUEUE_KEY=%s", queue_key);
 	harness_env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", smtp_port);
+	harness_env_set(&e, "SMTP_ALLOW_PLAIN=1"); /* cinema-mailsink has no STARTTLS */
 	harness_env_set(&e, "PUBLIC_BASE_URL=%s", base_url);
 	harness_env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
 	harness_env_set(&e, "SCHEDULER_SWEEP_MS=100");

@@ -140,8 +140,8 @@ void harness_scheduler_start(const char *const *env);
 /* The email path of an API test: harness_mailsink_start into maildir, then
  * cinema-scheduler sending the email jobs of database conninfo and queue
  * queue_key on Redis redis_url (links to base_url; TEMPLATES_DIR) to it,
- * with fast sweeps and retries and no token cleanup. Returns the SMTP
- * port. */
+ * with fast sweeps and retries and no token cleanup, plain SMTP allowed (the
+ * sink offers no STARTTLS). Returns the SMTP port. */
 int harness_mail_start(char *maildir, size_t n, const char *conninfo, const char *redis_url,
 		       const char *queue_key, const char *base_url);
 /* Starts `cinema-api serve` with env into srv (borrowed until harness_end),

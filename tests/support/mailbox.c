@@ -59,7 +59,42 @@ static void header_value(const char *msg, const char *name, char *out, size_t ou
 	}
 }
 
-/* The decoded body of the first text/plain part (base64 or as is). */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Quoted-printable (RFC 2045 6.7) to bytes: soft breaks dropped, =XX
+ * decoded. Owned, NUL-terminated. */
+static char *qp_decode(const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '=') {
+			buf_append_char(&b, s[i]);
+		} else if (i + 2 < len && strncmp(s + i + 1, "\r\n", 2) == 0) {
+			i += 2; /* soft line break */
+		} else {
+			ck_assert_msg(i + 2 < len && hex_digit(s[i + 1]) >= 0 &&
+					      hex_digit(s[i + 2]) >= 0,
+				      "mailbox: the text part is not valid quoted-printable");
+			buf_append_char(&b, (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2])));
+			i += 2;
+		}
+	}
+	if (!b.data)
+		buf_append(&b, "", 0);
+	return buf_steal(&b, NULL);
+}
+
+/* The decoded body of the first text/plain part (quoted-printable, base64
+ * or as is). */
 static char *text_part(const char *msg)
 {
 	const char *ct = strstr(msg, "Content-Type: text/plain");
@@ -68,13 +103,20 @@ static char *text_part(const char *msg)
 	const char *hdr_end = strstr(ct, "\r\n\r\n");
 	if (!hdr_end)
 		return strdup("");
-	bool b64 = false;
-	for (const char *p = ct; p < hdr_end; p++)
+	bool b64 = false, qp = false;
+	for (const char *p = ct; p < hdr_end; p++) {
 		if (strncmp(p, "Content-Transfer-Encoding: base64", 33) == 0)
 			b64 = true;
+		if (strncmp(p, "Content-Transfer-Encoding: quoted-printable", 43) == 0)
+			qp = true;
+	}
 	const char *body = hdr_end + 4;
-	const char *end = strstr(body, "\r\n--");
+	/* The next delimiter: the scheduler's boundaries start with "=_",
+	 * which quoted-printable text never holds. */
+	const char *end = strstr(body, "\r\n--=_");
 	size_t len = end ? (size_t)(end - body) : strlen(body);
+	if (qp)
+		return qp_decode(body, len);
 	if (!b64)
 		return strndup(body, len);
 	unsigned char *bin = malloc(len + 1);

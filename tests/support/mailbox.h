@@ -1,7 +1,7 @@
 /* Reading what cinema-mailsink stored: one DIR/<ms>-<pid>-<n>.eml file per
  * message, starting with X-Sink-Mail-From and X-Sink-Rcpt-To lines, then
  * the message as the scheduler built it (multipart/alternative, each part
- * base64). Call inside a test: failures are check assertions. */
+ * quoted-printable). Call inside a test: failures are check assertions. */
 #ifndef CINEMA_TEST_MAILBOX_H
 #define CINEMA_TEST_MAILBOX_H
 

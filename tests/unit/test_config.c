@@ -27,7 +27,7 @@ static const char *lookup(const char *name, void *ctx)
 	"DATABASE_URL", "postgresql://db/cinema", "REDIS_URL", "redis://kv:6379/0",        \
 		"PUBLIC_BASE_URL", "https://cinema.example", "SMTP_URL", "smtp://mail:25", \
 		"STRIPE_SECRET_KEY", "sk_live_x", "STRIPE_WEBHOOK_SECRET", "whsec_x",      \
-		"S3_ACCESS_KEY", "ak", "S3_SECRET_KEY", "sk"
+		"S3_ACCESS_KEY", "ak", "S3_SECRET_KEY", "sk", "EMAIL_PAYLOAD_KEY", SECRET_32
 
 static struct config cfg;
 static char err[256];
@@ -228,6 +228,53 @@ START_TEST(production_without_database_url_refused)
 }
 END_TEST
 
+START_TEST(email_payload_key_rules)
+{
+	assert_refused(ENV("EMAIL_PAYLOAD_KEY", "0123456789abcdef0123456789abcde"),
+		       "EMAIL_PAYLOAD_KEY");
+	assert_loads(ENV("EMAIL_PAYLOAD_KEY", SECRET_32 "x"));
+	ck_assert_str_eq(cfg.email_payload_key, SECRET_32 "x");
+	config_free(&cfg);
+	/* Development: a default, warned about at start; production: required,
+	 * and the public development value is refused. */
+	assert_loads(ENV_EMPTY);
+	ck_assert_uint_ge(strlen(cfg.email_payload_key), 32);
+	char dev_key[128];
+	snprintf(dev_key, sizeof(dev_key), "%s", cfg.email_payload_key);
+	config_free(&cfg);
+	assert_refused(ENV("EMAIL_PAYLOAD_KEY", "", "APP_ENV", "production", "JWT_SECRET",
+			   SECRET_32, PRODUCTION_SECRETS),
+		       "EMAIL_PAYLOAD_KEY");
+	assert_refused(ENV("EMAIL_PAYLOAD_KEY", dev_key, "APP_ENV", "production", "JWT_SECRET",
+			   SECRET_32, PRODUCTION_SECRETS),
+		       "EMAIL_PAYLOAD_KEY");
+}
+END_TEST
+
+START_TEST(smtp_allow_plain_is_off_unless_set)
+{
+	assert_loads(ENV_EMPTY);
+	ck_assert_int_eq(cfg.smtp_allow_plain, 0);
+	config_free(&cfg);
+	assert_loads(ENV("SMTP_ALLOW_PLAIN", "1"));
+	ck_assert_int_eq(cfg.smtp_allow_plain, 1);
+	config_free(&cfg);
+	assert_refused(ENV("SMTP_ALLOW_PLAIN", "yes"), "SMTP_ALLOW_PLAIN");
+	assert_refused(ENV("SMTP_ALLOW_PLAIN", "2"), "SMTP_ALLOW_PLAIN");
+}
+END_TEST
+
+START_TEST(production_refuses_the_development_jwt_secret)
+{
+	assert_loads(ENV_EMPTY);
+	char dev_key[128];
+	snprintf(dev_key, sizeof(dev_key), "%s", cfg.jwt_secret);
+	config_free(&cfg);
+	assert_refused(ENV("APP_ENV", "production", "JWT_SECRET", dev_key, PRODUCTION_SECRETS),
+		       "JWT_SECRET");
+}
+END_TEST
+
 START_TEST(production_with_empty_secret_refused)
 {
 	/* An empty value is no secret: refused like a missing one. */
@@ -384,6 +431,9 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, production_without_jwt_secret_refused);
 	tcase_add_test(tc, production_without_database_url_refused);
 	tcase_add_test(tc, production_with_empty_secret_refused);
+	tcase_add_test(tc, email_payload_key_rules);
+	tcase_add_test(tc, production_refuses_the_development_jwt_secret);
+	tcase_add_test(tc, smtp_allow_plain_is_off_unless_set);
 	tcase_add_test(tc, development_allows_empty_secrets);
 	suite_add_tcase(s, tc);
 

@@ -1,6 +1,8 @@
 /* Building email messages (src/mail/mail.h): the RFC 5322 / MIME output of
- * mail_build, its refusal of header injection, and mail_address. No network:
- * sending is covered by tests/scheduler against a real SMTP sink. */
+ * mail_build (quoted-printable bodies checked strictly here and read back
+ * with python3's email package), its refusal of header injection, and
+ * mail_address. No network: sending is covered by tests/scheduler against a
+ * real SMTP sink. */
 #include <check.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -9,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "e2e.h"
 #include "mail/mail.h"
 
 static struct buf out;
@@ -164,29 +168,118 @@ static void assert_lines(const char *msg, size_t max_line)
 	ck_assert_msg(*line == '\0', "the message does not end with CRLF");
 }
 
-/* Finds the part with Content-Type ctype in body (from boundary to
- * boundary), checks its base64 lines and returns it decoded. Owned. */
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1; /* lower case is not the canonical form (RFC 2045 6.7 (1)) */
+}
+
+/* Checks quoted-printable text strictly (RFC 2045 6.7: lines of at most 76
+ * characters, CRLF only, printable ASCII, '=' only before two upper-case hex
+ * digits or as the soft break ending a line, no space or tab ending a line,
+ * no escape of a byte that could be written as is) and decodes it. Owned,
+ * NUL-terminated. */
+static char *qp_decode(const char *qp, size_t len)
+{
+	struct buf b = BUF_INIT;
+	const char *end = qp + len;
+	for (const char *l = qp; l < end;) {
+		const char *eol = strstr(l, "\r\n");
+		if (!eol || eol > end)
+			eol = end;
+		size_t n = (size_t)(eol - l);
+		ck_assert_msg(n <= 76, "quoted-printable line of %zu characters: %.*s", n, (int)n,
+			      l);
+		bool soft = n > 0 && l[n - 1] == '=';
+		if (!soft && n > 0)
+			ck_assert_msg(l[n - 1] != ' ' && l[n - 1] != '\t',
+				      "whitespace ends a line: %.*s", (int)n, l);
+		for (size_t i = 0; i < n - (soft ? 1 : 0); i++) {
+			unsigned char c = (unsigned char)l[i];
+			ck_assert_msg(c == ' ' || c == '\t' || (c > ' ' && c < 0x7F),
+				      "byte %02x in quoted-printable", c);
+			if (c != '=') {
+				buf_append_char(&b, (char)c);
+				continue;
+			}
+			ck_assert_msg(i + 2 < n + (soft ? 0 : 1) && hex_value(l[i + 1]) >= 0 &&
+					      hex_value(l[i + 2]) >= 0,
+				      "bad escape in: %.*s", (int)n, l);
+			int v = hex_value(l[i + 1]) * 16 + hex_value(l[i + 2]);
+			ck_assert_msg(!(v > ' ' && v < 0x7F && v != '='),
+				      "'%c' escaped needlessly in: %.*s", v, (int)n, l);
+			buf_append_char(&b, (char)v);
+			i += 2;
+		}
+		if (eol < end && !soft)
+			buf_append_str(&b, "\r\n");
+		l = eol + 2;
+	}
+	if (!b.data)
+		buf_append(&b, "", 0);
+	return buf_steal(&b, NULL);
+}
+
+/* Finds the part with Content-Type ctype in body (up to the next delimiter:
+ * the boundaries start with "=_cinema_"), checks its quoted-printable lines
+ * and returns it decoded. Owned. */
 static char *part(const char *body, const char *ctype)
 {
-	char want[128];
+	char want[160];
 	snprintf(want, sizeof(want),
-		 "Content-Type: %s; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+		 "Content-Type: %s; charset=UTF-8\r\n"
+		 "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
 		 ctype);
 	const char *p = strstr(body, want);
 	ck_assert_msg(p != NULL, "no %s part in:\n%s", ctype, body);
 	p += strlen(want);
-	const char *end = strstr(p, "\r\n--");
-	end = end ? end + 2 : p + strlen(p);
-	for (const char *l = p; l < end;) {
-		const char *eol = strstr(l, "\r\n");
-		size_t len = (size_t)(eol - l);
-		ck_assert_msg(len > 0 && len <= 76, "base64 line of %zu characters", len);
-		ck_assert_msg(strspn(l, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					"0123456789+/=") == len,
-			      "not base64: %.*s", (int)len, l);
-		l = eol + 2;
-	}
-	return b64_decode(p, (size_t)(end - p), NULL);
+	const char *end = strstr(p, "\r\n--=_cinema_");
+	if (!end)
+		end = p + strlen(p);
+	return qp_decode(p, (size_t)(end - p));
+}
+
+/* Parses the built message with Python's email package (policy.default):
+ * no defects, and its text/plain and text/html parts, quoted-printable,
+ * decode to text and html (line breaks compared as LF). */
+static void assert_python_reads(const char *text, const char *html)
+{
+	static const char py[] =
+		"import sys, email\n"
+		"from email import policy\n"
+		"msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), "
+		"policy=policy.default)\n"
+		"errs = ['defects: %r' % (p.defects,) for p in msg.walk() if p.defects]\n"
+		"lf = lambda s: s.replace('\\r\\n', '\\n')\n"
+		"for kind, want in (('plain', sys.argv[2]), ('html', sys.argv[3])):\n"
+		"    part = msg.get_body((kind,))\n"
+		"    if part is None:\n"
+		"        errs.append('no %s part' % kind)\n"
+		"        continue\n"
+		"    if part['Content-Transfer-Encoding'] != 'quoted-printable':\n"
+		"        errs.append('%s: %s' % (kind, part['Content-Transfer-Encoding']))\n"
+		"    got = part.get_content()\n"
+		"    if lf(got) != lf(want):\n"
+		"        errs.append('%s: %r, want %r' % (kind, got, want))\n"
+		"print('\\n'.join(errs) or 'ok')\n"
+		"sys.exit(1 if errs else 0)\n";
+	char path[] = "/tmp/cinema-test-mail-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(write(fd, out.data, out.len) == (ssize_t)out.len);
+	close(fd);
+	char *argv[] = {(char *)"python3", (char *)"-c", (char *)py, path,
+			(char *)text,	   (char *)html, NULL};
+	struct buf o = BUF_INIT, e = BUF_INIT;
+	int rc = e2e_run_capture("python3", argv, NULL, NULL, 60, &o, &e);
+	unlink(path);
+	ck_assert_msg(rc == 0, "python3 exited %d:\n%s%s\n--- message ---\n%s", rc, o.data, e.data,
+		      out.data);
+	buf_free(&o);
+	buf_free(&e);
 }
 
 static enum err build(const char *from, const char *to, const char *subject, const char *text,
@@ -284,7 +377,7 @@ START_TEST(build_text_only_message)
 	ck_assert_str_eq(v, "text/plain; charset=UTF-8");
 	free(v);
 	v = header(h, "Content-Transfer-Encoding");
-	ck_assert_str_eq(v, "base64");
+	ck_assert_str_eq(v, "quoted-printable");
 	free(v);
 	v = header(h, "From");
 	ck_assert_str_eq(v, "no-reply@cinema.example");
@@ -292,7 +385,9 @@ START_TEST(build_text_only_message)
 	free(h);
 	ck_assert_ptr_null(strstr(out.data, "multipart"));
 	ck_assert_ptr_null(strstr(out.data, "text/html"));
-	char *text = b64_decode(body_of(out.data), strlen(body_of(out.data)), NULL);
+	/* Readable as is; a soft break ends the message with CRLF. */
+	ck_assert_str_eq(body_of(out.data), "just text=\r\n");
+	char *text = qp_decode(body_of(out.data), strlen(body_of(out.data)));
 	ck_assert_str_eq(text, "just text");
 	free(text);
 }
@@ -309,7 +404,7 @@ START_TEST(build_long_utf8_body_round_trips)
 	buf_append_str(&want, "already CRLF\r\nend without newline");
 	ck_assert_int_eq(build("a@cinema.example", "b@example.com", "Long", text.data, text.data),
 			 ERR_OK);
-	assert_lines(out.data, 78);
+	assert_lines(out.data, 76);
 	const char *body = body_of(out.data);
 	char *plain = part(body, "text/plain");
 	ck_assert_str_eq(plain, want.data);
@@ -317,8 +412,130 @@ START_TEST(build_long_utf8_body_round_trips)
 	char *html = part(body, "text/html");
 	ck_assert_str_eq(html, want.data);
 	free(html);
+	assert_python_reads(want.data, want.data);
 	buf_free(&text);
 	buf_free(&want);
+}
+END_TEST
+
+/* --- mail_build: quoted-printable bodies --- */
+
+START_TEST(build_link_is_readable_in_the_raw_message)
+{
+	static const char link[] = "http://127.0.0.1:8000/accounts/"
+				   "activate?token=Zm9vYmFyLXRoZS1vbmUtdGltZS10b2tlbi0xMjM";
+	char text[256], html[512];
+	snprintf(text, sizeof(text), "Welcome!\n\nActivate your account:\n%s\n", link);
+	snprintf(html, sizeof(html), "<p><a href=\"%s\">Activate</a></p>\n", link);
+	ck_assert_int_eq(build("a@cinema.example", "b@example.com", "Hi", text, html), ERR_OK);
+	assert_lines(out.data, 76);
+	/* Readable in the raw message: the link as written, but for its '='
+	 * (=3D) and the soft line breaks (=CRLF) that keep lines short. */
+	struct buf joined = BUF_INIT;
+	for (const char *p = out.data; *p; p++) {
+		if (strncmp(p, "=\r\n", 3) == 0)
+			p += 2;
+		else
+			buf_append_char(&joined, *p);
+	}
+	const char *q = strchr(link, '?');
+	char want[256];
+	snprintf(want, sizeof(want), "%.*s?token=3D%s", (int)(q - link), link,
+		 q + strlen("?token="));
+	ck_assert_msg(strstr(joined.data, want) != NULL, "%s not in:\n%s", want, out.data);
+	buf_free(&joined);
+	char *plain = part(body_of(out.data), "text/plain");
+	ck_assert_ptr_nonnull(strstr(plain, link));
+	free(plain);
+	assert_python_reads(text, html);
+}
+END_TEST
+
+START_TEST(build_qp_escapes_and_soft_breaks)
+{
+	/* '=', trailing blanks, a tab, control bytes, a bare CR, a line of
+	 * exactly 76 characters, a longer one, and one ending in a blank. */
+	struct buf text = BUF_INIT, want = BUF_INIT;
+	char line76[77], line200[201];
+	memset(line76, 'x', 76);
+	line76[76] = '\0';
+	for (int i = 0; i < 200; i++)
+		line200[i] = (char)('a' + i % 26);
+	line200[200] = '\0';
+	buf_printf(&text,
+		   "a=b == c\ntrailing space \ntrailing tab\t\n\tindented\nctl\x01\x7f"
+		   "\rbare\n%s\n%s\n%s \n.dot\nFrom here\n",
+		   line76, line200, line76);
+	buf_printf(&want,
+		   "a=b == c\r\ntrailing space \r\ntrailing tab\t\r\n\tindented\r\nctl"
+		   "\x01\x7f\rbare\r\n%s\r\n%s\r\n%s \r\n.dot\r\nFrom here\r\n",
+		   line76, line200, line76);
+	ck_assert_int_eq(build("a@cinema.example", "b@example.com", "x", text.data, text.data),
+			 ERR_OK);
+	assert_lines(out.data, 76);
+	const char *body = body_of(out.data);
+	ck_assert_ptr_nonnull(strstr(body, "\r\na=3Db =3D=3D c\r\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\r\ntrailing space=20\r\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\r\ntrailing tab=09\r\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\r\nctl=01=7F=0Dbare\r\n"));
+	char l76[90];
+	snprintf(l76, sizeof(l76), "\r\n%s\r\n", line76);
+	ck_assert_ptr_nonnull(strstr(body, l76)); /* fits: no soft break */
+	char *plain = part(body, "text/plain");
+	ck_assert_str_eq(plain, want.data);
+	free(plain);
+	char *html = part(body, "text/html");
+	ck_assert_str_eq(html, want.data);
+	free(html);
+	assert_python_reads(want.data, want.data);
+	buf_free(&text);
+	buf_free(&want);
+}
+END_TEST
+
+START_TEST(build_qp_keeps_utf8_characters_whole)
+{
+	/* Lines of 2-, 3- and 4-byte characters at every offset: no encoded
+	 * line ends inside a character, and every line is full (a soft break
+	 * only where the next character would not fit). */
+	static const char *const chars[] = {"é", "映", "🎬"};
+	for (size_t c = 0; c < 3; c++) {
+		for (int shift = 0; shift < 4; shift++) {
+			struct buf text = BUF_INIT;
+			for (int i = 0; i < shift; i++)
+				buf_append_char(&text, 'x');
+			for (int i = 0; i < 40; i++)
+				buf_append_str(&text, chars[c]);
+			buf_reset(&out);
+			ck_assert_int_eq(
+				build("a@cinema.example", "b@example.com", "x", text.data, NULL),
+				ERR_OK);
+			assert_lines(out.data, 76);
+			const char *body = body_of(out.data);
+			for (const char *l = body; *l;) {
+				const char *eol = strstr(l, "\r\n");
+				size_t n = (size_t)(eol - l);
+				if (n && l[n - 1] == '=') {
+					/* A soft break: the line's escapes decode to
+					 * whole characters. */
+					char *dec = qp_decode(l, n);
+					ck_assert_msg(valid_utf8((unsigned char *)dec, strlen(dec)),
+						      "a line splits a character: %.*s", (int)n, l);
+					/* (The last one ends a text without a
+					 * final line break.) */
+					ck_assert_msg(
+						eol[2] == '\0' || n + 3 * strlen(chars[c]) > 76,
+						"a soft break where more fit: %.*s", (int)n, l);
+					free(dec);
+				}
+				l = eol + 2;
+			}
+			char *plain = qp_decode(body, strlen(body));
+			ck_assert_str_eq(plain, text.data);
+			free(plain);
+			buf_free(&text);
+		}
+	}
 }
 END_TEST
 
@@ -598,6 +815,9 @@ static Suite *mail_suite(void)
 	tcase_add_test(tc, build_message_ids_differ);
 	tcase_add_test(tc, build_message_id_domain_from_sender);
 	tcase_add_test(tc, build_appends_to_existing_content);
+	tcase_add_test(tc, build_link_is_readable_in_the_raw_message);
+	tcase_add_test(tc, build_qp_escapes_and_soft_breaks);
+	tcase_add_test(tc, build_qp_keeps_utf8_characters_whole);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("encoded_words");
