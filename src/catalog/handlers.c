@@ -5,13 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/search.h"
 #include "catalog/service.h"
 #include "cinema/page.h"
 #include "cinema/validate.h"
 
-#define MAX_LINKS	 50
-#define SEARCH_MAX_CHARS 200
-#define SEARCH_MAX_WORDS 8
+#define MAX_LINKS 50
 
 /* ---- query parsing ---- */
 
@@ -76,89 +75,16 @@ static void q_decimal(struct http_request *req, json_t *errors, const char *name
 	*out = s;
 }
 
-/* The number of characters of s when it is valid UTF-8 (no overlong
- * forms, surrogates or code points past U+10FFFF), else -1. */
-static long utf8_length(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	long n = 0;
-	while (*p) {
-		unsigned c = *p;
-		int extra = c < 0x80		     ? 0
-			    : c >= 0xC2 && c <= 0xDF ? 1
-			    : (c & 0xF0) == 0xE0     ? 2
-			    : c >= 0xF0 && c <= 0xF4 ? 3
-						     : -1;
-		if (extra < 0)
-			return -1;
-		unsigned cp = extra == 0 ? c : c & (0x3Fu >> extra);
-		for (int i = 1; i <= extra; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return -1;
-			cp = (cp << 6) | (p[i] & 0x3Fu);
-		}
-		if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return -1;
-		p += extra + 1;
-		n++;
-	}
-	return n;
-}
-
 /* Checks a ?search= value: valid UTF-8 of at most SEARCH_MAX_CHARS
  * characters. */
 static bool search_valid(const char *search, json_t *errors)
 {
-	long n = utf8_length(search);
+	long n = search_utf8_length(search);
 	if (n < 0)
 		query_error(errors, "search", "must be valid UTF-8 text");
 	else if (n > SEARCH_MAX_CHARS)
 		query_error(errors, "search", "must be at most 200 characters long");
 	return n >= 0 && n <= SEARCH_MAX_CHARS;
-}
-
-static bool is_word_byte(char ch)
-{
-	unsigned char c = (unsigned char)ch;
-	return isalnum(c) || c >= 0x80;
-}
-
-/* Turns free text (valid UTF-8) into "word:* & word:*" for to_tsquery:
- * letters and digits only, so nothing the user types can be tsquery syntax.
- * Words that do not fit in out are dropped; a word longer than the room
- * left is cut on a character boundary (a shorter prefix still matches). */
-static bool search_to_tsquery(const char *s, char *out, size_t outlen)
-{
-	size_t o = 0;
-	int words = 0;
-	out[0] = '\0';
-	while (*s && words < SEARCH_MAX_WORDS) {
-		while (*s && !is_word_byte(*s))
-			s++;
-		if (!*s)
-			break;
-		size_t len = 0;
-		while (is_word_byte(s[len]))
-			len++;
-		size_t sep = words ? 3 : 0;
-		/* room for the separator, the word, ":*" and the final NUL */
-		size_t room = outlen > o + sep + 3 ? outlen - o - sep - 3 : 0;
-		size_t take = len < room ? len : room;
-		while (take > 0 && ((unsigned char)s[take] & 0xC0) == 0x80)
-			take--; /* never split a character */
-		if (take == 0)
-			break;
-		memcpy(out + o, " & ", sep);
-		o += sep;
-		memcpy(out + o, s, take);
-		o += take;
-		memcpy(out + o, ":*", 3);
-		o += 2;
-		words++;
-		s += len;
-	}
-	return words > 0;
 }
 
 bool catalog_parse_filter(struct http_request *req, struct http_response *res,

@@ -16,7 +16,7 @@ struct movie_filter {
 	const char *imdb_min, *imdb_max;
 	const char *price_min, *price_max;
 	const char *genre, *certification, *star, *director;
-	const char *tsquery;	  /* input of to_tsquery('simple', ...): words:* joined by & */
+	const char *tsquery;	  /* to_tsquery('simple', ...) input: 'word':* joined by & */
 	const char *favorites_of; /* user id: only that user's favorites */
 	const char *purchased_by; /* user id: only the movies that user bought */
 	const char *sort;	  /* one of movies_sort_keys, or NULL for the default */

@@ -1091,6 +1091,81 @@ START_TEST(movie_search)
 }
 END_TEST
 
+/* Any Unicode text is a search: Unicode spaces and punctuation separate
+ * words, and nothing typed reaches to_tsquery as syntax (each used to
+ * answer 500). */
+START_TEST(movie_search_unicode)
+{
+	boot();
+	int casablanca = movie_index("Casablanca", 0), harbor = movie_index("Harbor Lights", 0);
+	int rashomon = movie_index("Rashomon", 0), yojimbo = movie_index("Yojimbo", 0);
+	int want[NMOVIES], n;
+	int both[2] = {rashomon, yojimbo};
+	sort_key = "relevance";
+	qsort(both, 2, sizeof(int), cmp_index);
+
+	/* Words joined by U+3000 (ideographic space), U+2003 (em space), NBSP,
+	 * U+200B (zero width space), U+FEFF: every word must still match. */
+	check_search("harbor\xE3\x80\x80lights", "", harbor, END);
+	check_search("HARBOR\xE3\x80\x80LIGHT", "", harbor, END);
+	check_search("harbor\xE3\x80\x80"
+		     "casablanca",
+		     "", END);
+	check_search_at("grace\xE2\x80\x83kurosawa", "", both, 2, __LINE__);
+	n = movies_with(stars_of, B(PIAF), want);
+	check_search_at("\xC3\x89"
+			"dith\xC2\xA0piaf",
+			"", want, n, __LINE__);
+	check_search("harbor\xE2\x80\x8Blights", "", harbor, END);
+	check_search("\xEF\xBB\xBF"
+		     "casablanca",
+		     "", casablanca, END);
+	/* CJK and fullwidth punctuation: 「casablanca」, casablanca！ */
+	check_search("\xE3\x80\x8C"
+		     "casablanca\xE3\x80\x8D",
+		     "", casablanca, END);
+	check_search("casablanca\xEF\xBC\x81", "", casablanca, END);
+	/* Emoji: no movie has one; next to a word they are dropped. */
+	check_search("\xF0\x9F\x98\x80", "", END);
+	check_search("casablanca\xF0\x9F\x98\x80", "", casablanca, END);
+	check_search("\xF0\x9F\x8E\xAC harbor\xF0\x9F\x8E\xAC lights", "", harbor, END);
+	/* Combining marks: "ame" + U+0301 + "lie" is not the precomposed é of
+	 * the title (no normalisation), but it is a search; so is a lone mark. */
+	check_search("ame\xCC\x81lie", "", END);
+	check_search("\xCC\x81"
+		     "casablanca",
+		     "", casablanca, END);
+	struct list l;
+	get_list("/api/v1/movies?search=%CC%81&per_page=100", NULL, &l);
+	ck_assert_int_eq(l.total, 0);
+	list_free(&l);
+	/* tsquery operators, quotes and backslashes are plain text. */
+	get_list(harness_fmt("/api/v1/movies?search=%s", urlenc("a & b | !c:*")), NULL, &l);
+	list_free(&l);
+	check_search_at("hopper & | !kurosawa:*", "", both, 2, __LINE__);
+	check_search_at("kurosawa <-> grace", "", both, 2, __LINE__);
+	check_search("'casablanca'", "", casablanca, END);
+	check_search("\"casablanca\"", "", casablanca, END);
+	check_search("casablanca\\", "", casablanca, END);
+	check_search("\\'casablanca\\'", "", casablanca, END);
+	check_search("casa'blanca", "", END);
+	/* Nothing but separators: no search at all. */
+	static const char *const blank[] = {
+		"'", "\\", "''", "\"", "'\\'", "&|!:*()", "\xE3\x80\x80", "\xC2\xA0\xE2\x80\x83"};
+	for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+		get_list(harness_fmt("/api/v1/movies?per_page=100&search=%s", urlenc(blank[i])),
+			 NULL, &l);
+		ck_assert_int_eq(l.total, NMOVIES);
+		list_free(&l);
+	}
+	/* The same on the other lists that take search. */
+	get_list(harness_fmt("/api/v1/favorites?search=%s", urlenc("a\xE3\x80\x80'b")), w.user, &l);
+	list_free(&l);
+	get_list(harness_fmt("/api/v1/purchases?search=%s", urlenc("a\xE3\x80\x80'b")), w.user, &l);
+	list_free(&l);
+}
+END_TEST
+
 /* --- tests: one movie --- */
 
 static void assert_named_list(const json_t *a, const char *const *names, const long long *ids,
@@ -2012,6 +2087,7 @@ int main(void)
 	tcase_add_test(tc, movie_sorts);
 	tcase_add_test(tc, movie_pagination);
 	tcase_add_test(tc, movie_search);
+	tcase_add_test(tc, movie_search_unicode);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("movie");
