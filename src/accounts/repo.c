@@ -207,6 +207,17 @@ enum err accounts_reset_take(struct db_conn *c, const char *hash, long long *use
 	return take_token(c, &stmt_reset_take, &stmt_reset_exists, hash, user_id);
 }
 
+static const struct db_stmt stmt_reset_end_user = {
+	"accounts_reset_end_user", "DELETE FROM password_reset_tokens WHERE user_id = $1"};
+
+enum err accounts_reset_end_user(struct db_conn *c, long long user_id)
+{
+	char ids[24];
+	ll_str(ids, user_id);
+	const char *p[] = {ids};
+	return db_exec(c, &stmt_reset_end_user, 1, p, NULL);
+}
+
 /* ---- sessions and refresh tokens ---- */
 
 static const struct db_stmt stmt_session_create = {

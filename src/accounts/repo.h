@@ -48,6 +48,9 @@ enum err accounts_reset_put_by_email(struct db_conn *c, const char *email, const
 /* Deletes the reset token and returns its user. ERR_TOKEN_INVALID or
  * ERR_TOKEN_EXPIRED otherwise. */
 enum err accounts_reset_take(struct db_conn *c, const char *hash, long long *user_id);
+/* Deletes the user's reset token, if any: a link sent before the password
+ * changed must not set it again. */
+enum err accounts_reset_end_user(struct db_conn *c, long long user_id);
 
 /* Starts a session with its first refresh token; sid gets its uuid. */
 enum err accounts_session_create(struct db_conn *c, long long user_id, const char *refresh_hash,

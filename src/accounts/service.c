@@ -367,6 +367,10 @@ static enum err password_set_fn(struct db_conn *c, void *ctx)
 		rc = accounts_user_by_id(c, t->user_id, &u);
 	if (rc == ERR_OK)
 		rc = accounts_user_set_password(c, t->user_id, t->hash);
+	/* A reset link still outstanding (asked for before a change, or by
+	 * someone else) must not undo this password. */
+	if (rc == ERR_OK)
+		rc = accounts_reset_end_user(c, t->user_id);
 	if (rc == ERR_OK)
 		rc = accounts_sessions_revoke_user(c, t->user_id, t->keep_sid, "password_changed");
 	if (rc == ERR_OK)

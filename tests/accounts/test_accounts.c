@@ -538,6 +538,58 @@ START_TEST(queued_tokens_are_sealed)
 }
 END_TEST
 
+/* A reset link asked for before a password change no longer works after
+ * it: the change ends the account's reset token. */
+START_TEST(password_change_ends_reset_link)
+{
+	boot(true);
+	const char *email = harness_unique_email("pwlink");
+	struct harness_account u[] = {{email, "USER", true, 0}};
+	create_users(u, 1);
+	struct session a, b;
+	login(email, PASSWORD, &a);
+
+	struct e2e_resp r = harness_call("POST", "/api/v1/accounts/password/forgot", NULL,
+					 harness_json("{s:s}", "email", email));
+	harness_expect_coded(&r, 202, NULL);
+	e2e_resp_free(&r);
+	char token[64];
+	wait_token(email, RESET_LINK, 1, token);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM password_reset_tokens"), 1);
+
+	r = harness_call(
+		"POST", "/api/v1/accounts/password/change", a.access,
+		harness_json("{s:s,s:s}", "old_password", PASSWORD, "new_password", NEW_PASSWORD));
+	harness_expect_coded(&r, 204, NULL);
+	e2e_resp_free(&r);
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM password_reset_tokens"), 0);
+
+	/* The emailed link now fails and changes nothing. */
+	harness_check_coded_call(
+		"POST", "/api/v1/accounts/password/reset", NULL,
+		harness_json("{s:s,s:s}", "token", token, "new_password", NEXT_PASSWORD), 400,
+		"token_invalid");
+	expect_me(a.access, 200);
+	expect_login_refused(email, NEXT_PASSWORD, 401, "invalid_credentials");
+	login(email, NEW_PASSWORD, &b);
+
+	/* A new link asked for after the change works as usual. */
+	r = harness_call("POST", "/api/v1/accounts/password/forgot", NULL,
+			 harness_json("{s:s}", "email", email));
+	harness_expect_coded(&r, 202, NULL);
+	e2e_resp_free(&r);
+	wait_token(email, RESET_LINK, 2, token);
+	r = harness_call("POST", "/api/v1/accounts/password/reset", NULL,
+			 harness_json("{s:s,s:s}", "token", token, "new_password", NEXT_PASSWORD));
+	harness_expect_coded(&r, 204, NULL);
+	e2e_resp_free(&r);
+	login(email, NEXT_PASSWORD, &b);
+
+	/* Mail: two reset links, "password changed" twice. */
+	wait_mail_settled(4);
+}
+END_TEST
+
 /* ================================================================== */
 /* 3. expired and unknown tokens                                       */
 /* ================================================================== */
@@ -1524,6 +1576,7 @@ int main(void)
 	tcase_add_test(tc, account_lifecycle);
 	tcase_add_test(tc, password_change_and_reset);
 	tcase_add_test(tc, queued_tokens_are_sealed);
+	tcase_add_test(tc, password_change_ends_reset_link);
 	tcase_add_test(tc, expired_and_unknown_tokens);
 	tcase_add_test(tc, malformed_and_forged_tokens);
 	tcase_add_test(tc, login_rate_limit);
