@@ -1,5 +1,6 @@
 #include "accounts/tokens.h"
 
+#include <jansson.h>
 #include <jwt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 
 /* A leeway for clocks of several API hosts that disagree a little. */
 #define CLOCK_SKEW_S 30
+/* Longest JOSE header we read, base64url: ours is 36 characters. */
+#define HEADER_MAX 256
 
 void token_new(char raw[TOKEN_RAW_LEN + 1], char hash[TOKEN_HASH_LEN + 1])
 {
@@ -81,13 +84,35 @@ out:
 	return out;
 }
 
+/* Whether the token's JOSE header says exactly "alg":"HS256". libjwt 1.10
+ * compares the name case-insensitively, but "alg" is case-sensitive (RFC
+ * 7515, 4.1.1): "hs256" names no algorithm. A header with a key twice is
+ * refused too, so that no reader can see another alg than this one. */
+static bool header_alg_is_hs256(const char *token)
+{
+	const char *dot = strchr(token, '.');
+	unsigned char bin[HEADER_MAX];
+	size_t len;
+	bool ok = false;
+	if (!dot || dot == token || (size_t)(dot - token) > HEADER_MAX)
+		return false;
+	if (sodium_base642bin(bin, sizeof(bin), token, (size_t)(dot - token), NULL, &len, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return false;
+	json_t *header = json_loadb((const char *)bin, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *alg = json_string_value(json_object_get(header, "alg"));
+	ok = alg && strcmp(alg, "HS256") == 0;
+	json_decref(header);
+	return ok;
+}
+
 enum err jwt_access_verify(const char *secret, const char *token, time_t now,
 			   struct access_claims *out)
 {
 	jwt_t *jwt = NULL;
 	enum err rc = ERR_UNAUTHORIZED;
 	memset(out, 0, sizeof(out[0]));
-	if (strlen(token) > 2048)
+	if (strlen(token) > 2048 || !header_alg_is_hs256(token))
 		return ERR_UNAUTHORIZED;
 	/* Always with the key: libjwt 1.10 accepts unsigned tokens without one. */
 	if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) != 0)
@@ -137,7 +162,7 @@ enum err jwt_docs_verify(const char *secret, const char *token, time_t now, long
 {
 	jwt_t *jwt = NULL;
 	enum err rc = ERR_UNAUTHORIZED;
-	if (strlen(token) > 2048 ||
+	if (strlen(token) > 2048 || !header_alg_is_hs256(token) ||
 	    jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) != 0)
 		goto out;
 	const char *typ = jwt_get_grant(jwt, "typ");

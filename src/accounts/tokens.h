@@ -6,8 +6,9 @@
  *
  * Access tokens are HS256 JWTs (libjwt 1.10) with claims sub (user id as a
  * string), grp, sid (session), jti, typ = "access", iat, exp. Verification
- * always passes the key, requires alg HS256 and checks every claim itself:
- * libjwt 1.10 checks none of them. */
+ * always passes the key, requires alg HS256 (exactly: the raw header is
+ * read, since libjwt 1.10 also takes "hs256") and checks every claim
+ * itself: libjwt 1.10 checks none of them. */
 #ifndef CINEMA_ACCOUNTS_TOKENS_H
 #define CINEMA_ACCOUNTS_TOKENS_H
 

@@ -714,6 +714,37 @@ static json_t *with_claim(const json_t *base, const char *key, json_t *value)
 	return c;
 }
 
+/* A JWT built by hand: header_json as given (libjwt would write its own),
+ * the claims, and an HMAC-SHA-256 over both with key. Owned string. */
+static char *jwt_forge_hs256(const char *header_json, const json_t *claims, const char *key)
+{
+	char *payload = json_dumps(claims, JSON_COMPACT);
+	ck_assert_ptr_nonnull(payload);
+	size_t hl = strlen(header_json), pl = strlen(payload);
+	size_t h64 = sodium_base64_ENCODED_LEN(hl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t p64 = sodium_base64_ENCODED_LEN(pl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t s64 = sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES,
+					       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *out = malloc(h64 + p64 + s64 + 2);
+	ck_assert_ptr_nonnull(out);
+	sodium_bin2base64(out, h64, (const unsigned char *)header_json, hl,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t o = strlen(out);
+	out[o++] = '.';
+	sodium_bin2base64(out + o, p64, (const unsigned char *)payload, pl,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	o += strlen(out + o);
+	free(payload);
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)out, o);
+	crypto_auth_hmacsha256_final(&st, mac);
+	out[o++] = '.';
+	sodium_bin2base64(out + o, s64, mac, sizeof(mac), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
 static void expect_token_refused(const char *token, const char *what)
 {
 	struct e2e_resp r = harness_call("GET", "/api/v1/accounts/me", token, NULL);
@@ -788,6 +819,26 @@ START_TEST(malformed_and_forged_tokens)
 		json_decref(forged[i].claims);
 	}
 
+	/* "alg" is case-sensitive (RFC 7515): only "HS256" names HS256, even
+	 * signed with the right key; a header naming alg twice is refused. */
+	char *tok = jwt_forge_hs256("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims, w.jwt_secret);
+	expect_me(tok, 200); /* control: the hand-made token is right */
+	free(tok);
+	static const char *const bad_alg[] = {
+		"{\"alg\":\"hs256\",\"typ\":\"JWT\"}",
+		"{\"alg\":\"Hs256\",\"typ\":\"JWT\"}",
+		"{\"alg\":\"HS256 \",\"typ\":\"JWT\"}",
+		"{\"typ\":\"JWT\"}",
+		"{\"alg\":[\"HS256\"],\"typ\":\"JWT\"}",
+		"{\"alg\":\"HS256\",\"alg\":\"hs256\",\"typ\":\"JWT\"}",
+		"{\"alg\":\"hs256\",\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad_alg) / sizeof(bad_alg[0]); i++) {
+		tok = jwt_forge_hs256(bad_alg[i], claims, w.jwt_secret);
+		expect_token_refused(tok, bad_alg[i]);
+		free(tok);
+	}
+
 	/* Other schemes and empty values. */
 	static const char *const bad_headers[] = {
 		"Authorization: Basic dXNlcjpwYXNz", "Authorization: Bearer",
@@ -802,7 +853,7 @@ START_TEST(malformed_and_forged_tokens)
 
 	/* The group is the account's current one, not the token's claim. */
 	json_t *admin = with_claim(claims, "grp", json_string("ADMIN"));
-	char *tok = jwt_sign(admin, JWT_ALG_HS256, w.jwt_secret);
+	tok = jwt_sign(admin, JWT_ALG_HS256, w.jwt_secret);
 	harness_check_coded_call("GET", "/api/v1/admin/users", tok, NULL, 403, "forbidden");
 	free(tok);
 	json_decref(admin);
