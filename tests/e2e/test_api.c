@@ -596,6 +596,61 @@ START_TEST(port_in_use_is_refused)
 }
 END_TEST
 
+/* --- 6. the development JWT secret --- */
+
+/* How many lines of text hold both a and b. */
+static int lines_with(const char *text, const char *a, const char *b)
+{
+	int n = 0;
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		const char *at = memmem(p, len, a, strlen(a));
+		n += at && memmem(p, len, b, strlen(b));
+		p += len + (p[len] == '\n');
+	}
+	return n;
+}
+
+#define JWT_SECRET_FIELD "\"name\":\"JWT_SECRET\""
+#define DEV_DEFAULT	 "development default"
+
+/* Without JWT_SECRET (outside production) serve signs tokens with a key
+ * anyone can read in the source: it says so once in its log, as a warning
+ * naming JWT_SECRET, and never shows the key. With a secret of its own it
+ * says nothing about JWT_SECRET. */
+START_TEST(default_jwt_secret_is_warned)
+{
+	char port_env[32];
+	snprintf(port_env, sizeof(port_env), "HTTP_PORT=%d", e2e_free_port());
+	char *argv[] = {(char *)"cinema-api", (char *)"serve", NULL};
+	const char *env[] = {port_env, "HTTP_HOST=127.0.0.1", "LOG_LEVEL=info", NULL};
+	const char *unset[] = {"JWT_SECRET", "APP_ENV", NULL};
+	const char *log = harness_log_new("api-dev-secret");
+	pid_t pid = e2e_spawn(e2e_bin("CINEMA_API_BIN"), argv, env, unset, log);
+	ck_assert_msg(pid > 0, "cannot start cinema-api serve");
+	harness_track(pid);
+	harness_wait_log(pid, log, "\"msg\":\"listening\"", "cinema-api serve");
+	struct buf text = BUF_INIT;
+	ck_assert(e2e_read_file(log, &text));
+	ck_assert_msg(lines_with(text.data, JWT_SECRET_FIELD, DEV_DEFAULT) == 1,
+		      "want one warning about the default JWT_SECRET in:\n%s", text.data);
+	ck_assert_msg(lines_with(text.data, JWT_SECRET_FIELD, "\"level\":\"warn\"") == 1,
+		      "the JWT_SECRET line is no warning:\n%s", text.data);
+	ck_assert_ptr_null(strstr(text.data, "dev-only-insecure")); /* never the key itself */
+	ck_assert_int_eq(harness_stop(pid, SIGTERM, E2E_STOP_MS), 0);
+	buf_free(&text);
+
+	struct e2e_server srv;
+	const char *own[] = {"JWT_SECRET=e2e-own-secret-0123456789abcdef0123456789", NULL};
+	harness_server_start(&srv, own);
+	ck_assert(e2e_read_file(srv.log_path, &text));
+	ck_assert_msg(lines_with(text.data, JWT_SECRET_FIELD, DEV_DEFAULT) == 0,
+		      "warned with a secret set:\n%s", text.data);
+	buf_free(&text);
+	ck_assert_int_eq(stop_api(&srv), 0);
+}
+END_TEST
+
 /* /metrics: Prometheus text for the holder of METRICS_TOKEN only. */
 START_TEST(metrics_need_the_token)
 {
@@ -671,6 +726,7 @@ int main(void)
 	tcase_add_test(tc, port_in_use_is_refused);
 	tcase_add_test(tc, healthcheck_command_follows_readiness);
 	tcase_add_test(tc, metrics_need_the_token);
+	tcase_add_test(tc, default_jwt_secret_is_warned);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");

@@ -208,6 +208,20 @@ START_TEST(jwt_secret_of_32_bytes_accepted)
 }
 END_TEST
 
+/* JWT_SECRET's default is public (development only): production refuses
+ * it, unset or set to that very value. */
+START_TEST(production_refuses_dev_default_jwt_secret)
+{
+	assert_loads(ENV_EMPTY);
+	char dev_key[128];
+	snprintf(dev_key, sizeof(dev_key), "%s", cfg.jwt_secret);
+	config_free(&cfg);
+	assert_refused(ENV("APP_ENV", "production", "JWT_SECRET", dev_key, PRODUCTION_SECRETS),
+		       "JWT_SECRET");
+	assert_loads(ENV("JWT_SECRET", dev_key)); /* development: warned about at start */
+}
+END_TEST
+
 START_TEST(production_with_every_secret_loads)
 {
 	assert_loads(ENV("APP_ENV", "production", "JWT_SECRET", SECRET_32, PRODUCTION_SECRETS));
@@ -427,6 +441,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, short_jwt_secret_refused);
 	tcase_add_test(tc, jwt_secret_of_32_bytes_accepted);
+	tcase_add_test(tc, production_refuses_dev_default_jwt_secret);
 	tcase_add_test(tc, production_with_every_secret_loads);
 	tcase_add_test(tc, production_without_jwt_secret_refused);
 	tcase_add_test(tc, production_without_database_url_refused);
