@@ -155,7 +155,8 @@ void http_query_each(const struct http_request *req,
 
 /* Parses the body as a JSON object. Fills res with 415 (not JSON content
  * type), 400 (malformed, or not an object) and returns false; otherwise
- * *out owns the object. */
+ * *out owns the object. Strings may hold NUL characters (\u0000): read
+ * them through the validator (validate.h), which refuses them per field. */
 bool http_json_body(struct http_request *req, struct http_response *res, json_t **out);
 
 /* --- response builders; each returns the status it set --- */

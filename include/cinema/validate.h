@@ -8,8 +8,10 @@
  *           return validator_respond(&v, res);   // 422 with every error
  *
  * Strings returned are borrowed from the JSON body. Lengths count Unicode
- * characters (jansson guarantees valid UTF-8). Not thread-safe; one per
- * request. */
+ * characters (jansson guarantees valid UTF-8). A string holding a NUL
+ * character (\u0000, which http_json_body lets through) is refused on its
+ * field as "must not contain NUL characters", so no string returned is cut
+ * short. Not thread-safe; one per request. */
 #ifndef CINEMA_VALIDATE_H
 #define CINEMA_VALIDATE_H
 

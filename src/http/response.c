@@ -111,6 +111,30 @@ static bool is_json_content_type(const char *ct)
 	return next == '\0' || next == ';' || next == ' ';
 }
 
+/* What is wrong with a body jansson refused, in our words: jansson's own
+ * text names its internals (flags, tokens) and echoes the input. */
+static const char *json_error_reason(const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_invalid_utf8:
+		return "it is not valid UTF-8";
+	case json_error_premature_end_of_input:
+		return "it ends before the JSON value does";
+	case json_error_end_of_input_expected:
+		return "something follows the JSON value";
+	case json_error_null_byte_in_key:
+		return "a member name contains a NUL character";
+	case json_error_duplicate_key:
+		return "a member name appears twice in one object";
+	case json_error_numeric_overflow:
+		return "a number is out of range";
+	case json_error_stack_overflow:
+		return "it is nested too deeply";
+	default:
+		return "it is not valid JSON";
+	}
+}
+
 bool http_json_body(struct http_request *req, struct http_response *res, json_t **out)
 {
 	json_error_t jerr;
@@ -123,11 +147,14 @@ bool http_json_body(struct http_request *req, struct http_response *res, json_t 
 		http_error(res, ERR_INVALID_JSON, "A JSON request body is required.");
 		return false;
 	}
-	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	/* NUL characters (\u0000) are let through: the validator refuses them
+	 * per field, with a 422 that names it. */
+	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+				  &jerr);
 	if (!root) {
 		http_errorf(res, ERR_INVALID_JSON,
 			    "The request body is not valid JSON: %s (line %d, column %d).",
-			    jerr.text, jerr.line, jerr.column);
+			    json_error_reason(&jerr), jerr.line, jerr.column);
 		return false;
 	}
 	if (!json_is_object(root)) {

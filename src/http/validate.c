@@ -200,8 +200,12 @@ bool validator_password(struct validator *v, const char *field, const char **out
 	const json_t *j = member(v, field, V_REQUIRED);
 	if (!j)
 		return false;
-	if (!json_is_string(j) || strlen(json_string_value(j)) != json_string_length(j)) {
+	if (!json_is_string(j)) {
 		validator_fail(v, field, "must be a string");
+		return false;
+	}
+	if (strlen(json_string_value(j)) != json_string_length(j)) {
+		validator_fail(v, field, "must not contain NUL characters");
 		return false;
 	}
 	*out = json_string_value(j);

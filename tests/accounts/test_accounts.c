@@ -1306,6 +1306,27 @@ START_TEST(register_validation)
 	r = harness_raw("POST", path, text_ct, body, strlen(body));
 	harness_expect_coded(&r, 415, "unsupported_media_type");
 	e2e_resp_free(&r);
+
+	/* A NUL character (\u0000) in a string: 422 on that field, in our
+	 * words; in a member name: 400, in our words too. */
+	body = "{\"email\":\"a\\u0000@example.com\",\"password\":\"Popcorn-42!\"}";
+	r = harness_raw("POST", path, json_ct, body, strlen(body));
+	expect_invalid(&r, "email", "must not contain NUL characters");
+	ck_assert(!harness_has_error(&r, "password", NULL));
+	e2e_resp_free(&r);
+	body = "{\"email\":\"nul@example.com\",\"password\":\"Popcorn-42!\\u0000\"}";
+	r = harness_raw("POST", path, json_ct, body, strlen(body));
+	expect_invalid(&r, "password", "must not contain NUL characters");
+	ck_assert(!harness_has_error(&r, "email", NULL));
+	e2e_resp_free(&r);
+	body = "{\"email\\u0000\":\"nul@example.com\",\"password\":\"Popcorn-42!\"}";
+	r = harness_raw("POST", path, json_ct, body, strlen(body));
+	harness_expect_coded(&r, 400, "invalid_json");
+	const char *detail = jstr(r.json, "detail");
+	ck_assert_msg(detail && strstr(detail, "NUL character") && !strstr(detail, "JSON_") &&
+			      !strstr(detail, "near"),
+		      "detail: %s", r.body.data);
+	e2e_resp_free(&r);
 	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM users"), 0);
 
 	/* Taken, whatever the case. */

@@ -399,6 +399,62 @@ START_TEST(trailing_garbage_is_400)
 }
 END_TEST
 
+START_TEST(nul_in_a_string_is_left_to_the_validator)
+{
+	json_t *out = NULL;
+	ck_assert(parse_body(json_ct, "{\"email\":\"a\\u0000b\"}", &out));
+	ck_assert_uint_eq(json_string_length(json_object_get(out, "email")), 3);
+	json_decref(out);
+}
+END_TEST
+
+/* Every refusal says what is wrong in our words: never jansson's text,
+ * which names its flags and tokens and echoes the input. */
+START_TEST(refusals_are_in_our_words)
+{
+	static char deep[2 * 3000 + 1];
+	memset(deep, '[', 3000);
+	memset(deep + 3000, ']', 3000);
+	deep[6000] = '\0';
+	static const struct {
+		const char *body, *reason;
+	} cases[] = {
+		{"{\"a\":", "it ends before the JSON value does"},
+		{"{} x", "something follows the JSON value"},
+		{"{\"a\":1,\"a\":2}", "a member name appears twice in one object"},
+		{"{\"a\\u0000b\":1}", "a member name contains a NUL character"},
+		{"{\"a\":\"\xFF\"}", "it is not valid UTF-8"},
+		{"{\"a\":1e999}", "a number is out of range"},
+		{"{\"a\":99999999999999999999}", "a number is out of range"},
+		{"{\"a\":tru}", "it is not valid JSON"},
+		{"{'a':1}", "it is not valid JSON"},
+		{deep, "it is nested too deeply"},
+	};
+	static const char *const jansson_words[] = {
+		"near",	  "JSON_",    "token",	 "end of file", "object key",
+		"decode", "overflow", "too big", "depth",	"\\u0000",
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *out = NULL;
+		bool ok = parse_body(json_ct, cases[i].body, &out);
+		assert_body_refused(ok, out, 400, "invalid_json");
+		json_t *j = body_json();
+		const char *detail = json_string_value(json_object_get(j, "detail"));
+		ck_assert_ptr_nonnull(detail);
+		ck_assert_msg(strncmp(detail, "The request body is not valid JSON: ", 36) == 0 &&
+				      strstr(detail, cases[i].reason),
+			      "case %zu: detail \"%s\", want \"%s\"", i, detail, cases[i].reason);
+		for (size_t w = 0; w < sizeof(jansson_words) / sizeof(jansson_words[0]); w++)
+			ck_assert_msg(!strstr(detail, jansson_words[w]),
+				      "case %zu: detail \"%s\" has \"%s\"", i, detail,
+				      jansson_words[w]);
+		json_decref(j);
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
 static Suite *response_suite(void)
 {
 	Suite *s = suite_create("response");
@@ -448,6 +504,8 @@ static Suite *response_suite(void)
 	tcase_add_test(tc, array_body_is_400);
 	tcase_add_test(tc, duplicate_keys_are_400);
 	tcase_add_test(tc, trailing_garbage_is_400);
+	tcase_add_test(tc, nul_in_a_string_is_left_to_the_validator);
+	tcase_add_test(tc, refusals_are_in_our_words);
 	suite_add_tcase(s, tc);
 	return s;
 }
