@@ -519,8 +519,8 @@ static enum MHD_Result to_worker(struct http_server *srv, struct MHD_Connection 
 	if (work_pool_submit(srv->workers, &ctx->work, lane))
 		return MHD_YES;
 	MHD_resume_connection(conn);
-	ctx->early = ERR_OVERLOADED;
-	answer_error(ctx, ERR_OVERLOADED);
+	ctx->early = atomic_load(&srv->stopping) ? ERR_SHUTTING_DOWN : ERR_OVERLOADED;
+	answer_error(ctx, ctx->early);
 	ctx->phase = PHASE_ANSWERED;
 	return MHD_YES;
 }
@@ -586,7 +586,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return answer_early(srv, conn, ctx);
 		/* Decide on the headers who may send a body: a bearer token is
 		 * checked by a worker before the first body byte is read. */
-		if (ctx->body_declared && route_authenticates(ctx->req.route) &&
+		if (ctx->body_declared && ctx->req.route && route_authenticates(ctx->req.route) &&
 		    http_header(&ctx->req, "Authorization"))
 			return to_worker(srv, conn, ctx, PHASE_AUTH);
 		ctx->phase = PHASE_BODY;
@@ -888,10 +888,12 @@ void http_server_stop(struct http_server *srv, int grace_s)
 	 * answered 503 and running ones finish (each is bounded by its own
 	 * timeouts); all of them resume their connections, and get a moment to
 	 * send their answers. */
-	work_pool_free(srv->workers);
-	srv->workers = NULL;
+	work_pool_stop(srv->workers);
 	wait_idle(srv, 500);
 	MHD_stop_daemon(srv->daemon);
+	/* Only now: until MHD stopped, keep-alive connections could still
+	 * submit (and be refused). */
+	work_pool_free(srv->workers);
 	linger_free(srv->linger);
 	free(srv->stats);
 	free(srv->cors_origins);

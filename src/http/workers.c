@@ -225,12 +225,14 @@ bool work_pool_submit(struct work_pool *p, struct work *w, unsigned lane)
 	return ok;
 }
 
-void work_pool_free(struct work_pool *p)
+void work_pool_stop(struct work_pool *p)
 {
-	if (!p)
-		return;
 	struct work *left = NULL;
 	pthread_mutex_lock(&p->lock);
+	if (p->stopping) {
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
 	p->stopping = true;
 	for (unsigned i = 0; i < WORK_LANES; i++)
 		while (p->lanes[i].head) {
@@ -247,6 +249,13 @@ void work_pool_free(struct work_pool *p)
 		pthread_join(p->reaper, NULL);
 	for (int i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
+}
+
+void work_pool_free(struct work_pool *p)
+{
+	if (!p)
+		return;
+	work_pool_stop(p);
 	free(p->threads);
 	pthread_cond_destroy(&p->reap);
 	pthread_cond_destroy(&p->work);

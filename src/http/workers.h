@@ -65,7 +65,10 @@ struct work_pool *work_pool_new(const struct work_pool_options *opt);
  * calling fn, when the queue is full or the pool is stopping. */
 bool work_pool_submit(struct work_pool *p, struct work *w, unsigned lane);
 /* Rejects every queued job (WORK_REJECTED_STOPPING), waits for running ones
- * to finish, joins the threads and frees the pool. Accepts NULL. */
+ * to finish and joins the threads; from then on work_pool_submit refuses.
+ * Idempotent. */
+void work_pool_stop(struct work_pool *p);
+/* work_pool_stop, then frees the pool. Accepts NULL. */
 void work_pool_free(struct work_pool *p);
 void work_pool_stats(struct work_pool *p, struct work_pool_stats *out);
 

@@ -419,6 +419,12 @@ START_TEST(cors)
 	ck_assert(e2e_header(&r, "Access-Control-Allow-Headers", v, sizeof(v)));
 	ck_assert_ptr_nonnull(strstr(v, "Authorization"));
 	e2e_resp_free(&r);
+
+	/* OPTIONS matches no route: a body (with a token) is refused, no crash. */
+	const char *const odd[] = {"Authorization: Bearer good", "Content-Type: text/plain", NULL};
+	ck_assert(e2e_request("OPTIONS", url("/items/1"), odd, "x", 1, &r));
+	assert_error(&r, 413, "payload_too_large");
+	e2e_resp_free(&r);
 }
 END_TEST
 
