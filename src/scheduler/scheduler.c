@@ -22,8 +22,10 @@
 #include "cinema/clock.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
+#include "cinema/app.h"
 #include "cinema/kv.h"
 #include "cinema/log.h"
+#include "commerce/service.h"
 #include "jobs/email_jobs.h"
 #include "mail/mail.h"
 #include "mail/template.h"
@@ -174,17 +176,41 @@ static bool claim_and_deliver(struct scheduler *s, long long id)
 	return true;
 }
 
+/* Pending checkouts whose outcome never arrived, and automatic refunds
+ * Stripe has not accepted yet (src/commerce/settle.c). Runs with no
+ * connection held: each Stripe call is bounded by STRIPE_TIMEOUT_MS and
+ * each change is its own short transaction. */
+static void reconcile_payments(struct scheduler *s)
+{
+	struct app app = {.cfg = s->cfg, .db = s->db, .kv = s->kv};
+	struct reconcile_counts n;
+	enum err rc = payments_reconcile(&app, &n);
+	LOG_INFO("periodic job", LOG_STR("job", "reconcile_payments"),
+		 LOG_STR("outcome", rc == ERR_OK ? "done" : err_code(rc)),
+		 LOG_INT("sessions_checked", n.checked), LOG_INT("paid", n.paid),
+		 LOG_INT("expired", n.expired), LOG_INT("in_progress", n.in_progress),
+		 LOG_INT("failed", n.failed), LOG_INT("refunds_tried", n.refunds_tried),
+		 LOG_INT("refunds_left", n.refunds_left));
+}
+
 static void run_periodic(struct scheduler *s)
 {
 	struct db_conn *conn = NULL;
-	bool claimed = false;
+	bool claimed = false, reconcile = false;
 	long long requeued = 0;
 	if (db_acquire(s->db, &conn) != ERR_OK)
 		return;
 	email_job_requeue_expired(conn, &requeued);
 	scheduler_claim_period(conn, "cleanup_expired_tokens", s->cfg->token_cleanup_interval_s,
 			       &claimed);
+	/* Without a Stripe key there is nothing to ask: the period is not
+	 * claimed, so a scheduler that has one runs it. */
+	if (*s->cfg->stripe_secret_key)
+		scheduler_claim_period(conn, "reconcile_payments",
+				       s->cfg->payment_reconcile_interval_s, &reconcile);
 	db_release(conn);
+	if (reconcile)
+		reconcile_payments(s);
 	if (requeued)
 		LOG_WARN("email jobs with expired leases requeued", LOG_INT("count", requeued));
 	if (claimed) {
