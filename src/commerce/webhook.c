@@ -78,7 +78,8 @@ static enum err on_paid(struct db_conn *c, struct event_tx *t)
 	return settle_paid(c, t->app->cfg, &ps, &t->settled, t->detail, t->detail_len);
 }
 
-/* async_payment_failed and expired: the order stays pending, with advice. */
+/* async_payment_failed and expired: the order stays pending, with advice,
+ * and forgets the session. */
 static enum err on_unpaid(struct db_conn *c, struct event_tx *t, bool expired)
 {
 	const struct event *ev = t->ev;
@@ -91,11 +92,13 @@ static enum err on_unpaid(struct db_conn *c, struct event_tx *t, bool expired)
 	}
 	if (rc != ERR_OK || o.status != ORDER_PENDING)
 		return rc;
-	/* An old session expiring says nothing about a newer one. */
-	if (expired && o.session_id[0] && ev->session_id && strcmp(o.session_id, ev->session_id))
+	/* An old session ending says nothing about a newer one. */
+	if (o.session_id[0] && ev->session_id && strcmp(o.session_id, ev->session_id))
 		return ERR_OK;
+	/* Either way the session can take no more money: the order forgets
+	 * it, and the next checkout makes a new one. */
 	return orders_set_hint(c, o.id, expired ? COMMERCE_HINT_EXPIRED : COMMERCE_HINT_DECLINED,
-			       expired);
+			       true);
 }
 
 static enum err on_refunded(struct db_conn *c, struct event_tx *t)
