@@ -126,7 +126,7 @@ static enum err status_error(enum order_status s)
 struct cancel_tx {
 	long long user_id, id;
 	struct buf *out;
-	char closed[256]; /* the session closed at Stripe, or "" */
+	char closed[256];   /* the session closed at Stripe, or "" */
 	char to_close[256]; /* out: the session to close first, or "" */
 };
 

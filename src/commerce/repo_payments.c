@@ -13,7 +13,8 @@ static const struct db_stmt stmt_mark_paid = {
 	"UPDATE orders SET status = 'paid', payment_hint = NULL WHERE id = $1"};
 static const struct db_stmt stmt_payment_insert = {
 	"commerce_payment_insert",
-	"INSERT INTO payments (user_id, order_id, amount, external_payment_id, checkout_session_id) "
+	"INSERT INTO payments (user_id, order_id, amount, external_payment_id, "
+	"checkout_session_id) "
 	"SELECT user_id, id, total_amount, $2, $3 FROM orders WHERE id = $1 RETURNING id"};
 static const struct db_stmt stmt_payment_items = {
 	"commerce_payment_items_insert",
@@ -125,20 +126,20 @@ enum err payments_insert_refund_due(struct db_conn *c, long long order_id, long 
 	return rc;
 }
 
-#define PAYMENT_ROW_COLUMNS \
+#define PAYMENT_ROW_COLUMNS                                                                     \
 	"SELECT id, order_id, user_id, status::text, external_payment_id, checkout_session_id " \
 	"FROM payments "
 
-static const struct db_stmt stmt_lock_by_intent = {
-	"commerce_payment_lock_by_intent",
-	PAYMENT_ROW_COLUMNS "WHERE external_payment_id = $1 FOR UPDATE"};
+static const struct db_stmt stmt_lock_by_intent = {"commerce_payment_lock_by_intent",
+						   PAYMENT_ROW_COLUMNS
+						   "WHERE external_payment_id = $1 FOR UPDATE"};
 /* The oldest first: a session brings one payment, so there is one row. */
 static const struct db_stmt stmt_lock_by_source = {
 	"commerce_payment_lock_by_source",
 	PAYMENT_ROW_COLUMNS "WHERE external_payment_id = $1 OR checkout_session_id = $2 "
 			    "ORDER BY id LIMIT 1 FOR UPDATE"};
-static const struct db_stmt stmt_lock_payment = {
-	"commerce_payment_lock", PAYMENT_ROW_COLUMNS "WHERE id = $1 FOR UPDATE"};
+static const struct db_stmt stmt_lock_payment = {"commerce_payment_lock",
+						 PAYMENT_ROW_COLUMNS "WHERE id = $1 FOR UPDATE"};
 
 static enum payment_status payment_status_parse(const char *s)
 {

@@ -140,8 +140,7 @@ enum err payment_refund_attempt(const struct app *app, long long payment_id);
  * paid session is settled (settle_paid), an expired one recorded as such.
  * ERR_OK when the session is closed (the caller rereads the order: it may
  * be paid now), ERR_PAYMENT_IN_PROGRESS, or the Stripe errors. */
-enum err checkout_session_close(const struct app *app, long long order_id,
-				const char *session_id);
+enum err checkout_session_close(const struct app *app, long long order_id, const char *session_id);
 
 struct reconcile_counts {
 	int checked, paid, expired, in_progress, failed;

@@ -81,8 +81,8 @@ static enum err fulfil(struct db_conn *c, const struct order_row *o, const struc
 {
 	struct buf lines = BUF_INIT;
 	char total[24];
-	enum err rc = payments_fulfil(c, o->id, ps->payment_intent, ps->session_id,
-				      &out->payment_id);
+	enum err rc =
+		payments_fulfil(c, o->id, ps->payment_intent, ps->session_id, &out->payment_id);
 	if (rc == ERR_OK)
 		rc = payments_email_lines(c, o->id, &lines, total);
 	if (rc == ERR_OK) {
@@ -191,8 +191,7 @@ static enum err refund_done_fn(struct db_conn *c, void *ctx)
 }
 
 /* The PaymentIntent of a session, read from Stripe, into out. */
-static enum err session_intent(const struct app *app, const char *session_id, char *out,
-			       size_t len)
+static enum err session_intent(const struct app *app, const char *session_id, char *out, size_t len)
 {
 	char path[320];
 	json_t *s = NULL;
@@ -333,8 +332,9 @@ static enum err session_apply(const struct app *app, long long order_id, const c
 	*state = SESSION_PAID;
 	enum err rc = db_transaction(app->db, settle_fn, &t);
 	if (rc == ERR_WEBHOOK_MISMATCH) {
-		LOG_ERROR("stripe session does not match our records", LOG_INT("order_id", order_id),
-			  LOG_STR("session_id", session_id), LOG_STR("detail", t.detail));
+		LOG_ERROR("stripe session does not match our records",
+			  LOG_INT("order_id", order_id), LOG_STR("session_id", session_id),
+			  LOG_STR("detail", t.detail));
 		return ERR_PAYMENT_PROVIDER_ERROR;
 	}
 	if (rc == ERR_OK)
@@ -349,8 +349,7 @@ static enum err session_read(const struct app *app, const char *session_id, json
 	return stripe_request(app->cfg, "GET", path, NULL, NULL, s, NULL);
 }
 
-enum err checkout_session_close(const struct app *app, long long order_id,
-				const char *session_id)
+enum err checkout_session_close(const struct app *app, long long order_id, const char *session_id)
 {
 	char path[320], key[320];
 	json_t *s = NULL;

@@ -29,7 +29,7 @@ struct event {
 	const char *session_id, *payment_status, *currency, *payment_intent;
 	long long amount_total;
 	bool has_amount;
-	int refunded; /* charge.refunded: -1 absent, 0 partial, 1 full */
+	int refunded;	      /* charge.refunded: -1 absent, 0 partial, 1 full */
 	const json_t *object; /* data.object */
 };
 

@@ -1456,10 +1456,9 @@ START_TEST(two_sessions_and_other_amounts)
 	struct stripe_fake_send more = {.amount_delta = 100};
 	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, api, &more), 200, "another amount");
 	ck_assert_str_eq(payments_of(other), "refunded:amount_mismatch");
-	char *amount =
-		harness_sql_value(harness_fmt("SELECT amount::text FROM payments WHERE "
-					      "order_id = %lld",
-					      other));
+	char *amount = harness_sql_value(harness_fmt("SELECT amount::text FROM payments WHERE "
+						     "order_id = %lld",
+						     other));
 	ck_assert_str_eq(amount, "13.00");
 	free(amount);
 	json_t *o = get_order(ann, other);
@@ -1603,8 +1602,8 @@ START_TEST(refund_retried_after_stripe_down)
 	json_t *adm = get_json("/api/v1/admin/payments?status=refund_pending", mod);
 	json_t *p = json_array_get(page_items(adm, 1), 0);
 	ck_assert_int_eq(jint(p, "refund_attempts"), 1);
-	ck_assert_msg(jstr(p, "refund_error") && strstr(jstr(p, "refund_error"),
-							"payment_provider_error"),
+	ck_assert_msg(jstr(p, "refund_error") &&
+			      strstr(jstr(p, "refund_error"), "payment_provider_error"),
 		      "refund_error: %s", jstr(p, "refund_error"));
 	json_decref(adm);
 
@@ -1705,8 +1704,8 @@ START_TEST(cancel_races_the_webhook)
 			      race.hook_status, harness_logs_tail());
 		char *status = harness_sql_value(
 			harness_fmt("SELECT status::text FROM orders WHERE id = %lld", order));
-		long long bought = harness_sql_int(harness_fmt(
-			"SELECT count(*) FROM purchases WHERE order_id = %lld", order));
+		long long bought = harness_sql_int(
+			harness_fmt("SELECT count(*) FROM purchases WHERE order_id = %lld", order));
 		int refunds = refunds_at_fake(pi, NULL);
 		const char *pays = payments_of(order);
 		if (race.cancel_status == 409) {
@@ -1721,13 +1720,14 @@ START_TEST(cancel_races_the_webhook)
 			paid++;
 		} else {
 			/* Canceled first: the money goes back. */
-			ck_assert_msg(race.cancel_status == 200 && strcmp(status, "canceled") == 0 &&
-					      strcmp(pays, "refunded:order_canceled") == 0 &&
-					      bought == 0 && refunds == 1,
-				      "round %d: cancel %ld %s, order %s, payments %s, %lld bought, "
-				      "%d refunds%s",
-				      i, race.cancel_status, race.cancel_code, status, pays, bought,
-				      refunds, harness_logs_tail());
+			ck_assert_msg(
+				race.cancel_status == 200 && strcmp(status, "canceled") == 0 &&
+					strcmp(pays, "refunded:order_canceled") == 0 &&
+					bought == 0 && refunds == 1,
+				"round %d: cancel %ld %s, order %s, payments %s, %lld bought, "
+				"%d refunds%s",
+				i, race.cancel_status, race.cancel_code, status, pays, bought,
+				refunds, harness_logs_tail());
 			canceled++;
 		}
 		free(status);

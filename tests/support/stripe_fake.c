@@ -479,8 +479,8 @@ static void expire_session(struct stripe_fake *f, const char *id, struct answer 
 			 "This Checkout Session is %.20s; only a session in one of these "
 			 "statuses can be expired: open.",
 			 status);
-		error_answer(a, 400, "invalid_request_error", "checkout_session_unexpirable",
-			     NULL, msg);
+		error_answer(a, 400, "invalid_request_error", "checkout_session_unexpirable", NULL,
+			     msg);
 		return;
 	}
 	json_object_set_new(s, "status", json_string("expired"));
@@ -618,8 +618,8 @@ static void handle(struct stripe_fake *f, struct MHD_Connection *conn, const cha
 	const char *slash = strncmp(path, SESSION_PREFIX "/", sizeof(SESSION_PREFIX)) == 0
 				    ? strchr(path + sizeof(SESSION_PREFIX), '/')
 				    : NULL;
-	bool is_expire = slash && slash > path + sizeof(SESSION_PREFIX) &&
-			 strcmp(slash, EXPIRE_SUFFIX) == 0;
+	bool is_expire =
+		slash && slash > path + sizeof(SESSION_PREFIX) && strcmp(slash, EXPIRE_SUFFIX) == 0;
 	char expire_id[128] = "";
 	if (is_expire)
 		snprintf(expire_id, sizeof(expire_id), "%.*s",
