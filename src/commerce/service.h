@@ -99,6 +99,9 @@ enum err payment_list(const struct app *app, const struct commerce_filter *f, bo
 
 #define COMMERCE_HINT_DECLINED "Your payment was declined. Try a different payment method."
 #define COMMERCE_HINT_EXPIRED  "The checkout session expired. Start the checkout again."
+#define COMMERCE_HINT_MISMATCH                                                              \
+	"The amount paid did not match the order's total and is being refunded. Start the " \
+	"checkout again."
 
 /* A completed Checkout Session as Stripe reports it; strings borrowed. */
 struct paid_session {

@@ -146,9 +146,14 @@ enum err settle_paid(struct db_conn *c, const struct config *cfg, const struct p
 		return record_refund_due(c, &o, ps, "order_canceled", out);
 	if (o.status == ORDER_PAID)
 		return record_refund_due(c, &o, ps, "order_already_paid", out);
-	if (ps->amount_total != o.total_cents)
-		return record_refund_due(c, &o, ps, "amount_mismatch", out);
-	return fulfil(c, &o, ps, out);
+	if (ps->amount_total == o.total_cents)
+		return fulfil(c, &o, ps, out);
+	rc = record_refund_due(c, &o, ps, "amount_mismatch", out);
+	/* The order stays pending; the session that took the wrong amount
+	 * can take nothing more, so the next checkout makes a new one. */
+	if (rc == ERR_OK && ps->session_id && strcmp(o.session_id, ps->session_id) == 0)
+		rc = orders_set_hint(c, o.id, COMMERCE_HINT_MISMATCH, true);
+	return rc;
 }
 
 void settle_after_commit(const struct app *app, const struct settle_result *r)
@@ -187,7 +192,7 @@ static enum err refund_done_fn(struct db_conn *c, void *ctx)
 		return rc; /* a charge.refunded event got there first */
 	if (!t->refund_id && t->error)
 		return payments_refund_failed(c, t->id, t->error);
-	return payments_refund(c, &p, t->refund_id);
+	return payments_refund(c, &p, t->refund_id[0] ? t->refund_id : NULL);
 }
 
 /* The PaymentIntent of a session, read from Stripe, into out. */

@@ -12,12 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cinema/config.h"
 #include "cinema/db.h"
-#include "cinema/jobs.h"
 #include "cinema/log.h"
 #include "commerce/service.h"
 #include "commerce/stripe.h"

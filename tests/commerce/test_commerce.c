@@ -1463,11 +1463,21 @@ START_TEST(two_sessions_and_other_amounts)
 	free(amount);
 	json_t *o = get_order(ann, other);
 	expect_str(o, "status", "pending");
+	ck_assert_msg(json_is_null(json_object_get(o, "checkout_url")),
+		      "the session that took another amount is still offered");
+	ck_assert_msg(jstr(o, "payment_hint") && strstr(jstr(o, "payment_hint"), "refunded"),
+		      "hint: %s", jstr(o, "payment_hint"));
 	json_decref(o);
 	ck_assert_int_eq(refunds_at_fake(pi, NULL), 1);
+	/* A new checkout makes a new session, paid properly this time. */
+	co = checkout(ann, other);
+	ck_assert_str_ne(jstr(co, "session_id"), sid);
+	pay(jstr(co, "session_id"));
+	json_decref(co);
+	ck_assert_str_eq(payments_of(other), "refunded:amount_mismatch,successful:-");
 
-	/* A confirmation and two refund emails. */
-	wait_mail_settled(3);
+	/* Two confirmations and two refund emails. */
+	wait_mail_settled(4);
 	ck_assert_int_eq(
 		harness_sql_int("SELECT count(*) FROM email_jobs WHERE kind = 'payment_refund'"),
 		2);
@@ -2083,6 +2093,45 @@ START_TEST(fake_protocol)
 	expect_str(json_array_get(refunds, 0), "idempotency_key", "r1");
 	json_decref(refunds);
 
+	/* Expiring: only an open session; GET tells the state as it is. */
+	const char *exp1 = harness_fmt("%s/%s/expire", sessions, first_sid);
+	r = fake_call(f, "POST", exp1, SECRET_KEY, "e1", NULL);
+	ck_assert_int_eq(r.status, 200);
+	expect_str(r.json, "status", "expired");
+	ck_assert(json_is_null(json_object_get(r.json, "url")));
+	e2e_resp_free(&r);
+	r = fake_call(f, "POST", exp1, SECRET_KEY, "e2", NULL);
+	ck_assert_int_eq(r.status, 400);
+	expect_str(json_object_get(r.json, "error"), "code", "checkout_session_unexpirable");
+	e2e_resp_free(&r);
+	r = fake_call(f, "POST", harness_fmt("%s/%s/expire", sessions, sid2), SECRET_KEY, NULL,
+		      NULL);
+	ck_assert_int_eq(r.status, 400); /* complete */
+	e2e_resp_free(&r);
+	r = fake_call(f, "POST", harness_fmt("%s/cs_nope/expire", sessions), SECRET_KEY, NULL,
+		      NULL);
+	ck_assert_int_eq(r.status, 404);
+	e2e_resp_free(&r);
+	r = fake_call(f, "GET", harness_fmt("%s/%s", sessions, first_sid), SECRET_KEY, NULL, NULL);
+	expect_str(r.json, "status", "expired");
+	expect_str(r.json, "payment_status", "unpaid");
+	e2e_resp_free(&r);
+	r = fake_call(f, "GET", harness_fmt("%s/%s", sessions, sid2), SECRET_KEY, NULL, NULL);
+	expect_str(r.json, "status", "complete");
+	expect_str(r.json, "payment_status", "paid");
+	expect_str(r.json, "payment_intent", pi);
+	ck_assert_int_eq(jint(r.json, "amount_total"), 1899);
+	expect_str(r.json, "currency", "usd");
+	expect_str(r.json, "client_reference_id", "7");
+	e2e_resp_free(&r);
+	/* Marked without an event. */
+	ck_assert(!stripe_fake_mark_paid(f, "cs_nope"));
+	ck_assert(stripe_fake_mark_paid(f, first_sid));
+	s = stripe_fake_session(f, first_sid);
+	expect_str(s, "status", "complete");
+	expect_str(s, "payment_status", "paid");
+	json_decref(s);
+
 	/* Held back: the client gives up, the work is done and replayed. */
 	stripe_fake_hang_next(f, HANG_MS);
 	char url[256];
@@ -2112,6 +2161,7 @@ START_TEST(fake_protocol)
 	ck_assert_uint_eq(k.session_replays, 2);
 	ck_assert_uint_eq(k.refunds, 1);
 	ck_assert_uint_eq(k.refund_replays, 1);
+	ck_assert_uint_eq(k.expired, 1);
 
 	/* The signature scheme (checked against openssl dgst -hmac). */
 	char sig[65];
