@@ -112,6 +112,7 @@ struct paid_session {
 };
 
 enum settle_outcome {
+	SETTLE_NONE,	  /* nothing settled (a duplicate event, another type) */
 	SETTLE_FULFILLED, /* the order became paid */
 	SETTLE_KNOWN,	  /* this money was recorded before: nothing changed */
 	SETTLE_REFUND,	  /* recorded as refund_pending: refund it after commit */
