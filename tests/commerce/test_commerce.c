@@ -1290,6 +1290,7 @@ static void start_reconciler(void)
 	harness_env_set(&e, "REDIS_URL=%s", w.redis_url);
 	harness_env_set(&e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
 	harness_env_set(&e, "SMTP_URL=smtp://127.0.0.1:%d", w.smtp_port);
+	harness_env_set(&e, "SMTP_ALLOW_PLAIN=1"); /* cinema-mailsink has no STARTTLS */
 	harness_env_set(&e, "PUBLIC_BASE_URL=%s", BASE_URL);
 	harness_env_set(&e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
 	harness_env_set(&e, "SCHEDULER_SWEEP_MS=100");
