@@ -1628,6 +1628,58 @@ START_TEST(refund_retried_after_stripe_down)
 }
 END_TEST
 
+START_TEST(reprice_expires_the_old_session)
+{
+	boot(false);
+	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
+				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
+	harness_create_users(w.ci, u, 2, PASSWORD);
+	const char *ann = u[0].access, *mod = u[1].access;
+	struct catalog c;
+	make_catalog(&c, mod);
+
+	/* A price change before the next checkout: the session for the old
+	 * total is expired at Stripe, then the order takes the new prices. */
+	char a[64];
+	long long order = order_and_checkout(ann, &c.m[0], 1, a, sizeof(a));
+	harness_check_coded_call("PATCH", harness_fmt("/api/v1/movies/%lld", c.m[0]), mod,
+				 harness_json("{s:s}", "price", "7.49"), 200, NULL);
+	struct e2e_resp r =
+		harness_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", order), ann, NULL);
+	harness_expect_coded(&r, 409, "price_changed");
+	e2e_resp_free(&r);
+	json_t *s = stripe_fake_session(w.fake, a);
+	expect_str(s, "status", "expired");
+	json_decref(s);
+	json_t *co = checkout(ann, order);
+	ck_assert_str_ne(jstr(co, "session_id"), a);
+	expect_str(co, "total_amount", "7.49");
+	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-749-1", order));
+	json_decref(req);
+	json_decref(co);
+
+	/* The old session was paid before the change reached it: the order
+	 * is fulfilled at the price it was paid, and no new session made. */
+	char b[64];
+	long long other = order_and_checkout(ann, &c.m[1], 1, b, sizeof(b));
+	ck_assert(stripe_fake_mark_paid(w.fake, b));
+	harness_check_coded_call("PATCH", harness_fmt("/api/v1/movies/%lld", c.m[1]), mod,
+				 harness_json("{s:s}", "price", "5.00"), 200, NULL);
+	struct stripe_fake_counts before, after;
+	stripe_fake_counts(w.fake, &before);
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", other), ann,
+				 NULL, 409, "order_paid");
+	stripe_fake_counts(w.fake, &after);
+	ck_assert_uint_eq(after.sessions, before.sessions);
+	json_t *o = get_order(ann, other);
+	expect_str(o, "status", "paid");
+	expect_str(o, "total_amount", "4.50");
+	json_decref(o);
+	ck_assert_str_eq(payments_of(other), "successful:-");
+}
+END_TEST
+
 /* One round of the race: a cancel and a payment of the same session. */
 struct race {
 	const char *api, *auth, *sid;
@@ -2207,6 +2259,7 @@ int main(void)
 	tcase_add_test(tc, stale_tab_after_cancel);
 	tcase_add_test(tc, two_sessions_and_other_amounts);
 	tcase_add_test(tc, cancel_finds_the_session_paid);
+	tcase_add_test(tc, reprice_expires_the_old_session);
 	tcase_add_test(tc, lost_webhooks_reconciled);
 	tcase_add_test(tc, refund_retried_after_stripe_down);
 	tcase_add_test(tc, cancel_races_the_webhook);
