@@ -159,9 +159,18 @@ enum err payments_lock(struct db_conn *c, long long id, struct payment_row *p);
  * order's movies leave the buyer's purchases. A refund_pending payment
  * only becomes refunded (refund_id may be NULL): its order is not its. */
 enum err payments_refund(struct db_conn *c, const struct payment_row *p, const char *refund_id);
-/* An automatic refund failed: counts the attempt and keeps the error. */
+/* Counts an automatic refund attempt of payment id about to be made and
+ * reads the payment; *begun is false (nothing changed) when it is not
+ * refund_pending. */
+enum err payments_refund_begin(struct db_conn *c, long long id, struct payment_row *p, bool *begun);
+/* The oldest refund_pending payment never attempted, locked (FOR UPDATE
+ * SKIP LOCKED: another scheduler's claim is skipped); ERR_NOT_FOUND if
+ * none. */
+enum err payments_refund_next_new(struct db_conn *c, long long *id);
+/* An automatic refund attempt failed: keeps the error. */
 enum err payments_refund_failed(struct db_conn *c, long long id, const char *error);
-/* Up to limit refund_pending payments, oldest first; *ids (owned) gets *n. */
+/* Up to limit refund_pending payments attempted before, oldest first;
+ * *ids (owned) gets *n. */
 enum err payments_refunds_due(struct db_conn *c, int limit, long long **ids, int *n);
 /* Appends the payment's JSON; user_id 0: any owner. */
 enum err payments_render(struct db_conn *c, long long id, long long user_id, struct buf *out);

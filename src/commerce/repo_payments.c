@@ -228,10 +228,48 @@ enum err payments_refund(struct db_conn *c, const struct payment_row *p, const c
 	return rc;
 }
 
+static const struct db_stmt stmt_refund_begin = {
+	"commerce_payment_refund_begin",
+	"UPDATE payments SET refund_attempts = refund_attempts + 1 "
+	"WHERE id = $1 AND status = 'refund_pending' RETURNING id"};
+
+enum err payments_refund_begin(struct db_conn *c, long long id, struct payment_row *p, bool *begun)
+{
+	PGresult *res = NULL;
+	char pid[24];
+	commerce_ll_str(pid, id);
+	const char *params[] = {pid};
+	*begun = false;
+	enum err rc = payments_lock(c, id, p);
+	if (rc != ERR_OK || p->status != PAYMENT_REFUND_PENDING)
+		return rc;
+	rc = db_exec(c, &stmt_refund_begin, 1, params, &res);
+	if (rc == ERR_OK)
+		*begun = PQntuples(res) == 1;
+	PQclear(res);
+	return rc;
+}
+
+static const struct db_stmt stmt_refund_next_new = {
+	"commerce_payment_refund_next_new",
+	"SELECT id FROM payments WHERE status = 'refund_pending' AND refund_attempts = 0 "
+	"ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"};
+
+enum err payments_refund_next_new(struct db_conn *c, long long *id)
+{
+	PGresult *res = NULL;
+	enum err rc = db_exec(c, &stmt_refund_next_new, 0, NULL, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	if (rc == ERR_OK)
+		*id = db_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
 static const struct db_stmt stmt_refund_failed = {
 	"commerce_payment_refund_failed",
-	"UPDATE payments SET refund_attempts = refund_attempts + 1, refund_error = $2 "
-	"WHERE id = $1 AND status = 'refund_pending'"};
+	"UPDATE payments SET refund_error = $2 WHERE id = $1 AND status = 'refund_pending'"};
 
 enum err payments_refund_failed(struct db_conn *c, long long id, const char *error)
 {
@@ -243,7 +281,8 @@ enum err payments_refund_failed(struct db_conn *c, long long id, const char *err
 
 static const struct db_stmt stmt_refunds_due = {
 	"commerce_payment_refunds_due",
-	"SELECT id FROM payments WHERE status = 'refund_pending' ORDER BY id LIMIT $1"};
+	"SELECT id FROM payments WHERE status = 'refund_pending' AND refund_attempts > 0 "
+	"ORDER BY id LIMIT $1"};
 
 enum err payments_refunds_due(struct db_conn *c, int limit, long long **ids, int *n)
 {

@@ -91,9 +91,10 @@ enum err payment_list(const struct app *app, const struct commerce_filter *f, bo
  *   canceled order, order already paid,
  *   or another amount                   -> payment refund_pending (with a
  *                                          refund_reason) and an email;
- *                                          after commit a refund is asked
- *                                          of Stripe -> refunded; on
- *                                          failure the job retries it
+ *                                          the scheduler's next sweep asks
+ *                                          Stripe for the refund ->
+ *                                          refunded; on failure the
+ *                                          reconciliation job retries it
  *
  * Nothing here holds a transaction or a connection while Stripe answers. */
 
@@ -130,15 +131,21 @@ void paid_session_from_json(const json_t *session, struct paid_session *ps);
  * record: no order named, an unknown order, no amount, another currency. */
 enum err settle_paid(struct db_conn *c, const struct config *cfg, const struct paid_session *ps,
 		     struct settle_result *out, char *detail, size_t detail_len);
-/* After the transaction of settle_paid committed: announces the email and,
- * for SETTLE_REFUND, asks Stripe for the refund (a failure is left to the
- * reconciliation job). */
+/* After the transaction of settle_paid committed: announces the email.
+ * The refund of SETTLE_REFUND is left to the scheduler
+ * (payments_refund_new), so the caller waits on no one but PostgreSQL. */
 void settle_after_commit(const struct app *app, const struct settle_result *r);
-/* Asks Stripe to refund a refund_pending payment in full (Idempotency-Key
- * derived from its session or PaymentIntent, so retries never refund
- * twice); the payment becomes refunded, or keeps the attempt's error.
- * ERR_OK also when it was not (or no longer) refund_pending. */
+/* Asks Stripe to refund a refund_pending payment in full (its attempt
+ * counted first; Idempotency-Key derived from its session or
+ * PaymentIntent, so retries never refund twice); the payment becomes
+ * refunded, or keeps the attempt's error. ERR_OK also when it was not (or
+ * no longer) refund_pending. */
 enum err payment_refund_attempt(const struct app *app, long long payment_id);
+/* The scheduler's sweep: up to max refund_pending payments never
+ * attempted are claimed one by one (so no two schedulers ask for the same
+ * refund at once) and refunded as by payment_refund_attempt; *tried gets
+ * how many. */
+enum err payments_refund_new(const struct app *app, int max, int *tried);
 /* Makes sure the order's session session_id can take no more money:
  * expires it at Stripe; if Stripe refuses, reads it back, and a complete,
  * paid session is settled (settle_paid), an expired one recorded as such.
@@ -152,7 +159,8 @@ struct reconcile_counts {
 };
 /* The reconciliation job: pending orders whose session is past its
  * lifetime are read back from Stripe and end paid (or refunded) or with
- * their session expired; refund_pending payments are retried. */
+ * their session expired; refund_pending payments attempted before are
+ * retried. */
 enum err payments_reconcile(const struct app *app, struct reconcile_counts *out);
 
 /* ---- the Stripe webhook (webhook.c) ---- */

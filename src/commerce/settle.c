@@ -160,21 +160,33 @@ void settle_after_commit(const struct app *app, const struct settle_result *r)
 {
 	if (r->job_id)
 		email_job_announce(app->kv, app->cfg->email_queue_key, r->job_id);
+	/* A refund is asked of Stripe by the scheduler (payments_refund_new),
+	 * not here: the webhook's worker waits on nothing but the database. */
 	if (r->outcome == SETTLE_REFUND)
-		payment_refund_attempt(app, r->payment_id); /* a failure waits for the job */
+		LOG_INFO("automatic refund recorded", LOG_INT("order_id", r->order_id),
+			 LOG_INT("payment_id", r->payment_id));
 }
 
 /* ---- automatic refunds ---- */
 
-struct refund_read_tx {
-	long long id;
+struct refund_begin_tx {
+	long long id; /* 0: the oldest never attempted (payments_refund_new) */
 	struct payment_row p;
+	bool begun;
 };
 
-static enum err refund_read_fn(struct db_conn *c, void *ctx)
+static enum err refund_begin_fn(struct db_conn *c, void *ctx)
 {
-	struct refund_read_tx *t = ctx;
-	return payments_lock(c, t->id, &t->p);
+	struct refund_begin_tx *t = ctx;
+	t->begun = false;
+	if (t->id == 0) {
+		long long id = 0;
+		enum err rc = payments_refund_next_new(c, &id);
+		if (rc != ERR_OK)
+			return rc;
+		return payments_refund_begin(c, id, &t->p, &t->begun);
+	}
+	return payments_refund_begin(c, t->id, &t->p, &t->begun);
 }
 
 struct refund_done_tx {
@@ -211,35 +223,31 @@ static enum err session_intent(const struct app *app, const char *session_id, ch
 	return rc;
 }
 
-enum err payment_refund_attempt(const struct app *app, long long payment_id)
+/* Asks Stripe to refund payment p (its attempt counted), then records the
+ * outcome. */
+static enum err refund_run(const struct app *app, struct payment_row *p)
 {
-	struct refund_read_tx t = {.id = payment_id};
 	struct stripe_refusal why;
 	struct buf form = BUF_INIT;
 	json_t *reply = NULL;
 	char key[320], pid[24], error[128] = "";
-	enum err rc;
+	enum err rc = ERR_OK;
 
-	if (!*app->cfg->stripe_secret_key)
-		return ERR_PAYMENTS_NOT_CONFIGURED;
-	rc = db_transaction(app->db, refund_read_fn, &t);
-	if (rc != ERR_OK || t.p.status != PAYMENT_REFUND_PENDING)
-		goto out;
-	if (!t.p.intent[0] && t.p.session_id[0])
-		rc = session_intent(app, t.p.session_id, t.p.intent, sizeof(t.p.intent));
-	else if (!t.p.intent[0])
+	if (!p->intent[0] && p->session_id[0])
+		rc = session_intent(app, p->session_id, p->intent, sizeof(p->intent));
+	else if (!p->intent[0])
 		rc = ERR_INTERNAL; /* recorded with neither: nothing to refund by */
 	if (rc == ERR_OK) {
-		commerce_ll_str(pid, payment_id);
-		stripe_form_add(&form, "payment_intent", t.p.intent);
+		commerce_ll_str(pid, p->id);
+		stripe_form_add(&form, "payment_intent", p->intent);
 		stripe_form_add(&form, "metadata[payment_id]", pid);
 		/* The same money always gets the same key: a retry (or a second
 		 * process) gets Stripe's first answer, never a second refund. */
 		snprintf(key, sizeof(key), "auto-refund-%s",
-			 t.p.session_id[0] ? t.p.session_id : t.p.intent);
+			 p->session_id[0] ? p->session_id : p->intent);
 		rc = stripe_request(app->cfg, "POST", "/v1/refunds", &form, key, &reply, &why);
 	}
-	struct refund_done_tx d = {.id = payment_id};
+	struct refund_done_tx d = {.id = p->id};
 	if (rc == ERR_OK) {
 		d.refund_id = json_string_value(json_object_get(reply, "id"));
 		if (!d.refund_id)
@@ -255,17 +263,48 @@ enum err payment_refund_attempt(const struct app *app, long long payment_id)
 	}
 	enum err saved = db_transaction(app->db, refund_done_fn, &d);
 	if (d.refund_id)
-		LOG_INFO("automatic refund accepted", LOG_INT("payment_id", payment_id),
-			 LOG_INT("order_id", t.p.order_id), LOG_STR("refund_id", d.refund_id));
+		LOG_INFO("automatic refund accepted", LOG_INT("payment_id", p->id),
+			 LOG_INT("order_id", p->order_id), LOG_STR("refund_id", d.refund_id));
 	else
 		LOG_WARN("automatic refund failed; the reconciliation job retries it",
-			 LOG_INT("payment_id", payment_id), LOG_INT("order_id", t.p.order_id),
+			 LOG_INT("payment_id", p->id), LOG_INT("order_id", p->order_id),
 			 LOG_STR("error", error));
-	rc = d.refund_id ? saved : rc;
-out:
 	buf_free(&form);
 	json_decref(reply);
-	return rc;
+	return d.refund_id ? saved : rc;
+}
+
+enum err payment_refund_attempt(const struct app *app, long long payment_id)
+{
+	struct refund_begin_tx t = {.id = payment_id};
+	if (!*app->cfg->stripe_secret_key)
+		return ERR_PAYMENTS_NOT_CONFIGURED;
+	enum err rc = db_transaction(app->db, refund_begin_fn, &t);
+	if (rc != ERR_OK || !t.begun)
+		return rc;
+	return refund_run(app, &t.p);
+}
+
+enum err payments_refund_new(const struct app *app, int max, int *tried)
+{
+	*tried = 0;
+	if (!*app->cfg->stripe_secret_key)
+		return ERR_PAYMENTS_NOT_CONFIGURED;
+	for (int i = 0; i < max; i++) {
+		/* Claimed (its attempt counted) in one short transaction, so two
+		 * schedulers never ask for the same new refund at once. */
+		struct refund_begin_tx t = {.id = 0};
+		enum err rc = db_transaction(app->db, refund_begin_fn, &t);
+		if (rc == ERR_NOT_FOUND)
+			return ERR_OK;
+		if (rc != ERR_OK)
+			return rc;
+		if (!t.begun)
+			continue;
+		(*tried)++;
+		refund_run(app, &t.p); /* a failure is retried by payments_reconcile */
+	}
+	return ERR_OK;
 }
 
 /* ---- closing and reading back sessions ---- */
@@ -441,8 +480,8 @@ enum err payments_reconcile(const struct app *app, struct reconcile_counts *out)
 		goto out;
 	for (int i = 0; i < norders; i++)
 		reconcile_session(app, &orders[i], out);
-	/* Refunds recorded just now were tried already; the rest (and those
-	 * of earlier runs) are tried here. */
+	/* Refunds that failed before (new ones go through
+	 * payments_refund_new at every sweep). */
 	for (int i = 0; i < nids; i++) {
 		out->refunds_tried++;
 		if (payment_refund_attempt(app, ids[i]) != ERR_OK)

@@ -1,8 +1,9 @@
 /* One loop, one thread:
  *
  *   every SCHEDULER_SWEEP_MS: return expired leases to pending, run periodic
- *     jobs whose period this process claims, send every due pending email
- *     (retries, and jobs whose announcement was lost);
+ *     jobs whose period this process claims (token cleanup, payment
+ *     reconciliation), ask Stripe for new automatic refunds, send every due
+ *     pending email (retries, and jobs whose announcement was lost);
  *   otherwise: block up to a second on the Redis list for a new job id,
  *     claim it and send it.
  *
@@ -32,6 +33,7 @@
 
 #define BRPOP_TIMEOUT_S 1
 #define SWEEP_BATCH	200
+#define REFUND_BATCH	50
 
 struct scheduler {
 	const struct config *cfg;
@@ -224,9 +226,25 @@ static void run_periodic(struct scheduler *s)
 	}
 }
 
+/* Automatic refunds recorded since the last sweep (money taken for an
+ * order that will not be fulfilled): asked of Stripe now, with no
+ * connection held; failures wait for reconcile_payments. */
+static void refund_new_payments(struct scheduler *s)
+{
+	struct app app = {.cfg = s->cfg, .db = s->db, .kv = s->kv};
+	int tried = 0;
+	if (!*s->cfg->stripe_secret_key)
+		return;
+	enum err rc = payments_refund_new(&app, REFUND_BATCH, &tried);
+	if (rc != ERR_OK)
+		LOG_WARN("automatic refunds not attempted", LOG_STR("error", err_code(rc)),
+			 LOG_INT("tried", tried));
+}
+
 static void sweep(struct scheduler *s)
 {
 	run_periodic(s);
+	refund_new_payments(s);
 	for (int i = 0; i < SWEEP_BATCH && !stop_wait(s, 0); i++)
 		if (!claim_and_deliver(s, 0))
 			break;
