@@ -227,7 +227,7 @@ static enum err session_intent(const struct app *app, const char *session_id, ch
  * outcome. */
 static enum err refund_run(const struct app *app, struct payment_row *p)
 {
-	struct stripe_refusal why;
+	struct stripe_refusal why = {0};
 	struct buf form = BUF_INIT;
 	json_t *reply = NULL;
 	char key[320], pid[24], error[128] = "";
@@ -302,7 +302,10 @@ enum err payments_refund_new(const struct app *app, int max, int *tried)
 		if (!t.begun)
 			continue;
 		(*tried)++;
-		refund_run(app, &t.p); /* a failure is retried by payments_reconcile */
+		/* A failure is retried by payments_reconcile. Stripe unreachable:
+		 * the others would wait as long each; they wait for the job. */
+		if (refund_run(app, &t.p) == ERR_PAYMENT_PROVIDER_UNAVAILABLE)
+			return ERR_PAYMENT_PROVIDER_UNAVAILABLE;
 	}
 	return ERR_OK;
 }
@@ -426,8 +429,9 @@ out:
 
 /* ---- the reconciliation job ---- */
 
-static void reconcile_session(const struct app *app, const struct order_session *os,
-			      struct reconcile_counts *n)
+/* Returns the error, if any (already counted and logged). */
+static enum err reconcile_session(const struct app *app, const struct order_session *os,
+				  struct reconcile_counts *n)
 {
 	json_t *s = NULL;
 	enum session_state state = SESSION_OPEN;
@@ -458,6 +462,7 @@ static void reconcile_session(const struct app *app, const struct order_session 
 		n->in_progress++;
 	}
 	json_decref(s);
+	return rc;
 }
 
 enum err payments_reconcile(const struct app *app, struct reconcile_counts *out)
@@ -478,14 +483,20 @@ enum err payments_reconcile(const struct app *app, struct reconcile_counts *out)
 	db_release(c); /* never held while Stripe answers */
 	if (rc != ERR_OK)
 		goto out;
+	/* Stripe unreachable: the others would wait as long each; next
+	 * period. */
 	for (int i = 0; i < norders; i++)
-		reconcile_session(app, &orders[i], out);
+		if (reconcile_session(app, &orders[i], out) == ERR_PAYMENT_PROVIDER_UNAVAILABLE)
+			break;
 	/* Refunds that failed before (new ones go through
 	 * payments_refund_new at every sweep). */
 	for (int i = 0; i < nids; i++) {
+		enum err r = payment_refund_attempt(app, ids[i]);
 		out->refunds_tried++;
-		if (payment_refund_attempt(app, ids[i]) != ERR_OK)
-			out->refunds_left++;
+		if (r != ERR_OK)
+			out->refunds_left += r == ERR_PAYMENT_PROVIDER_UNAVAILABLE ? nids - i : 1;
+		if (r == ERR_PAYMENT_PROVIDER_UNAVAILABLE)
+			break; /* the rest would wait as long each: next period */
 	}
 out:
 	free(orders);
