@@ -1534,6 +1534,18 @@ START_TEST(cancel_finds_the_session_paid)
 				 NULL, 200, NULL);
 	ck_assert_str_eq(payments_of(other), "none");
 
+	/* A delayed payment method still being collected: the cancel must
+	 * wait for its outcome. */
+	char sid4[64];
+	long long fourth = order_and_checkout(ann, &c.m[3], 1, sid4, sizeof(sid4));
+	ck_assert(stripe_fake_mark_processing(w.fake, sid4));
+	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", fourth), ann,
+				 NULL, 409, "payment_in_progress");
+	json_t *o4 = get_order(ann, fourth);
+	expect_str(o4, "status", "pending");
+	json_decref(o4);
+	ck_assert_str_eq(payments_of(fourth), "none");
+
 	/* Stripe failing: the order is not canceled behind its back. */
 	char sid3[64];
 	long long third = order_and_checkout(ann, &c.m[2], 1, sid3, sizeof(sid3));

@@ -928,6 +928,11 @@ bool stripe_fake_mark_expired(struct stripe_fake *f, const char *session_id)
 	return mark(f, session_id, "expired", "unpaid");
 }
 
+bool stripe_fake_mark_processing(struct stripe_fake *f, const char *session_id)
+{
+	return mark(f, session_id, "complete", "unpaid");
+}
+
 /* --- inspection --- */
 
 void stripe_fake_counts(struct stripe_fake *f, struct stripe_fake_counts *out)

@@ -32,8 +32,8 @@
  * delay, as when a client times out on a request that Stripe did carry out.
  *
  * A session's state changes by the senders below, by the expire endpoint,
- * or silently (no event: a lost webhook) by stripe_fake_mark_paid() and
- * stripe_fake_mark_expired().
+ * or silently (no event: a lost webhook) by stripe_fake_mark_paid(),
+ * _mark_expired() and _mark_processing().
  *
  * Webhooks: stripe_fake_complete(), _decline(), _expire() and _refunded()
  * build the event Stripe would send, sign it with the webhook secret
@@ -160,11 +160,13 @@ long stripe_fake_refunded(struct stripe_fake *f, const char *payment_intent, con
 long stripe_fake_send_event(struct stripe_fake *f, const char *type, json_t *object,
 			    const char *api_url, const struct stripe_fake_send *opts);
 
-/* The session becomes complete and paid (mark_paid) or expired
- * (mark_expired) at the fake with no event sent: what GET answers
- * afterwards. False when the session is unknown. */
+/* The session becomes complete and paid (mark_paid), expired
+ * (mark_expired), or complete with a delayed payment still being collected
+ * (mark_processing: payment_status "unpaid") at the fake with no event
+ * sent: what GET answers afterwards. False when the session is unknown. */
 bool stripe_fake_mark_paid(struct stripe_fake *f, const char *session_id);
 bool stripe_fake_mark_expired(struct stripe_fake *f, const char *session_id);
+bool stripe_fake_mark_processing(struct stripe_fake *f, const char *session_id);
 
 /* The Stripe-Signature v1 value: lower-case hex of HMAC-SHA256(secret,
  * "<t>.<body>") into out (65 bytes). */
