@@ -24,9 +24,7 @@
 struct event {
 	const char *id, *type;
 	long long order_id; /* client_reference_id or metadata.order_id; 0 if none */
-	const char *session_id, *payment_status, *currency, *payment_intent;
-	long long amount_total;
-	bool has_amount;
+	const char *session_id, *payment_status, *payment_intent;
 	int refunded;	      /* charge.refunded: -1 absent, 0 partial, 1 full */
 	const json_t *object; /* data.object */
 };
@@ -49,11 +47,7 @@ static bool event_parse(const json_t *root, struct event *ev, char *detail, size
 	ev->order_id = ps.order_id;
 	ev->session_id = json_string_value(json_object_get(obj, "id"));
 	ev->payment_status = json_string_value(json_object_get(obj, "payment_status"));
-	ev->currency = json_string_value(json_object_get(obj, "currency"));
 	ev->payment_intent = json_string_value(json_object_get(obj, "payment_intent"));
-	const json_t *amount = json_object_get(obj, "amount_total");
-	ev->has_amount = json_is_integer(amount);
-	ev->amount_total = ev->has_amount ? json_integer_value(amount) : 0;
 	const json_t *refunded = json_object_get(obj, "refunded");
 	ev->refunded = json_is_boolean(refunded) ? json_is_true(refunded) : -1;
 	return true;
