@@ -59,6 +59,7 @@ struct config {
 	int email_lease_s;
 	int scheduler_sweep_ms;
 	int token_cleanup_interval_s;
+	int payment_reconcile_interval_s;
 	char *stripe_api_base;
 	char *stripe_secret_key;
 	char *stripe_webhook_secret;

@@ -51,6 +51,7 @@ enum err {
 	ERR_ORDER_CANCELED,		  /* 409 */
 	ERR_ORDER_NOT_PAID,		  /* 409: only a paid order can be refunded */
 	ERR_PRICE_CHANGED,		  /* 409: the order now has the current prices */
+	ERR_PAYMENT_IN_PROGRESS,	  /* 409: Stripe is still collecting a delayed payment */
 	ERR_PAYMENT_PROVIDER_ERROR,	  /* 502: Stripe answered with an error */
 	ERR_PAYMENT_PROVIDER_UNAVAILABLE, /* 503: Stripe unreachable or too slow */
 	ERR_PAYMENTS_NOT_CONFIGURED,	  /* 503: no STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET */

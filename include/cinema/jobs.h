@@ -20,6 +20,7 @@ struct kv;
 #define EMAIL_PASSWORD_RESET	   "password_reset"
 #define EMAIL_PASSWORD_CHANGED	   "password_changed"
 #define EMAIL_PAYMENT_CONFIRMATION "payment_confirmation"
+#define EMAIL_PAYMENT_REFUND	   "payment_refund"
 #define EMAIL_COMMENT_REPLY	   "comment_reply"
 #define EMAIL_COMMENT_LIKE	   "comment_like"
 

@@ -393,12 +393,14 @@ static unsigned h_admin_orders(struct http_request *req, struct http_response *r
 
 static unsigned h_admin_payments(struct http_request *req, struct http_response *res)
 {
-	static const char *const statuses[] = {"successful", "canceled", "refunded", NULL};
+	static const char *const statuses[] = {"successful", "canceled", "refunded",
+					       "refund_pending", NULL};
 	struct commerce_filter f;
 	struct page pg;
 	struct buf items = BUF_INIT;
 	long long total = 0;
-	if (!admin_filter(req, res, statuses, "must be successful, canceled or refunded", &f, &pg))
+	if (!admin_filter(req, res, statuses,
+			  "must be successful, canceled, refunded or refund_pending", &f, &pg))
 		return res->status;
 	enum err rc = payment_list(req->app, &f, true, &items, &total);
 	return page_response(req, res, &pg, rc, &items, total);

@@ -119,9 +119,15 @@ static enum err status_error(enum order_status s)
 	return s == ORDER_PAID ? ERR_ORDER_PAID : s == ORDER_CANCELED ? ERR_ORDER_CANCELED : ERR_OK;
 }
 
+/* How many times a cancel or reprice closes a session and finds another
+ * one opened meanwhile before it gives up. */
+#define CLOSE_ROUNDS 3
+
 struct cancel_tx {
 	long long user_id, id;
 	struct buf *out;
+	char closed[256];   /* the session closed at Stripe, or "" */
+	char to_close[256]; /* out: the session to close first, or "" */
 };
 
 static enum err cancel_fn(struct db_conn *c, void *ctx)
@@ -129,11 +135,19 @@ static enum err cancel_fn(struct db_conn *c, void *ctx)
 	struct cancel_tx *t = ctx;
 	struct order_row o;
 	buf_reset(t->out);
+	t->to_close[0] = '\0';
 	enum err rc = orders_lock(c, t->id, t->user_id, &o);
 	if (rc == ERR_OK)
 		rc = status_error(o.status);
-	if (rc == ERR_OK)
-		rc = orders_set_status(c, t->id, ORDER_CANCELED);
+	if (rc != ERR_OK)
+		return rc;
+	if (o.session_id[0] && strcmp(o.session_id, t->closed) != 0) {
+		/* Still payable at Stripe: close it first, with no transaction
+		 * open, then come back. */
+		snprintf(t->to_close, sizeof(t->to_close), "%s", o.session_id);
+		return ERR_OK;
+	}
+	rc = orders_set_status(c, t->id, ORDER_CANCELED);
 	if (rc == ERR_OK)
 		rc = orders_render(c, t->id, t->user_id, t->out);
 	return rc;
@@ -141,10 +155,26 @@ static enum err cancel_fn(struct db_conn *c, void *ctx)
 
 enum err order_cancel(const struct app *app, long long user_id, long long id, struct buf *out)
 {
-	struct cancel_tx t = {user_id, id, out};
-	enum err rc = db_transaction(app->db, cancel_fn, &t);
+	struct cancel_tx t = {.user_id = user_id, .id = id, .out = out};
+	enum err rc = ERR_CONFLICT;
+	for (int round = 0; round < CLOSE_ROUNDS; round++) {
+		rc = db_transaction(app->db, cancel_fn, &t);
+		if (rc != ERR_OK || !t.to_close[0])
+			break;
+		/* The session is checked out of the order's lock: if it was paid,
+		 * the order is fulfilled now and the next round answers
+		 * ERR_ORDER_PAID. */
+		rc = checkout_session_close(app, id, t.to_close);
+		if (rc != ERR_OK)
+			break;
+		snprintf(t.closed, sizeof(t.closed), "%s", t.to_close);
+		rc = ERR_CONFLICT; /* if every round finds a newer session */
+	}
 	if (rc == ERR_OK)
 		LOG_INFO("order canceled", LOG_INT("user_id", user_id), LOG_INT("order_id", id));
+	else if (rc == ERR_ORDER_PAID && t.closed[0])
+		LOG_INFO("cancel refused: the checkout was paid meanwhile", LOG_INT("order_id", id),
+			 LOG_STR("session_id", t.closed));
 	return rc;
 }
 
@@ -160,6 +190,8 @@ void checkout_result_clear(struct checkout_result *r)
 struct prepare_tx {
 	long long user_id, id;
 	struct order_row o;
+	char closed[256];   /* the session closed at Stripe, or "" */
+	char to_close[256]; /* out: the session to close before repricing */
 	bool changed;
 	long long old_cents, new_cents;
 	struct order_line *lines;
@@ -172,11 +204,21 @@ static enum err prepare_fn(struct db_conn *c, void *ctx)
 	order_lines_free(t->lines, t->n); /* a retried run starts over */
 	t->lines = NULL;
 	t->n = 0;
+	t->to_close[0] = '\0';
 	enum err rc = orders_lock(c, t->id, t->user_id, &t->o);
 	if (rc == ERR_OK)
 		rc = status_error(t->o.status);
 	if (rc == ERR_OK)
-		rc = orders_reprice(c, t->id, &t->changed, &t->old_cents, &t->new_cents);
+		rc = orders_reprice(c, t->id, false, &t->changed, &t->old_cents, &t->new_cents);
+	if (rc == ERR_OK && t->changed && t->o.session_id[0] &&
+	    strcmp(t->o.session_id, t->closed) != 0) {
+		/* The session for the old total must take no money: close it
+		 * first, with no transaction open, then come back. */
+		snprintf(t->to_close, sizeof(t->to_close), "%s", t->o.session_id);
+		return ERR_OK;
+	}
+	if (rc == ERR_OK && t->changed)
+		rc = orders_reprice(c, t->id, true, &t->changed, &t->old_cents, &t->new_cents);
 	/* Committed even when prices changed: the order keeps the new ones. */
 	if (rc == ERR_OK && !t->changed)
 		rc = orders_lines(c, t->id, &t->lines, &t->n);
@@ -186,6 +228,7 @@ static enum err prepare_fn(struct db_conn *c, void *ctx)
 struct session_tx {
 	long long id;
 	const char *session_id, *url;
+	long long expires_at;
 };
 
 static enum err session_fn(struct db_conn *c, void *ctx)
@@ -197,7 +240,7 @@ static enum err session_fn(struct db_conn *c, void *ctx)
 	if (rc == ERR_OK)
 		rc = status_error(o.status); /* paid or canceled while we were away */
 	if (rc == ERR_OK)
-		rc = orders_set_session(c, t->id, t->session_id, t->url, &updated);
+		rc = orders_set_session(c, t->id, t->session_id, t->url, t->expires_at, &updated);
 	return rc == ERR_OK && !updated ? ERR_CONFLICT : rc;
 }
 
@@ -250,7 +293,16 @@ enum err order_checkout(const struct app *app, long long user_id, long long id,
 	memset(out, 0, sizeof(*out));
 	if (!*app->cfg->stripe_secret_key)
 		return ERR_PAYMENTS_NOT_CONFIGURED;
-	rc = db_transaction(app->db, prepare_fn, &t);
+	for (int round = 0;; round++) {
+		rc = db_transaction(app->db, prepare_fn, &t);
+		if (rc != ERR_OK || !t.to_close[0])
+			break;
+		rc = round + 1 < CLOSE_ROUNDS ? checkout_session_close(app, id, t.to_close)
+					      : ERR_CONFLICT;
+		if (rc != ERR_OK)
+			break;
+		snprintf(t.closed, sizeof(t.closed), "%s", t.to_close);
+	}
 	if (rc != ERR_OK)
 		goto out;
 	if (t.changed) {
@@ -279,8 +331,17 @@ enum err order_checkout(const struct app *app, long long user_id, long long id,
 		rc = ERR_PAYMENT_PROVIDER_ERROR;
 		goto out;
 	}
-	struct session_tx s = {id, sid, url};
+	json_t *exp = json_object_get(reply, "expires_at");
+	struct session_tx s = {id, sid, url, json_is_integer(exp) ? json_integer_value(exp) : 0};
 	rc = db_transaction(app->db, session_fn, &s);
+	if (rc == ERR_ORDER_PAID || rc == ERR_ORDER_CANCELED || rc == ERR_CONFLICT) {
+		/* Paid or canceled while Stripe made the session: it must take
+		 * no money. Should the close fail, a payment through it is
+		 * refunded by the webhook. */
+		LOG_INFO("checkout session not needed anymore", LOG_INT("order_id", id),
+			 LOG_STR("session_id", sid));
+		checkout_session_close(app, id, sid);
+	}
 	if (rc != ERR_OK)
 		goto out;
 	out->session_id = xstrdup(sid);

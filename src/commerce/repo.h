@@ -86,8 +86,9 @@ enum err orders_list(struct db_conn *c, const struct commerce_filter *f, bool ad
 enum err orders_set_status(struct db_conn *c, long long id, enum order_status status);
 /* Brings the order's item prices and total to the movies' current prices.
  * *changed tells whether anything differed; the totals are in cents. */
-enum err orders_reprice(struct db_conn *c, long long id, bool *changed, long long *old_cents,
-			long long *new_cents);
+/* Without apply only *changed and the totals are set; nothing is written. */
+enum err orders_reprice(struct db_conn *c, long long id, bool apply, bool *changed,
+			long long *old_cents, long long *new_cents);
 
 struct order_line {
 	long long order_item_id, movie_id, cents;
@@ -96,20 +97,36 @@ struct order_line {
 /* The order's items in order; free with order_lines_free. */
 enum err orders_lines(struct db_conn *c, long long id, struct order_line **lines, int *n);
 void order_lines_free(struct order_line *lines, int n);
-/* Records a new Checkout Session on a pending order (clearing any hint);
+/* Records a new Checkout Session on a pending order (clearing any hint),
+ * payable until expires_at (Unix time; 0: Stripe's default of 24 hours);
  * *updated is false when the order is no longer pending. */
 enum err orders_set_session(struct db_conn *c, long long id, const char *session_id,
-			    const char *url, bool *updated);
+			    const char *url, long long expires_at, bool *updated);
+
+struct order_session {
+	long long order_id;
+	char session_id[256];
+};
+/* Up to limit pending orders whose Checkout Session is past its
+ * checkout_expires_at, oldest first. *out (owned, free()) gets *n. */
+enum err orders_unsettled(struct db_conn *c, int limit, struct order_session **out, int *n);
 /* Sets payment_hint; with clear_session also forgets the session. */
 enum err orders_set_hint(struct db_conn *c, long long id, const char *hint, bool clear_session);
 
 /* ---- payments (repo_payments.c) ---- */
 
 /* Marks the order paid and records what it bought: a successful payment
- * of the order's total (external_payment_id may be NULL), one payment item
- * per order item, purchases, and those movies leave the buyer's cart. */
+ * of the order's total (external_payment_id and session_id may be NULL),
+ * one payment item per order item, purchases, and those movies leave the
+ * buyer's cart. */
 enum err payments_fulfil(struct db_conn *c, long long order_id, const char *external_payment_id,
-			 long long *payment_id);
+			 const char *session_id, long long *payment_id);
+/* Records money taken for order_id that will not buy it: a refund_pending
+ * payment of amount_cents with no items, for reason ("order_canceled",
+ * "order_already_paid", "amount_mismatch"). */
+enum err payments_insert_refund_due(struct db_conn *c, long long order_id, long long amount_cents,
+				    const char *external_payment_id, const char *session_id,
+				    const char *reason, long long *payment_id);
 /* The lines of the confirmation email ("Name — 9.99" each) and the total. */
 enum err payments_email_lines(struct db_conn *c, long long order_id, struct buf *lines,
 			      char total[24]);
@@ -117,15 +134,44 @@ enum err payments_email_lines(struct db_conn *c, long long order_id, struct buf 
  * ERR_NOT_FOUND. */
 enum err payments_intent_of_order(struct db_conn *c, long long order_id, char *out, size_t outlen);
 
+enum payment_status {
+	PAYMENT_SUCCESSFUL,
+	PAYMENT_CANCELED,
+	PAYMENT_REFUNDED,
+	PAYMENT_REFUND_PENDING
+};
+
 struct payment_row {
 	long long id, order_id, user_id;
-	bool refunded;
+	enum payment_status status;
+	char intent[256];     /* external_payment_id, or "" */
+	char session_id[256]; /* checkout_session_id, or "" */
 };
 /* Locks the payment of a PaymentIntent; ERR_NOT_FOUND if none. */
 enum err payments_lock_by_intent(struct db_conn *c, const char *intent, struct payment_row *p);
-/* The payment becomes refunded, its order canceled, and the order's movies
- * leave the buyer's purchases. */
-enum err payments_refund(struct db_conn *c, const struct payment_row *p);
+/* Locks the payment that came through a PaymentIntent or a Checkout
+ * Session (either may be NULL); ERR_NOT_FOUND if none. */
+enum err payments_lock_by_source(struct db_conn *c, const char *intent, const char *session_id,
+				 struct payment_row *p);
+/* Locks payment id; ERR_NOT_FOUND if none. */
+enum err payments_lock(struct db_conn *c, long long id, struct payment_row *p);
+/* A successful payment becomes refunded, its order canceled, and the
+ * order's movies leave the buyer's purchases. A refund_pending payment
+ * only becomes refunded (refund_id may be NULL): its order is not its. */
+enum err payments_refund(struct db_conn *c, const struct payment_row *p, const char *refund_id);
+/* Counts an automatic refund attempt of payment id about to be made and
+ * reads the payment; *begun is false (nothing changed) when it is not
+ * refund_pending. */
+enum err payments_refund_begin(struct db_conn *c, long long id, struct payment_row *p, bool *begun);
+/* The oldest refund_pending payment never attempted, locked (FOR UPDATE
+ * SKIP LOCKED: another scheduler's claim is skipped); ERR_NOT_FOUND if
+ * none. */
+enum err payments_refund_next_new(struct db_conn *c, long long *id);
+/* An automatic refund attempt failed: keeps the error. */
+enum err payments_refund_failed(struct db_conn *c, long long id, const char *error);
+/* Up to limit refund_pending payments attempted before, oldest first;
+ * *ids (owned) gets *n. */
+enum err payments_refunds_due(struct db_conn *c, int limit, long long **ids, int *n);
 /* Appends the payment's JSON; user_id 0: any owner. */
 enum err payments_render(struct db_conn *c, long long id, long long user_id, struct buf *out);
 enum err payments_list(struct db_conn *c, const struct commerce_filter *f, bool admin,

@@ -152,15 +152,17 @@ static const struct db_stmt stmt_reprice_items = {
 	"UPDATE order_items oi SET price_at_order = m.price FROM movies m "
 	"WHERE m.id = oi.movie_id AND oi.order_id = $1 AND oi.price_at_order <> m.price"};
 /* A session for the old total must not be reused: the next checkout makes
- * a new one. */
+ * a new one, and a new attempt, since the old session (closed at Stripe)
+ * would come back for the same total and attempt. */
 static const struct db_stmt stmt_reprice_total = {
 	"commerce_order_reprice_total",
 	"UPDATE orders SET total_amount = (SELECT coalesce(sum(price_at_order), 0) "
-	"FROM order_items WHERE order_id = $1), checkout_session_id = NULL, "
-	"checkout_url = NULL WHERE id = $1"};
+	"FROM order_items WHERE order_id = $1), "
+	"checkout_attempt = checkout_attempt + (checkout_session_id IS NOT NULL)::int, "
+	"checkout_session_id = NULL, checkout_url = NULL WHERE id = $1"};
 
-enum err orders_reprice(struct db_conn *c, long long id, bool *changed, long long *old_cents,
-			long long *new_cents)
+enum err orders_reprice(struct db_conn *c, long long id, bool apply, bool *changed,
+			long long *old_cents, long long *new_cents)
 {
 	PGresult *res = NULL;
 	char oid[24];
@@ -181,7 +183,7 @@ enum err orders_reprice(struct db_conn *c, long long id, bool *changed, long lon
 		goto out;
 	}
 	*changed = db_int(res, 0, 2) > 0 || *old_cents != *new_cents;
-	if (!*changed)
+	if (!*changed || !apply)
 		goto out;
 	rc = db_exec(c, &stmt_reprice_items, 1, p, NULL);
 	if (rc == ERR_OK)
@@ -232,19 +234,22 @@ void order_lines_free(struct order_line *lines, int n)
 	free(lines);
 }
 
+/* Without Stripe's expires_at, a session lives 24 hours (its default). */
 static const struct db_stmt stmt_set_session = {
 	"commerce_order_set_session",
-	"UPDATE orders SET checkout_session_id = $2, checkout_url = $3, payment_hint = NULL "
+	"UPDATE orders SET checkout_session_id = $2, checkout_url = $3, payment_hint = NULL, "
+	"checkout_expires_at = coalesce(to_timestamp($4::bigint), now() + interval '24 hours') "
 	"WHERE id = $1 AND status = 'pending'"};
 
 enum err orders_set_session(struct db_conn *c, long long id, const char *session_id,
-			    const char *url, bool *updated)
+			    const char *url, long long expires_at, bool *updated)
 {
 	PGresult *res = NULL;
-	char oid[24];
+	char oid[24], exp[24];
 	commerce_ll_str(oid, id);
-	const char *p[] = {oid, session_id, url};
-	enum err rc = db_exec(c, &stmt_set_session, 3, p, &res);
+	commerce_ll_str(exp, expires_at);
+	const char *p[] = {oid, session_id, url, expires_at > 0 ? exp : NULL};
+	enum err rc = db_exec(c, &stmt_set_session, 4, p, &res);
 	if (rc == ERR_OK)
 		*updated = atoll(PQcmdTuples(res)) == 1;
 	PQclear(res);
@@ -263,4 +268,36 @@ enum err orders_set_hint(struct db_conn *c, long long id, const char *hint, bool
 	commerce_ll_str(oid, id);
 	const char *p[] = {oid, hint, clear_session ? "true" : "false"};
 	return db_exec(c, &stmt_set_hint, 3, p, NULL);
+}
+
+/* Pending orders whose Checkout Session is past its lifetime, oldest
+ * first: their outcome should have arrived by now. */
+static const struct db_stmt stmt_unsettled = {
+	"commerce_orders_unsettled",
+	"SELECT id, checkout_session_id FROM orders WHERE status = 'pending' "
+	"AND checkout_session_id IS NOT NULL AND checkout_expires_at < now() "
+	"ORDER BY checkout_expires_at, id LIMIT $1"};
+
+enum err orders_unsettled(struct db_conn *c, int limit, struct order_session **out, int *n)
+{
+	PGresult *res = NULL;
+	char lim[24];
+	commerce_ll_str(lim, limit);
+	const char *p[] = {lim};
+	*out = NULL;
+	*n = 0;
+	enum err rc = db_exec(c, &stmt_unsettled, 1, p, &res);
+	if (rc != ERR_OK)
+		goto out;
+	int count = PQntuples(res);
+	*out = xcalloc((size_t)count + 1, sizeof(**out));
+	for (int i = 0; i < count; i++) {
+		(*out)[i].order_id = db_int(res, i, 0);
+		snprintf((*out)[i].session_id, sizeof((*out)[i].session_id), "%s",
+			 db_text(res, i, 1));
+	}
+	*n = count;
+out:
+	PQclear(res);
+	return rc;
 }

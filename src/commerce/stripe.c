@@ -52,19 +52,33 @@ static struct curl_slist *header_add(struct curl_slist *l, const char *line)
 }
 
 /* Logs what Stripe said about a refused request: its error type and code
- * (never the message, which may quote parts of the key). */
-static void log_refusal(const char *path, long status, const struct buf *body)
+ * (never the message, which may quote parts of the key), and keeps the
+ * status and code for the caller. */
+static void log_refusal(const char *path, long status, const struct buf *body,
+			struct stripe_refusal *why)
 {
 	json_t *root = body->len ? json_loadb(body->data, body->len, 0, NULL) : NULL;
 	json_t *e = json_object_get(root, "error");
+	const char *code = json_string_value(json_object_get(e, "code"));
 	LOG_WARN("stripe refused the request", LOG_STR("path", path), LOG_INT("status", status),
 		 LOG_STR("type", json_string_value(json_object_get(e, "type"))),
-		 LOG_STR("code", json_string_value(json_object_get(e, "code"))));
+		 LOG_STR("code", code));
+	if (why) {
+		why->status = status;
+		snprintf(why->code, sizeof(why->code), "%s", code ? code : "");
+	}
 	json_decref(root);
 }
 
 enum err stripe_post(const struct config *cfg, const char *path, const struct buf *form,
 		     const char *idempotency_key, json_t **reply)
+{
+	return stripe_request(cfg, "POST", path, form, idempotency_key, reply, NULL);
+}
+
+enum err stripe_request(const struct config *cfg, const char *method, const char *path,
+			const struct buf *form, const char *idempotency_key, json_t **reply,
+			struct stripe_refusal *why)
 {
 	CURL *h = NULL;
 	struct curl_slist *headers = NULL;
@@ -72,8 +86,11 @@ enum err stripe_post(const struct config *cfg, const char *path, const struct bu
 	enum err rc = ERR_PAYMENT_PROVIDER_UNAVAILABLE;
 	long status = 0;
 	long timeout = cfg->stripe_timeout_ms;
+	bool post = strcmp(method, "POST") == 0;
 
 	*reply = NULL;
+	if (why)
+		memset(why, 0, sizeof(*why));
 	h = curl_easy_init();
 	if (!h) {
 		rc = ERR_INTERNAL;
@@ -88,19 +105,28 @@ enum err stripe_post(const struct config *cfg, const char *path, const struct bu
 	headers = header_add(headers, line.data);
 	explicit_bzero(line.data, line.len); /* the key lives on only in curl's copy */
 	buf_reset(&line);
-	headers = header_add(headers, "Content-Type: application/x-www-form-urlencoded");
 	headers = header_add(headers, "Accept: application/json");
-	headers = header_add(headers, "Expect:"); /* no 100-continue round trip */
-	buf_printf(&line, "Idempotency-Key: %s", idempotency_key);
-	headers = header_add(headers, line.data);
+	if (post) {
+		headers = header_add(headers, "Content-Type: application/x-www-form-urlencoded");
+		headers = header_add(headers, "Expect:"); /* no 100-continue round trip */
+	}
+	if (idempotency_key) {
+		buf_printf(&line, "Idempotency-Key: %s", idempotency_key);
+		headers = header_add(headers, line.data);
+	}
 
 	curl_easy_setopt(h, CURLOPT_URL, url.data);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form->data ? form->data : "");
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len);
+	if (post) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, form && form->data ? form->data : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(form ? form->len : 0));
+	} else {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	}
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cinema-api");
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
@@ -119,7 +145,7 @@ enum err stripe_post(const struct config *cfg, const char *path, const struct bu
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
-		log_refusal(path, status, &body);
+		log_refusal(path, status, &body, why);
 		rc = ERR_PAYMENT_PROVIDER_ERROR;
 		goto out;
 	}

@@ -34,6 +34,20 @@ void stripe_form_add(struct buf *form, const char *key, const char *value);
 enum err stripe_post(const struct config *cfg, const char *path, const struct buf *form,
 		     const char *idempotency_key, json_t **reply);
 
+/* What Stripe said when it refused a request (ERR_PAYMENT_PROVIDER_ERROR
+ * from an HTTP answer): its status and error.code ("" when none). Both 0/""
+ * when there was no answer. */
+struct stripe_refusal {
+	long status;
+	char code[64];
+};
+/* As stripe_post, for method "POST" or "GET" (form and idempotency_key
+ * may be NULL: no body, no Idempotency-Key header); why (may be NULL) gets
+ * Stripe's refusal. */
+enum err stripe_request(const struct config *cfg, const char *method, const char *path,
+			const struct buf *form, const char *idempotency_key, json_t **reply,
+			struct stripe_refusal *why);
+
 /* Checks a Stripe-Signature header ("t=<unix>,v1=<hex>[,v1=<hex>...]",
  * other keys ignored) against payload: some v1 must equal
  * hex(HMAC-SHA256(secret, "<t>.<payload>")) (compared in constant time) and

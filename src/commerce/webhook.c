@@ -2,45 +2,32 @@
  *
  * Stripe delivers at least once and retries until it gets a 2xx, so the
  * event id is recorded in stripe_events in the same transaction as the
- * change it causes: a redelivery finds it and changes nothing. An event
- * that contradicts our records (unknown order, other amount or currency)
- * is answered 400 with nothing recorded, so Stripe keeps retrying and the
- * mismatch stays visible in its dashboard and in our log. */
+ * change it causes: a redelivery finds it and changes nothing. Money for
+ * an order that will not be fulfilled (canceled, paid already, another
+ * amount) is recorded for a refund (settle.c) and answered 200; the refund
+ * is asked of Stripe after commit. Only an event that cannot be ours
+ * (no or unknown order, another currency) is answered 400 with nothing
+ * recorded, so the mismatch stays visible in Stripe's dashboard and in our
+ * log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cinema/config.h"
 #include "cinema/db.h"
-#include "cinema/jobs.h"
 #include "cinema/log.h"
 #include "commerce/service.h"
 #include "commerce/stripe.h"
-
-#define HINT_DECLINED "Your payment was declined. Try a different payment method."
-#define HINT_EXPIRED  "The checkout session expired. Start the checkout again."
 
 /* The parts of an event we use; strings are borrowed from the parsed body. */
 struct event {
 	const char *id, *type;
 	long long order_id; /* client_reference_id or metadata.order_id; 0 if none */
-	const char *session_id, *payment_status, *currency, *payment_intent;
-	long long amount_total;
-	bool has_amount;
-	int refunded; /* charge.refunded: -1 absent, 0 partial, 1 full */
+	const char *session_id, *payment_status, *payment_intent;
+	int refunded;	      /* charge.refunded: -1 absent, 0 partial, 1 full */
+	const json_t *object; /* data.object */
 };
-
-static long long id_value(const json_t *v)
-{
-	long long id = 0;
-	if (json_is_integer(v) && json_integer_value(v) > 0)
-		return json_integer_value(v);
-	if (!json_is_string(v) || !parse_ll(json_string_value(v), 1, 999999999999999999LL, &id))
-		return 0;
-	return id;
-}
 
 static bool event_parse(const json_t *root, struct event *ev, char *detail, size_t detail_len)
 {
@@ -54,17 +41,13 @@ static bool event_parse(const json_t *root, struct event *ev, char *detail, size
 			 "The body is not a Stripe event: it needs id, type and data.object.");
 		return false;
 	}
-	ev->order_id = id_value(json_object_get(obj, "client_reference_id"));
-	if (!ev->order_id)
-		ev->order_id =
-			id_value(json_object_get(json_object_get(obj, "metadata"), "order_id"));
+	struct paid_session ps;
+	paid_session_from_json(obj, &ps);
+	ev->object = obj;
+	ev->order_id = ps.order_id;
 	ev->session_id = json_string_value(json_object_get(obj, "id"));
 	ev->payment_status = json_string_value(json_object_get(obj, "payment_status"));
-	ev->currency = json_string_value(json_object_get(obj, "currency"));
 	ev->payment_intent = json_string_value(json_object_get(obj, "payment_intent"));
-	const json_t *amount = json_object_get(obj, "amount_total");
-	ev->has_amount = json_is_integer(amount);
-	ev->amount_total = ev->has_amount ? json_integer_value(amount) : 0;
 	const json_t *refunded = json_object_get(obj, "refunded");
 	ev->refunded = json_is_boolean(refunded) ? json_is_true(refunded) : -1;
 	return true;
@@ -74,7 +57,7 @@ struct event_tx {
 	const struct app *app;
 	const struct event *ev;
 	bool duplicate;
-	long long job_id;
+	struct settle_result settled;
 	char *detail;
 	size_t detail_len;
 };
@@ -82,67 +65,13 @@ struct event_tx {
 /* checkout.session.completed (paid) and async_payment_succeeded. */
 static enum err on_paid(struct db_conn *c, struct event_tx *t)
 {
-	const struct event *ev = t->ev;
-	struct order_row o;
-	struct buf lines = BUF_INIT;
-	char total[24];
-	long long payment_id = 0;
-
-	if (!ev->order_id) {
-		snprintf(t->detail, t->detail_len,
-			 "The session names no order (client_reference_id or metadata.order_id).");
-		return ERR_WEBHOOK_MISMATCH;
-	}
-	enum err rc = orders_lock(c, ev->order_id, 0, &o);
-	if (rc == ERR_NOT_FOUND) {
-		snprintf(t->detail, t->detail_len, "Order %lld does not exist.", ev->order_id);
-		return ERR_WEBHOOK_MISMATCH;
-	}
-	if (rc != ERR_OK)
-		return rc;
-	if (o.status != ORDER_PENDING) {
-		/* Already paid (e.g. completed, then async_payment_succeeded), or
-		 * canceled while its session stayed open: money taken for an
-		 * order we will not deliver needs a refund by hand. */
-		if (o.status == ORDER_PAID)
-			LOG_WARN("stripe payment for an order already paid",
-				 LOG_INT("order_id", o.id), LOG_STR("event_id", ev->id));
-		else
-			LOG_ERROR("stripe payment for a canceled order; refund it by hand",
-				  LOG_INT("order_id", o.id), LOG_STR("event_id", ev->id),
-				  LOG_STR("payment_intent", ev->payment_intent));
-		return ERR_OK;
-	}
-	if (!ev->has_amount || ev->amount_total != o.total_cents) {
-		snprintf(t->detail, t->detail_len,
-			 "The amount paid (%lld cents) does not match the total of order %lld "
-			 "(%lld cents).",
-			 ev->amount_total, o.id, o.total_cents);
-		return ERR_WEBHOOK_MISMATCH;
-	}
-	if (!ev->currency || strcasecmp(ev->currency, t->app->cfg->currency) != 0) {
-		snprintf(t->detail, t->detail_len,
-			 "The currency paid (%.8s) is not the currency of order %lld (%s).",
-			 ev->currency ? ev->currency : "none", o.id, t->app->cfg->currency);
-		return ERR_WEBHOOK_MISMATCH;
-	}
-	rc = payments_fulfil(c, o.id, ev->payment_intent, &payment_id);
-	if (rc == ERR_OK)
-		rc = payments_email_lines(c, o.id, &lines, total);
-	if (rc == ERR_OK) {
-		json_t *payload = json_pack("{s:I,s:s,s:s}", "order_id", (json_int_t)o.id, "total",
-					    total, "items", lines.data ? lines.data : "");
-		rc = email_job_enqueue(c, EMAIL_PAYMENT_CONFIRMATION, o.email, payload, &t->job_id);
-		json_decref(payload);
-	}
-	buf_free(&lines);
-	if (rc == ERR_OK)
-		LOG_INFO("order paid", LOG_INT("order_id", o.id), LOG_INT("payment_id", payment_id),
-			 LOG_INT("user_id", o.user_id));
-	return rc;
+	struct paid_session ps;
+	paid_session_from_json(t->ev->object, &ps);
+	return settle_paid(c, t->app->cfg, &ps, &t->settled, t->detail, t->detail_len);
 }
 
-/* async_payment_failed and expired: the order stays pending, with advice. */
+/* async_payment_failed and expired: the order stays pending, with advice,
+ * and forgets the session. */
 static enum err on_unpaid(struct db_conn *c, struct event_tx *t, bool expired)
 {
 	const struct event *ev = t->ev;
@@ -155,10 +84,13 @@ static enum err on_unpaid(struct db_conn *c, struct event_tx *t, bool expired)
 	}
 	if (rc != ERR_OK || o.status != ORDER_PENDING)
 		return rc;
-	/* An old session expiring says nothing about a newer one. */
-	if (expired && o.session_id[0] && ev->session_id && strcmp(o.session_id, ev->session_id))
+	/* An old session ending says nothing about a newer one. */
+	if (o.session_id[0] && ev->session_id && strcmp(o.session_id, ev->session_id))
 		return ERR_OK;
-	return orders_set_hint(c, o.id, expired ? HINT_EXPIRED : HINT_DECLINED, expired);
+	/* Either way the session can take no more money: the order forgets
+	 * it, and the next checkout makes a new one. */
+	return orders_set_hint(c, o.id, expired ? COMMERCE_HINT_EXPIRED : COMMERCE_HINT_DECLINED,
+			       true);
 }
 
 static enum err on_refunded(struct db_conn *c, struct event_tx *t)
@@ -177,12 +109,15 @@ static enum err on_refunded(struct db_conn *c, struct event_tx *t)
 			 LOG_STR("payment_intent", ev->payment_intent));
 		return ERR_OK;
 	}
-	if (rc != ERR_OK || p.refunded)
+	if (rc != ERR_OK || p.status == PAYMENT_REFUNDED || p.status == PAYMENT_CANCELED)
 		return rc;
-	rc = payments_refund(c, &p);
+	/* A refund_pending payment only becomes refunded: its order is not
+	 * its to cancel. */
+	rc = payments_refund(c, &p, NULL);
 	if (rc == ERR_OK)
-		LOG_INFO("order refunded", LOG_INT("order_id", p.order_id),
-			 LOG_INT("payment_id", p.id), LOG_INT("user_id", p.user_id));
+		LOG_INFO(p.status == PAYMENT_SUCCESSFUL ? "order refunded" : "payment refunded",
+			 LOG_INT("order_id", p.order_id), LOG_INT("payment_id", p.id),
+			 LOG_INT("user_id", p.user_id));
 	return rc;
 }
 
@@ -193,7 +128,7 @@ static enum err event_fn(struct db_conn *c, void *ctx)
 	bool fresh = false;
 
 	t->duplicate = false; /* a retried run starts over */
-	t->job_id = 0;
+	memset(&t->settled, 0, sizeof(t->settled));
 	t->detail[0] = '\0';
 	enum err rc = stripe_events_insert(c, t->ev->id, type, &fresh);
 	if (rc != ERR_OK)
@@ -247,8 +182,6 @@ enum err webhook_receive(const struct app *app, const char *signature, const cha
 	struct event_tx t = {
 		.app = app, .ev = &ev, .detail = out->detail, .detail_len = sizeof(out->detail)};
 	rc = db_transaction(app->db, event_fn, &t);
-	if (rc == ERR_OK && t.job_id)
-		email_job_announce(app->kv, app->cfg->email_queue_key, t.job_id);
 	out->duplicate = t.duplicate;
 	if (rc == ERR_WEBHOOK_MISMATCH)
 		LOG_WARN("stripe event does not match our records", LOG_STR("event_id", ev.id),
@@ -256,6 +189,10 @@ enum err webhook_receive(const struct app *app, const char *signature, const cha
 	else if (rc == ERR_OK)
 		LOG_INFO("stripe event", LOG_STR("event_id", ev.id), LOG_STR("type", ev.type),
 			 LOG_BOOL("duplicate", t.duplicate));
+	/* Recorded: the refund (bounded by STRIPE_TIMEOUT_MS) is asked for
+	 * now, and retried by the reconciliation job if Stripe fails. */
+	if (rc == ERR_OK)
+		settle_after_commit(app, &t.settled);
 out:
 	json_decref(root);
 	return rc;

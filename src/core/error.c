@@ -69,6 +69,10 @@ static const struct err_info err_table[ERR__COUNT] = {
 	[ERR_PRICE_CHANGED] = {409, "price_changed",
 			       "Prices changed since the order was placed; the order now has the "
 			       "current prices. Check it and start the checkout again."},
+	[ERR_PAYMENT_IN_PROGRESS] =
+		{409, "payment_in_progress",
+		 "The payment of this order is still being processed; try again "
+		 "once it has succeeded or failed."},
 	[ERR_PAYMENT_PROVIDER_ERROR] = {502, "payment_provider_error",
 					"The payment provider refused the request; try again "
 					"later."},

@@ -1,8 +1,9 @@
 /* One loop, one thread:
  *
  *   every SCHEDULER_SWEEP_MS: return expired leases to pending, run periodic
- *     jobs whose period this process claims, send every due pending email
- *     (retries, and jobs whose announcement was lost);
+ *     jobs whose period this process claims (token cleanup, payment
+ *     reconciliation), ask Stripe for new automatic refunds, send every due
+ *     pending email (retries, and jobs whose announcement was lost);
  *   otherwise: block up to a second on the Redis list for a new job id,
  *     claim it and send it.
  *
@@ -22,14 +23,17 @@
 #include "cinema/clock.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
+#include "cinema/app.h"
 #include "cinema/kv.h"
 #include "cinema/log.h"
+#include "commerce/service.h"
 #include "jobs/email_jobs.h"
 #include "mail/mail.h"
 #include "mail/template.h"
 
 #define BRPOP_TIMEOUT_S 1
 #define SWEEP_BATCH	200
+#define REFUND_BATCH	50
 
 struct scheduler {
 	const struct config *cfg;
@@ -174,17 +178,41 @@ static bool claim_and_deliver(struct scheduler *s, long long id)
 	return true;
 }
 
+/* Pending checkouts whose outcome never arrived, and automatic refunds
+ * Stripe has not accepted yet (src/commerce/settle.c). Runs with no
+ * connection held: each Stripe call is bounded by STRIPE_TIMEOUT_MS and
+ * each change is its own short transaction. */
+static void reconcile_payments(struct scheduler *s)
+{
+	struct app app = {.cfg = s->cfg, .db = s->db, .kv = s->kv};
+	struct reconcile_counts n;
+	enum err rc = payments_reconcile(&app, &n);
+	LOG_INFO("periodic job", LOG_STR("job", "reconcile_payments"),
+		 LOG_STR("outcome", rc == ERR_OK ? "done" : err_code(rc)),
+		 LOG_INT("sessions_checked", n.checked), LOG_INT("paid", n.paid),
+		 LOG_INT("expired", n.expired), LOG_INT("in_progress", n.in_progress),
+		 LOG_INT("failed", n.failed), LOG_INT("refunds_tried", n.refunds_tried),
+		 LOG_INT("refunds_left", n.refunds_left));
+}
+
 static void run_periodic(struct scheduler *s)
 {
 	struct db_conn *conn = NULL;
-	bool claimed = false;
+	bool claimed = false, reconcile = false;
 	long long requeued = 0;
 	if (db_acquire(s->db, &conn) != ERR_OK)
 		return;
 	email_job_requeue_expired(conn, &requeued);
 	scheduler_claim_period(conn, "cleanup_expired_tokens", s->cfg->token_cleanup_interval_s,
 			       &claimed);
+	/* Without a Stripe key there is nothing to ask: the period is not
+	 * claimed, so a scheduler that has one runs it. */
+	if (*s->cfg->stripe_secret_key)
+		scheduler_claim_period(conn, "reconcile_payments",
+				       s->cfg->payment_reconcile_interval_s, &reconcile);
 	db_release(conn);
+	if (reconcile)
+		reconcile_payments(s);
 	if (requeued)
 		LOG_WARN("email jobs with expired leases requeued", LOG_INT("count", requeued));
 	if (claimed) {
@@ -198,9 +226,25 @@ static void run_periodic(struct scheduler *s)
 	}
 }
 
+/* Automatic refunds recorded since the last sweep (money taken for an
+ * order that will not be fulfilled): asked of Stripe now, with no
+ * connection held; failures wait for reconcile_payments. */
+static void refund_new_payments(struct scheduler *s)
+{
+	struct app app = {.cfg = s->cfg, .db = s->db, .kv = s->kv};
+	int tried = 0;
+	if (!*s->cfg->stripe_secret_key)
+		return;
+	enum err rc = payments_refund_new(&app, REFUND_BATCH, &tried);
+	if (rc != ERR_OK)
+		LOG_WARN("automatic refunds not attempted", LOG_STR("error", err_code(rc)),
+			 LOG_INT("tried", tried));
+}
+
 static void sweep(struct scheduler *s)
 {
 	run_periodic(s);
+	refund_new_payments(s);
 	for (int i = 0; i < SWEEP_BATCH && !stop_wait(s, 0); i++)
 		if (!claim_and_deliver(s, 0))
 			break;

@@ -25,6 +25,7 @@
 #define CONNECTIONS_MAX 64
 #define SESSION_PREFIX	"/v1/checkout/sessions"
 #define REFUNDS_PATH	"/v1/refunds"
+#define EXPIRE_SUFFIX	"/expire"
 #define CHECKOUT_URL	"https://checkout.stripe.test/c/pay/"
 #define WEBHOOK_PATH	"/api/v1/payments/webhook"
 #define WRONG_SECRET	"whsec_not_the_right_one"
@@ -460,6 +461,34 @@ static void get_session(struct stripe_fake *f, const char *id, struct answer *a)
 	json_answer(a, 200, json_object_get(rec, "session"));
 }
 
+/* POST /v1/checkout/sessions/{id}/expire: only an open session expires. */
+static void expire_session(struct stripe_fake *f, const char *id, struct answer *a)
+{
+	json_t *rec = json_object_get(f->sessions, id);
+	json_t *s = json_object_get(rec, "session");
+	if (!s) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "No such checkout.session: '%.120s'", id);
+		error_answer(a, 404, "invalid_request_error", "resource_missing", "session", msg);
+		return;
+	}
+	const char *status = form_str(s, "status");
+	if (strcmp(status, "open") != 0) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+			 "This Checkout Session is %.20s; only a session in one of these "
+			 "statuses can be expired: open.",
+			 status);
+		error_answer(a, 400, "invalid_request_error", "checkout_session_unexpirable", NULL,
+			     msg);
+		return;
+	}
+	json_object_set_new(s, "status", json_string("expired"));
+	json_object_set_new(s, "url", json_null());
+	f->counts.expired++;
+	json_answer(a, 200, s);
+}
+
 /* The session record whose PaymentIntent is pi, or NULL. */
 static json_t *record_by_intent(struct stripe_fake *f, const char *pi)
 {
@@ -585,6 +614,17 @@ static void handle(struct stripe_fake *f, struct MHD_Connection *conn, const cha
 	bool is_session = strncmp(path, SESSION_PREFIX "/", sizeof(SESSION_PREFIX)) == 0 &&
 			  path[sizeof(SESSION_PREFIX)] != '\0' &&
 			  !strchr(path + sizeof(SESSION_PREFIX), '/');
+	/* /v1/checkout/sessions/{id}/expire */
+	const char *slash = strncmp(path, SESSION_PREFIX "/", sizeof(SESSION_PREFIX)) == 0
+				    ? strchr(path + sizeof(SESSION_PREFIX), '/')
+				    : NULL;
+	bool is_expire =
+		slash && slash > path + sizeof(SESSION_PREFIX) && strcmp(slash, EXPIRE_SUFFIX) == 0;
+	char expire_id[128] = "";
+	if (is_expire)
+		snprintf(expire_id, sizeof(expire_id), "%.*s",
+			 (int)(slash - (path + sizeof(SESSION_PREFIX))),
+			 path + sizeof(SESSION_PREFIX));
 	json_t *form = NULL;
 	char expected[512];
 	snprintf(expected, sizeof(expected), "Bearer %s", f->secret_key);
@@ -622,7 +662,7 @@ static void handle(struct stripe_fake *f, struct MHD_Connection *conn, const cha
 			     "The request body is too large.");
 		goto out;
 	}
-	if (post && (is_sessions || is_refunds)) {
+	if (post && (is_sessions || is_refunds || is_expire)) {
 		const char *err = "malformed body";
 		if (rc->body.len &&
 		    (!ctype || strncmp(ctype, "application/x-www-form-urlencoded", 33) != 0)) {
@@ -659,14 +699,16 @@ static void handle(struct stripe_fake *f, struct MHD_Connection *conn, const cha
 			a->replayed = true;
 			if (is_sessions)
 				f->counts.session_replays++;
-			else
+			else if (is_refunds)
 				f->counts.refund_replays++;
 			goto out;
 		}
 		if (is_sessions)
 			create_session(f, form, a);
-		else
+		else if (is_refunds)
 			create_refund(f, form, auth, key, a);
+		else
+			expire_session(f, expire_id, a);
 		if (a->status >= 400)
 			f->counts.invalid++;
 		/* Kept only when the endpoint did its work: a rejected request
@@ -858,6 +900,37 @@ void stripe_fake_hang_next(struct stripe_fake *f, unsigned ms)
 	pthread_mutex_lock(&f->lock);
 	f->hang_next_ms = ms;
 	pthread_mutex_unlock(&f->lock);
+}
+
+/* Sets a session's state as Stripe would, without any event. */
+static bool mark(struct stripe_fake *f, const char *session_id, const char *status,
+		 const char *payment_status)
+{
+	pthread_mutex_lock(&f->lock);
+	json_t *s = json_object_get(json_object_get(f->sessions, session_id), "session");
+	if (s) {
+		json_object_set_new(s, "status", json_string(status));
+		json_object_set_new(s, "payment_status", json_string(payment_status));
+		if (strcmp(status, "expired") == 0)
+			json_object_set_new(s, "url", json_null());
+	}
+	pthread_mutex_unlock(&f->lock);
+	return s != NULL;
+}
+
+bool stripe_fake_mark_paid(struct stripe_fake *f, const char *session_id)
+{
+	return mark(f, session_id, "complete", "paid");
+}
+
+bool stripe_fake_mark_expired(struct stripe_fake *f, const char *session_id)
+{
+	return mark(f, session_id, "expired", "unpaid");
+}
+
+bool stripe_fake_mark_processing(struct stripe_fake *f, const char *session_id)
+{
+	return mark(f, session_id, "complete", "unpaid");
 }
 
 /* --- inspection --- */

@@ -2,9 +2,19 @@
  * (a free port) inside the test process, speaking the few endpoints the
  * API uses, the way Stripe speaks them:
  *
- *	POST /v1/checkout/sessions	 creates a Checkout Session
- *	GET  /v1/checkout/sessions/{id}	 reads one back
+ *	POST /v1/checkout/sessions	 creates a Checkout Session (status "open",
+ *					 payment_status "unpaid")
+ *	GET  /v1/checkout/sessions/{id}	 reads one back as it is now: status
+ *					 open/complete/expired, payment_status,
+ *					 payment_intent, amount_total, currency,
+ *					 client_reference_id, metadata, ...
+ *	POST /v1/checkout/sessions/{id}/expire
+ *					 an open session becomes "expired" (url
+ *					 null) and is answered; any other gets 400
+ *					 checkout_session_unexpirable, as from
+ *					 Stripe; an unknown one 404
  *	POST /v1/refunds		 refunds a paid session's PaymentIntent
+ *					 (400 charge_already_refunded once whole)
  *
  * Requests need "Authorization: Bearer <secret key>" (else 401 with a
  * Stripe error body). Bodies are application/x-www-form-urlencoded with
@@ -20,6 +30,10 @@
  * same key runs normally); stripe_fake_hang_next() makes the next request do
  * its work (and remember its idempotent answer) but answer only after a
  * delay, as when a client times out on a request that Stripe did carry out.
+ *
+ * A session's state changes by the senders below, by the expire endpoint,
+ * or silently (no event: a lost webhook) by stripe_fake_mark_paid(),
+ * _mark_expired() and _mark_processing().
  *
  * Webhooks: stripe_fake_complete(), _decline(), _expire() and _refunded()
  * build the event Stripe would send, sign it with the webhook secret
@@ -81,6 +95,7 @@ struct stripe_fake_counts {
 	unsigned session_replays; /* idempotent replays on /v1/checkout/sessions */
 	unsigned refunds;	  /* refunds created */
 	unsigned refund_replays;  /* idempotent replays on /v1/refunds */
+	unsigned expired;	  /* sessions expired by POST .../expire */
 	unsigned webhooks_sent;	  /* events POSTed by the senders below */
 };
 
@@ -126,7 +141,9 @@ struct stripe_fake_send {
  * is unknown or the request could not be made.
  *
  * complete: checkout.session.completed, payment_status "paid"; the session
- *	becomes complete and its PaymentIntent refundable.
+ *	becomes complete and its PaymentIntent refundable, whatever state it
+ *	was in (an expired or expiring session paid all the same: the race
+ *	between a payment and an expiry, a stale tab).
  * decline:  checkout.session.async_payment_failed, payment_status "unpaid".
  * expire:   checkout.session.expired; status "expired", url null.
  * refunded: charge.refunded for that PaymentIntent, amount_refunded = the
@@ -142,6 +159,14 @@ long stripe_fake_refunded(struct stripe_fake *f, const char *payment_intent, con
 /* Any event: type and data.object (consumed). */
 long stripe_fake_send_event(struct stripe_fake *f, const char *type, json_t *object,
 			    const char *api_url, const struct stripe_fake_send *opts);
+
+/* The session becomes complete and paid (mark_paid), expired
+ * (mark_expired), or complete with a delayed payment still being collected
+ * (mark_processing: payment_status "unpaid") at the fake with no event
+ * sent: what GET answers afterwards. False when the session is unknown. */
+bool stripe_fake_mark_paid(struct stripe_fake *f, const char *session_id);
+bool stripe_fake_mark_expired(struct stripe_fake *f, const char *session_id);
+bool stripe_fake_mark_processing(struct stripe_fake *f, const char *session_id);
 
 /* The Stripe-Signature v1 value: lower-case hex of HMAC-SHA256(secret,
  * "<t>.<body>") into out (65 bytes). */
