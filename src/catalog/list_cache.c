@@ -213,15 +213,20 @@ static bool from_cache(struct movie_lists *ml, const char *key, size_t klen, str
 	return false;
 }
 
+/* The cache key of f into key, or 0 when f is not cached: the cache is
+ * off, or f lists one user's favorites or purchases (never shared). */
+static size_t cache_key(const struct movie_lists *ml, const struct movie_filter *f, char *key)
+{
+	return ml && !f->favorites_of && !f->purchased_by ? key_of(f, key, KEY_MAX) : 0;
+}
+
 bool movie_lists_peek(const struct app *app, const struct movie_filter *f, struct buf *items,
 		      long long *total)
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
-	size_t klen = 0;
 	uint64_t gen = 0;
-	if (ml && !f->favorites_of && !f->purchased_by)
-		klen = key_of(f, key, sizeof(key));
+	size_t klen = cache_key(ml, f, key);
 	return klen && from_cache(ml, key, klen, items, total, &gen);
 }
 
@@ -230,11 +235,8 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
-	size_t klen = 0;
 	uint64_t gen = 0;
-	/* Lists of one user's favorites or purchases are never shared. */
-	if (ml && !f->favorites_of && !f->purchased_by)
-		klen = key_of(f, key, sizeof(key));
+	size_t klen = cache_key(ml, f, key);
 	if (!klen)
 		return list_from_db(app, f, items, total);
 	if (from_cache(ml, key, klen, items, total, &gen))

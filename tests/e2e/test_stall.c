@@ -200,6 +200,18 @@ static void *join_all(void *arg)
 	return NULL;
 }
 
+/* Waits for the n callers started in c while probing (probe_while), and
+ * asserts that there were probes. */
+static void callers_join_probing(struct caller *c, int n, long long movie, long long min_ms)
+{
+	struct joiner j = {c, n, 0};
+	pthread_t jt;
+	pthread_create(&jt, NULL, join_all, &j);
+	int probes = probe_while(movie, min_ms, &j.done);
+	pthread_join(jt, NULL);
+	ck_assert_int_gt(probes, 10);
+}
+
 /* Every caller ended with one of the statuses in allowed (NULL-terminated
  * list of three-digit codes) within bound_ms; frees their responses. */
 static void callers_check(struct caller *c, int n, const long *allowed, long long bound_ms)
@@ -240,12 +252,7 @@ START_TEST(hanging_stripe_stalls_nothing_else)
 	static struct caller c[CALLERS];
 	callers_start(c, CALLERS, "POST", harness_fmt("/api/v1/orders/%lld/checkout", order),
 		      u[1].access, "application/json", NULL, 0);
-	struct joiner j = {c, CALLERS, 0};
-	pthread_t jt;
-	pthread_create(&jt, NULL, join_all, &j);
-	int probes = probe_while(movie, DEP_TIMEOUT_MS, &j.done);
-	pthread_join(jt, NULL);
-	ck_assert_int_gt(probes, 10);
+	callers_join_probing(c, CALLERS, movie, DEP_TIMEOUT_MS);
 	/* Stripe's timeout → 502/503; the queue's → 503 overloaded. None waits
 	 * much past its own timeout plus its wait in the queue. */
 	static const long allowed[] = {502, 503, 0};
@@ -281,12 +288,7 @@ START_TEST(hanging_s3_stalls_nothing_else)
 	static struct caller c[N];
 	callers_start(c, N, "PUT", "/api/v1/accounts/me/avatar", u[1].access, "image/png", png,
 		      sizeof(png) - 1);
-	struct joiner j = {c, N, 0};
-	pthread_t jt;
-	pthread_create(&jt, NULL, join_all, &j);
-	int probes = probe_while(movie, DEP_TIMEOUT_MS, &j.done);
-	pthread_join(jt, NULL);
-	ck_assert_int_gt(probes, 10);
+	callers_join_probing(c, N, movie, DEP_TIMEOUT_MS);
 	static const long allowed[] = {502, 503, 0};
 	callers_check(c, N, allowed, DEP_TIMEOUT_MS + QUEUE_TIMEOUT_MS + 5000);
 }
@@ -309,12 +311,7 @@ START_TEST(slow_statements_stall_nothing_else)
 	const char *body = "{\"text\":\"Worth the wait.\"}";
 	callers_start(c, N, "POST", harness_fmt("/api/v1/movies/%lld/comments", movie), u[1].access,
 		      "application/json", body, strlen(body));
-	struct joiner j = {c, N, 0};
-	pthread_t jt;
-	pthread_create(&jt, NULL, join_all, &j);
-	int probes = probe_while(movie, 2000, &j.done);
-	pthread_join(jt, NULL);
-	ck_assert_int_gt(probes, 10);
+	callers_join_probing(c, N, movie, 2000);
 	static const long allowed[] = {201, 0};
 	callers_check(c, N, allowed, 3000 + 10000);
 	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM comments"), N);
