@@ -329,6 +329,17 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes();
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
+	    strcmp(cmd, "create-user") != 0 && strcmp(cmd, "seed") != 0 &&
+	    strcmp(cmd, "healthcheck") != 0) {
+		fprintf(stderr, "cinema-api: unknown command \"%s\" (try --help)\n", cmd);
+		return 2;
+	}
+	if (argc > 2 && strcmp(cmd, "seed") != 0 &&
+	    (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
 	/* Before anything reads the environment: a run of scripts/run.sh leaves
 	 * its settings in .data/env for the commands of another terminal. */
 	const char *env_file = NULL;
@@ -338,16 +349,6 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "healthcheck") == 0)
 		return cmd_healthcheck();
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
-	    strcmp(cmd, "create-user") != 0 && strcmp(cmd, "seed") != 0) {
-		fprintf(stderr, "cinema-api: unknown command \"%s\" (try --help)\n", cmd);
-		return 2;
-	}
-	if (argc > 2 && strcmp(cmd, "seed") != 0 &&
-	    (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-		usage(stdout);
-		return 0;
-	}
 
 	/* Library globals, before any thread starts. */
 	signal(SIGPIPE, SIG_IGN);
