@@ -361,12 +361,10 @@ const char *config_url_redact(const char *url, char *out, size_t outlen)
 
 	if (auth) {
 		auth += 3;
-		/* userinfo is what precedes the last @ of the authority */
-		size_t alen = strcspn(auth, "/?#");
-		const char *at = NULL;
-		for (const char *q = auth; q < auth + alen; q++)
-			if (*q == '@')
-				at = q;
+		/* userinfo ends at the last @ of the whole URL, not of the
+		 * authority: a password with an unencoded / ? # @ must not
+		 * show. At worst more than the password is masked. */
+		const char *at = strrchr(auth, '@');
 		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 		if (colon) {
 			buf_append(&b, url, (size_t)(colon + 1 - url));

@@ -132,6 +132,7 @@ START_TEST(urls_keep_all_but_the_password)
 		{"postgresql://cinema@db/cinema", "postgresql://cinema@db/cinema"},
 		{"redis://:pw@kv:6379/0", "redis://:***@kv:6379/0"},
 		{"smtp://u:p@w@mail:25", "smtp://u:***@mail:25"},
+		{"postgresql://u:pa/ss?#x@db/cinema", "postgresql://u:***@db/cinema"},
 		{"postgresql://db/cinema?user=a&password=b&sslmode=require",
 		 "postgresql://db/cinema?user=a&password=***&sslmode=require"},
 		{"host=db password=x dbname=cinema", "host=db password=*** dbname=cinema"},
