@@ -105,6 +105,8 @@ START_TEST(load_fills_only_what_the_environment_leaves_unset)
 	ck_assert_ptr_nonnull(strstr(err, "CINEMA_ENV_FILE"));
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
 	unsetenv("CINEMA_ENV_FILE");
+	char cwd[4096];
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	ck_assert_int_eq(chdir(dir), 0);
 	ck_assert(envfile_load(&used, err, sizeof(err)));
 	ck_assert_ptr_null(used);
@@ -119,6 +121,7 @@ START_TEST(load_fills_only_what_the_environment_leaves_unset)
 	ck_assert_str_eq(err, ".data/env:2: expected NAME=value");
 	unlink(ENVFILE_DEFAULT);
 	rmdir(".data");
+	ck_assert_int_eq(chdir(cwd), 0); /* without fork, later tests share the process */
 	rmdir(dir);
 }
 END_TEST
