@@ -17,7 +17,7 @@ const profile = mkdtempSync(join(tmpdir(), 'cinema-chromium-'));
 const browser = spawn(process.env.CHROMIUM || 'chromium',
 	['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
 	 '--disable-dev-shm-usage', '--remote-debugging-port=0', `--user-data-dir=${profile}`,
-	 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+	 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
 
 function fail(message) {
 	throw new Error(message);
@@ -154,9 +154,16 @@ try {
 } catch (e) {
 	console.error(`swagger ui: ${e.message}`);
 	status = 1;
-} finally {
-	browser.kill('SIGKILL');
-	await new Promise((r) => (browser.exitCode !== null ? r() : browser.on('exit', r)));
-	rmSync(profile, { recursive: true, force: true });
+}
+// Chromium's own process group (detached): the browser and its helpers.
+try {
+	process.kill(-browser.pid, 'SIGKILL');
+} catch (e) { /* already gone */ }
+if (browser.exitCode === null && browser.signalCode === null)
+	await new Promise((r) => browser.on('exit', r));
+try {
+	rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+} catch (e) {
+	console.error(`swagger ui: profile ${profile} not removed: ${e.message}`);
 }
 process.exit(status);

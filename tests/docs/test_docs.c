@@ -424,8 +424,8 @@ START_TEST(swagger_ui_in_chromium)
 	const char *env[] = {chromium_env, NULL};
 	struct buf out = BUF_INIT, err = BUF_INIT;
 	int rc = e2e_run_capture(node, argv, env, NULL, 120, &out, &err);
-	ck_assert_msg(rc == 0, "swagger_ui.mjs exited %d: %s %s", rc, out.data ? out.data : "",
-		      err.data ? err.data : "");
+	ck_assert_msg(rc == 0, "swagger_ui.mjs exited %d; stdout: %s; stderr: %s", rc,
+		      out.data ? out.data : "", err.data ? err.data : "");
 	buf_free(&out);
 	buf_free(&err);
 }
