@@ -421,6 +421,7 @@ static unsigned h_avatar(struct http_request *req, struct http_response *res)
 	json_t *user = NULL;
 	char key[128], rnd_hex[17], err[256];
 	unsigned char rnd[8];
+	struct buf clean = BUF_INIT;
 
 	size_t ct_len = ct ? strcspn(ct, "; ") : 0;
 	if (!ct || !((ct_len == 9 && strncmp(ct, "image/png", 9) == 0) ||
@@ -440,15 +441,24 @@ static unsigned h_avatar(struct http_request *req, struct http_response *res)
 				       "is not a PNG, JPEG or WebP image of the declared type"));
 	if (!app->s3)
 		return http_error(res, ERR_STORAGE_UNAVAILABLE, NULL);
+	/* A phone photo carries its GPS position in EXIF: store the image
+	 * without its metadata, and refuse what is not a whole image. */
+	if (!image_strip_metadata(req->body, req->body_len, sniffed, &clean)) {
+		buf_free(&clean);
+		return http_validation_error(
+			res, json_pack("[{s:s,s:s}]", "field", "body", "message",
+				       "is not a well-formed PNG, JPEG or WebP image"));
+	}
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
 	snprintf(key, sizeof(key), "avatars/%lld/%s.%s", req->auth.user_id, rnd_hex,
 		 strchr(sniffed, '/') + 1);
-	if (s3_put_object(app->s3, key, req->body, req->body_len, sniffed, err, sizeof(err)) !=
-	    ERR_OK)
+	enum err rc = s3_put_object(app->s3, key, clean.data, clean.len, sniffed, err, sizeof(err));
+	buf_free(&clean);
+	if (rc != ERR_OK)
 		return http_error(res, ERR_STORAGE_UNAVAILABLE, NULL);
 
-	enum err rc = accounts_set_avatar(app, req->auth.user_id, key, &user);
+	rc = accounts_set_avatar(app, req->auth.user_id, key, &user);
 	return user_response(req, res, rc, user, true);
 }
 

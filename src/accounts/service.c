@@ -3,6 +3,7 @@
  * records the email job it causes, then announce the job after commit. */
 #include "accounts/service.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -223,13 +224,57 @@ static enum err check_credentials(const struct app *app, const char *email, cons
 	return ERR_OK;
 }
 
-enum err accounts_check_credentials(const struct app *app, const char *email, const char *password,
-				    long long *user_id)
+enum err accounts_docs_login(const struct app *app, const char *email, const char *password,
+			     int ttl_s, struct http_identity *who)
 {
 	struct user_row user;
+	char unused_refresh[TOKEN_RAW_LEN + 1];
 	enum err rc = check_credentials(app, email, password, &user);
+	if (rc != ERR_OK)
+		return rc;
+	/* The session needs a refresh token hash; nobody receives the token. */
+	struct session_tx t = {.user_id = user.id, .ttl_s = ttl_s};
+	token_new(unused_refresh, t.refresh_hash);
+	sodium_memzero(unused_refresh, sizeof(unused_refresh));
+	rc = db_transaction(app->db, session_fn, &t);
+	if (rc != ERR_OK)
+		return rc;
+	who->user_id = user.id;
+	who->group = user.group;
+	memcpy(who->session_id, t.sid, sizeof(who->session_id));
+	LOG_INFO("docs login", LOG_INT("user_id", user.id));
+	return ERR_OK;
+}
+
+enum err accounts_docs_authenticate(const struct app *app, const char *cookie,
+				    struct http_identity *who)
+{
+	struct db_conn *c = NULL;
+	enum http_access group = ACCESS_USER;
+	long long uid = 0;
+	char sid[40];
+	enum err rc = jwt_docs_verify(app->cfg->jwt_secret, cookie, time(NULL), &uid, sid);
+	if (rc != ERR_OK)
+		return rc;
+	rc = db_acquire(app->db, &c);
 	if (rc == ERR_OK)
-		*user_id = user.id;
+		rc = accounts_session_check(c, sid, uid, &group);
+	db_release(c);
+	if (rc != ERR_OK)
+		return rc;
+	who->user_id = uid;
+	who->group = group;
+	memcpy(who->session_id, sid, sizeof(who->session_id));
+	return ERR_OK;
+}
+
+enum err accounts_session_access(const struct app *app, const struct http_identity *who,
+				 char **access, int *expires_in)
+{
+	struct token_pair t = {0};
+	enum err rc = issue_access(app, who->user_id, who->group, who->session_id, &t);
+	*access = t.access;
+	*expires_in = t.expires_in;
 	return rc;
 }
 

@@ -30,10 +30,19 @@ enum err accounts_activate_token(const struct app *app, const char *token, long 
 enum err accounts_resend_activation(const struct app *app, const char *email);
 enum err accounts_login(const struct app *app, const char *email, const char *password,
 			struct token_pair *out);
-/* Checks email and password of an active account without starting a
- * session (for the docs login). Same errors as accounts_login. */
-enum err accounts_check_credentials(const struct app *app, const char *email, const char *password,
-				    long long *user_id);
+/* The /docs sign-in: checks email and password like accounts_login and
+ * starts a session of ttl_s seconds that no refresh token continues; fills
+ * who (user, group, session). Same errors as accounts_login. */
+enum err accounts_docs_login(const struct app *app, const char *email, const char *password,
+			     int ttl_s, struct http_identity *who);
+/* The docs cookie of a live session (see jwt_docs_verify), or
+ * ERR_UNAUTHORIZED; fills who with the current group. */
+enum err accounts_docs_authenticate(const struct app *app, const char *cookie,
+				    struct http_identity *who);
+/* A new access token in who's session, for the docs page to try the API
+ * with. *access is owned (free with free()). */
+enum err accounts_session_access(const struct app *app, const struct http_identity *who,
+				 char **access, int *expires_in);
 enum err accounts_refresh(const struct app *app, const char *refresh_token, struct token_pair *out);
 enum err accounts_logout(const struct app *app, const struct http_identity *who,
 			 const char *refresh_token);

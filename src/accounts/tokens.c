@@ -142,7 +142,8 @@ out:
 	return rc;
 }
 
-char *jwt_docs_issue(const char *secret, long long user_id, int ttl_s, time_t now)
+char *jwt_docs_issue(const char *secret, long long user_id, const char *session_id, int ttl_s,
+		     time_t now)
 {
 	jwt_t *jwt = NULL;
 	char *out = NULL, sub[24];
@@ -150,7 +151,7 @@ char *jwt_docs_issue(const char *secret, long long user_id, int ttl_s, time_t no
 	if (jwt_new(&jwt) != 0)
 		return NULL;
 	if (!jwt_add_grant(jwt, "sub", sub) && !jwt_add_grant(jwt, "typ", "docs") &&
-	    !jwt_add_grant_int(jwt, "iat", (long)now) &&
+	    !jwt_add_grant(jwt, "sid", session_id) && !jwt_add_grant_int(jwt, "iat", (long)now) &&
 	    !jwt_add_grant_int(jwt, "exp", (long)(now + ttl_s)) &&
 	    !jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)))
 		out = jwt_encode_str(jwt);
@@ -158,7 +159,8 @@ char *jwt_docs_issue(const char *secret, long long user_id, int ttl_s, time_t no
 	return out;
 }
 
-enum err jwt_docs_verify(const char *secret, const char *token, time_t now, long long *user_id)
+enum err jwt_docs_verify(const char *secret, const char *token, time_t now, long long *user_id,
+			 char session_id[40])
 {
 	jwt_t *jwt = NULL;
 	enum err rc = ERR_UNAUTHORIZED;
@@ -167,15 +169,17 @@ enum err jwt_docs_verify(const char *secret, const char *token, time_t now, long
 		goto out;
 	const char *typ = jwt_get_grant(jwt, "typ");
 	const char *sub = jwt_get_grant(jwt, "sub");
+	const char *sid = jwt_get_grant(jwt, "sid");
 	long exp = jwt_get_grant_int(jwt, "exp");
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256 || !typ || strcmp(typ, "docs") != 0 || !sub ||
-	    exp <= now)
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256 || !typ || strcmp(typ, "docs") != 0 || !sub || !sid ||
+	    strlen(sid) != 36 || exp <= now)
 		goto out;
 	char *end;
 	long long uid = strtoll(sub, &end, 10);
 	if (*end || uid <= 0)
 		goto out;
 	*user_id = uid;
+	memcpy(session_id, sid, 37);
 	rc = ERR_OK;
 out:
 	jwt_free(jwt);

@@ -47,10 +47,13 @@ char *jwt_access_issue(const char *secret, long long user_id, enum http_access g
 enum err jwt_access_verify(const char *secret, const char *token, time_t now,
 			   struct access_claims *out);
 
-/* The /docs session cookie: an HS256 JWT with typ = "docs" and sub, no
- * session id (the docs are readable by any signed-in account until the
- * cookie expires). */
-char *jwt_docs_issue(const char *secret, long long user_id, int ttl_s, time_t now);
-enum err jwt_docs_verify(const char *secret, const char *token, time_t now, long long *user_id);
+/* The /docs session cookie: an HS256 JWT with typ = "docs", sub and sid,
+ * the server-side session it belongs to (so logout and deactivation end
+ * it at once; the caller checks the session). */
+char *jwt_docs_issue(const char *secret, long long user_id, const char *session_id, int ttl_s,
+		     time_t now);
+/* ERR_OK with user_id and session_id (40 bytes) filled, or ERR_UNAUTHORIZED. */
+enum err jwt_docs_verify(const char *secret, const char *token, time_t now, long long *user_id,
+			 char session_id[40]);
 
 #endif

@@ -29,6 +29,7 @@
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "cinema/validate.h"
+#include "docs/docs.h"
 #include "http/server.h"
 #include "storage/s3.h"
 
@@ -209,6 +210,7 @@ static int cmd_serve(const struct config *cfg)
 		fail(err);
 		goto out;
 	}
+	docs_check_assets(cfg);
 	log_async_start(); /* request threads never wait on the log */
 	app.movie_lists = movie_lists_start(&app, (size_t)cfg->catalog_cache_mb << 20,
 					    cfg->catalog_cache_ttl_ms);

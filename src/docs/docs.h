@@ -5,8 +5,13 @@
 #ifndef CINEMA_DOCS_H
 #define CINEMA_DOCS_H
 
+#include "cinema/config.h"
 #include "cinema/http.h"
 
 extern const struct route docs_routes[];
+
+/* Logs a warning when DOCS_ASSETS_DIR lacks the Swagger UI files (the
+ * server still starts; /docs then says what is missing). */
+void docs_check_assets(const struct config *cfg);
 
 #endif

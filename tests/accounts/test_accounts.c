@@ -1523,6 +1523,20 @@ static const unsigned char jpeg_head[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x
 					  0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01,
 					  0x00, 0x01, 0x00, 0x00, 0xff, 0xd9};
 
+/* A JPEG's segments: EXIF with a GPS IFD and a comment, around the
+ * segments that make the image (JFIF, tables, frame, scan). */
+#define JPEG_IMAGE_HEAD "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+#define JPEG_GPS_EXIF                                                            \
+	"\xff\xe1\x00\x2a"                                                       \
+	"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x01\x88\x25\x00\x04\x00\x00" \
+	"\x00\x01\x00\x00\x00\x1aGPS 48N 2E \x00\xff\xfe\x00\x0a"                \
+	"taken-at"
+#define JPEG_IMAGE_BODY                                                                            \
+	"\xff\xdb\x00\x07\x00\x01\x02\x03\x04\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00" \
+	"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\xff\x00\x34\x56\xff\xd9"
+static const char gps_jpeg[] = JPEG_IMAGE_HEAD JPEG_GPS_EXIF JPEG_IMAGE_BODY;
+static const char gps_jpeg_stored[] = JPEG_IMAGE_HEAD JPEG_IMAGE_BODY;
+
 static struct e2e_resp put_avatar(const char *access, const char *type, const void *data,
 				  size_t len)
 {
@@ -1581,6 +1595,27 @@ START_TEST(avatar_upload)
 	const char *again = jstr(json_object_get(me, "profile"), "avatar_url");
 	ck_assert_msg(again && strncmp(again, "http", 4) == 0, "me avatar_url");
 	json_decref(me);
+
+	/* A phone photo: its GPS position (EXIF) and comment are not stored,
+	 * the image segments are, byte for byte. */
+	r = put_avatar(s.access, "image/jpeg", gps_jpeg, sizeof(gps_jpeg) - 1);
+	harness_expect_coded(&r, 200, NULL);
+	url = jstr(r.json, "avatar_url");
+	ck_assert_msg(url && strncmp(url, "http", 4) == 0, "avatar_url: %s", r.body.data);
+	snprintf(avatar_url, sizeof(avatar_url), "%s", url);
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("GET", avatar_url, NULL, NULL, 0, &img));
+	ck_assert_msg(img.status == 200, "GET %s: %ld", avatar_url, img.status);
+	ck_assert_uint_eq(img.body.len, sizeof(gps_jpeg_stored) - 1);
+	ck_assert(memcmp(img.body.data, gps_jpeg_stored, img.body.len) == 0);
+	ck_assert_ptr_null(memmem(img.body.data, img.body.len, "Exif", 4));
+	ck_assert_ptr_null(memmem(img.body.data, img.body.len, "GPS", 3));
+	e2e_resp_free(&img);
+
+	/* A JPEG cut short is refused, not stored. */
+	r = put_avatar(s.access, "image/jpeg", gps_jpeg, sizeof(gps_jpeg) - 20);
+	expect_invalid(&r, "body", NULL);
+	e2e_resp_free(&r);
 }
 END_TEST
 
