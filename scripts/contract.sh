@@ -6,8 +6,9 @@
 # status code the operation does not document, and any response whose body or
 # content type does not match the contract.
 #   scripts/contract.sh [extra schemathesis run args...]
-# Environment: BUILD_DIR (default build), CONTRACT_SEED (default 12),
-# CONTRACT_EXAMPLES (test cases per operation and phase, default 50).
+# Environment: BUILD_DIR (default build; an existing build-asan configured with
+# -DCINEMA_SANITIZE=ON runs the fuzz against the sanitizer build), CONTRACT_SEED
+# (default 12), CONTRACT_EXAMPLES (test cases per operation and phase, default 50).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,5 +89,8 @@ if ! kill -0 "$api_pid" 2>/dev/null; then
 	echo "contract: cinema-api died during the run; end of its log:" >&2
 	tail -n 30 "$work/api.log" >&2
 	rc=1
+elif ((rc != 0)) && [[ -s $work/api.log ]]; then
+	echo "contract: end of the API log (errors only):" >&2
+	tail -n 30 "$work/api.log" >&2
 fi
 exit "$rc"
