@@ -529,6 +529,10 @@ static unsigned h_admin_update(struct http_request *req, struct http_response *r
 		return res->status;
 	validator_init(&v, body);
 	validator_only(&v, allowed);
+	/* As in PATCH /movies: a field that cannot be cleared refuses null. */
+	for (const char *const *f = allowed; *f; f++)
+		if (json_is_null(json_object_get(body, *f)))
+			validator_fail(&v, *f, "cannot be null");
 	const char *g = validator_string(&v, "group", V_OPTIONAL, 1, 16);
 	if (g && !group_parse(g, &group))
 		validator_fail(&v, "group", "must be USER, MODERATOR or ADMIN");

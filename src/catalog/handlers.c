@@ -11,6 +11,7 @@
 #include "cinema/validate.h"
 
 #define MAX_LINKS 50
+#define ID_MAX	  999999999999999999LL /* 18 digits, as path ids */
 
 /* ---- query parsing ---- */
 
@@ -103,10 +104,10 @@ bool catalog_parse_filter(struct http_request *req, struct http_response *res,
 	q_decimal(req, errors, "imdb_max", 10, &f->imdb_max);
 	q_decimal(req, errors, "price_min", 99999999.99, &f->price_min);
 	q_decimal(req, errors, "price_max", 99999999.99, &f->price_max);
-	q_int(req, errors, "genre", 1, 999999999999999999LL, &f->genre);
-	q_int(req, errors, "certification", 1, 999999999999999999LL, &f->certification);
-	q_int(req, errors, "star", 1, 999999999999999999LL, &f->star);
-	q_int(req, errors, "director", 1, 999999999999999999LL, &f->director);
+	q_int(req, errors, "genre", 1, ID_MAX, &f->genre);
+	q_int(req, errors, "certification", 1, ID_MAX, &f->certification);
+	q_int(req, errors, "star", 1, ID_MAX, &f->star);
+	q_int(req, errors, "director", 1, ID_MAX, &f->director);
 	const char *search = http_query(req, "search");
 	if (search && search_valid(search, errors) && search_to_tsquery(search, tsq_buf, tsq_len))
 		f->tsquery = tsq_buf;
@@ -221,8 +222,9 @@ static const char *id_array(struct validator *v, const char *field, char *out, s
 	}
 	o += (size_t)snprintf(out + o, outlen - o, "{");
 	json_array_foreach (a, i, x) {
-		if (!json_is_integer(x) || json_integer_value(x) < 1) {
-			validator_fail(v, field, "must hold positive integer ids");
+		if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+		    json_integer_value(x) > ID_MAX) {
+			validator_fail(v, field, "must hold ids from 1 to %lld", ID_MAX);
 			return NULL;
 		}
 		o += (size_t)snprintf(out + o, outlen - o, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
@@ -230,6 +232,15 @@ static const char *id_array(struct validator *v, const char *field, char *out, s
 	}
 	snprintf(out + o, outlen - o, "}");
 	return out;
+}
+
+/* Whether x, from 0 to 10, is a multiple of 0.01 (up to the error of binary
+ * floating point: 7.25 is, 7.255 is not). */
+static bool two_decimals(double x)
+{
+	double cents = x * 100;
+	double diff = cents - (double)(long long)(cents + 0.5);
+	return diff > -1e-6 && diff < 1e-6;
 }
 
 /* A number field (integer or real) in [min, max] as text into out. */
@@ -281,6 +292,11 @@ static void movie_validate(struct validator *v, struct movie_input *in, bool cre
 	f->year = int_field(v, "year", req, 1888, 2100, in->year, sizeof(in->year));
 	f->time = int_field(v, "time", req, 1, 1500, in->time, sizeof(in->time));
 	f->imdb = number_field(v, "imdb", req, 0, 10, in->imdb, sizeof(in->imdb));
+	if (f->imdb && !two_decimals(json_number_value(json_object_get(v->obj, "imdb")))) {
+		/* The same rule as the imdb_min and imdb_max filters. */
+		validator_fail(v, "imdb", "must have at most two decimals");
+		f->imdb = NULL;
+	}
 	f->votes = int_field(v, "votes", req, 0, 2000000000, in->votes, sizeof(in->votes));
 	f->meta_score =
 		number_field(v, "meta_score", V_OPTIONAL, 0, 100, in->meta, sizeof(in->meta));
@@ -295,8 +311,8 @@ static void movie_validate(struct validator *v, struct movie_input *in, bool cre
 		validator_fail(v, "price", "must be a decimal string such as \"9.99\"");
 	else
 		f->price = price;
-	f->certification_id = int_field(v, "certification_id", req, 1, 999999999999999999LL,
-					in->cert, sizeof(in->cert));
+	f->certification_id =
+		int_field(v, "certification_id", req, 1, ID_MAX, in->cert, sizeof(in->cert));
 	f->genre_ids = id_array(v, "genre_ids", in->genres, sizeof(in->genres));
 	f->star_ids = id_array(v, "star_ids", in->stars, sizeof(in->stars));
 	f->director_ids = id_array(v, "director_ids", in->directors, sizeof(in->directors));

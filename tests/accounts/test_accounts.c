@@ -929,6 +929,15 @@ START_TEST(admin_routes_by_group)
 	harness_check_invalid("PATCH", upath, admin.access,
 			      harness_json("{s:s}", "email", "x@example.com"), "email",
 			      "unknown field");
+	/* Neither field is nullable (as in the contract): null is refused, not
+	 * taken for absent. */
+	harness_check_invalid("PATCH", upath, admin.access, harness_json("{s:n}", "group"), "group",
+		      "cannot be null");
+	harness_check_invalid("PATCH", upath, admin.access, harness_json("{s:n}", "is_active"), "is_active",
+		      "cannot be null");
+	/* Ids longer than 18 digits are no user's. */
+	harness_check_coded_call("GET", "/api/v1/admin/users/1000000000000000000", admin.access,
+				 NULL, 404, NULL);
 	harness_check_coded_call("GET", "/api/v1/admin/users/999999", admin.access, NULL, 404,
 				 NULL);
 	harness_check_coded_call("PATCH", "/api/v1/admin/users/999999", admin.access,

@@ -785,6 +785,8 @@ START_TEST(movie_filters)
 		{"genre=0", "genre"},
 		{"genre=-1", "genre"},
 		{"genre=x", "genre"},
+		{"genre=1000000000000000000", "genre"},
+		{"star=999999999999999999999", "star"},
 		{"certification=abc", "certification"},
 		{"star=0", "star"},
 		{"director=1.5", "director"},
@@ -1541,6 +1543,8 @@ START_TEST(movie_writes)
 		{"imdb", "\"8.1\"", "must be a number"},
 		{"imdb", "10.1", "from 0 to 10"},
 		{"imdb", "-0.1", "from 0 to 10"},
+		{"imdb", "7.255", "at most two decimals"}, /* the imdb_min/imdb_max rule */
+		{"imdb", "0.001", "at most two decimals"},
 		{"votes", "-1", "between 0 and 2000000000"},
 		{"votes", "2000000001", "between 0 and 2000000000"},
 		{"votes", "1.5", "must be an integer"},
@@ -1565,9 +1569,11 @@ START_TEST(movie_writes)
 		{"certification_id", "0", NULL},
 		{"genre_ids", "\"1\"", "must be an array"},
 		{"genre_ids", "null", "must be an array"},
-		{"genre_ids", "[0]", "positive integer"},
-		{"genre_ids", "[\"a\"]", "positive integer"},
-		{"star_ids", "[1.5]", "positive integer"},
+		{"genre_ids", "[0]", "ids from 1 to 999999999999999999"},
+		{"genre_ids", "[\"a\"]", "ids from 1 to"},
+		{"genre_ids", "[1000000000000000000]", "ids from 1 to"}, /* 19 digits */
+		{"star_ids", "[1.5]", "ids from 1 to"},
+		{"certification_id", "1000000000000000000", "between 1 and 999999999999999999"},
 		{"director_ids", "{}", "must be an array"},
 		{"rating", "5", "unknown field"},
 		{"id", "5", "unknown field"},
@@ -1665,6 +1671,15 @@ START_TEST(movie_writes)
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "stars")), 0);
 	ck_assert_int_eq(json_array_size(json_object_get(r.json, "directors")), 1);
 	e2e_resp_free(&r);
+	/* Two decimals are accepted however binary floating point spells them. */
+	static const double two_decimals[] = {0.29, 8.35, 9.99, 0.01, 7.7};
+	for (size_t i = 0; i < sizeof(two_decimals) / sizeof(two_decimals[0]); i++) {
+		r = harness_call("PATCH", path, w.mod,
+				 harness_json("{s:f}", "imdb", two_decimals[i]));
+		expect(&r, 200, NULL);
+		ck_assert(json_number_value(json_object_get(r.json, "imdb")) == two_decimals[i]);
+		e2e_resp_free(&r);
+	}
 	r = harness_call("PATCH", path, w.mod, json_object());
 	expect(&r, 200, NULL);
 	ck_assert_str_eq(jstr(r.json, "price"), "6.00");

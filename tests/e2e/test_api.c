@@ -369,6 +369,16 @@ START_TEST(serve_answers_health_errors_and_stops_cleanly)
 	json_decref(want);
 	e2e_resp_free(&r);
 
+	/* A bad Authorization header is refused there as on every public API
+	 * route (documented); /healthz does not read it. */
+	const char *const bad_bearer[] = {"Authorization: Bearer not-a-token", NULL};
+	ck_assert(e2e_request("GET", e2e_url(&srv, "/readyz"), bad_bearer, NULL, 0, &r));
+	assert_json_error(&r, 401, "not_authenticated");
+	e2e_resp_free(&r);
+	ck_assert(e2e_request("GET", e2e_url(&srv, "/healthz"), bad_bearer, NULL, 0, &r));
+	ck_assert_int_eq(r.status, 200);
+	e2e_resp_free(&r);
+
 	r = get("/api/v1/nope");
 	assert_json_error(&r, 404, "route_not_found");
 	e2e_resp_free(&r);
