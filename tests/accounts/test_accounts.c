@@ -932,9 +932,9 @@ START_TEST(admin_routes_by_group)
 	/* Neither field is nullable (as in the contract): null is refused, not
 	 * taken for absent. */
 	harness_check_invalid("PATCH", upath, admin.access, harness_json("{s:n}", "group"), "group",
-		      "cannot be null");
-	harness_check_invalid("PATCH", upath, admin.access, harness_json("{s:n}", "is_active"), "is_active",
-		      "cannot be null");
+			      "cannot be null");
+	harness_check_invalid("PATCH", upath, admin.access, harness_json("{s:n}", "is_active"),
+			      "is_active", "cannot be null");
 	/* Ids longer than 18 digits are no user's. */
 	harness_check_coded_call("GET", "/api/v1/admin/users/1000000000000000000", admin.access,
 				 NULL, 404, NULL);
@@ -1623,7 +1623,7 @@ START_TEST(avatar_upload)
 
 	/* A JPEG cut short is refused, not stored. */
 	r = put_avatar(s.access, "image/jpeg", gps_jpeg, sizeof(gps_jpeg) - 20);
-	expect_invalid(&r, "body", NULL);
+	harness_expect_invalid(&r, "body", NULL);
 	e2e_resp_free(&r);
 }
 END_TEST
