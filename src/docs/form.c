@@ -1,24 +1,31 @@
 #include "docs/form.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-/* Decodes one application/x-www-form-urlencoded value in place. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one application/x-www-form-urlencoded value in place: "%" with two
+ * hex digits is a byte (but %00, which stays as written, as does a "%" not
+ * followed by two hex digits). */
 static void form_decode(char *s)
 {
 	char *o = s;
 	for (; *s; s++) {
+		int hi = *s == '%' ? hex_digit(s[1]) : -1;
+		int lo = hi >= 0 ? hex_digit(s[2]) : -1;
 		if (*s == '+') {
 			*o++ = ' ';
-		} else if (*s == '%' && s[1] && s[2]) {
-			char hex[3] = {s[1], s[2], 0};
-			char *end;
-			long v = strtol(hex, &end, 16);
-			if (*end || v == 0) {
-				*o++ = *s;
-				continue;
-			}
-			*o++ = (char)v;
+		} else if (lo >= 0 && (hi | lo) != 0) {
+			*o++ = (char)(hi << 4 | lo);
 			s += 2;
 		} else {
 			*o++ = *s;
