@@ -98,18 +98,7 @@ pg_bin=$(svc_pg_bin_dir) || die "no PostgreSQL server (run scripts/install-deps.
 build_api
 
 # --- cleanup of everything started below ---
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/catalog-bench.XXXXXX")
-pids=()
-cleanup()
-{
-	trap - EXIT INT TERM
-	stop_pids
-	svc_stop "$tmp/svc"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "catalog-bench: interrupted" >&2; exit 130' INT
-trap 'echo "catalog-bench: terminated" >&2; exit 143' TERM
+bench_temp catalog-bench
 
 # --- PostgreSQL and Redis ---
 # throwaway: fsync, synchronous_commit and full_page_writes off

@@ -61,17 +61,7 @@ warm_s=$(to_s "$warmup")
 build_api
 
 # --- cleanup of everything started below ---
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/http-ceiling.XXXXXX")
-pids=()
-cleanup()
-{
-	trap - EXIT INT TERM
-	stop_pids
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "http-ceiling: interrupted" >&2; exit 130' INT
-trap 'echo "http-ceiling: terminated" >&2; exit 143' TERM
+bench_temp http-ceiling
 
 # Each server is started and answering before the next port is picked.
 

@@ -22,6 +22,29 @@ build_api()
 	[[ -x $api_bin ]] || die "no $api_bin after the build"
 }
 
+# Makes tmp, a temporary directory named for the script (name), empties pids
+# and sets the traps that, on exit, stop every process in pids and the
+# services in $tmp/svc (when the script started some) and remove tmp.
+bench_temp()
+{
+	local name=$1
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
+	pids=()
+	trap bench_cleanup EXIT
+	# shellcheck disable=SC2064 # name is expanded now, on purpose
+	trap "echo '$name: interrupted' >&2; exit 130" INT
+	# shellcheck disable=SC2064
+	trap "echo '$name: terminated' >&2; exit 143" TERM
+}
+
+bench_cleanup()
+{
+	trap - EXIT INT TERM
+	stop_pids
+	if declare -F svc_stop >/dev/null; then svc_stop "$tmp/svc"; fi
+	rm -rf "$tmp"
+}
+
 # SIGTERM to every process in pids, up to 5 s each to exit, then SIGKILL.
 stop_pids()
 {

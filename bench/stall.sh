@@ -44,18 +44,7 @@ for v in "$conns" "$checkouts" "$stripe_timeout"; do
 done
 build_api
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/stall-bench.XXXXXX")
-pids=()
-cleanup()
-{
-	trap - EXIT INT TERM
-	stop_pids
-	svc_stop "$tmp/svc"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "stall-bench: interrupted" >&2; exit 130' INT
-trap 'echo "stall-bench: terminated" >&2; exit 143' TERM
+bench_temp stall-bench
 
 echo "== starting PostgreSQL and Redis in $tmp/svc" >&2
 svc_start "$tmp/svc" throwaway >/dev/null 2>"$tmp/svc.log" || { cat "$tmp/svc.log" >&2; die "services did not start"; }

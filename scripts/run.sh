@@ -3,27 +3,36 @@
 # in .data/ (persistent; their ports are remembered in .data/ports). Ctrl-C stops
 # everything it started.
 # Environment: DATABASE_URL and REDIS_URL (use those servers instead), HTTP_PORT
-# (default 8000, or the next free one), JWT_SECRET (default: a dev secret kept
-# in .data/jwt_secret), SEED=1 (seed again; by default only the first run seeds).
+# (default 8000, or the next free one), JWT_SECRET and EMAIL_PAYLOAD_KEY
+# (default: dev keys kept in .data/), SEED=1 (seed again; by default only the
+# first run seeds), RUN_DATA_DIR (instead of .data, for tests).
+# The settings of the run go to .data/env, which the binaries read for what
+# their environment does not set: commands typed from this directory in
+# another terminal reach this run's servers.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-# shellcheck source=scripts/lib/services.sh
-source scripts/lib/services.sh
 
-scripts/install-deps.sh
-BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler cinema-mailsink
-api=$BUILD_DIR/cinema-api
-scheduler=$BUILD_DIR/cinema-scheduler
-mailsink=$BUILD_DIR/cinema-mailsink
-
-data=$root/.data
+# Refuse a second run on the same data first, before installing or building.
+data=${RUN_DATA_DIR:-$root/.data}
 mkdir -p "$data"
 exec 9>"$data/run.lock" # closed (9>&-) for every child so it dies with us
 flock -n 9 || { echo "run.sh: another scripts/run.sh is using $data" >&2; exit 1; }
+
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
+scripts/install-deps.sh 9>&-
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null 9>&-
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler cinema-mailsink 9>&-
+api=$BUILD_DIR/cinema-api
+scheduler=$BUILD_DIR/cinema-scheduler
+mailsink=$BUILD_DIR/cinema-mailsink
+# This run's own children take their settings from this environment only,
+# never from the env file of an earlier run.
+export CINEMA_ENV_FILE=
 
 pids=()
 services=
@@ -75,6 +84,13 @@ if [[ -z ${JWT_SECRET:-} ]]; then
 	fi
 	JWT_SECRET=$(<"$data/jwt_secret")
 fi
+if [[ -z ${EMAIL_PAYLOAD_KEY:-} ]]; then
+	if [[ ! -s $data/email_payload_key ]]; then
+		(umask 077 && head -c 36 /dev/urandom | base64 | tr '+/' '-_' >"$data/email_payload_key")
+	fi
+	EMAIL_PAYLOAD_KEY=$(<"$data/email_payload_key")
+fi
+export EMAIL_PAYLOAD_KEY
 export JWT_SECRET MIGRATIONS_DIR=${MIGRATIONS_DIR:-$root/migrations}
 export TEMPLATES_DIR=${TEMPLATES_DIR:-$root/templates/email}
 export OPENAPI_PATH=${OPENAPI_PATH:-$root/openapi.yaml}
@@ -118,6 +134,32 @@ if [[ -z ${SMTP_URL:-} ]]; then
 fi
 export SMTP_URL SMTP_ALLOW_PLAIN=${SMTP_ALLOW_PLAIN:-0} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$HTTP_PORT}
 
+# Every setting of this run, for the commands of another terminal (create-user,
+# seed, cinema-scheduler status, healthcheck): the binaries read .data/env from
+# their working directory (or the file CINEMA_ENV_FILE names) for what their
+# environment leaves unset. Written whole, then renamed; readable by us only.
+env_file=$data/env
+rm -f "$env_file.tmp"
+(
+	umask 077
+	exec >"$env_file.tmp"
+	echo "# written by scripts/run.sh (pid $$) at $(date -u +%FT%TZ); the environment overrides it"
+	"$api" --help 9>&- | sed -nE 's/^  ([A-Z][A-Z0-9_]*) .*/\1/p' | while read -r name; do
+		[[ -n ${!name+x} ]] || continue
+		value=${!name}
+		[[ $value != *$'\n'* ]] || { echo "run.sh: $name holds a newline" >&2; exit 1; }
+		value=${value//\\/\\\\} value=${value//\"/\\\"}
+		value=${value//\$/\\\$} value=${value//\`/\\\`}
+		printf '%s="%s"\n' "$name" "$value"
+	done
+) || exit 1
+mv -f "$env_file.tmp" "$env_file"
+if [[ $data == "$root/.data" ]]; then
+	cli_env= cli_note="from $root, in another terminal (settings from .data/env):"
+else
+	cli_env="CINEMA_ENV_FILE=$env_file " cli_note="in another terminal:"
+fi
+
 "$scheduler" 9>&- &
 pids+=($!)
 "$api" serve 9>&- &
@@ -136,9 +178,12 @@ cat <<MSG
   liveness   $base/healthz
   readiness  $base/readyz
   emails     $mail_note
-  docs       $base/docs (sign in with an account; create one with
-             $api create-user --email you@example.com --password 'Secret#123' --group ADMIN --active)
-  queue      $scheduler status
+  docs       $base/docs (sign in with an account)
+  commands   $cli_note
+             ${cli_env}$api create-user --email you@example.com --password 'Secret#123' --group ADMIN --active
+             ${cli_env}$api seed
+             ${cli_env}$api healthcheck && echo ready
+             ${cli_env}$scheduler status
   Ctrl-C stops the API, the scheduler, the mail sink, S3$([[ -n $services ]] && echo ", PostgreSQL and Redis").
 
 MSG

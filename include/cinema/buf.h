@@ -26,6 +26,11 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((form
 /* Appends s as the inside of a JSON string (no quotes), escaping as RFC 8259
  * requires. Invalid UTF-8 bytes are replaced with U+FFFD. */
 void buf_append_json_escaped(struct buf *b, const char *s, size_t n);
+/* Appends the JSON text json (n bytes, valid JSON, as PostgreSQL renders it)
+ * without the blanks outside strings: json_build_object writes `"a" : 1, "b"`
+ * and json_agg `[1, 2]`, responses are compact `"a":1,"b"`. One pass, no
+ * parsing; strings are copied unchanged. */
+void buf_append_json_compact(struct buf *b, const char *json, size_t n);
 /* Empties b, keeping its memory. */
 void buf_reset(struct buf *b);
 /* Releases b's memory; b is empty and reusable afterwards. */

@@ -88,6 +88,10 @@ bool config_load(struct config *out, char *err, size_t errlen);
 bool config_load_from(struct config *out, const char *(*lookup)(const char *name, void *ctx),
 		      void *ctx, char *err, size_t errlen);
 void config_free(struct config *cfg);
+/* Writes url into out (size outlen, truncated to fit) with its password
+ * replaced by "***": the user:PASSWORD@ part and any password=VALUE
+ * parameter. Returns out. */
+const char *config_url_redact(const char *url, char *out, size_t outlen);
 /* Prints every variable with its default and meaning (for --help). */
 void config_print_help(FILE *f);
 /* Logs the effective configuration, secrets shown as "(set)" or "(unset)"

@@ -25,6 +25,7 @@
 #include "cinema/app.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
+#include "cinema/envfile.h"
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "cinema/validate.h"
@@ -77,8 +78,9 @@ static size_t discard_body(char *ptr, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
-/* Reads HTTP_PORT only, never the rest of the configuration: a container's
- * health check runs without secrets. */
+/* Reads HTTP_PORT only (from the environment or the settings file), never the
+ * rest of the configuration: a container's health check runs without
+ * secrets. */
 static int cmd_healthcheck(void)
 {
 	const char *port_s = getenv("HTTP_PORT");
@@ -129,8 +131,11 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
-/* Opens the infrastructure handles of *app. Returns false with a reason. */
-static bool app_open(struct app *app, const struct config *cfg, char *err, size_t errlen)
+/* Opens the infrastructure handles of *app, S3 only when with_s3 (commands
+ * that upload nothing neither need it nor warn that it is off). Returns false
+ * with a reason. */
+static bool app_open(struct app *app, const struct config *cfg, bool with_s3, char *err,
+		     size_t errlen)
 {
 	struct db_pool_options dbo = {
 		.conninfo = cfg->database_url,
@@ -153,6 +158,8 @@ static bool app_open(struct app *app, const struct config *cfg, char *err, size_
 	if (!(app->kv = kv_new(&kvo, err, errlen)))
 		return false;
 	app->hasher = password_hasher_new(cfg->password_hash_concurrency, 10000);
+	if (!with_s3)
+		return true;
 	if (*cfg->s3_access_key && *cfg->s3_secret_key) {
 		struct s3_options so = {
 			.endpoint = cfg->s3_endpoint,
@@ -198,7 +205,7 @@ static int cmd_serve(const struct config *cfg)
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-	if (!app_open(&app, cfg, err, sizeof(err))) {
+	if (!app_open(&app, cfg, true, err, sizeof(err))) {
 		fail(err);
 		goto out;
 	}
@@ -284,7 +291,7 @@ static int cmd_create_user(const struct config *cfg, int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = 1;
-	if (!app_open(&app, cfg, err, sizeof(err))) {
+	if (!app_open(&app, cfg, false, err, sizeof(err))) {
 		fail(err);
 		goto out;
 	}
@@ -298,8 +305,10 @@ static int cmd_create_user(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "cinema-api: create-user: %s\n", err_detail(e));
 		goto out;
 	}
-	printf("created user %lld (%s, %s%s)\n", id, lower, group_name(group),
-	       active ? ", active" : ", inactive");
+	char where[512];
+	printf("created user %lld (%s, %s%s) in %s\n", id, lower, group_name(group),
+	       active ? ", active" : ", inactive",
+	       config_url_redact(cfg->database_url, where, sizeof(where)));
 	rc = 0;
 out:
 	app_close(&app);
@@ -320,10 +329,9 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes();
-	if (strcmp(cmd, "healthcheck") == 0)
-		return cmd_healthcheck();
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
-	    strcmp(cmd, "create-user") != 0 && strcmp(cmd, "seed") != 0) {
+	    strcmp(cmd, "create-user") != 0 && strcmp(cmd, "seed") != 0 &&
+	    strcmp(cmd, "healthcheck") != 0) {
 		fprintf(stderr, "cinema-api: unknown command \"%s\" (try --help)\n", cmd);
 		return 2;
 	}
@@ -332,6 +340,15 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* Before anything reads the environment: a run of scripts/run.sh leaves
+	 * its settings in .data/env for the commands of another terminal. */
+	const char *env_file = NULL;
+	if (!envfile_load(&env_file, err, sizeof(err))) {
+		fail(err);
+		return 2;
+	}
+	if (strcmp(cmd, "healthcheck") == 0)
+		return cmd_healthcheck();
 
 	/* Library globals, before any thread starts. */
 	signal(SIGPIPE, SIG_IGN);
@@ -348,6 +365,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
+	if (env_file)
+		LOG_INFO("settings read from a file; the environment overrides them",
+			 LOG_STR("path", env_file));
 	config_log(&cfg);
 
 	if (strcmp(cmd, "serve") == 0)

@@ -137,7 +137,7 @@ static void comment_open(struct buf *out, const char *json, size_t len, int like
 		len--; /* json_build_object text ends with '}' */
 	if (len > 0)
 		len--;
-	buf_append(out, json, len);
+	buf_append_json_compact(out, json, len);
 	if (liked >= 0)
 		buf_append_str(out, liked ? ",\"liked_by_me\":true" : ",\"liked_by_me\":false");
 	buf_append_str(out, ",\"replies\":[");
@@ -473,7 +473,8 @@ enum err notifications_list(struct db_conn *c, long long user, const char *unrea
 	for (int i = 0; i < PQntuples(res); i++) {
 		if (i)
 			buf_append_char(items, ',');
-		buf_append(items, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+		buf_append_json_compact(items, PQgetvalue(res, i, 0),
+					(size_t)PQgetlength(res, i, 0));
 	}
 	buf_append_char(items, ']');
 	if (PQntuples(res) > 0) {

@@ -19,7 +19,7 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 	for (int i = 0; i < PQntuples(res); i++) {
 		if (i)
 			buf_append_char(out, ',');
-		buf_append(out, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+		buf_append_json_compact(out, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
 	}
 	buf_append_char(out, ']');
 }
@@ -206,7 +206,7 @@ enum err movies_get(struct db_conn *c, long long id, const char *viewer, struct 
 	if (rc == ERR_OK && PQntuples(res) == 0)
 		rc = ERR_NOT_FOUND;
 	if (rc == ERR_OK)
-		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		buf_append_json_compact(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
@@ -432,7 +432,7 @@ enum err lookup_list_all(struct db_conn *c, enum lookup_kind k, struct buf *out)
 	PGresult *res = NULL;
 	enum err rc = db_exec(c, &lookups[k].list_all, 0, NULL, &res);
 	if (rc == ERR_OK)
-		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		buf_append_json_compact(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 	return rc;
 }
@@ -468,7 +468,7 @@ enum err lookup_get(struct db_conn *c, enum lookup_kind k, long long id, struct 
 	if (rc == ERR_OK && PQntuples(res) == 0)
 		rc = ERR_NOT_FOUND;
 	if (rc == ERR_OK)
-		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		buf_append_json_compact(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 	return rc;
 }

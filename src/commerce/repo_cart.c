@@ -52,7 +52,7 @@ enum err carts_render(struct db_conn *c, long long user_id, struct buf *out)
 	const char *p[] = {uid};
 	enum err rc = db_exec(c, &stmt_cart_render, 1, p, &res);
 	if (rc == ERR_OK)
-		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		buf_append_json_compact(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 	return rc;
 }

@@ -37,7 +37,8 @@ enum err commerce_page(struct db_conn *c, const struct db_stmt *count, const str
 	for (int i = 0; i < PQntuples(res); i++) {
 		if (i)
 			buf_append_char(items, ',');
-		buf_append(items, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+		buf_append_json_compact(items, PQgetvalue(res, i, 0),
+					(size_t)PQgetlength(res, i, 0));
 	}
 	buf_append_char(items, ']');
 out:
@@ -58,7 +59,7 @@ enum err commerce_render_one(struct db_conn *c, const struct db_stmt *stmt, long
 	if (rc == ERR_OK && PQntuples(res) == 0)
 		rc = ERR_NOT_FOUND;
 	if (rc == ERR_OK)
-		buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		buf_append_json_compact(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 	PQclear(res);
 	return rc;
 }

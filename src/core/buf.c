@@ -1,5 +1,6 @@
 #include "cinema/buf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,29 @@ void buf_append(struct buf *b, const void *data, size_t n)
 	if (n)
 		memcpy(b->data + b->len, data, n);
 	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_append_json_compact(struct buf *b, const char *json, size_t n)
+{
+	buf_reserve(b, n);
+	char *out = b->data + b->len;
+	bool in_string = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = json[i];
+		if (in_string) {
+			if (c == '\\' && i + 1 < n)
+				*out++ = json[i++]; /* the escaped byte follows as is */
+			else if (c == '"')
+				in_string = false;
+		} else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+			continue;
+		} else if (c == '"') {
+			in_string = true;
+		}
+		*out++ = json[i];
+	}
+	b->len = (size_t)(out - b->data);
 	b->data[b->len] = '\0';
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cinema/buf.h"
 #include "cinema/mem.h"
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_LOGLEVEL, CFG_ENV };
@@ -18,6 +19,7 @@ enum {
 	CFG_URL_SMTP = 1 << 4, /* must start with smtp:// or smtps:// */
 	CFG_EMPTY_OK = 1 << 5, /* with CFG_URL_HTTP: empty means unset */
 	CFG_DEV_KEY = 1 << 6,  /* the default is a public development key: warned about */
+	CFG_URL_CRED = 1 << 7, /* a URL whose password alone is secret (redacted) */
 };
 
 struct cfg_entry {
@@ -62,7 +64,7 @@ static const struct cfg_entry cfg_table[] = {
 	{"SHUTDOWN_GRACE", CFG_INT, OFF(shutdown_grace_s), "10", 0, 600, 0,
 	 "seconds to let requests in flight finish on SIGTERM"},
 	{"DATABASE_URL", CFG_STR, OFF(database_url), "postgresql://127.0.0.1:5432/cinema", 0, 0,
-	 CFG_SECRET | CFG_PROD_REQ | CFG_NONEMPTY, "PostgreSQL connection URL"},
+	 CFG_URL_CRED | CFG_PROD_REQ | CFG_NONEMPTY, "PostgreSQL connection URL"},
 	{"DB_POOL_SIZE", CFG_INT, OFF(db_pool_size), "16", 1, 512, 0,
 	 "PostgreSQL connections per process"},
 	{"DB_ACQUIRE_TIMEOUT_MS", CFG_INT, OFF(db_acquire_timeout_ms), "2000", 1, 60000, 0,
@@ -74,7 +76,7 @@ static const struct cfg_entry cfg_table[] = {
 	{"MIGRATIONS_DIR", CFG_STR, OFF(migrations_dir), "migrations", 0, 0, CFG_NONEMPTY,
 	 "directory of numbered SQL migrations"},
 	{"REDIS_URL", CFG_STR, OFF(redis_url), "redis://127.0.0.1:6379/0", 0, 0,
-	 CFG_SECRET | CFG_PROD_REQ | CFG_NONEMPTY, "Redis URL (redis:// or unix://)"},
+	 CFG_URL_CRED | CFG_PROD_REQ | CFG_NONEMPTY, "Redis URL (redis:// or unix://)"},
 	{"REDIS_POOL_SIZE", CFG_INT, OFF(redis_pool_size), "8", 1, 256, 0,
 	 "Redis connections per process"},
 	{"REDIS_TIMEOUT_MS", CFG_INT, OFF(redis_timeout_ms), "1000", 10, 60000, 0,
@@ -102,7 +104,7 @@ static const struct cfg_entry cfg_table[] = {
 	{"PUBLIC_BASE_URL", CFG_STR, OFF(public_base_url), "http://127.0.0.1:8000", 0, 0,
 	 CFG_PROD_REQ | CFG_URL_HTTP, "base URL for links in emails"},
 	{"SMTP_URL", CFG_STR, OFF(smtp_url), "smtp://127.0.0.1:1025", 0, 0,
-	 CFG_SECRET | CFG_PROD_REQ | CFG_URL_SMTP,
+	 CFG_URL_CRED | CFG_PROD_REQ | CFG_URL_SMTP,
 	 "SMTP server (smtp:// or smtps://, optional user:pass@)"},
 	{"SMTP_TIMEOUT_MS", CFG_INT, OFF(smtp_timeout_ms), "15000", 100, 600000, 0,
 	 "SMTP connect-and-send timeout for one email"},
@@ -350,16 +352,61 @@ void config_free(struct config *cfg)
 	}
 }
 
+const char *config_url_redact(const char *url, char *out, size_t outlen)
+{
+	static const char mask[] = "***";
+	struct buf b = BUF_INIT;
+	const char *p = url;
+	const char *auth = strstr(url, "://");
+
+	if (auth) {
+		auth += 3;
+		/* userinfo ends at the last @ of the whole URL, not of the
+		 * authority: a password with an unencoded / ? # @ must not
+		 * show. At worst more than the password is masked. */
+		const char *at = strrchr(auth, '@');
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon) {
+			buf_append(&b, url, (size_t)(colon + 1 - url));
+			buf_append_str(&b, mask);
+			p = at;
+		}
+	}
+	/* key=value parameters (libpq's ?password=, a conninfo's password=) */
+	for (;;) {
+		const char *k = strstr(p, "password=");
+		if (!k)
+			break;
+		bool starts = k == url || strchr("?&; ", k[-1]);
+		k += strlen("password=");
+		buf_append(&b, p, (size_t)(k - p));
+		p = k;
+		if (!starts)
+			continue;
+		buf_append_str(&b, mask);
+		p += strcspn(p, "&# ");
+	}
+	buf_append_str(&b, p);
+	snprintf(out, outlen, "%s", b.data ? b.data : "");
+	buf_free(&b);
+	return out;
+}
+
 void config_print_help(FILE *f)
 {
-	fprintf(f, "Environment variables:\n");
+	fprintf(f, "Environment variables (those unset are read from the file CINEMA_ENV_FILE "
+		   "names, else from ./.data/env\nwhen it exists, which scripts/run.sh "
+		   "writes):\n");
 	for (size_t i = 0; i < CFG_COUNT; i++) {
 		const struct cfg_entry *e = &cfg_table[i];
 		fprintf(f, "  %-24s %s", e->env, e->help);
 		if (e->flags & CFG_SECRET)
 			fprintf(f, " (secret)");
-		if (e->def && *e->def && !(e->flags & CFG_SECRET))
-			fprintf(f, " [default: %s]", e->def);
+		if (e->def && *e->def && !(e->flags & CFG_SECRET)) {
+			char v[512];
+			config_url_redact(e->def, v, sizeof(v));
+			fprintf(f, " [default: %s]", (e->flags & CFG_URL_CRED) ? v : e->def);
+		}
 		fprintf(f, "\n");
 	}
 }
@@ -376,8 +423,11 @@ void config_log(const struct config *cfg)
 			if ((e->flags & CFG_DEV_KEY) && v && strcmp(v, e->def) == 0)
 				LOG_WARN("secret left at its development default; set it",
 					 LOG_STR("name", e->env));
+			char redacted[512];
 			if (e->flags & CFG_SECRET)
 				v = (v && *v) ? "(set)" : "(unset)";
+			else if ((e->flags & CFG_URL_CRED) && v)
+				v = config_url_redact(v, redacted, sizeof(redacted));
 			LOG_DEBUG("config", LOG_STR("name", e->env), LOG_STR("value", v));
 			break;
 		}

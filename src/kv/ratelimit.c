@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <string.h>
 
 #include "cinema/clock.h"
@@ -5,6 +6,16 @@
 #include "cinema/log.h"
 #include "kv/kv_private.h"
 #include "kv/ratelimit_local.h"
+
+/* Says so at most once every 10 s: while Redis is down every sign-in would
+ * log it, and the keys (emails, addresses) stay out of the log. */
+static void warn_local(void)
+{
+	static atomic_llong last;
+	long long now = mono_ms(), prev = atomic_load(&last);
+	if ((prev == 0 || now - prev >= 10000) && atomic_compare_exchange_strong(&last, &prev, now))
+		LOG_WARN("rate limits counted in this process; redis unavailable");
+}
 
 bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int *retry_after_s)
 {
@@ -20,8 +31,7 @@ bool kv_rate_allow(struct kv *kv, const char *key, int limit, int window_s, int 
 		/* Failing open would let brute force run while Redis is down:
 		 * count in this process instead (per process, not across
 		 * replicas, and from zero: hits counted in Redis are unknown). */
-		LOG_WARN("rate limit counted in this process; redis unavailable",
-			 LOG_STR("key", key));
+		warn_local();
 		return rate_local_hit(kv_local_rates(kv), key, limit, window_s, mono_ms(),
 				      retry_after_s);
 	}

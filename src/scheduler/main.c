@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cinema/config.h"
+#include "cinema/envfile.h"
 #include "cinema/log.h"
 #include "scheduler/scheduler.h"
 
@@ -54,12 +55,22 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	json_object_seed(0);
+	/* scripts/run.sh leaves its settings in .data/env for other terminals. */
+	const char *env_file = NULL;
+	if (!envfile_load(&env_file, err, sizeof(err))) {
+		fprintf(stderr, "cinema-scheduler: %s\n", err);
+		curl_global_cleanup();
+		return 2;
+	}
 	if (!config_load(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "cinema-scheduler: %s\n", err);
 		curl_global_cleanup();
 		return 2;
 	}
 	log_set_level(status ? LOG_LEVEL_ERROR : cfg.log_level);
+	if (env_file)
+		LOG_INFO("settings read from a file; the environment overrides them",
+			 LOG_STR("path", env_file));
 	config_log(&cfg);
 	int rc = status ? scheduler_status(&cfg) : scheduler_run(&cfg);
 	config_free(&cfg);

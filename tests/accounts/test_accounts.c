@@ -53,24 +53,13 @@
 
 /* --- the running test; teardown ends and removes all of it --- */
 
-static struct {
-	char *ci;	     /* the test's database (migrated) */
-	PGconn *pg;	     /* a connection to it */
-	char redis_url[256]; /* REDIS_URL with the suite's database number */
-	char queue_key[64];  /* the email queue of this test */
-	char jwt_secret[80];
-	char maildir[64]; /* where the mailsink stores messages ("" until started) */
-	int smtp_port;
-	struct e2e_server srv;
-	struct harness_env srv_env;
-} w;
+static struct harness_world w;
 
 /* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
  * sends the API's email jobs (same database, same queue) to the sink. */
 static void start_mail(void)
 {
-	w.smtp_port = harness_mail_start(w.maildir, sizeof(w.maildir), w.ci, w.redis_url,
-					 w.queue_key, BASE_URL);
+	harness_world_mail(&w, BASE_URL);
 }
 
 /* Starts `cinema-api serve` on the test's database and Redis database, with
@@ -78,16 +67,10 @@ static void start_mail(void)
 static void start_api(int rate_limit)
 {
 	struct harness_env *e = &w.srv_env;
-	memset(e, 0, sizeof(*e));
-	harness_env_set(e, "DATABASE_URL=%s", w.ci);
-	harness_env_set(e, "REDIS_URL=%s", w.redis_url);
-	harness_env_set(e, "JWT_SECRET=%s", w.jwt_secret);
+	harness_world_api_env(&w, e, BASE_URL);
 	harness_env_set(e, "ACCESS_TOKEN_TTL=%d", ACCESS_TTL);
 	harness_env_set(e, "AUTH_RATE_LIMIT=%d", rate_limit);
 	harness_env_set(e, "AUTH_RATE_WINDOW=60");
-	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	harness_env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
 	harness_server_start(&w.srv, e->p);
 }
 
@@ -110,32 +93,12 @@ static void create_users(struct harness_account *u, size_t n)
 
 static void setup(void)
 {
-	static const char *const required[] = {
-		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
-		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR", NULL};
-	static unsigned n;
-	harness_require_env(required);
-	memset(&w, 0, sizeof(w));
-	harness_begin("acc");
-	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
-	snprintf(w.queue_key, sizeof(w.queue_key), "test:accounts:%ld:%u", (long)getpid(), ++n);
-	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "accounts-test");
-
-	w.ci = harness_db_open(&w.pg);
-	/* The token cleanup never runs during a test: it would delete the
-	 * tokens a test makes expired before the API sees them. */
-	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
+	harness_world_begin(&w, "acc", REDIS_DB);
 }
 
 static void teardown(void)
 {
-	harness_end();
-	harness_db_close(w.ci, w.pg);
-	if (w.redis_url[0])
-		harness_redis_flush(w.redis_url);
-	if (w.maildir[0])
-		harness_remove_dir(w.maildir);
-	memset(&w, 0, sizeof(w));
+	harness_world_end(&w);
 }
 
 /* --- HTTP --- */
@@ -151,22 +114,6 @@ static void expect_bearer_challenge(const struct e2e_resp *r, const char *what)
 }
 
 /* A 422 naming field (and text in its message, if given). */
-#define expect_invalid(r, field, text) expect_invalid_at(r, field, text, __LINE__)
-static void expect_invalid_at(const struct e2e_resp *r, const char *field, const char *text,
-			      int line)
-{
-	harness_expect_coded_at(r, 422, "validation_failed", line);
-	ck_assert_msg(harness_has_error(r, field, text), "line %d: no error on %s (%s): %s", line,
-		      field, text ? text : "any", r->body.data);
-}
-
-#define check_invalid(method, path, bearer, body, field, text)                  \
-	do {                                                                    \
-		struct e2e_resp ci_ = harness_call(method, path, bearer, body); \
-		expect_invalid(&ci_, field, text);                              \
-		e2e_resp_free(&ci_);                                            \
-	} while (0)
-
 static const char *jstr(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
@@ -421,9 +368,10 @@ START_TEST(password_change_and_reset)
 				 harness_json("{s:s,s:s}", "old_password", "Wrong-pass1!",
 					      "new_password", NEW_PASSWORD),
 				 400, "wrong_password");
-	check_invalid("POST", "/api/v1/accounts/password/change", a.access,
-		      harness_json("{s:s,s:s}", "old_password", PASSWORD, "new_password", "weak"),
-		      "new_password", "upper-case");
+	harness_check_invalid(
+		"POST", "/api/v1/accounts/password/change", a.access,
+		harness_json("{s:s,s:s}", "old_password", PASSWORD, "new_password", "weak"),
+		"new_password", "upper-case");
 	harness_check_coded_call(
 		"POST", "/api/v1/accounts/password/change", NULL,
 		harness_json("{s:s,s:s}", "old_password", PASSWORD, "new_password", NEW_PASSWORD),
@@ -453,9 +401,10 @@ START_TEST(password_change_and_reset)
 	char token[64];
 	wait_token(email, RESET_LINK, 1, token);
 	/* A weak password is refused before the token is used up. */
-	check_invalid("POST", "/api/v1/accounts/password/reset", NULL,
-		      harness_json("{s:s,s:s}", "token", token, "new_password", "alllowercase"),
-		      "new_password", "digit");
+	harness_check_invalid(
+		"POST", "/api/v1/accounts/password/reset", NULL,
+		harness_json("{s:s,s:s}", "token", token, "new_password", "alllowercase"),
+		"new_password", "digit");
 	r = harness_call("POST", "/api/v1/accounts/password/reset", NULL,
 			 harness_json("{s:s,s:s}", "token", token, "new_password", NEXT_PASSWORD));
 	harness_expect_coded(&r, 204, NULL);
@@ -660,7 +609,8 @@ START_TEST(expired_and_unknown_tokens)
 				 harness_json("{s:s}", "refresh_token", "x"), 401,
 				 "refresh_token_invalid");
 	/* A missing token is a validation error. */
-	check_invalid("POST", "/api/v1/accounts/activate", NULL, harness_json("{}"), "token", NULL);
+	harness_check_invalid("POST", "/api/v1/accounts/activate", NULL, harness_json("{}"),
+			      "token", NULL);
 
 	wait_mail_settled(3);
 }
@@ -972,12 +922,13 @@ START_TEST(admin_routes_by_group)
 	e2e_resp_free(&r);
 
 	/* Validation and unknown users. */
-	check_invalid("PATCH", upath, admin.access, harness_json("{s:s}", "group", "ROOT"), "group",
-		      NULL);
-	check_invalid("PATCH", upath, admin.access, harness_json("{s:s}", "is_active", "yes"),
-		      "is_active", NULL);
-	check_invalid("PATCH", upath, admin.access, harness_json("{s:s}", "email", "x@example.com"),
-		      "email", "unknown field");
+	harness_check_invalid("PATCH", upath, admin.access, harness_json("{s:s}", "group", "ROOT"),
+			      "group", NULL);
+	harness_check_invalid("PATCH", upath, admin.access,
+			      harness_json("{s:s}", "is_active", "yes"), "is_active", NULL);
+	harness_check_invalid("PATCH", upath, admin.access,
+			      harness_json("{s:s}", "email", "x@example.com"), "email",
+			      "unknown field");
 	harness_check_coded_call("GET", "/api/v1/admin/users/999999", admin.access, NULL, 404,
 				 NULL);
 	harness_check_coded_call("PATCH", "/api/v1/admin/users/999999", admin.access,
@@ -1175,7 +1126,7 @@ START_TEST(admin_user_list)
 	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
 		r = list_users(admin.access, bad[b][0]);
 		ck_assert_msg(r.status == 422, "%s: status %ld", bad[b][0], r.status);
-		expect_invalid(&r, bad[b][1], NULL);
+		harness_expect_invalid(&r, bad[b][1], NULL);
 		e2e_resp_free(&r);
 	}
 	r = list_users(admin.access, "?per_page=100");
@@ -1234,7 +1185,7 @@ START_TEST(register_validation)
 	/* Each broken password rule is named; the rules kept are not. */
 	struct e2e_resp r = harness_call(
 		"POST", path, NULL, harness_json("{s:s,s:s}", "email", email, "password", "abc"));
-	expect_invalid(&r, "password", "at least 8 characters");
+	harness_expect_invalid(&r, "password", "at least 8 characters");
 	ck_assert(harness_has_error(&r, "password", "upper-case"));
 	ck_assert(harness_has_error(&r, "password", "digit"));
 	ck_assert(harness_has_error(&r, "password", "special"));
@@ -1245,7 +1196,7 @@ START_TEST(register_validation)
 
 	r = harness_call("POST", path, NULL,
 			 harness_json("{s:s,s:s}", "email", email, "password", "ABCDEFGHIJ"));
-	expect_invalid(&r, "password", "lower-case");
+	harness_expect_invalid(&r, "password", "lower-case");
 	ck_assert(harness_has_error(&r, "password", "digit"));
 	ck_assert(harness_has_error(&r, "password", "special"));
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")), 3);
@@ -1253,7 +1204,7 @@ START_TEST(register_validation)
 
 	r = harness_call("POST", path, NULL,
 			 harness_json("{s:s,s:s}", "email", email, "password", "abcdefgh1!"));
-	expect_invalid(&r, "password", "upper-case");
+	harness_expect_invalid(&r, "password", "upper-case");
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")), 1);
 	e2e_resp_free(&r);
 
@@ -1263,14 +1214,14 @@ START_TEST(register_validation)
 	longpw[129] = '\0';
 	r = harness_call("POST", path, NULL,
 			 harness_json("{s:s,s:s}", "email", email, "password", longpw));
-	expect_invalid(&r, "password", "at most 128");
+	harness_expect_invalid(&r, "password", "at most 128");
 	ck_assert_uint_eq(json_array_size(json_object_get(r.json, "errors")), 1);
 	e2e_resp_free(&r);
 	longpw[128] = '\0'; /* 128 is allowed: checked by the success below */
 
-	check_invalid("POST", path, NULL,
-		      harness_json("{s:s,s:i}", "email", email, "password", 12345678), "password",
-		      NULL);
+	harness_check_invalid("POST", path, NULL,
+			      harness_json("{s:s,s:i}", "email", email, "password", 12345678),
+			      "password", NULL);
 
 	/* Bad emails. */
 	static const char *const bad_emails[] = {
@@ -1281,18 +1232,18 @@ START_TEST(register_validation)
 			"POST", path, NULL,
 			harness_json("{s:s,s:s}", "email", bad_emails[i], "password", PASSWORD));
 		ck_assert_msg(r.status == 422, "email \"%s\": status %ld", bad_emails[i], r.status);
-		expect_invalid(&r, "email", NULL);
+		harness_expect_invalid(&r, "email", NULL);
 		ck_assert(!harness_has_error(&r, "password", NULL));
 		e2e_resp_free(&r);
 	}
 
 	/* Unknown and missing fields. */
-	check_invalid("POST", path, NULL,
-		      harness_json("{s:s,s:s,s:s}", "email", email, "password", PASSWORD, "group",
-				   "ADMIN"),
-		      "group", "unknown field");
+	harness_check_invalid("POST", path, NULL,
+			      harness_json("{s:s,s:s,s:s}", "email", email, "password", PASSWORD,
+					   "group", "ADMIN"),
+			      "group", "unknown field");
 	r = harness_call("POST", path, NULL, harness_json("{}"));
-	expect_invalid(&r, "email", "required");
+	harness_expect_invalid(&r, "email", "required");
 	ck_assert(harness_has_error(&r, "password", "required"));
 	e2e_resp_free(&r);
 
@@ -1311,12 +1262,12 @@ START_TEST(register_validation)
 	 * words; in a member name: 400, in our words too. */
 	body = "{\"email\":\"a\\u0000@example.com\",\"password\":\"Popcorn-42!\"}";
 	r = harness_raw("POST", path, json_ct, body, strlen(body));
-	expect_invalid(&r, "email", "must not contain NUL characters");
+	harness_expect_invalid(&r, "email", "must not contain NUL characters");
 	ck_assert(!harness_has_error(&r, "password", NULL));
 	e2e_resp_free(&r);
 	body = "{\"email\":\"nul@example.com\",\"password\":\"Popcorn-42!\\u0000\"}";
 	r = harness_raw("POST", path, json_ct, body, strlen(body));
-	expect_invalid(&r, "password", "must not contain NUL characters");
+	harness_expect_invalid(&r, "password", "must not contain NUL characters");
 	ck_assert(!harness_has_error(&r, "email", NULL));
 	e2e_resp_free(&r);
 	body = "{\"email\\u0000\":\"nul@example.com\",\"password\":\"Popcorn-42!\"}";
@@ -1390,9 +1341,9 @@ START_TEST(resend_and_forgot_do_not_enumerate)
 		for (size_t e = 0; e < 3; e++)
 			free(bodies[e]);
 	}
-	check_invalid("POST", paths[0], NULL, harness_json("{s:s}", "email", "nope"), "email",
-		      NULL);
-	check_invalid("POST", paths[1], NULL, harness_json("{}"), "email", "required");
+	harness_check_invalid("POST", paths[0], NULL, harness_json("{s:s}", "email", "nope"),
+			      "email", NULL);
+	harness_check_invalid("POST", paths[1], NULL, harness_json("{}"), "email", "required");
 
 	/* Mail went only where it should: registration and resend to the
 	 * inactive account, the reset link to the active one. */
@@ -1529,7 +1480,7 @@ START_TEST(profile_update)
 		char *text = json_dumps(bad[i].body, JSON_COMPACT);
 		r = harness_call("PATCH", path, s.access, bad[i].body);
 		ck_assert_msg(r.status == 422, "%s: status %ld: %s", text, r.status, r.body.data);
-		expect_invalid(&r, bad[i].field, bad[i].text);
+		harness_expect_invalid(&r, bad[i].field, bad[i].text);
 		e2e_resp_free(&r);
 		free(text);
 	}
@@ -1601,7 +1552,7 @@ START_TEST(avatar_upload)
 	harness_expect_coded(&r, 415, "unsupported_media_type");
 	e2e_resp_free(&r);
 	r = put_avatar(s.access, "image/png", jpeg_head, sizeof(jpeg_head));
-	expect_invalid(&r, "body", NULL);
+	harness_expect_invalid(&r, "body", NULL);
 	e2e_resp_free(&r);
 	const char *anon[] = {"Content-Type: image/png", NULL};
 	r = harness_raw("PUT", "/api/v1/accounts/me/avatar", anon, (const char *)tiny_png,

@@ -45,103 +45,33 @@
 
 /* --- the running test; teardown ends and removes all of it --- */
 
-static struct {
-	char *ci;	     /* the test's database (migrated) */
-	PGconn *pg;	     /* a connection to it */
-	char redis_url[256]; /* REDIS_URL with the suite's database number */
-	char queue_key[64];  /* the email queue of this test */
-	char jwt_secret[80];
-	char maildir[64]; /* where the mailsink stores messages ("" until started) */
-	int smtp_port;
-	struct e2e_server srv;
-	struct harness_env srv_env;
-} w;
-
-/* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
- * sends the API's email jobs (same database, same queue) to the sink. */
-static void start_mail(void)
-{
-	w.smtp_port = harness_mail_start(w.maildir, sizeof(w.maildir), w.ci, w.redis_url,
-					 w.queue_key, BASE_URL);
-}
+static struct harness_world w;
 
 /* Starts `cinema-api serve` on the test's database and Redis database, and
  * if asked the email path first. */
 static void boot(bool mail)
 {
 	if (mail)
-		start_mail();
-	struct harness_env *e = &w.srv_env;
-	memset(e, 0, sizeof(*e));
-	harness_env_set(e, "DATABASE_URL=%s", w.ci);
-	harness_env_set(e, "REDIS_URL=%s", w.redis_url);
-	harness_env_set(e, "JWT_SECRET=%s", w.jwt_secret);
-	harness_env_set(e, "AUTH_RATE_LIMIT=100000");
-	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	harness_env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
-	harness_server_start(&w.srv, e->p);
+		harness_world_mail(&w, BASE_URL);
+	harness_world_api_env(&w, &w.srv_env, BASE_URL);
+	harness_server_start(&w.srv, w.srv_env.p);
 }
 
 /* --- fixture --- */
 
 static void setup(void)
 {
-	static const char *const required[] = {
-		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
-		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR", NULL};
-	static unsigned n;
-	harness_require_env(required);
-	memset(&w, 0, sizeof(w));
-	harness_begin("eng");
-	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
-	snprintf(w.queue_key, sizeof(w.queue_key), "test:engagement:%ld:%u", (long)getpid(), ++n);
-	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "engagement-test");
-
-	w.ci = harness_db_open(&w.pg);
-	/* No periodic job runs during a test. */
-	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
+	harness_world_begin(&w, "eng", REDIS_DB);
 }
 
 static void teardown(void)
 {
-	harness_end();
-	harness_db_close(w.ci, w.pg);
-	if (w.redis_url[0])
-		harness_redis_flush(w.redis_url);
-	if (w.maildir[0])
-		harness_remove_dir(w.maildir);
-	memset(&w, 0, sizeof(w));
+	harness_world_end(&w);
 }
 
 /* --- HTTP --- */
 
 /* A 422 naming field (and text in its message, if given). */
-#define check_invalid(method, path, bearer, body, field, text) \
-	check_invalid_at(method, path, bearer, body, field, text, __LINE__)
-static void check_invalid_at(const char *method, const char *path, const char *bearer, json_t *body,
-			     const char *field, const char *text, int line)
-{
-	struct e2e_resp r = harness_call(method, path, bearer, body);
-	harness_expect_at(&r, 422, "validation_failed", line);
-	ck_assert_msg(harness_has_error(&r, field, text), "line %d: no error on %s (%s): %s", line,
-		      field, text ? text : "any", r.body.data);
-	e2e_resp_free(&r);
-}
-
-/* GET path as bearer (NULL: anonymous); asserts 200 and answers the owned
- * JSON body. */
-#define get_json(path, bearer) get_json_at(path, bearer, __LINE__)
-static json_t *get_json_at(const char *path, const char *bearer, int line)
-{
-	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
-	harness_expect_at(&r, 200, NULL, line);
-	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
-	json_t *j = json_incref(r.json);
-	e2e_resp_free(&r);
-	return j;
-}
-
 /* POST a comment; answers its id. parent 0: top level. */
 #define post_comment(movie, bearer, text, parent) \
 	post_comment_at(movie, bearer, text, parent, __LINE__)
@@ -214,7 +144,7 @@ static void make_catalog(struct catalog *c)
 /* GET /movies/{id} as bearer. */
 static json_t *get_movie(long long id, const char *bearer)
 {
-	return get_json(harness_fmt("/api/v1/movies/%lld", id), bearer);
+	return harness_get_json(harness_fmt("/api/v1/movies/%lld", id), bearer);
 }
 
 static double jnum(const json_t *o, const char *key)
@@ -285,7 +215,7 @@ static const char *item_ids(const json_t *page)
 #define expect_favorites(bearer, query, ids) expect_favorites_at(bearer, query, ids, __LINE__)
 static void expect_favorites_at(const char *bearer, const char *query, const char *ids, int line)
 {
-	json_t *p = get_json_at(harness_fmt("/api/v1/favorites%s", query), bearer, line);
+	json_t *p = harness_get_json_at(harness_fmt("/api/v1/favorites%s", query), bearer, line);
 	ck_assert_msg(strcmp(item_ids(p), ids) == 0, "line %d: favorites%s are [%s], want [%s]",
 		      line, query, item_ids(p), ids);
 	json_decref(p);
@@ -346,7 +276,7 @@ START_TEST(writes_need_sign_in)
 				"(SELECT count(*) FROM comments)"),
 		0);
 	/* Reading comments is for anyone. */
-	json_t *p = get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
+	json_t *p = harness_get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
 	ck_assert_int_eq(jint(p, "total_items"), 0);
 	json_decref(p);
 }
@@ -434,24 +364,27 @@ START_TEST(reactions_and_ratings)
 			   404, NULL);
 
 	/* Bad bodies: 422 naming the field. */
-	check_invalid("PUT", reaction, a, harness_json("{s:s}", "reaction", "love"), "reaction",
-		      "like or dislike");
-	check_invalid("PUT", reaction, a, harness_json("{s:i}", "reaction", 1), "reaction",
-		      "string");
-	check_invalid("PUT", reaction, a, harness_json("{}"), "reaction", "required");
-	check_invalid("PUT", reaction, a, harness_json("{s:n}", "reaction"), "reaction",
-		      "required");
-	check_invalid("PUT", reaction, a, harness_json("{s:s,s:b}", "reaction", "like", "extra", 1),
-		      "extra", "unknown field");
-	check_invalid("PUT", rating, a, harness_json("{s:i}", "score", 0), "score",
-		      "between 1 and 10");
-	check_invalid("PUT", rating, a, harness_json("{s:i}", "score", 11), "score",
-		      "between 1 and 10");
-	check_invalid("PUT", rating, a, harness_json("{s:s}", "score", "7"), "score", "integer");
-	check_invalid("PUT", rating, a, harness_json("{s:f}", "score", 7.5), "score", "integer");
-	check_invalid("PUT", rating, a, harness_json("{}"), "score", "required");
-	check_invalid("PUT", rating, a, harness_json("{s:i,s:i}", "score", 7, "stars", 7), "stars",
-		      "unknown field");
+	harness_check_invalid("PUT", reaction, a, harness_json("{s:s}", "reaction", "love"),
+			      "reaction", "like or dislike");
+	harness_check_invalid("PUT", reaction, a, harness_json("{s:i}", "reaction", 1), "reaction",
+			      "string");
+	harness_check_invalid("PUT", reaction, a, harness_json("{}"), "reaction", "required");
+	harness_check_invalid("PUT", reaction, a, harness_json("{s:n}", "reaction"), "reaction",
+			      "required");
+	harness_check_invalid("PUT", reaction, a,
+			      harness_json("{s:s,s:b}", "reaction", "like", "extra", 1), "extra",
+			      "unknown field");
+	harness_check_invalid("PUT", rating, a, harness_json("{s:i}", "score", 0), "score",
+			      "between 1 and 10");
+	harness_check_invalid("PUT", rating, a, harness_json("{s:i}", "score", 11), "score",
+			      "between 1 and 10");
+	harness_check_invalid("PUT", rating, a, harness_json("{s:s}", "score", "7"), "score",
+			      "integer");
+	harness_check_invalid("PUT", rating, a, harness_json("{s:f}", "score", 7.5), "score",
+			      "integer");
+	harness_check_invalid("PUT", rating, a, harness_json("{}"), "score", "required");
+	harness_check_invalid("PUT", rating, a, harness_json("{s:i,s:i}", "score", 7, "stars", 7),
+			      "stars", "unknown field");
 	harness_check_call("PUT", rating, a, NULL, 415, "unsupported_media_type");
 	const char *ct[] = {"Content-Type: application/json", NULL};
 	struct e2e_resp r = harness_raw("PUT", rating, ct, "[1]", 3);
@@ -508,11 +441,11 @@ START_TEST(favorites)
 	expect_favorites(a, "?search=lighthouse", harness_fmt("%lld", c.m1));
 	expect_favorites(a, "?sort=year&per_page=2&page=2", harness_fmt("%lld", c.m3));
 	expect_favorites(b, "", harness_fmt("%lld", c.m3));
-	json_t *p = get_json("/api/v1/favorites?per_page=2", a);
+	json_t *p = harness_get_json("/api/v1/favorites?per_page=2", a);
 	ck_assert_int_eq(jint(p, "total_items"), 3);
 	ck_assert_int_eq(jint(p, "total_pages"), 2);
 	json_decref(p);
-	check_invalid("GET", "/api/v1/favorites?sort=shoe", a, NULL, "sort", NULL);
+	harness_check_invalid("GET", "/api/v1/favorites?sort=shoe", a, NULL, "sort", NULL);
 
 	/* DELETE: idempotent; unknown movies are 404. */
 	harness_check_call("DELETE", harness_fmt("/api/v1/favorites/%lld", c.m2), a, NULL, 204,
@@ -611,7 +544,7 @@ START_TEST(comment_threads)
 
 	/* Anonymous: pages of roots with their whole subtree, oldest first,
 	 * and no liked_by_me. */
-	json_t *p = get_json(path, NULL);
+	json_t *p = harness_get_json(path, NULL);
 	expect_tree(p, harness_fmt("%lld(%lld(%lld),%lld),%lld(%lld),%lld", r1, x1, y1, x2, r2, x3,
 				   r3));
 	ck_assert_int_eq(jint(p, "total_items"), 3);
@@ -639,28 +572,29 @@ START_TEST(comment_threads)
 	json_decref(p);
 
 	/* Pages count roots; replies come with their root. */
-	p = get_json(harness_fmt("%s?per_page=2&page=2", path), NULL);
+	p = harness_get_json(harness_fmt("%s?per_page=2&page=2", path), NULL);
 	expect_tree(p, harness_fmt("%lld", r3));
 	ck_assert_int_eq(jint(p, "total_items"), 3);
 	ck_assert_int_eq(jint(p, "total_pages"), 2);
 	json_decref(p);
-	p = get_json(harness_fmt("%s?per_page=1&page=2", path), NULL);
+	p = harness_get_json(harness_fmt("%s?per_page=1&page=2", path), NULL);
 	expect_tree(p, harness_fmt("%lld(%lld)", r2, x3));
 	json_decref(p);
-	p = get_json(harness_fmt("%s?page=9", path), NULL);
+	p = harness_get_json(harness_fmt("%s?page=9", path), NULL);
 	expect_tree(p, "");
 	ck_assert_int_eq(jint(p, "total_items"), 3);
 	json_decref(p);
-	p = get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m3), NULL);
+	p = harness_get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m3), NULL);
 	expect_tree(p, "");
 	json_decref(p);
-	check_invalid("GET", harness_fmt("%s?per_page=500", path), NULL, NULL, "per_page", NULL);
+	harness_check_invalid("GET", harness_fmt("%s?per_page=500", path), NULL, NULL, "per_page",
+			      NULL);
 	harness_check_call("GET", "/api/v1/movies/999999/comments", NULL, NULL, 404, "not_found");
 
 	/* Signed in: liked_by_me on every comment. */
 	harness_check_call("PUT", harness_fmt("/api/v1/comments/%lld/like", y1), b, NULL, 204,
 			   NULL);
-	p = get_json(path, b);
+	p = harness_get_json(path, b);
 	items = json_object_get(p, "items");
 	ck_assert(json_is_true(json_object_get(find_comment(items, y1), "liked_by_me")));
 	ck_assert(json_is_false(json_object_get(find_comment(items, r1), "liked_by_me")));
@@ -688,34 +622,41 @@ START_TEST(comment_threads)
 		NULL);
 
 	/* The parent must exist and be on the same movie. */
-	check_invalid("POST", path, a,
-		      harness_json("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)other),
-		      "parent_id", "another movie");
-	check_invalid("POST", harness_fmt("/api/v1/movies/%lld/comments", c.m2), a,
-		      harness_json("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)r1),
-		      "parent_id", "another movie");
-	check_invalid("POST", path, a, harness_json("{s:s,s:i}", "text", "x", "parent_id", 999999),
-		      "parent_id", "no comment");
+	harness_check_invalid(
+		"POST", path, a,
+		harness_json("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)other), "parent_id",
+		"another movie");
+	harness_check_invalid("POST", harness_fmt("/api/v1/movies/%lld/comments", c.m2), a,
+			      harness_json("{s:s,s:I}", "text", "x", "parent_id", (json_int_t)r1),
+			      "parent_id", "another movie");
+	harness_check_invalid("POST", path, a,
+			      harness_json("{s:s,s:i}", "text", "x", "parent_id", 999999),
+			      "parent_id", "no comment");
 	harness_check_call("POST", "/api/v1/movies/999999/comments", a,
 			   harness_json("{s:s}", "text", "x"), 404, "not_found");
 
 	/* Bad bodies. */
 	static char long_text[5002];
 	memset(long_text, 'y', 5001);
-	check_invalid("POST", path, a, harness_json("{s:s}", "text", long_text), "text",
-		      "at most 5000");
+	harness_check_invalid("POST", path, a, harness_json("{s:s}", "text", long_text), "text",
+			      "at most 5000");
 	long_text[5000] = '\0';
 	harness_check_call("POST", path, a, harness_json("{s:s}", "text", long_text), 201, NULL);
-	check_invalid("POST", path, a, harness_json("{s:s}", "text", ""), "text", "at least 1");
-	check_invalid("POST", path, a, harness_json("{s:s}", "text", " \n\t "), "text", "blank");
-	check_invalid("POST", path, a, harness_json("{s:i}", "text", 5), "text", "string");
-	check_invalid("POST", path, a, harness_json("{}"), "text", "required");
-	check_invalid("POST", path, a, harness_json("{s:s,s:s}", "text", "x", "parent_id", "1"),
-		      "parent_id", "integer");
-	check_invalid("POST", path, a, harness_json("{s:s,s:i}", "text", "x", "parent_id", 0),
-		      "parent_id", NULL);
-	check_invalid("POST", path, a, harness_json("{s:s,s:s}", "text", "x", "movie_id", "1"),
-		      "movie_id", "unknown field");
+	harness_check_invalid("POST", path, a, harness_json("{s:s}", "text", ""), "text",
+			      "at least 1");
+	harness_check_invalid("POST", path, a, harness_json("{s:s}", "text", " \n\t "), "text",
+			      "blank");
+	harness_check_invalid("POST", path, a, harness_json("{s:i}", "text", 5), "text", "string");
+	harness_check_invalid("POST", path, a, harness_json("{}"), "text", "required");
+	harness_check_invalid("POST", path, a,
+			      harness_json("{s:s,s:s}", "text", "x", "parent_id", "1"), "parent_id",
+			      "integer");
+	harness_check_invalid("POST", path, a,
+			      harness_json("{s:s,s:i}", "text", "x", "parent_id", 0), "parent_id",
+			      NULL);
+	harness_check_invalid("POST", path, a,
+			      harness_json("{s:s,s:s}", "text", "x", "movie_id", "1"), "movie_id",
+			      "unknown field");
 	harness_check_call("POST", path, a, NULL, 415, "unsupported_media_type");
 
 	json_t *m = get_movie(c.m1, NULL);
@@ -774,7 +715,7 @@ START_TEST(likes_and_notifications)
 	/* A reply to a reply notifies that reply's author only. */
 	long long y1 = post_comment(c.m1, b, "Bob answers Cat.", x1);
 
-	json_t *p = get_json(list, a);
+	json_t *p = harness_get_json(list, a);
 	ck_assert_int_eq(jint(p, "total_items"), 2);
 	json_t *items = json_object_get(p, "items");
 	expect_notification(json_array_get(items, 0), "comment_reply", c.m1, "Silent Harbor", x1,
@@ -784,13 +725,13 @@ START_TEST(likes_and_notifications)
 	long long reply_note = jint(json_array_get(items, 0), "id");
 	long long like_note = jint(json_array_get(items, 1), "id");
 	json_decref(p);
-	p = get_json(list, cc);
+	p = harness_get_json(list, cc);
 	ck_assert_int_eq(jint(p, "total_items"), 1);
 	expect_notification(json_array_get(json_object_get(p, "items"), 0), "comment_reply", c.m1,
 			    "Silent Harbor", y1, u[1].id, false);
 	long long cat_note = jint(json_array_get(json_object_get(p, "items"), 0), "id");
 	json_decref(p);
-	p = get_json(list, b);
+	p = harness_get_json(list, b);
 	ck_assert_int_eq(jint(p, "total_items"), 0);
 	json_decref(p);
 
@@ -807,39 +748,39 @@ START_TEST(likes_and_notifications)
 			   NULL, 204, NULL);
 	harness_check_call("POST", harness_fmt("/api/v1/notifications/%lld/read", like_note), a,
 			   NULL, 204, NULL);
-	p = get_json(harness_fmt("%s?unread=true", list), a);
+	p = harness_get_json(harness_fmt("%s?unread=true", list), a);
 	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", reply_note));
 	json_decref(p);
-	p = get_json(harness_fmt("%s?unread=false", list), a);
+	p = harness_get_json(harness_fmt("%s?unread=false", list), a);
 	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", like_note));
 	expect_notification(json_array_get(json_object_get(p, "items"), 0), "comment_like", c.m1,
 			    "Silent Harbor", r1, u[1].id, true);
 	json_decref(p);
-	p = get_json(harness_fmt("%s?per_page=1&page=2", list), a);
+	p = harness_get_json(harness_fmt("%s?per_page=1&page=2", list), a);
 	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", like_note));
 	ck_assert_int_eq(jint(p, "total_items"), 2);
 	json_decref(p);
-	check_invalid("GET", harness_fmt("%s?unread=yes", list), a, NULL, "unread",
-		      "true or false");
+	harness_check_invalid("GET", harness_fmt("%s?unread=yes", list), a, NULL, "unread",
+			      "true or false");
 
 	/* Someone else's notification is not found. */
 	harness_check_call("POST", harness_fmt("/api/v1/notifications/%lld/read", cat_note), a,
 			   NULL, 404, "not_found");
 	harness_check_call("POST", "/api/v1/notifications/999999/read", a, NULL, 404, "not_found");
-	p = get_json(harness_fmt("%s?unread=true", list), cc);
+	p = harness_get_json(harness_fmt("%s?unread=true", list), cc);
 	ck_assert_str_eq(item_ids(p), harness_fmt("%lld", cat_note));
 	json_decref(p);
 
 	/* Read all: only the caller's. */
 	harness_check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
 	harness_check_call("POST", "/api/v1/notifications/read-all", a, NULL, 204, NULL);
-	p = get_json(harness_fmt("%s?unread=true", list), a);
+	p = harness_get_json(harness_fmt("%s?unread=true", list), a);
 	ck_assert_int_eq(jint(p, "total_items"), 0);
 	json_decref(p);
-	p = get_json(harness_fmt("%s?unread=false", list), a);
+	p = harness_get_json(harness_fmt("%s?unread=false", list), a);
 	ck_assert_int_eq(jint(p, "total_items"), 2);
 	json_decref(p);
-	p = get_json(harness_fmt("%s?unread=true", list), cc);
+	p = harness_get_json(harness_fmt("%s?unread=true", list), cc);
 	ck_assert_int_eq(jint(p, "total_items"), 1);
 	json_decref(p);
 
@@ -987,7 +928,7 @@ START_TEST(comment_delete)
 	json_t *m = get_movie(c.m1, NULL);
 	ck_assert_int_eq(jint(m, "comment_count"), 2);
 	json_decref(m);
-	json_t *p = get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
+	json_t *p = harness_get_json(harness_fmt("/api/v1/movies/%lld/comments", c.m1), NULL);
 	expect_tree(p, harness_fmt("%lld,%lld", r2, r3));
 	json_decref(p);
 

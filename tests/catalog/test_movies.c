@@ -228,22 +228,6 @@ static void expect_at(const struct e2e_resp *r, long status, const char *code, i
 		e2e_resp_free(&cc_);                                            \
 	} while (0)
 
-#define expect_invalid(r, field, text) expect_invalid_at(r, field, text, __LINE__)
-static void expect_invalid_at(const struct e2e_resp *r, const char *field, const char *text,
-			      int line)
-{
-	expect_at(r, 422, "validation_failed", line);
-	ck_assert_msg(harness_has_error(r, field, text), "line %d: no error on %s (%s): %s", line,
-		      field, text ? text : "any", r->body.data);
-}
-
-#define check_invalid(method, path, bearer, body, field, text)                  \
-	do {                                                                    \
-		struct e2e_resp ci_ = harness_call(method, path, bearer, body); \
-		expect_invalid(&ci_, field, text);                              \
-		e2e_resp_free(&ci_);                                            \
-	} while (0)
-
 static const char *jstr(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
@@ -816,20 +800,20 @@ START_TEST(movie_filters)
 		{"page=abc", "page"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		check_invalid("GET", harness_fmt("/api/v1/movies?%s", bad[i].query), NULL, NULL,
-			      bad[i].field, NULL);
-		check_invalid("GET", harness_fmt("/api/v1/favorites?%s", bad[i].query), w.user,
-			      NULL, bad[i].field, NULL);
+		harness_check_invalid("GET", harness_fmt("/api/v1/movies?%s", bad[i].query), NULL,
+				      NULL, bad[i].field, NULL);
+		harness_check_invalid("GET", harness_fmt("/api/v1/favorites?%s", bad[i].query),
+				      w.user, NULL, bad[i].field, NULL);
 	}
 	/* Every bad parameter is named at once. */
 	struct e2e_resp r = harness_call(
 		"GET", "/api/v1/movies?year=abc&genre=0&sort=x&per_page=0&price_max=-1", NULL,
 		NULL);
-	expect_invalid(&r, "year", "from 1888 to 2100");
-	expect_invalid(&r, "genre", NULL);
-	expect_invalid(&r, "sort", "created_at");
-	expect_invalid(&r, "per_page", "1 to 100");
-	expect_invalid(&r, "price_max", "99999999.99");
+	harness_expect_invalid(&r, "year", "from 1888 to 2100");
+	harness_expect_invalid(&r, "genre", NULL);
+	harness_expect_invalid(&r, "sort", "created_at");
+	harness_expect_invalid(&r, "per_page", "1 to 100");
+	harness_expect_invalid(&r, "price_max", "99999999.99");
 	e2e_resp_free(&r);
 }
 END_TEST
@@ -971,13 +955,15 @@ START_TEST(movie_pagination)
 	ck_assert_int_eq(l.total_pages, 1);
 	list_free(&l);
 	/* Bounds. */
-	check_invalid("GET", "/api/v1/movies?per_page=0", NULL, NULL, "per_page", "1 to 100");
-	check_invalid("GET", "/api/v1/movies?per_page=101", NULL, NULL, "per_page", "1 to 100");
-	check_invalid("GET", "/api/v1/movies?per_page=-5", NULL, NULL, "per_page", NULL);
-	check_invalid("GET", "/api/v1/movies?page=abc", NULL, NULL, "page", NULL);
-	check_invalid("GET", "/api/v1/movies?page=0", NULL, NULL, "page", NULL);
-	check_invalid("GET", "/api/v1/movies?page=1000001", NULL, NULL, "page", NULL);
-	check_invalid("GET", "/api/v1/movies?page=1.5", NULL, NULL, "page", NULL);
+	harness_check_invalid("GET", "/api/v1/movies?per_page=0", NULL, NULL, "per_page",
+			      "1 to 100");
+	harness_check_invalid("GET", "/api/v1/movies?per_page=101", NULL, NULL, "per_page",
+			      "1 to 100");
+	harness_check_invalid("GET", "/api/v1/movies?per_page=-5", NULL, NULL, "per_page", NULL);
+	harness_check_invalid("GET", "/api/v1/movies?page=abc", NULL, NULL, "page", NULL);
+	harness_check_invalid("GET", "/api/v1/movies?page=0", NULL, NULL, "page", NULL);
+	harness_check_invalid("GET", "/api/v1/movies?page=1000001", NULL, NULL, "page", NULL);
+	harness_check_invalid("GET", "/api/v1/movies?page=1.5", NULL, NULL, "page", NULL);
 }
 END_TEST
 
@@ -1052,8 +1038,8 @@ START_TEST(movie_search)
 	char text[1024];
 	memset(text, 'a', 201);
 	text[201] = '\0';
-	check_invalid("GET", harness_fmt("/api/v1/movies?search=%s", text), NULL, NULL, "search",
-		      "at most 200 characters");
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?search=%s", text), NULL, NULL,
+			      "search", "at most 200 characters");
 	text[200] = '\0';
 	check_search(text, "", END);
 	text[0] = '\0';
@@ -1061,8 +1047,8 @@ START_TEST(movie_search)
 		strcat(text, i % 10 == 9 ? " " : "é");
 	check_search(text, "", END);
 	strcat(text, "é");
-	check_invalid("GET", harness_fmt("/api/v1/movies?search=%s", urlenc(text)), NULL, NULL,
-		      "search", "at most 200 characters");
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?search=%s", urlenc(text)), NULL,
+			      NULL, "search", "at most 200 characters");
 	/* Long words and many of them are cut, not refused. */
 	text[0] = '\0';
 	for (int i = 0; i < 199; i++)
@@ -1085,9 +1071,10 @@ START_TEST(movie_search)
 		strcat(text, " ");
 	}
 	check_search(text, "", movie_index("Casablanca", 0), END);
-	check_invalid("GET", "/api/v1/movies?search=%FF", NULL, NULL, "search", "UTF-8");
-	check_invalid("GET", "/api/v1/movies?search=ab%C3", NULL, NULL, "search", "UTF-8");
-	check_invalid("GET", "/api/v1/movies?search=%ED%A0%80", NULL, NULL, "search", "UTF-8");
+	harness_check_invalid("GET", "/api/v1/movies?search=%FF", NULL, NULL, "search", "UTF-8");
+	harness_check_invalid("GET", "/api/v1/movies?search=ab%C3", NULL, NULL, "search", "UTF-8");
+	harness_check_invalid("GET", "/api/v1/movies?search=%ED%A0%80", NULL, NULL, "search",
+			      "UTF-8");
 }
 END_TEST
 
@@ -1530,12 +1517,12 @@ START_TEST(movie_writes)
 	static const char *const required[] = {"name",	"year",	       "time",	"imdb",
 					       "votes", "description", "price", "certification_id"};
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		expect_invalid(&r, required[i], "is required");
+		harness_expect_invalid(&r, required[i], "is required");
 	ck_assert(!harness_has_error(&r, "meta_score", NULL));
 	ck_assert(!harness_has_error(&r, "genre_ids", NULL));
 	e2e_resp_free(&r);
-	check_invalid("POST", M, w.mod, with("name", json_null()), "name", "is required");
-	check_invalid("POST", M, w.mod, with("price", NULL), "price", "is required");
+	harness_check_invalid("POST", M, w.mod, with("name", json_null()), "name", "is required");
+	harness_check_invalid("POST", M, w.mod, with("price", NULL), "price", "is required");
 
 	/* Wrong types and out-of-range values. */
 	static const struct {
@@ -1591,33 +1578,33 @@ START_TEST(movie_writes)
 		ck_assert_msg(v != NULL, "bad JSON in the test: %s", bad[i].json);
 		struct e2e_resp b =
 			harness_call("POST", M, w.mod, with(bad[i].field, json_incref(v)));
-		expect_invalid(&b, bad[i].field, bad[i].message);
+		harness_expect_invalid(&b, bad[i].field, bad[i].message);
 		e2e_resp_free(&b);
 		/* The same on PATCH (unknown fields and types are checked alike). */
 		json_t *patch = json_object();
 		json_object_set(patch, bad[i].field, v);
 		b = harness_call("PATCH", path, w.mod, patch);
-		expect_invalid(&b, bad[i].field, bad[i].message);
+		harness_expect_invalid(&b, bad[i].field, bad[i].message);
 		e2e_resp_free(&b);
 		json_decref(v);
 	}
 	/* Too long text; too many links. */
-	check_invalid("POST", M, w.mod, with("name", long_string(301, "é")), "name",
-		      "at most 300 characters");
-	check_invalid("POST", M, w.mod, with("description", long_string(10001, "x")), "description",
-		      "at most 10000 characters");
+	harness_check_invalid("POST", M, w.mod, with("name", long_string(301, "é")), "name",
+			      "at most 300 characters");
+	harness_check_invalid("POST", M, w.mod, with("description", long_string(10001, "x")),
+			      "description", "at most 10000 characters");
 	json_t *many = json_array();
 	for (int i = 1; i <= 51; i++)
 		json_array_append_new(many, json_integer(i));
-	check_invalid("POST", M, w.mod, with("genre_ids", many), "genre_ids", "at most 50");
+	harness_check_invalid("POST", M, w.mod, with("genre_ids", many), "genre_ids", "at most 50");
 	/* Several problems are all named. */
 	json_t *multi = with("year", json_string("x"));
 	json_object_set_new(multi, "price", json_real(1.5));
 	json_object_set_new(multi, "colour", json_true());
 	r = harness_call("POST", M, w.mod, multi);
-	expect_invalid(&r, "year", NULL);
-	expect_invalid(&r, "price", NULL);
-	expect_invalid(&r, "colour", "unknown field");
+	harness_expect_invalid(&r, "year", NULL);
+	harness_expect_invalid(&r, "price", NULL);
+	harness_expect_invalid(&r, "colour", "unknown field");
 	e2e_resp_free(&r);
 	/* Unknown ids of genres, stars, directors, certification. */
 	json_t *refs = with("certification_id", json_integer(999999));
@@ -1626,17 +1613,18 @@ START_TEST(movie_writes)
 	json_object_set_new(refs, "star_ids", harness_json("[i]", 999997));
 	json_object_set_new(refs, "director_ids", harness_json("[i]", 999996));
 	r = harness_call("POST", M, w.mod, refs);
-	expect_invalid(&r, "certification_id", "no certification");
-	expect_invalid(&r, "genre_ids", "999998");
-	expect_invalid(&r, "genre_ids", "999999");
+	harness_expect_invalid(&r, "certification_id", "no certification");
+	harness_expect_invalid(&r, "genre_ids", "999998");
+	harness_expect_invalid(&r, "genre_ids", "999999");
 	ck_assert(!harness_has_error(&r, "genre_ids", harness_fmt("%lld,", w.genre[DRAMA])));
-	expect_invalid(&r, "star_ids", "999997");
-	expect_invalid(&r, "director_ids", "999996");
+	harness_expect_invalid(&r, "star_ids", "999997");
+	harness_expect_invalid(&r, "director_ids", "999996");
 	e2e_resp_free(&r);
-	check_invalid("PATCH", path, w.mod, harness_json("{s:[i]}", "star_ids", 999999), "star_ids",
-		      "999999");
-	check_invalid("PATCH", path, w.mod, harness_json("{s:i}", "certification_id", 999999),
-		      "certification_id", NULL);
+	harness_check_invalid("PATCH", path, w.mod, harness_json("{s:[i]}", "star_ids", 999999),
+			      "star_ids", "999999");
+	harness_check_invalid("PATCH", path, w.mod,
+			      harness_json("{s:i}", "certification_id", 999999), "certification_id",
+			      NULL);
 	/* Not JSON, not an object, not JSON content. */
 	const char *json_ct[] = {"Content-Type: application/json", NULL, NULL};
 	char auth[2200];
@@ -1698,7 +1686,7 @@ START_TEST(movie_writes)
 	for (size_t i = 0; i < sizeof(not_null) / sizeof(not_null[0]); i++) {
 		json_t *b = json_object();
 		json_object_set_new(b, not_null[i], json_null());
-		check_invalid("PATCH", path, w.mod, b, not_null[i], "cannot be null");
+		harness_check_invalid("PATCH", path, w.mod, b, not_null[i], "cannot be null");
 	}
 	r = harness_call("PATCH", path, w.mod, harness_json("{s:n}", "gross"));
 	expect(&r, 200, NULL);
@@ -1713,9 +1701,9 @@ START_TEST(movie_writes)
 	check_call("PATCH", path, w.mod, harness_json("{s:s}", "name", "Heat"), 200, NULL);
 
 	/* DELETE: force must be true or false; 204; then 404. */
-	check_invalid("DELETE", harness_fmt("%s?force=yes", path), w.mod, NULL, "force",
-		      "true or false");
-	check_invalid("DELETE", harness_fmt("%s?force=", path), w.mod, NULL, "force", NULL);
+	harness_check_invalid("DELETE", harness_fmt("%s?force=yes", path), w.mod, NULL, "force",
+			      "true or false");
+	harness_check_invalid("DELETE", harness_fmt("%s?force=", path), w.mod, NULL, "force", NULL);
 	check_call("DELETE", harness_fmt("%s?force=false", path), w.mod, NULL, 204, NULL);
 	check_call("GET", path, NULL, NULL, 404, "not_found");
 	check_call("DELETE", path, w.mod, NULL, 404, "not_found");
@@ -1794,7 +1782,7 @@ START_TEST(movie_writes)
 	ck_assert_int_eq(l.total, 0);
 	list_free(&l);
 	check_call("GET", "/api/v1/purchases", NULL, NULL, 401, "not_authenticated");
-	check_invalid("GET", "/api/v1/purchases?sort=x", w.user, NULL, "sort", NULL);
+	harness_check_invalid("GET", "/api/v1/purchases?sort=x", w.user, NULL, "sort", NULL);
 	check_call("DELETE", path, w.mod, NULL, 409, "movie_purchased");
 }
 END_TEST
@@ -1852,25 +1840,27 @@ START_TEST(lookup_crud)
 		check_call("PATCH", one, w.mod, harness_json("{s:s}", "name", taken), 409,
 			   "name_taken");
 		/* Validation. */
-		check_invalid("POST", base, w.mod, json_object(), "name", "is required");
-		check_invalid("POST", base, w.mod, harness_json("{s:n}", "name"), "name",
-			      "is required");
-		check_invalid("POST", base, w.mod, harness_json("{s:s}", "name", ""), "name",
-			      "at least 1");
-		check_invalid("POST", base, w.mod, harness_json("{s:i}", "name", 5), "name",
-			      "must be a string");
-		check_invalid("POST", base, w.mod, harness_json("{s:s,s:i}", "name", "X", "id", 1),
-			      "id", "unknown field");
-		check_invalid(
+		harness_check_invalid("POST", base, w.mod, json_object(), "name", "is required");
+		harness_check_invalid("POST", base, w.mod, harness_json("{s:n}", "name"), "name",
+				      "is required");
+		harness_check_invalid("POST", base, w.mod, harness_json("{s:s}", "name", ""),
+				      "name", "at least 1");
+		harness_check_invalid("POST", base, w.mod, harness_json("{s:i}", "name", 5), "name",
+				      "must be a string");
+		harness_check_invalid("POST", base, w.mod,
+				      harness_json("{s:s,s:i}", "name", "X", "id", 1), "id",
+				      "unknown field");
+		harness_check_invalid(
 			"POST", base, w.mod,
 			harness_json("{s:o}", "name", long_string((size_t)kinds[k].max + 1, "Ω")),
 			"name", harness_fmt("at most %d characters", kinds[k].max));
 		check_call("POST", base, w.mod,
 			   harness_json("{s:o}", "name", long_string((size_t)kinds[k].max, "Ω")),
 			   201, NULL);
-		check_invalid("PATCH", one, w.mod, json_object(), "name", "is required");
-		check_invalid("PATCH", one, w.mod, harness_json("{s:s,s:b}", "name", "Y", "x", 1),
-			      "x", "unknown field");
+		harness_check_invalid("PATCH", one, w.mod, json_object(), "name", "is required");
+		harness_check_invalid("PATCH", one, w.mod,
+				      harness_json("{s:s,s:b}", "name", "Y", "x", 1), "x",
+				      "unknown field");
 		/* Unknown and malformed ids. */
 		check_call("GET", harness_fmt("%s/999999", base), NULL, NULL, 404, "not_found");
 		check_call("GET", harness_fmt("%s/abc", base), NULL, NULL, 404, "not_found");
@@ -1982,14 +1972,14 @@ START_TEST(lookup_crud)
 	get_list("/api/v1/directors?search=nobody", NULL, &l);
 	ck_assert_int_eq(l.total, 0);
 	list_free(&l);
-	check_invalid("GET", "/api/v1/stars?per_page=0", NULL, NULL, "per_page", NULL);
-	check_invalid("GET", "/api/v1/directors?page=abc", NULL, NULL, "page", NULL);
+	harness_check_invalid("GET", "/api/v1/stars?per_page=0", NULL, NULL, "per_page", NULL);
+	harness_check_invalid("GET", "/api/v1/directors?page=abc", NULL, NULL, "page", NULL);
 	char text[256];
 	memset(text, 'a', 201);
 	text[201] = '\0';
-	check_invalid("GET", harness_fmt("/api/v1/stars?search=%s", text), NULL, NULL, "search",
-		      NULL);
-	check_invalid("GET", "/api/v1/directors?search=%FF", NULL, NULL, "search", "UTF-8");
+	harness_check_invalid("GET", harness_fmt("/api/v1/stars?search=%s", text), NULL, NULL,
+			      "search", NULL);
+	harness_check_invalid("GET", "/api/v1/directors?search=%FF", NULL, NULL, "search", "UTF-8");
 
 	/* A rename shows in the movies and in their search. */
 	int hopper_movies[NMOVIES];

@@ -62,38 +62,13 @@
 
 /* --- the running test; teardown ends and removes all of it --- */
 
-static struct {
-	char *ci;	     /* the test's database (migrated) */
-	PGconn *pg;	     /* a connection to it */
-	char redis_url[256]; /* REDIS_URL with the suite's database number */
-	char queue_key[64];  /* the email queue of this test */
-	char jwt_secret[80];
-	char maildir[64]; /* where the mailsink stores messages ("" until started) */
-	int smtp_port;
-	struct e2e_server srv;
-	struct harness_env srv_env;
-	struct stripe_fake *fake;
-} w;
-
-/* Starts cinema-mailsink and cinema-scheduler for this test: the scheduler
- * sends the API's email jobs (same database, same queue) to the sink. */
-static void start_mail(void)
-{
-	w.smtp_port = harness_mail_start(w.maildir, sizeof(w.maildir), w.ci, w.redis_url,
-					 w.queue_key, BASE_URL);
-}
+static struct harness_world w;
+static struct stripe_fake *fake; /* the test's Stripe, NULL until started */
 
 /* The API's environment for this test, Stripe pointing at stripe_base. */
 static void api_env(struct harness_env *e, const char *stripe_base, int timeout_ms)
 {
-	memset(e, 0, sizeof(*e));
-	harness_env_set(e, "DATABASE_URL=%s", w.ci);
-	harness_env_set(e, "REDIS_URL=%s", w.redis_url);
-	harness_env_set(e, "JWT_SECRET=%s", w.jwt_secret);
-	harness_env_set(e, "AUTH_RATE_LIMIT=100000");
-	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w.queue_key);
-	harness_env_set(e, "PUBLIC_BASE_URL=%s", BASE_URL);
-	harness_env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+	harness_world_api_env(&w, e, BASE_URL);
 	harness_env_set(e, "STRIPE_API_BASE=%s", stripe_base);
 	harness_env_set(e, "STRIPE_SECRET_KEY=%s", SECRET_KEY);
 	harness_env_set(e, "STRIPE_WEBHOOK_SECRET=%s", WEBHOOK_SECRET);
@@ -107,10 +82,10 @@ static void api_env(struct harness_env *e, const char *stripe_base, int timeout_
 static void boot_with(bool mail, int timeout_ms)
 {
 	if (mail)
-		start_mail();
-	w.fake = stripe_fake_start(SECRET_KEY, WEBHOOK_SECRET);
-	ck_assert_msg(w.fake != NULL, "the Stripe fake did not start");
-	api_env(&w.srv_env, stripe_fake_url(w.fake), timeout_ms);
+		harness_world_mail(&w, BASE_URL);
+	fake = stripe_fake_start(SECRET_KEY, WEBHOOK_SECRET);
+	ck_assert_msg(fake != NULL, "the Stripe fake did not start");
+	api_env(&w.srv_env, stripe_fake_url(fake), timeout_ms);
 	harness_server_start(&w.srv, w.srv_env.p);
 }
 
@@ -123,67 +98,17 @@ static void boot(bool mail)
 
 static void setup(void)
 {
-	static const char *const required[] = {
-		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
-		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR", NULL};
-	static unsigned n;
-	harness_require_env(required);
-	memset(&w, 0, sizeof(w));
-	harness_begin("com");
-	harness_redis_claim(w.redis_url, sizeof(w.redis_url), REDIS_DB);
-	snprintf(w.queue_key, sizeof(w.queue_key), "test:commerce:%ld:%u", (long)getpid(), ++n);
-	harness_secret(w.jwt_secret, sizeof(w.jwt_secret), "commerce-test");
-
-	w.ci = harness_db_open(&w.pg);
-	/* No periodic job runs during a test. */
-	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
+	harness_world_begin(&w, "com", REDIS_DB);
 }
 
 static void teardown(void)
 {
-	harness_end();
-	stripe_fake_stop(w.fake);
-	harness_db_close(w.ci, w.pg);
-	if (w.redis_url[0])
-		harness_redis_flush(w.redis_url);
-	if (w.maildir[0])
-		harness_remove_dir(w.maildir);
-	memset(&w, 0, sizeof(w));
+	harness_world_end(&w);
+	stripe_fake_stop(fake);
+	fake = NULL;
 }
 
 /* --- HTTP --- */
-
-/* A 422 naming field. */
-#define check_invalid(method, path, bearer, body, field) \
-	check_invalid_at(method, path, bearer, body, field, __LINE__)
-static void check_invalid_at(const char *method, const char *path, const char *bearer, json_t *body,
-			     const char *field, int line)
-{
-	struct e2e_resp r = harness_call(method, path, bearer, body);
-	harness_expect_coded_at(&r, 422, "validation_failed", line);
-	bool found = false;
-	size_t i;
-	json_t *e;
-	json_array_foreach (json_object_get(r.json, "errors"), i, e) {
-		const char *f = json_string_value(json_object_get(e, "field"));
-		found |= f && strcmp(f, field) == 0;
-	}
-	ck_assert_msg(found, "line %d: no error on %s: %s", line, field, r.body.data);
-	e2e_resp_free(&r);
-}
-
-/* GET path as bearer (NULL: anonymous); asserts 200 and answers the owned
- * JSON body. */
-#define get_json(path, bearer) get_json_at(path, bearer, __LINE__)
-static json_t *get_json_at(const char *path, const char *bearer, int line)
-{
-	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
-	harness_expect_coded_at(&r, 200, NULL, line);
-	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
-	json_t *j = json_incref(r.json);
-	e2e_resp_free(&r);
-	return j;
-}
 
 static const char *jstr(const json_t *o, const char *key)
 {
@@ -395,7 +320,7 @@ static long long place_order_at(const char *bearer, json_t **excluded, int line)
 
 static json_t *get_order(const char *bearer, long long id)
 {
-	return get_json(harness_fmt("/api/v1/orders/%lld", id), bearer);
+	return harness_get_json(harness_fmt("/api/v1/orders/%lld", id), bearer);
 }
 
 /* POST /orders/{id}/checkout; asserts 200 and the shape, answers the owned
@@ -430,7 +355,7 @@ static long long order_and_checkout(const char *bearer, const long long *movies,
 /* The PaymentIntent of a session of the fake, copied into out. */
 static void session_intent(const char *sid, char *out, size_t len)
 {
-	json_t *s = stripe_fake_session(w.fake, sid);
+	json_t *s = stripe_fake_session(fake, sid);
 	ck_assert_msg(s != NULL, "the fake has no session %s", sid);
 	snprintf(out, len, "%s", jstr(s, "payment_intent"));
 	json_decref(s);
@@ -450,7 +375,7 @@ static void pay(const char *sid)
 {
 	json_t *resp = NULL;
 	struct stripe_fake_send o = {.response_out = &resp};
-	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, w.srv.base_url, &o), 200, "completed");
+	EXPECT_HOOK(stripe_fake_complete(fake, sid, w.srv.base_url, &o), 200, "completed");
 	char *text = json_dumps(resp, JSON_COMPACT);
 	ck_assert_msg(json_is_true(json_object_get(resp, "received")), "webhook answer: %s",
 		      text ? text : "(not JSON)");
@@ -513,7 +438,7 @@ START_TEST(purchase_and_refund)
 	/* The cart. */
 	cart_add(ann, c.m[0]);
 	cart_add(ann, c.m[1]);
-	json_t *cart = get_json("/api/v1/cart", ann);
+	json_t *cart = harness_get_json("/api/v1/cart", ann);
 	static const char *const item_keys[] = {"movie_id", "name",	"price", "year",
 						"genres",   "added_at", NULL};
 	json_t *items = json_object_get(cart, "items");
@@ -536,7 +461,7 @@ START_TEST(purchase_and_refund)
 	long long order = place_order(ann, &excluded);
 	ck_assert_uint_eq(json_array_size(excluded), 0);
 	json_decref(excluded);
-	cart = get_json("/api/v1/cart", ann);
+	cart = harness_get_json("/api/v1/cart", ann);
 	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
 	expect_str(cart, "total", "0.00");
 	json_decref(cart);
@@ -560,7 +485,7 @@ START_TEST(purchase_and_refund)
 		expect_str(it, "price_at_order", movie_defs[i].price);
 	}
 	json_decref(o);
-	json_t *list = get_json("/api/v1/orders", ann);
+	json_t *list = harness_get_json("/api/v1/orders", ann);
 	ck_assert_str_eq(ids_of(page_items(list, 1), "id"), harness_fmt("%lld", order));
 	json_decref(list);
 
@@ -569,7 +494,7 @@ START_TEST(purchase_and_refund)
 	expect_str(co, "total_amount", "14.49");
 	char sid[64];
 	snprintf(sid, sizeof(sid), "%s", jstr(co, "session_id"));
-	json_t *s = stripe_fake_session(w.fake, NULL);
+	json_t *s = stripe_fake_session(fake, NULL);
 	ck_assert_msg(s != NULL, "the fake created no session");
 	expect_str(s, "id", sid);
 	expect_str(co, "checkout_url", jstr(s, "url"));
@@ -605,7 +530,7 @@ START_TEST(purchase_and_refund)
 	}
 	char pi[64];
 	snprintf(pi, sizeof(pi), "%s", jstr(s, "payment_intent"));
-	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	json_t *req = stripe_fake_last_request(fake, "/v1/checkout/sessions");
 	expect_str(req, "method", "POST");
 	expect_str(req, "authorization", "Bearer " SECRET_KEY);
 	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-1449-0", order));
@@ -629,7 +554,7 @@ START_TEST(purchase_and_refund)
 	static const char *const payment_keys[] = {"id",     "order_id", "created_at",
 						   "amount", "status",	 "external_payment_id",
 						   "items",  NULL};
-	json_t *pays = get_json("/api/v1/payments", ann);
+	json_t *pays = harness_get_json("/api/v1/payments", ann);
 	json_t *p = json_array_get(page_items(pays, 1), 0);
 	assert_has_keys(p, payment_keys, "payment");
 	ck_assert_int_eq(jint(p, "order_id"), order);
@@ -639,7 +564,7 @@ START_TEST(purchase_and_refund)
 	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 2);
 	long long payment = jint(p, "id");
 	json_decref(pays);
-	p = get_json(harness_fmt("/api/v1/payments/%lld", payment), ann);
+	p = harness_get_json(harness_fmt("/api/v1/payments/%lld", payment), ann);
 	assert_has_keys(p, payment_keys, "payment");
 	expect_str(p, "amount", "14.49");
 	expect_str(p, "external_payment_id", pi);
@@ -647,13 +572,13 @@ START_TEST(purchase_and_refund)
 	json_decref(p);
 	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM payment_items"), 2);
 
-	json_t *bought = get_json("/api/v1/purchases", ann);
+	json_t *bought = harness_get_json("/api/v1/purchases", ann);
 	ck_assert_str_eq(ids_of(page_items(bought, 2), "id"), pair(c.m[0], c.m[1]));
 	json_decref(bought);
-	json_t *m = get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), ann);
+	json_t *m = harness_get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), ann);
 	ck_assert(json_is_true(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
-	m = get_json(harness_fmt("/api/v1/movies/%lld", c.m[2]), ann);
+	m = harness_get_json(harness_fmt("/api/v1/movies/%lld", c.m[2]), ann);
 	ck_assert(json_is_false(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
 
@@ -684,7 +609,7 @@ START_TEST(purchase_and_refund)
 	/* The refund: Stripe is asked, the order stays paid until it says so. */
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", order), ann,
 				 NULL, 202, NULL);
-	json_t *refunds = stripe_fake_refunds(w.fake);
+	json_t *refunds = stripe_fake_refunds(fake);
 	ck_assert_uint_eq(json_array_size(refunds), 1);
 	json_t *rf = json_array_get(refunds, 0);
 	expect_str(rf, "payment_intent", pi);
@@ -700,24 +625,24 @@ START_TEST(purchase_and_refund)
 	json_t *resp = NULL;
 	struct stripe_fake_send so = {
 		.event_id_out = evt, .event_id_out_len = sizeof(evt), .response_out = &resp};
-	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, w.srv.base_url, &so), 200, "charge.refunded");
+	EXPECT_HOOK(stripe_fake_refunded(fake, pi, w.srv.base_url, &so), 200, "charge.refunded");
 	json_decref(resp);
 	o = get_order(ann, order);
 	expect_str(o, "status", "canceled");
 	json_decref(o);
-	p = get_json(harness_fmt("/api/v1/payments/%lld", payment), ann);
+	p = harness_get_json(harness_fmt("/api/v1/payments/%lld", payment), ann);
 	expect_str(p, "status", "refunded");
 	json_decref(p);
-	bought = get_json("/api/v1/purchases", ann);
+	bought = harness_get_json("/api/v1/purchases", ann);
 	page_items(bought, 0);
 	json_decref(bought);
-	m = get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), ann);
+	m = harness_get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), ann);
 	ck_assert(json_is_false(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
 
 	/* The same refund event again changes nothing. */
 	struct stripe_fake_send again = {.resend_event_id = evt, .response_out = &resp};
-	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, w.srv.base_url, &again), 200,
+	EXPECT_HOOK(stripe_fake_refunded(fake, pi, w.srv.base_url, &again), 200,
 		    "charge.refunded again");
 	ck_assert(json_is_true(json_object_get(resp, "duplicate")));
 	json_decref(resp);
@@ -758,12 +683,14 @@ START_TEST(cart_and_order_refusals)
 	/* Bad bodies, unknown movies. */
 	harness_check_coded_call("POST", "/api/v1/cart/items", ann,
 				 harness_json("{s:i}", "movie_id", 999999), 404, NULL);
-	check_invalid("POST", "/api/v1/cart/items", ann, harness_json("{}"), "movie_id");
-	check_invalid("POST", "/api/v1/cart/items", ann, harness_json("{s:s}", "movie_id", "1"),
-		      "movie_id");
-	check_invalid("POST", "/api/v1/cart/items", ann,
-		      harness_json("{s:I,s:i}", "movie_id", (json_int_t)c.m[0], "quantity", 2),
-		      "quantity");
+	harness_check_invalid("POST", "/api/v1/cart/items", ann, harness_json("{}"), "movie_id",
+			      NULL);
+	harness_check_invalid("POST", "/api/v1/cart/items", ann,
+			      harness_json("{s:s}", "movie_id", "1"), "movie_id", NULL);
+	harness_check_invalid(
+		"POST", "/api/v1/cart/items", ann,
+		harness_json("{s:I,s:i}", "movie_id", (json_int_t)c.m[0], "quantity", 2),
+		"quantity", NULL);
 
 	/* Once per cart; removing one, clearing all. */
 	harness_check_coded_call("POST", "/api/v1/cart/items", ann, json_incref(one), 201, NULL);
@@ -774,7 +701,7 @@ START_TEST(cart_and_order_refusals)
 	cart_add(ann, c.m[0]);
 	cart_add(ann, c.m[1]);
 	harness_check_coded_call("DELETE", "/api/v1/cart", ann, NULL, 204, NULL);
-	json_t *cart = get_json("/api/v1/cart", ann);
+	json_t *cart = harness_get_json("/api/v1/cart", ann);
 	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
 	expect_str(cart, "total", "0.00");
 	json_decref(cart);
@@ -814,7 +741,7 @@ START_TEST(cart_and_order_refusals)
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a1), bob, NULL,
 				 404, NULL);
 	harness_check_coded_call("GET", "/api/v1/orders/999999", ann, NULL, 404, NULL);
-	json_t *list = get_json("/api/v1/orders", bob);
+	json_t *list = harness_get_json("/api/v1/orders", bob);
 	page_items(list, 0);
 	json_decref(list);
 
@@ -833,13 +760,13 @@ START_TEST(cart_and_order_refusals)
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", a1), ann, NULL,
 				 409, NULL);
 	struct stripe_fake_counts k;
-	stripe_fake_counts(w.fake, &k);
+	stripe_fake_counts(fake, &k);
 	ck_assert_uint_eq(k.requests, 0);
 
 	/* A pending order is not refundable. */
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), ann, NULL,
 				 409, NULL);
-	stripe_fake_counts(w.fake, &k);
+	stripe_fake_counts(fake, &k);
 	ck_assert_uint_eq(k.requests, 0);
 
 	/* Paid: no cancel; a movie bought while it sat in the cart again is
@@ -858,7 +785,7 @@ START_TEST(cart_and_order_refusals)
 	harness_check_coded_call("GET", "/api/v1/payments/999999", ann, NULL, 404, NULL);
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/refund", a2), bob, NULL,
 				 404, NULL);
-	cart = get_json("/api/v1/cart", ann);
+	cart = harness_get_json("/api/v1/cart", ann);
 	bool still = find_by(json_object_get(cart, "items"), "movie_id", c.m[1]) != NULL;
 	json_decref(cart);
 	cart_add(ann, c.m[2]);
@@ -998,7 +925,7 @@ START_TEST(webhook_checks)
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		json_t *resp = NULL;
 		refused[i].opts.response_out = &resp;
-		long st = stripe_fake_complete(w.fake, sid, api, &refused[i].opts);
+		long st = stripe_fake_complete(fake, sid, api, &refused[i].opts);
 		const char *code = jstr(resp, "code");
 		ck_assert_msg(st == 400 && code && strcmp(code, refused[i].code) == 0,
 			      "case %zu: %ld %s, want 400 %s%s", i, st, code ? code : "(none)",
@@ -1024,7 +951,7 @@ START_TEST(webhook_checks)
 	{
 		json_t *resp = NULL;
 		struct stripe_fake_send o = {.response_out = &resp};
-		long st = stripe_fake_refunded(w.fake, pi, api, &o);
+		long st = stripe_fake_refunded(fake, pi, api, &o);
 		ck_assert_msg(st == 200 || st == 400, "charge.refunded of an unpaid order: %ld%s",
 			      st, harness_logs_tail());
 		json_decref(resp);
@@ -1039,7 +966,7 @@ START_TEST(webhook_checks)
 	json_t *resp = NULL;
 	struct stripe_fake_send good = {
 		.resend_event_id = bad_evt, .several_v1 = true, .response_out = &resp};
-	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, api, &good), 200, "redelivered event");
+	EXPECT_HOOK(stripe_fake_complete(fake, sid, api, &good), 200, "redelivered event");
 	ck_assert_msg(json_is_true(json_object_get(resp, "received")) &&
 			      !json_is_true(json_object_get(resp, "duplicate")),
 		      "first good delivery answered as a duplicate");
@@ -1049,7 +976,7 @@ START_TEST(webhook_checks)
 	/* Two more deliveries of the same event: one payment. */
 	for (int i = 0; i < 2; i++) {
 		struct stripe_fake_send dup = {.resend_event_id = bad_evt, .response_out = &resp};
-		EXPECT_HOOK(stripe_fake_complete(w.fake, sid, api, &dup), 200, "duplicate");
+		EXPECT_HOOK(stripe_fake_complete(fake, sid, api, &dup), 200, "duplicate");
 		char *text = json_dumps(resp, JSON_COMPACT);
 		ck_assert_msg(json_is_true(json_object_get(resp, "received")) &&
 				      json_is_true(json_object_get(resp, "duplicate")),
@@ -1058,15 +985,15 @@ START_TEST(webhook_checks)
 		json_decref(resp);
 	}
 	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
-	json_t *pays = get_json("/api/v1/payments", u[0].access);
+	json_t *pays = harness_get_json("/api/v1/payments", u[0].access);
 	page_items(pays, 1);
 	json_decref(pays);
 
 	/* A forged or stale refund event leaves the payment alone. */
 	struct stripe_fake_send forged = {.bad_signature = true};
-	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, api, &forged), 400, "forged charge.refunded");
+	EXPECT_HOOK(stripe_fake_refunded(fake, pi, api, &forged), 400, "forged charge.refunded");
 	struct stripe_fake_send stale = {.stale = true};
-	EXPECT_HOOK(stripe_fake_refunded(w.fake, pi, api, &stale), 400, "stale charge.refunded");
+	EXPECT_HOOK(stripe_fake_refunded(fake, pi, api, &stale), 400, "stale charge.refunded");
 	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
 	char *status = harness_sql_value("SELECT status::text FROM payments");
 	ck_assert_str_eq(status, "successful");
@@ -1097,7 +1024,7 @@ START_TEST(price_change)
 	expect_str(r.json, "total_amount", "11.99");
 	e2e_resp_free(&r);
 	struct stripe_fake_counts k;
-	stripe_fake_counts(w.fake, &k);
+	stripe_fake_counts(fake, &k);
 	ck_assert_uint_eq(k.sessions, 0);
 	json_t *o = get_order(ann, order);
 	expect_str(o, "status", "pending");
@@ -1111,7 +1038,7 @@ START_TEST(price_change)
 	/* The next checkout proceeds with the new amount. */
 	json_t *co = checkout(ann, order);
 	expect_str(co, "total_amount", "11.99");
-	json_t *s = stripe_fake_session(w.fake, jstr(co, "session_id"));
+	json_t *s = stripe_fake_session(fake, jstr(co, "session_id"));
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(jint(s, "amount_total"), 1199);
 	json_t *line, *lines = json_object_get(json_object_get(s, "form"), "line_items");
@@ -1126,13 +1053,13 @@ START_TEST(price_change)
 		}
 	}
 	ck_assert(seen);
-	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	json_t *req = stripe_fake_last_request(fake, "/v1/checkout/sessions");
 	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-1199-0", order));
 	json_decref(req);
 	pay(jstr(co, "session_id"));
 	json_decref(s);
 	json_decref(co);
-	json_t *pays = get_json("/api/v1/payments", ann);
+	json_t *pays = harness_get_json("/api/v1/payments", ann);
 	expect_str(json_array_get(page_items(pays, 1), 0), "amount", "11.99");
 	json_decref(pays);
 }
@@ -1156,11 +1083,11 @@ START_TEST(provider_failures)
 	struct stripe_fake_counts k;
 
 	/* Stripe answers with an error: 502, and the order stays as it was. */
-	stripe_fake_fail_next(w.fake, 500);
+	stripe_fake_fail_next(fake, 500);
 	harness_check_coded_call("POST", path, ann, NULL, 502, "payment_provider_error");
-	stripe_fake_fail_next(w.fake, 400);
+	stripe_fake_fail_next(fake, 400);
 	harness_check_coded_call("POST", path, ann, NULL, 502, "payment_provider_error");
-	stripe_fake_counts(w.fake, &k);
+	stripe_fake_counts(fake, &k);
 	ck_assert_uint_eq(k.failed, 2);
 	ck_assert_uint_eq(k.sessions, 0);
 	json_t *o = get_order(ann, order);
@@ -1170,21 +1097,21 @@ START_TEST(provider_failures)
 
 	/* Stripe does the work but answers too late: 503; the retry gets the
 	 * session Stripe made (same Idempotency-Key), not a second one. */
-	stripe_fake_hang_next(w.fake, HANG_MS);
+	stripe_fake_hang_next(fake, HANG_MS);
 	harness_check_coded_call("POST", path, ann, NULL, 503, "payment_provider_unavailable");
-	stripe_fake_counts(w.fake, &k);
+	stripe_fake_counts(fake, &k);
 	ck_assert_uint_eq(k.hung, 1);
 	ck_assert_uint_eq(k.sessions, 1);
-	json_t *s = stripe_fake_session(w.fake, NULL);
+	json_t *s = stripe_fake_session(fake, NULL);
 	json_t *co = checkout(ann, order);
 	expect_str(co, "session_id", jstr(s, "id"));
 	expect_str(co, "checkout_url", jstr(s, "url"));
 	json_t *again = checkout(ann, order);
 	expect_str(again, "session_id", jstr(s, "id"));
-	stripe_fake_counts(w.fake, &k);
+	stripe_fake_counts(fake, &k);
 	ck_assert_uint_eq(k.sessions, 1);
 	ck_assert_uint_ge(k.session_replays, 1);
-	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	json_t *req = stripe_fake_last_request(fake, "/v1/checkout/sessions");
 	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-999-0", order));
 	json_decref(req);
 	json_decref(again);
@@ -1235,7 +1162,7 @@ START_TEST(decline_and_expire)
 	json_t *resp = NULL;
 	struct stripe_fake_send d = {
 		.event_id_out = evt, .event_id_out_len = sizeof(evt), .response_out = &resp};
-	EXPECT_HOOK(stripe_fake_decline(w.fake, sid, api, &d), 200, "async_payment_failed");
+	EXPECT_HOOK(stripe_fake_decline(fake, sid, api, &d), 200, "async_payment_failed");
 	json_decref(resp);
 	json_t *o = get_order(ann, order);
 	expect_str(o, "status", "pending");
@@ -1243,7 +1170,7 @@ START_TEST(decline_and_expire)
 	json_decref(o);
 	ck_assert_str_eq(money_state(order), "pending/payments=0/items=0/purchases=0");
 	struct stripe_fake_send dup = {.resend_event_id = evt, .response_out = &resp};
-	EXPECT_HOOK(stripe_fake_decline(w.fake, sid, api, &dup), 200, "async_payment_failed again");
+	EXPECT_HOOK(stripe_fake_decline(fake, sid, api, &dup), 200, "async_payment_failed again");
 	ck_assert(json_is_true(json_object_get(resp, "duplicate")));
 	json_decref(resp);
 
@@ -1252,7 +1179,7 @@ START_TEST(decline_and_expire)
 	o = get_order(ann, other);
 	ck_assert(json_is_string(json_object_get(o, "checkout_url")));
 	json_decref(o);
-	EXPECT_HOOK(stripe_fake_expire(w.fake, sid2, api, NULL), 200, "expired");
+	EXPECT_HOOK(stripe_fake_expire(fake, sid2, api, NULL), 200, "expired");
 	o = get_order(ann, other);
 	expect_str(o, "status", "pending");
 	ck_assert_msg(json_is_null(json_object_get(o, "checkout_url")), "checkout not cleared");
@@ -1265,7 +1192,7 @@ START_TEST(decline_and_expire)
 	 * expired one. */
 	json_t *again = checkout(ann, other);
 	ck_assert_str_ne(jstr(again, "session_id"), sid2);
-	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	json_t *req = stripe_fake_last_request(fake, "/v1/checkout/sessions");
 	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-450-1", other));
 	json_decref(req);
 	json_decref(again);
@@ -1300,7 +1227,7 @@ static void start_reconciler(int interval_s, bool due_now)
 	harness_env_set(&e, "SCHEDULER_SWEEP_MS=100");
 	harness_env_set(&e, "TOKEN_CLEANUP_INTERVAL=604800");
 	harness_env_set(&e, "PAYMENT_RECONCILE_INTERVAL=%d", interval_s);
-	harness_env_set(&e, "STRIPE_API_BASE=%s", stripe_fake_url(w.fake));
+	harness_env_set(&e, "STRIPE_API_BASE=%s", stripe_fake_url(fake));
 	harness_env_set(&e, "STRIPE_SECRET_KEY=%s", SECRET_KEY);
 	harness_env_set(&e, "LOG_LEVEL=info");
 	harness_scheduler_spawn(e.p, "reconciler", NULL);
@@ -1339,7 +1266,7 @@ static const char *payments_of(long long order)
 /* The refunds the fake made for a PaymentIntent. */
 static int refunds_at_fake(const char *pi, const char *key)
 {
-	json_t *refunds = stripe_fake_refunds(w.fake), *rf;
+	json_t *refunds = stripe_fake_refunds(fake), *rf;
 	size_t i;
 	int n = 0;
 	json_array_foreach (refunds, i, rf) {
@@ -1370,10 +1297,10 @@ START_TEST(stale_tab_after_cancel)
 	/* The cancel expires the session at Stripe. */
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann,
 				 NULL, 200, NULL);
-	json_t *s = stripe_fake_session(w.fake, sid);
+	json_t *s = stripe_fake_session(fake, sid);
 	expect_str(s, "status", "expired");
 	json_decref(s);
-	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions/");
+	json_t *req = stripe_fake_last_request(fake, "/v1/checkout/sessions/");
 	expect_str(req, "path", harness_fmt("/v1/checkout/sessions/%s/expire", sid));
 	expect_str(req, "authorization", "Bearer " SECRET_KEY);
 	json_decref(req);
@@ -1383,7 +1310,7 @@ START_TEST(stale_tab_after_cancel)
 	json_t *resp = NULL;
 	struct stripe_fake_send o = {
 		.event_id_out = evt, .event_id_out_len = sizeof(evt), .response_out = &resp};
-	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, w.srv.base_url, &o), 200,
+	EXPECT_HOOK(stripe_fake_complete(fake, sid, w.srv.base_url, &o), 200,
 		    "completed after cancel");
 	json_decref(resp);
 	wait_sql(harness_fmt("SELECT status::text FROM payments WHERE order_id = %lld", order),
@@ -1393,7 +1320,7 @@ START_TEST(stale_tab_after_cancel)
 	ck_assert_int_eq(refunds_at_fake(pi, harness_fmt("auto-refund-%s", sid)), 1);
 
 	/* The buyer sees it, and so do moderators. */
-	json_t *pays = get_json("/api/v1/payments", ann);
+	json_t *pays = harness_get_json("/api/v1/payments", ann);
 	json_t *p = json_array_get(page_items(pays, 1), 0);
 	expect_str(p, "status", "refunded");
 	expect_str(p, "refund_reason", "order_canceled");
@@ -1401,7 +1328,7 @@ START_TEST(stale_tab_after_cancel)
 	expect_str(p, "external_payment_id", pi);
 	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 0);
 	json_decref(pays);
-	json_t *adm = get_json("/api/v1/admin/payments?status=refunded", mod);
+	json_t *adm = harness_get_json("/api/v1/admin/payments?status=refunded", mod);
 	p = json_array_get(page_items(adm, 1), 0);
 	expect_str(p, "refund_reason", "order_canceled");
 	expect_str(p, "checkout_session_id", sid);
@@ -1409,7 +1336,7 @@ START_TEST(stale_tab_after_cancel)
 
 	/* The same event again changes nothing; no second refund. */
 	struct stripe_fake_send again = {.resend_event_id = evt, .response_out = &resp};
-	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, w.srv.base_url, &again), 200, "again");
+	EXPECT_HOOK(stripe_fake_complete(fake, sid, w.srv.base_url, &again), 200, "again");
 	ck_assert(json_is_true(json_object_get(resp, "duplicate")));
 	json_decref(resp);
 	ck_assert_str_eq(payments_of(order), "refunded:order_canceled");
@@ -1445,14 +1372,14 @@ START_TEST(two_sessions_and_other_amounts)
 	char a[64], b[64], pa[64], pb[64];
 	long long order = order_and_checkout(ann, c.m, 2, a, sizeof(a));
 	session_intent(a, pa, sizeof(pa));
-	EXPECT_HOOK(stripe_fake_decline(w.fake, a, api, NULL), 200, "declined");
+	EXPECT_HOOK(stripe_fake_decline(fake, a, api, NULL), 200, "declined");
 	json_t *co = checkout(ann, order);
 	snprintf(b, sizeof(b), "%s", jstr(co, "session_id"));
 	json_decref(co);
 	ck_assert_str_ne(a, b);
 	session_intent(b, pb, sizeof(pb));
 	pay(b);
-	EXPECT_HOOK(stripe_fake_complete(w.fake, a, api, NULL), 200, "first session paid too");
+	EXPECT_HOOK(stripe_fake_complete(fake, a, api, NULL), 200, "first session paid too");
 	wait_sql(harness_fmt("SELECT count(*) FROM payments WHERE order_id = %lld AND status = "
 			     "'refunded'",
 			     order),
@@ -1467,7 +1394,7 @@ START_TEST(two_sessions_and_other_amounts)
 	long long other = order_and_checkout(ann, &c.m[2], 1, sid, sizeof(sid));
 	session_intent(sid, pi, sizeof(pi));
 	struct stripe_fake_send more = {.amount_delta = 100};
-	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, api, &more), 200, "another amount");
+	EXPECT_HOOK(stripe_fake_complete(fake, sid, api, &more), 200, "another amount");
 	wait_sql(harness_fmt("SELECT status::text FROM payments WHERE order_id = %lld", other),
 		 "refunded");
 	ck_assert_str_eq(payments_of(other), "refunded:amount_mismatch");
@@ -1513,23 +1440,23 @@ START_TEST(cancel_finds_the_session_paid)
 
 	/* Paid at Stripe, its webhook not here yet: the cancel is refused and
 	 * the order fulfilled. */
-	ck_assert(stripe_fake_mark_paid(w.fake, sid));
+	ck_assert(stripe_fake_mark_paid(fake, sid));
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", order), ann,
 				 NULL, 409, "order_paid");
 	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
 	ck_assert_str_eq(payments_of(order), "successful:-");
 	/* The webhook, late, finds it recorded. */
-	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, w.srv.base_url, NULL), 200, "late webhook");
+	EXPECT_HOOK(stripe_fake_complete(fake, sid, w.srv.base_url, NULL), 200, "late webhook");
 	ck_assert_str_eq(money_state(order), "paid/payments=1/items=1/purchases=1");
 	struct stripe_fake_counts k;
-	stripe_fake_counts(w.fake, &k);
+	stripe_fake_counts(fake, &k);
 	ck_assert_uint_eq(k.refunds, 0);
 
 	/* Expired at Stripe, its webhook not here yet: Stripe refuses to
 	 * expire it again, says it is expired, and the cancel proceeds. */
 	char sid2[64];
 	long long other = order_and_checkout(ann, &c.m[1], 1, sid2, sizeof(sid2));
-	ck_assert(stripe_fake_mark_expired(w.fake, sid2));
+	ck_assert(stripe_fake_mark_expired(fake, sid2));
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", other), ann,
 				 NULL, 200, NULL);
 	ck_assert_str_eq(payments_of(other), "none");
@@ -1538,7 +1465,7 @@ START_TEST(cancel_finds_the_session_paid)
 	 * wait for its outcome. */
 	char sid4[64];
 	long long fourth = order_and_checkout(ann, &c.m[3], 1, sid4, sizeof(sid4));
-	ck_assert(stripe_fake_mark_processing(w.fake, sid4));
+	ck_assert(stripe_fake_mark_processing(fake, sid4));
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", fourth), ann,
 				 NULL, 409, "payment_in_progress");
 	json_t *o4 = get_order(ann, fourth);
@@ -1549,7 +1476,7 @@ START_TEST(cancel_finds_the_session_paid)
 	/* Stripe failing: the order is not canceled behind its back. */
 	char sid3[64];
 	long long third = order_and_checkout(ann, &c.m[2], 1, sid3, sizeof(sid3));
-	stripe_fake_fail_next(w.fake, 503);
+	stripe_fake_fail_next(fake, 503);
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/cancel", third), ann,
 				 NULL, 502, "payment_provider_error");
 	json_t *o = get_order(ann, third);
@@ -1572,13 +1499,13 @@ START_TEST(lost_webhooks_reconciled)
 	long long o_expired = order_and_checkout(ann, &c.m[1], 1, expired, sizeof(expired));
 	long long o_open = order_and_checkout(ann, &c.m[2], 1, open, sizeof(open));
 	long long o_fresh = order_and_checkout(ann, &c.m[3], 1, fresh, sizeof(fresh));
-	ck_assert(stripe_fake_mark_paid(w.fake, paid));
-	ck_assert(stripe_fake_mark_expired(w.fake, expired));
+	ck_assert(stripe_fake_mark_paid(fake, paid));
+	ck_assert(stripe_fake_mark_expired(fake, expired));
 	/* Three sessions are past their lifetime; the fourth is not. */
 	harness_sql_ok(harness_fmt("UPDATE orders SET checkout_expires_at = now() - interval '1 "
 				   "minute' WHERE id IN (%lld, %lld, %lld)",
 				   o_paid, o_expired, o_open));
-	ck_assert(stripe_fake_mark_paid(w.fake, fresh));
+	ck_assert(stripe_fake_mark_paid(fake, fresh));
 
 	start_reconciler(1, true);
 	wait_sql(harness_fmt("SELECT status::text FROM orders WHERE id = %lld", o_paid), "paid");
@@ -1599,7 +1526,7 @@ START_TEST(lost_webhooks_reconciled)
 	expect_str(o, "status", "pending");
 	ck_assert(json_is_null(json_object_get(o, "checkout_url")));
 	json_decref(o);
-	json_t *s = stripe_fake_session(w.fake, open);
+	json_t *s = stripe_fake_session(fake, open);
 	expect_str(s, "status", "expired");
 	json_decref(s);
 	/* A session within its lifetime waits for its webhook. */
@@ -1633,15 +1560,15 @@ START_TEST(refund_retried_after_stripe_down)
 	/* The webhook is acknowledged once the money is recorded; the
 	 * scheduler's first refund request fails. */
 	start_reconciler(3600, false);
-	stripe_fake_fail_next(w.fake, 500);
-	EXPECT_HOOK(stripe_fake_complete(w.fake, sid, w.srv.base_url, NULL), 200,
+	stripe_fake_fail_next(fake, 500);
+	EXPECT_HOOK(stripe_fake_complete(fake, sid, w.srv.base_url, NULL), 200,
 		    "completed after cancel, Stripe down");
 	wait_sql(harness_fmt("SELECT refund_error IS NOT NULL FROM payments WHERE order_id = %lld",
 			     order),
 		 "t");
 	ck_assert_str_eq(payments_of(order), "refund_pending:order_canceled");
 	ck_assert_int_eq(refunds_at_fake(pi, NULL), 0);
-	json_t *adm = get_json("/api/v1/admin/payments?status=refund_pending", mod);
+	json_t *adm = harness_get_json("/api/v1/admin/payments?status=refund_pending", mod);
 	json_t *p = json_array_get(page_items(adm, 1), 0);
 	ck_assert_int_eq(jint(p, "refund_attempts"), 1);
 	ck_assert_msg(jstr(p, "refund_error") &&
@@ -1684,13 +1611,13 @@ START_TEST(reprice_expires_the_old_session)
 		harness_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", order), ann, NULL);
 	harness_expect_coded(&r, 409, "price_changed");
 	e2e_resp_free(&r);
-	json_t *s = stripe_fake_session(w.fake, a);
+	json_t *s = stripe_fake_session(fake, a);
 	expect_str(s, "status", "expired");
 	json_decref(s);
 	json_t *co = checkout(ann, order);
 	ck_assert_str_ne(jstr(co, "session_id"), a);
 	expect_str(co, "total_amount", "7.49");
-	json_t *req = stripe_fake_last_request(w.fake, "/v1/checkout/sessions");
+	json_t *req = stripe_fake_last_request(fake, "/v1/checkout/sessions");
 	expect_str(req, "idempotency_key", harness_fmt("checkout-order-%lld-749-1", order));
 	json_decref(req);
 	json_decref(co);
@@ -1699,14 +1626,14 @@ START_TEST(reprice_expires_the_old_session)
 	 * is fulfilled at the price it was paid, and no new session made. */
 	char b[64];
 	long long other = order_and_checkout(ann, &c.m[1], 1, b, sizeof(b));
-	ck_assert(stripe_fake_mark_paid(w.fake, b));
+	ck_assert(stripe_fake_mark_paid(fake, b));
 	harness_check_coded_call("PATCH", harness_fmt("/api/v1/movies/%lld", c.m[1]), mod,
 				 harness_json("{s:s}", "price", "5.00"), 200, NULL);
 	struct stripe_fake_counts before, after;
-	stripe_fake_counts(w.fake, &before);
+	stripe_fake_counts(fake, &before);
 	harness_check_coded_call("POST", harness_fmt("/api/v1/orders/%lld/checkout", other), ann,
 				 NULL, 409, "order_paid");
-	stripe_fake_counts(w.fake, &after);
+	stripe_fake_counts(fake, &after);
 	ck_assert_uint_eq(after.sessions, before.sessions);
 	json_t *o = get_order(ann, other);
 	expect_str(o, "status", "paid");
@@ -1751,7 +1678,7 @@ static void *race_pay(void *arg)
 	/* Staggered, so that the rounds meet at every step of the cancel
 	 * (which of the two wins is not asserted: both outcomes are right). */
 	harness_sleep_ms(r->delay_ms);
-	r->hook_status = stripe_fake_complete(w.fake, r->sid, r->api, NULL);
+	r->hook_status = stripe_fake_complete(fake, r->sid, r->api, NULL);
 	return NULL;
 }
 
@@ -1859,7 +1786,7 @@ END_TEST
 #define admin_list(path, mod, total) admin_list_at(path, mod, total, __LINE__)
 static json_t *admin_list_at(const char *path, const char *mod, long long total, int line)
 {
-	json_t *p = get_json_at(path, mod, line);
+	json_t *p = harness_get_json_at(path, mod, line);
 	char *text = json_dumps(p, JSON_COMPACT);
 	ck_assert_msg(json_is_array(json_object_get(p, "items")) &&
 			      json_integer_value(json_object_get(p, "total_items")) == total,
@@ -1897,7 +1824,7 @@ START_TEST(admin_views)
 		a1));
 
 	/* Carts. */
-	json_t *p = get_json("/api/v1/admin/carts", mod);
+	json_t *p = harness_get_json("/api/v1/admin/carts", mod);
 	ck_assert_int_ge(jint(p, "total_items"), 2);
 	json_decref(p);
 	p = admin_list(harness_fmt("/api/v1/admin/carts?user_id=%lld", u[1].id), mod, 1);
@@ -1935,9 +1862,11 @@ START_TEST(admin_views)
 	ck_assert_uint_eq(json_array_size(json_object_get(p, "items")), 1);
 	ck_assert_int_eq(jint(p, "total_pages"), 3);
 	json_decref(p);
-	check_invalid("GET", "/api/v1/admin/orders?status=lost", mod, NULL, "status");
-	check_invalid("GET", "/api/v1/admin/orders?date_from=2020-13-45", mod, NULL, "date_from");
-	check_invalid("GET", "/api/v1/admin/orders?date_to=yesterday", mod, NULL, "date_to");
+	harness_check_invalid("GET", "/api/v1/admin/orders?status=lost", mod, NULL, "status", NULL);
+	harness_check_invalid("GET", "/api/v1/admin/orders?date_from=2020-13-45", mod, NULL,
+			      "date_from", NULL);
+	harness_check_invalid("GET", "/api/v1/admin/orders?date_to=yesterday", mod, NULL, "date_to",
+			      NULL);
 
 	/* Payments. */
 	p = admin_list("/api/v1/admin/payments", mod, 2);
@@ -1956,7 +1885,8 @@ START_TEST(admin_views)
 		harness_fmt("/api/v1/admin/payments?user_id=%lld&date_from=2020-02-01", u[0].id),
 		mod, 0);
 	json_decref(p);
-	check_invalid("GET", "/api/v1/admin/payments?status=pending", mod, NULL, "status");
+	harness_check_invalid("GET", "/api/v1/admin/payments?status=pending", mod, NULL, "status",
+			      NULL);
 
 	/* Users may not look; anonymous callers are not signed in. */
 	static const char *const views[] = {"/api/v1/admin/carts", "/api/v1/admin/orders",
@@ -1999,11 +1929,11 @@ START_TEST(movie_delete_rules)
 	harness_check_coded_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[0]),
 				 mod, NULL, 204, NULL);
 	harness_check_coded_call("GET", del0, NULL, NULL, 404, NULL);
-	json_t *cart = get_json("/api/v1/cart", ann);
+	json_t *cart = harness_get_json("/api/v1/cart", ann);
 	ck_assert_str_eq(ids_of(json_object_get(cart, "items"), "movie_id"),
 			 harness_fmt("%lld", c.m[1]));
 	json_decref(cart);
-	cart = get_json("/api/v1/cart", bob);
+	cart = harness_get_json("/api/v1/cart", bob);
 	ck_assert_uint_eq(json_array_size(json_object_get(cart, "items")), 0);
 	json_decref(cart);
 
@@ -2016,7 +1946,7 @@ START_TEST(movie_delete_rules)
 	harness_check_coded_call("DELETE", del1, mod, NULL, 409, "movie_purchased");
 	harness_check_coded_call("DELETE", harness_fmt("/api/v1/movies/%lld?force=true", c.m[1]),
 				 mod, NULL, 409, "movie_purchased");
-	json_t *m = get_json(del1, ann);
+	json_t *m = harness_get_json(del1, ann);
 	ck_assert(json_is_true(json_object_get(json_object_get(m, "me"), "is_purchased")));
 	json_decref(m);
 

@@ -493,7 +493,7 @@ START_TEST(sign_in_is_rate_limited_while_redis_is_down)
 		ck_assert_msg(atoi(retry) >= 1 && atoi(retry) <= 600, "Retry-After: %s", retry);
 		e2e_resp_free(&r);
 	}
-	ck_assert_msg(harness_file_contains(srv.log_path, "rate limit counted in this process"),
+	ck_assert_msg(harness_file_contains(srv.log_path, "rate limits counted in this process"),
 		      "no fallback warning in the log:%s", harness_logs_tail());
 	ck_assert_int_eq(stop_api(&srv), 0);
 }

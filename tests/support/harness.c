@@ -742,3 +742,71 @@ void harness_create_users(const char *conninfo, struct harness_user *u, size_t n
 		e2e_resp_free(&r);
 	}
 }
+
+void harness_expect_invalid_at(const struct e2e_resp *r, const char *field, const char *text,
+			       int line)
+{
+	harness_expect_coded_at(r, 422, "validation_failed", line);
+	ck_assert_msg(harness_has_error(r, field, text), "line %d: no error on %s (%s): %s", line,
+		      field, text ? text : "any", r->body.data);
+}
+
+json_t *harness_get_json_at(const char *path, const char *bearer, int line)
+{
+	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
+	harness_expect_coded_at(&r, 200, NULL, line);
+	ck_assert_msg(r.json != NULL, "line %d: body is not JSON: %s", line, r.body.data);
+	json_t *j = json_incref(r.json);
+	e2e_resp_free(&r);
+	return j;
+}
+
+void harness_world_begin(struct harness_world *w, const char *tag, int redis_db)
+{
+	static const char *const required[] = {
+		"DATABASE_URL",	       "REDIS_URL",	"CINEMA_API_BIN", "CINEMA_SCHEDULER_BIN",
+		"CINEMA_MAILSINK_BIN", "TEMPLATES_DIR", "MIGRATIONS_DIR", NULL};
+	static unsigned n;
+	harness_require_env(required);
+	memset(w, 0, sizeof(*w));
+	harness_begin(tag);
+	harness_redis_claim(w->redis_url, sizeof(w->redis_url), redis_db);
+	snprintf(w->queue_key, sizeof(w->queue_key), "test:%s:%ld:%u", tag, (long)getpid(), ++n);
+	harness_secret(w->jwt_secret, sizeof(w->jwt_secret), tag);
+
+	w->ci = harness_db_open(&w->pg);
+	/* No periodic job runs during a test: the token cleanup, for one,
+	 * would delete the tokens a test makes expired before the API sees
+	 * them. */
+	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = now()");
+}
+
+void harness_world_end(struct harness_world *w)
+{
+	harness_end();
+	harness_db_close(w->ci, w->pg);
+	if (w->redis_url[0])
+		harness_redis_flush(w->redis_url);
+	if (w->maildir[0])
+		harness_remove_dir(w->maildir);
+	memset(w, 0, sizeof(*w));
+}
+
+void harness_world_mail(struct harness_world *w, const char *base_url)
+{
+	w->smtp_port = harness_mail_start(w->maildir, sizeof(w->maildir), w->ci, w->redis_url,
+					  w->queue_key, base_url);
+}
+
+void harness_world_api_env(const struct harness_world *w, struct harness_env *e,
+			   const char *base_url)
+{
+	memset(e, 0, sizeof(*e));
+	harness_env_set(e, "DATABASE_URL=%s", w->ci);
+	harness_env_set(e, "REDIS_URL=%s", w->redis_url);
+	harness_env_set(e, "JWT_SECRET=%s", w->jwt_secret);
+	harness_env_set(e, "AUTH_RATE_LIMIT=100000");
+	harness_env_set(e, "EMAIL_QUEUE_KEY=%s", w->queue_key);
+	harness_env_set(e, "PUBLIC_BASE_URL=%s", base_url);
+	harness_env_set(e, "TEMPLATES_DIR=%s", getenv("TEMPLATES_DIR"));
+}

@@ -215,6 +215,22 @@ void harness_expect_coded_at(const struct e2e_resp *r, long status, const char *
 /* Whether a 422 body has an error for field whose message contains text
  * (NULL: any message). */
 bool harness_has_error(const struct e2e_resp *r, const char *field, const char *text);
+/* Asserts 422 validation_failed (a coded error body) with an error on field
+ * whose message contains text (NULL: any message). line is the caller's. */
+void harness_expect_invalid_at(const struct e2e_resp *r, const char *field, const char *text,
+			       int line);
+#define harness_expect_invalid(r, field, text) harness_expect_invalid_at(r, field, text, __LINE__)
+/* A call that must answer harness_expect_invalid (the response is freed). */
+#define harness_check_invalid(method, path, bearer, body, field, text)          \
+	do {                                                                    \
+		struct e2e_resp ci_ = harness_call(method, path, bearer, body); \
+		harness_expect_invalid(&ci_, field, text);                      \
+		e2e_resp_free(&ci_);                                            \
+	} while (0)
+/* GET path as bearer (NULL: anonymous); asserts 200 with a JSON body and
+ * answers it (a new reference). */
+json_t *harness_get_json_at(const char *path, const char *bearer, int line);
+#define harness_get_json(path, bearer) harness_get_json_at(path, bearer, __LINE__)
 /* Asserts that object o has exactly the keys listed (NULL-terminated). */
 void harness_assert_keys(const json_t *o, const char *const *keys, const char *what);
 
@@ -245,5 +261,40 @@ struct harness_user {
  * ids and signs each in with password on the server. */
 void harness_create_users(const char *conninfo, struct harness_user *u, size_t n,
 			  const char *password);
+
+/* --- the world of an API suite --- */
+
+/* What most API suites set up for each test: a migrated database, a Redis
+ * database of their own, an email queue and a JWT key of the test, and
+ * (when started) the mail path and the server. Owned by the suite, usually
+ * one static; harness_world_end releases all of it. */
+struct harness_world {
+	char *ci;	     /* the test's database (migrated) */
+	PGconn *pg;	     /* a connection to it */
+	char redis_url[256]; /* REDIS_URL with the suite's database number */
+	char queue_key[64];  /* the email queue of this test */
+	char jwt_secret[80];
+	char maildir[64]; /* where the mailsink stores messages ("" until started) */
+	int smtp_port;
+	struct e2e_server srv;
+	struct harness_env srv_env;
+};
+
+/* For the checked setup: requires the binaries and settings of an API test,
+ * zeroes w, harness_begin(tag), claims (flushes) Redis database redis_db,
+ * makes the queue key and JWT key of the test, opens the database and keeps
+ * the periodic jobs from running during the test. */
+void harness_world_begin(struct harness_world *w, const char *tag, int redis_db);
+/* For the checked teardown: harness_end, then drops the database, flushes
+ * the Redis database, removes the mail directory and zeroes w. */
+void harness_world_end(struct harness_world *w);
+/* Starts the mail path of the world (harness_mail_start with its database,
+ * Redis and queue; links to base_url). */
+void harness_world_mail(struct harness_world *w, const char *base_url);
+/* Empties e and sets the API's environment for the world: its database,
+ * Redis, JWT key and queue, AUTH_RATE_LIMIT=100000, PUBLIC_BASE_URL=base_url
+ * and TEMPLATES_DIR. Add or override entries with harness_env_set. */
+void harness_world_api_env(const struct harness_world *w, struct harness_env *e,
+			   const char *base_url);
 
 #endif

@@ -1,6 +1,7 @@
 /* struct buf: growth, printf, steal, and JSON string escaping. */
 #include <check.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -442,6 +443,32 @@ START_TEST(escape_round_trips_every_ascii_byte)
 }
 END_TEST
 
+/* PostgreSQL's json text, compacted: blanks outside strings go, strings
+ * (blanks, escaped quotes, backslashes) stay byte for byte. */
+START_TEST(json_compact_drops_blanks_outside_strings)
+{
+	static const char *const cases[][2] = {
+		{"{\"id\" : 1, \"name\" : \"a , b : c\"}", "{\"id\":1,\"name\":\"a , b : c\"}"},
+		{"[1, 2, {\"a\" : [3, 4]}]", "[1,2,{\"a\":[3,4]}]"},
+		{"{\"q\" : \"say \\\"hi\\\" , ok\", \"b\" : \"\\\\\", \"c\" : 1}",
+		 "{\"q\":\"say \\\"hi\\\" , ok\",\"b\":\"\\\\\",\"c\":1}"},
+		{"[\n {\"t\" :\t\"x\\ny\"}\r\n]", "[{\"t\":\"x\\ny\"}]"},
+		{"{\"id\":1}", "{\"id\":1}"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		buf_append_str(&b, "<");
+		buf_append_json_compact(&b, cases[i][0], strlen(cases[i][0]));
+		buf_append_str(&b, ">");
+		char want[256];
+		snprintf(want, sizeof(want), "<%s>", cases[i][1]);
+		ck_assert_str_eq(b.data, want);
+		ck_assert_uint_eq(b.len, strlen(want));
+	}
+}
+END_TEST
+
 static Suite *buf_suite(void)
 {
 	Suite *s = suite_create("buf");
@@ -499,6 +526,7 @@ static Suite *buf_suite(void)
 	tcase_add_test(tc, escape_replaces_truncated_sequence);
 	tcase_add_test(tc, escape_output_of_bad_input_is_valid_json);
 	tcase_add_test(tc, escape_round_trips_every_ascii_byte);
+	tcase_add_test(tc, json_compact_drops_blanks_outside_strings);
 	suite_add_tcase(s, tc);
 	return s;
 }
