@@ -22,7 +22,7 @@ void buf_append(struct buf *b, const void *data, size_t n);
 void buf_append_str(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s as the inside of a JSON string (no quotes), escaping as RFC 8259
  * requires. Invalid UTF-8 bytes are replaced with U+FFFD. */
 void buf_append_json_escaped(struct buf *b, const char *s, size_t n);

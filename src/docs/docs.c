@@ -11,6 +11,7 @@
 #include "cinema/config.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
+#include "docs/form.h"
 
 #define COOKIE_NAME	 "cinema_docs"
 #define COOKIE_TTL_S	 3600
@@ -184,48 +185,6 @@ static unsigned h_docs(struct http_request *req, struct http_response *res)
 	return html(res, 200, ui_page);
 }
 
-/* Decodes one application/x-www-form-urlencoded value in place. */
-static void form_decode(char *s)
-{
-	char *o = s;
-	for (; *s; s++) {
-		if (*s == '+') {
-			*o++ = ' ';
-		} else if (*s == '%' && s[1] && s[2]) {
-			char hex[3] = {s[1], s[2], 0};
-			char *end;
-			long v = strtol(hex, &end, 16);
-			if (*end || v == 0) {
-				*o++ = *s;
-				continue;
-			}
-			*o++ = (char)v;
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
-/* Copies the decoded value of field name from a form body into out. */
-static bool form_field(const char *body, const char *name, char *out, size_t outlen)
-{
-	size_t n = strlen(name);
-	for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		if (strncmp(p, name, n) != 0 || p[n] != '=')
-			continue;
-		size_t len = strcspn(p + n + 1, "&");
-		if (len >= outlen)
-			return false;
-		memcpy(out, p + n + 1, len);
-		out[len] = '\0';
-		form_decode(out);
-		return true;
-	}
-	return false;
-}
-
 static unsigned h_login(struct http_request *req, struct http_response *res)
 {
 	char email[256], password[256], cookie[2300];
@@ -234,8 +193,8 @@ static unsigned h_login(struct http_request *req, struct http_response *res)
 	if (!ct || strncmp(ct, "application/x-www-form-urlencoded", 33) != 0)
 		return http_error(res, ERR_UNSUPPORTED_MEDIA_TYPE,
 				  "The sign-in form must be application/x-www-form-urlencoded.");
-	if (!form_field(req->body, "email", email, sizeof(email)) ||
-	    !form_field(req->body, "password", password, sizeof(password)))
+	if (!docs_form_field(req->body, "email", email, sizeof(email)) ||
+	    !docs_form_field(req->body, "password", password, sizeof(password)))
 		return login_form(res, 422, "Enter your email and password.");
 	for (char *c = email; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')

@@ -29,6 +29,7 @@
 #include "cinema/config.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
+#include "http/client_ip.h"
 #include "http/linger.h"
 #include "http/workers.h"
 
@@ -103,20 +104,6 @@ const char *http_header(const struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-/* Whether ip appears in the comma-separated list. */
-static bool ip_listed(const char *list, const char *ip, size_t iplen)
-{
-	for (const char *p = list; p && *p;) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		size_t n = strcspn(p, ", ");
-		if (n && n == iplen && strncmp(p, ip, n) == 0)
-			return true;
-		p += n;
-	}
-	return false;
-}
-
 void http_client_ip(const struct http_request *req, char *out, size_t outlen)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -131,35 +118,8 @@ void http_client_ip(const struct http_request *req, char *out, size_t outlen)
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 			  out, (socklen_t)outlen);
-	/* Behind a trusted load balancer the client is the rightmost address of
-	 * X-Forwarded-For that is not itself one of the trusted proxies. */
 	const char *trusted = req->app && req->app->cfg ? req->app->cfg->trusted_proxies : NULL;
-	const char *xff = trusted && *trusted && ip_listed(trusted, out, strlen(out))
-				  ? http_header(req, "X-Forwarded-For")
-				  : NULL;
-	for (size_t end = xff ? strlen(xff) : 0; end > 0;) {
-		size_t start = end;
-		while (start > 0 && xff[start - 1] != ',')
-			start--;
-		size_t a = start, b = end;
-		while (a < b && xff[a] == ' ')
-			a++;
-		while (b > a && xff[b - 1] == ' ')
-			b--;
-		char ip[INET6_ADDRSTRLEN];
-		unsigned char bin[sizeof(struct in6_addr)];
-		if (b - a == 0 || b - a >= sizeof(ip))
-			return;
-		memcpy(ip, xff + a, b - a);
-		ip[b - a] = '\0';
-		if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)
-			return; /* not an address: keep the peer */
-		if (!ip_listed(trusted, ip, strlen(ip))) {
-			snprintf(out, outlen, "%s", ip);
-			return;
-		}
-		end = start > 0 ? start - 1 : 0;
-	}
+	http_forwarded_client(trusted, http_header(req, "X-Forwarded-For"), out, outlen);
 }
 
 struct query_iter {

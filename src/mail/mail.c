@@ -102,16 +102,17 @@ static void append_qp(struct buf *out, const char *s, size_t len)
 	}
 }
 
-/* Appends s as RFC 2047 encoded words when it is not plain ASCII, splitting
- * only between UTF-8 characters. Each word is at most 64 characters, so a
- * line holding one, after "Subject: " or the folding space, stays within the
- * 76 characters RFC 2047 allows. */
-static void append_header_text(struct buf *out, const char *s)
+/* The longest header text written as is: with "From: ", " <", an address
+ * of up to 255 bytes and ">" its line stays within the 998 characters RFC
+ * 5322 (2.1.1) allows. Longer text goes out as folded encoded words. */
+#define HEADER_TEXT_MAX 700
+
+/* Appends s as RFC 2047 encoded words, splitting only between UTF-8
+ * characters. Each word is at most 64 characters, so a line holding one,
+ * after "Subject: " or the folding space, stays within the 76 characters
+ * RFC 2047 allows. */
+static void append_encoded_words(struct buf *out, const char *s)
 {
-	if (is_ascii(s)) {
-		buf_append_str(out, s);
-		return;
-	}
 	const size_t max_bytes = 39; /* 39 bytes -> 52 base64 chars + 12 overhead */
 	char enc[80];
 	size_t len = strlen(s), off = 0;
@@ -128,15 +129,32 @@ static void append_header_text(struct buf *out, const char *s)
 	}
 }
 
-/* Appends an ASCII display name as is when it is a plain phrase, else as a
- * quoted-string: a ',' or '@' left bare would split or change the address. */
-static void append_display_name(struct buf *out, const char *name)
+/* Appends s as is when it is plain ASCII that fits on a line, else as encoded
+ * words; returns whether it wrote encoded words. */
+static bool append_header_text(struct buf *out, const char *s)
 {
-	size_t n = strlen(name);
+	if (is_ascii(s) && strlen(s) <= HEADER_TEXT_MAX) {
+		buf_append_str(out, s);
+		return false;
+	}
+	append_encoded_words(out, s);
+	return true;
+}
+
+/* Appends an ASCII display name as is when it is a plain phrase, else as a
+ * quoted-string: a ',' or '@' left bare would split or change the address.
+ * Returns whether it wrote encoded words (non-ASCII or too long a name). */
+static bool append_display_name(struct buf *out, const char *name)
+{
+	size_t n = strlen(name), quoted = n + 2;
+	for (const char *p = name; *p; p++)
+		quoted += *p == '"' || *p == '\\';
 	if (!is_ascii(name) || strpbrk(name, "()<>[]:;@\\,.\"") == NULL ||
-	    (n >= 2 && name[0] == '"' && name[n - 1] == '"')) {
-		append_header_text(out, name);
-		return;
+	    (n >= 2 && name[0] == '"' && name[n - 1] == '"'))
+		return append_header_text(out, name);
+	if (quoted > HEADER_TEXT_MAX) {
+		append_encoded_words(out, name);
+		return true;
 	}
 	buf_append_char(out, '"');
 	for (const char *p = name; *p; p++) {
@@ -145,6 +163,7 @@ static void append_display_name(struct buf *out, const char *name)
 		buf_append_char(out, *p);
 	}
 	buf_append_char(out, '"');
+	return false;
 }
 
 /* A text part in canonical form (RFC 2046 4.1.1): every line break CRLF
@@ -205,17 +224,17 @@ enum err mail_build(const struct mail_message *m, struct buf *out)
 		while (n && m->from[n - 1] == ' ')
 			n--;
 		char *name = xstrndup(m->from, n);
-		append_display_name(out, name);
+		bool encoded = append_display_name(out, name);
 		/* After encoded words the address goes on a folded line of its
 		 * own, keeping their line within 76 characters. */
-		buf_printf(out, "%s<%s>\r\n", is_ascii(name) ? " " : "\r\n ", from_addr);
+		buf_printf(out, "%s<%s>\r\n", encoded ? "\r\n " : " ", from_addr);
 		free(name);
 	} else {
 		buf_printf(out, "%s\r\n", from_addr);
 	}
 	buf_printf(out, "To: %s\r\n", to_addr);
 	buf_append_str(out, "Subject: ");
-	append_header_text(out, m->subject);
+	(void)append_header_text(out, m->subject);
 	buf_printf(out,
 		   "\r\nMessage-ID: <%s.%lld@%s>\r\n"
 		   "MIME-Version: 1.0\r\n",

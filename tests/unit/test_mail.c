@@ -687,6 +687,40 @@ START_TEST(build_display_name_with_specials_is_quoted)
 }
 END_TEST
 
+/* Found by fuzz/fuzz_mail.c: long ASCII header text went out on one line,
+ * past the 998 characters RFC 5322 allows; it is now encoded words. */
+START_TEST(build_long_ascii_header_text_is_folded)
+{
+	char subject[1201], name[601], from[700];
+	memset(subject, 'a', sizeof(subject) - 1);
+	subject[sizeof(subject) - 1] = '\0';
+	memset(name, '\\', sizeof(name) - 1); /* doubles when quoted */
+	name[sizeof(name) - 1] = '\0';
+	snprintf(from, sizeof(from), "%s <no-reply@cinema.example>", name);
+	ck_assert_int_eq(build(from, "b@example.com", subject, "x", NULL), ERR_OK);
+	assert_lines(out.data, 998);
+	char *h = headers_of(out.data);
+	char *v = header(h, "Subject");
+	char *decoded = decode_words(v);
+	ck_assert_str_eq(decoded, subject);
+	free(decoded);
+	free(v);
+	v = header(h, "From");
+	const char *lt = strrchr(v, '<');
+	ck_assert_ptr_nonnull(lt);
+	ck_assert_str_eq(lt, "<no-reply@cinema.example>");
+	char *words = strndup(v, (size_t)(lt - v));
+	while (words[0] && words[strlen(words) - 1] == ' ')
+		words[strlen(words) - 1] = '\0';
+	decoded = decode_words(words);
+	ck_assert_str_eq(decoded, name);
+	free(decoded);
+	free(words);
+	free(v);
+	free(h);
+}
+END_TEST
+
 /* --- mail_build: refusals --- */
 
 /* Builds into a buffer that already holds something; asserts the refusal
@@ -827,6 +861,7 @@ static Suite *mail_suite(void)
 	tcase_add_test(tc, build_bad_utf8_subject_terminates);
 	tcase_add_test(tc, build_non_ascii_display_name_is_encoded);
 	tcase_add_test(tc, build_display_name_with_specials_is_quoted);
+	tcase_add_test(tc, build_long_ascii_header_text_is_folded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refusals");
