@@ -36,20 +36,35 @@ void buf_append_json_compact(struct buf *b, const char *json, size_t n)
 {
 	buf_reserve(b, n);
 	char *out = b->data + b->len;
-	bool in_string = false;
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+	while (i < n) {
 		char c = json[i];
-		if (in_string) {
-			if (c == '\\' && i + 1 < n)
-				*out++ = json[i++]; /* the escaped byte follows as is */
-			else if (c == '"')
-				in_string = false;
-		} else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+		if (c != '"') {
+			if (c != ' ' && c != '\n' && c != '\t' && c != '\r')
+				*out++ = c;
+			i++;
 			continue;
-		} else if (c == '"') {
-			in_string = true;
 		}
-		*out++ = json[i];
+		/* A string is copied whole: its end is the first quote after it
+		 * that an even run of backslashes precedes (memchr jumps over the
+		 * long texts, such as descriptions, in one go). */
+		size_t end = n;
+		for (size_t from = i + 1; from < n;) {
+			const char *q = memchr(json + from, '"', n - from);
+			if (!q)
+				break;
+			size_t k = (size_t)(q - json), slashes = 0;
+			while (k - slashes > i + 1 && json[k - slashes - 1] == '\\')
+				slashes++;
+			from = k + 1;
+			if (slashes % 2 == 0) {
+				end = k + 1;
+				break;
+			}
+		}
+		memcpy(out, json + i, end - i);
+		out += end - i;
+		i = end;
 	}
 	b->len = (size_t)(out - b->data);
 	b->data[b->len] = '\0';

@@ -1,5 +1,6 @@
 /* struct buf: growth, printf, steal, and JSON string escaping. */
 #include <check.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +446,49 @@ END_TEST
 
 /* PostgreSQL's json text, compacted: blanks outside strings go, strings
  * (blanks, escaped quotes, backslashes) stay byte for byte. */
+/* The byte-by-byte rule the compaction must follow (in a string, a
+ * backslash takes the next byte with it). */
+static size_t compact_reference(const char *in, size_t n, char *out)
+{
+	size_t o = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+		if (in_string) {
+			if (c == '\\' && i + 1 < n)
+				out[o++] = in[i++];
+			else if (c == '"')
+				in_string = false;
+		} else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+			continue;
+		} else if (c == '"') {
+			in_string = true;
+		}
+		out[o++] = in[i];
+	}
+	return o;
+}
+
+START_TEST(json_compact_matches_the_byte_rule)
+{
+	static const char alphabet[] = "\"\\ :,a\n";
+	char in[64], want[64];
+	unsigned seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(round % 40);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		size_t wn = compact_reference(in, n, want);
+		buf_reset(&b);
+		buf_append_json_compact(&b, in, n);
+		ck_assert_uint_eq(b.len, wn);
+		ck_assert_mem_eq(b.data, want, wn);
+	}
+}
+END_TEST
+
 START_TEST(json_compact_drops_blanks_outside_strings)
 {
 	static const char *const cases[][2] = {
@@ -454,6 +498,8 @@ START_TEST(json_compact_drops_blanks_outside_strings)
 		 "{\"q\":\"say \\\"hi\\\" , ok\",\"b\":\"\\\\\",\"c\":1}"},
 		{"[\n {\"t\" :\t\"x\\ny\"}\r\n]", "[{\"t\":\"x\\ny\"}]"},
 		{"{\"id\":1}", "{\"id\":1}"},
+		{"[\"a\\\\\" , \"b \\\\\\\" c\"]", "[\"a\\\\\",\"b \\\\\\\" c\"]"},
+		{"{\"a\" : \"x y", "{\"a\":\"x y"},
 		{"", ""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -527,6 +573,7 @@ static Suite *buf_suite(void)
 	tcase_add_test(tc, escape_output_of_bad_input_is_valid_json);
 	tcase_add_test(tc, escape_round_trips_every_ascii_byte);
 	tcase_add_test(tc, json_compact_drops_blanks_outside_strings);
+	tcase_add_test(tc, json_compact_matches_the_byte_rule);
 	suite_add_tcase(s, tc);
 	return s;
 }
