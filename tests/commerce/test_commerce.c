@@ -63,7 +63,8 @@
 /* --- the running test; teardown ends and removes all of it --- */
 
 static struct harness_world w;
-static struct stripe_fake *fake; /* the test's Stripe, NULL until started */
+static struct stripe_fake *fake;    /* the test's Stripe, NULL until started */
+static struct harness_user cast[2]; /* ann_and_mod's (check forks each test) */
 
 /* The API's environment for this test, Stripe pointing at stripe_base. */
 static void api_env(struct harness_env *e, const char *stripe_base, int timeout_ms)
@@ -288,6 +289,16 @@ static void make_catalog(struct catalog *c, const char *mod)
 	}
 }
 
+/* The two accounts of most tests, signed in: [0] ann, a USER, and [1] mod,
+ * a MODERATOR. */
+static struct harness_user *ann_and_mod(void)
+{
+	cast[0] = (struct harness_user){harness_unique_email("ann"), "USER", 0, ""};
+	cast[1] = (struct harness_user){harness_unique_email("mod"), "MODERATOR", 0, ""};
+	harness_create_users(w.ci, cast, 2, PASSWORD);
+	return cast;
+}
+
 /* --- commerce steps --- */
 
 #define cart_add(bearer, movie) cart_add_at(bearer, movie, __LINE__)
@@ -428,9 +439,7 @@ static void wait_mail_settled(int want)
 START_TEST(purchase_and_refund)
 {
 	boot(true);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -844,9 +853,7 @@ static void *place_concurrently(void *arg)
 START_TEST(concurrent_orders)
 {
 	boot(false);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	struct catalog c;
 	make_catalog(&c, u[1].access);
 	for (int i = 0; i < 3; i++)
@@ -896,9 +903,7 @@ END_TEST
 START_TEST(webhook_checks)
 {
 	boot(false);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	struct catalog c;
 	make_catalog(&c, u[1].access);
 	char sid[64], pi[64], bad_evt[64];
@@ -1006,9 +1011,7 @@ END_TEST
 START_TEST(price_change)
 {
 	boot(false);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access, *mod = u[1].access;
 	struct catalog c;
 	make_catalog(&c, mod);
@@ -1070,9 +1073,7 @@ END_TEST
 START_TEST(provider_failures)
 {
 	boot_with(false, TIMEOUT_MS);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1149,9 +1150,7 @@ END_TEST
 START_TEST(decline_and_expire)
 {
 	boot(false);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1283,9 +1282,7 @@ static int refunds_at_fake(const char *pi, const char *key)
 START_TEST(stale_tab_after_cancel)
 {
 	boot(true);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access, *mod = u[1].access;
 	struct catalog c;
 	make_catalog(&c, mod);
@@ -1360,9 +1357,7 @@ END_TEST
 START_TEST(two_sessions_and_other_amounts)
 {
 	boot(true);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access, *api = w.srv.base_url;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1429,9 +1424,7 @@ END_TEST
 START_TEST(cancel_finds_the_session_paid)
 {
 	boot(false);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1488,9 +1481,7 @@ END_TEST
 START_TEST(lost_webhooks_reconciled)
 {
 	boot(true);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access;
 	struct catalog c;
 	make_catalog(&c, u[1].access);
@@ -1545,9 +1536,7 @@ END_TEST
 START_TEST(refund_retried_after_stripe_down)
 {
 	boot(true);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access, *mod = u[1].access;
 	struct catalog c;
 	make_catalog(&c, mod);
@@ -1594,9 +1583,7 @@ END_TEST
 START_TEST(reprice_expires_the_old_session)
 {
 	boot(false);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access, *mod = u[1].access;
 	struct catalog c;
 	make_catalog(&c, mod);
@@ -1687,9 +1674,7 @@ static void *race_pay(void *arg)
 START_TEST(cancel_races_the_webhook)
 {
 	boot(true);
-	struct harness_user u[] = {{harness_unique_email("ann"), "USER", 0, ""},
-				   {harness_unique_email("mod"), "MODERATOR", 0, ""}};
-	harness_create_users(w.ci, u, 2, PASSWORD);
+	struct harness_user *u = ann_and_mod();
 	const char *ann = u[0].access, *mod = u[1].access;
 	struct catalog c;
 	make_catalog(&c, mod);
