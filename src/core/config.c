@@ -41,7 +41,7 @@ static const struct cfg_entry cfg_table[] = {
 	{"HTTP_HOST", CFG_STR, OFF(http_host), "127.0.0.1", 0, 0, CFG_NONEMPTY,
 	 "address to listen on"},
 	{"HTTP_PORT", CFG_INT, OFF(http_port), "8000", 1, 65535, 0, "port to listen on"},
-	{"HTTP_THREADS", CFG_INT, OFF(http_threads), "4", 1, 256, 0,
+	{"HTTP_THREADS", CFG_INT, OFF(http_threads), "8", 1, 256, 0,
 	 "threads that read and write sockets (each serves many connections; they never wait)"},
 	{"HTTP_WORKERS", CFG_INT, OFF(http_workers), "8", 2, 1024, 0,
 	 "threads that run handlers which may wait (database, Stripe, S3, password hashing)"},
