@@ -1,5 +1,5 @@
 import preact from '@preact/preset-vite';
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 
 // The app is served by cinema-api from web/dist (WEB_DIR): hashed file names
 // under /assets are cached as immutable, index.html never. `npm run dev`

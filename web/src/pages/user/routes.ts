@@ -1,0 +1,3 @@
+import type { Route } from '../../routes';
+
+export const userRoutes: Route[] = [];

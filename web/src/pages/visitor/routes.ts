@@ -1,0 +1,7 @@
+import type { Route } from '../../routes';
+import Catalog from './Catalog';
+
+export const visitorRoutes: Route[] = [
+  { pattern: '/', page: Catalog },
+  { pattern: '/movies', page: Catalog },
+];

@@ -1,0 +1,125 @@
+// Small shared pieces: error and status messages, loading and empty states,
+// pagination, form fields. Every message is text (never HTML).
+import type { ComponentChildren, JSX } from 'preact';
+import { useId } from 'preact/hooks';
+import { ApiError, describe } from '../api/errors';
+
+export function ErrorMessage({ error, retry }: { error: unknown; retry?: () => void }) {
+  if (!error) return null;
+  return (
+    <div class="alert alert-error" role="alert">
+      <p>{describe(error)}</p>
+      {retry && (
+        <button type="button" class="btn btn-small" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Notice({ kind = 'info', children }: { kind?: 'info' | 'success' | 'warning'; children: ComponentChildren }) {
+  return (
+    <div class={`alert alert-${kind}`} role="status">
+      {children}
+    </div>
+  );
+}
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <p class="loading" role="status" aria-live="polite">
+      <span class="spinner" aria-hidden="true" />
+      {label}
+    </p>
+  );
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <div class="empty">{children}</div>;
+}
+
+/** Previous / page x of n / next, as links that keep the rest of the query. */
+export function Pagination({ page, totalPages, hrefFor }: { page: number; totalPages: number; hrefFor: (p: number) => string }) {
+  if (totalPages <= 1) return null;
+  return (
+    <nav class="pagination" aria-label="Pages">
+      {page > 1 ? (
+        <a class="btn" href={hrefFor(page - 1)} rel="prev">
+          ← Previous
+        </a>
+      ) : (
+        <span class="btn" aria-disabled="true">
+          ← Previous
+        </span>
+      )}
+      <span class="page-of" aria-current="page">
+        Page {page} of {totalPages}
+      </span>
+      {page < totalPages ? (
+        <a class="btn" href={hrefFor(page + 1)} rel="next">
+          Next →
+        </a>
+      ) : (
+        <span class="btn" aria-disabled="true">
+          Next →
+        </span>
+      )}
+    </nav>
+  );
+}
+
+type InputProps = Omit<JSX.HTMLAttributes<HTMLInputElement>, 'label'>;
+
+/** A labelled input with its error (from a 422 or the client's own checks) and an optional hint. */
+export function Field({
+  label,
+  error,
+  hint,
+  ...input
+}: InputProps & { label: string; error?: string | undefined; hint?: ComponentChildren }) {
+  const id = useId();
+  const described = [hint ? `${id}-hint` : '', error ? `${id}-err` : ''].filter(Boolean).join(' ');
+  return (
+    <div class={`field${error ? ' field-invalid' : ''}`}>
+      <label for={id}>{label}</label>
+      <input id={id} aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...input} />
+      {hint && (
+        <div class="hint" id={`${id}-hint`}>
+          {hint}
+        </div>
+      )}
+      {error && (
+        <p class="field-error" id={`${id}-err`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The error of a form as a whole: the server's sentence unless every field error is shown by its field. */
+export function FormError({ error, shown = [] }: { error: unknown; shown?: string[] }) {
+  if (!error) return null;
+  if (error instanceof ApiError && error.status === 422) {
+    const rest = Object.entries(error.fields).filter(([f]) => !shown.includes(f));
+    if (rest.length === 0) return <ErrorMessage error={new ApiError(422, error.code, 'Please correct the fields marked below.')} />;
+    return (
+      <div class="alert alert-error" role="alert">
+        <p>{error.message}</p>
+        <ul>
+          {rest.map(([f, m]) => (
+            <li key={f}>
+              {f}: {m}
+            </li>
+          ))}
+        </ul>
+      </div>
+    );
+  }
+  return <ErrorMessage error={error} />;
+}
+
+export function fieldError(error: unknown, name: string): string | undefined {
+  return error instanceof ApiError ? error.field(name) : undefined;
+}
