@@ -1,29 +1,78 @@
+// The catalog (/ and /movies): every filter, sort and the search of
+// GET /api/v1/movies, with the whole state in the URL so a link can be
+// shared, a reload keeps it and the back button restores the previous one.
 import { api, call } from '../../api/client';
-import { queryString, useLocation } from '../../router';
+import { ApiError } from '../../api/errors';
+import type { paths } from '../../api/schema';
+import { useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { MovieGrid } from '../../ui/movie';
+import '../../styles/visitor.css';
+import { activeFilters, apiQuery, clearFilters, readState, writeState, type MovieState } from './filters';
+import { FilterPanel, InvalidSummary, SortBar } from './MovieFilters';
 
-/** The catalog. Skeleton: page and search only; the full filter panel comes with the visitor pages. */
+type MoviesQuery = NonNullable<paths['/api/v1/movies']['get']['parameters']['query']>;
+
+/** The movies of a state. Values go as typed: the server checks them (422 names each bad one). */
+function loadMovies(s: MovieState) {
+  const query = apiQuery(s) as unknown as MoviesQuery;
+  return call(api.GET('/api/v1/movies', { params: { query } }));
+}
+
 export default function Catalog() {
-  const { query } = useLocation();
-  const page = Number(query.get('page') ?? '1') || 1;
-  const search = query.get('search') ?? undefined;
-  useTitle(search ? `“${search}”` : 'Movies');
-  const list = useAsync(() => call(api.GET('/api/v1/movies', { params: { query: { page, search } } })), [page, search]);
+  const loc = useLocation();
+  const state = readState(loc.query);
+  const key = writeState(state);
+  const basePath = '/movies';
+  useTitle(state.search ? `“${state.search}”` : 'Movies');
+  const list = useAsync(() => loadMovies(state), [key]);
+
+  const invalid = list.error instanceof ApiError && list.error.status === 422 ? list.error : null;
+  const errors: Record<string, string> = invalid ? invalid.fields : {};
+  const page = list.data?.page ?? (Number(state.page) || 1);
+  const filtered = activeFilters(state) > 0;
+  const total = list.data?.total_items ?? 0;
+
   return (
-    <section class="page">
+    <section class="page catalog">
       <div class="page-head">
-        <h1>{search ? `Results for “${search}”` : 'Movies'}</h1>
-        {list.data && <p class="muted">{list.data.total_items} movies</p>}
+        <h1>{state.search ? `Results for “${state.search}”` : 'Movies'}</h1>
+        <p class="muted result-count" role="status" aria-live="polite">
+          {list.data && !invalid ? `${total} ${total === 1 ? 'movie' : 'movies'}${filtered ? ' match the filters' : ''}` : ''}
+        </p>
       </div>
-      <ErrorMessage error={list.error} retry={list.reload} />
-      {list.loading && !list.data && <Loading />}
-      {list.data &&
-        (list.data.items.length ? <MovieGrid movies={list.data.items} /> : <Empty>No movie matches.</Empty>)}
-      {list.data && (
-        <Pagination page={page} totalPages={list.data.total_pages} hrefFor={(p) => `/movies${queryString({ search, page: p })}`} />
-      )}
+      <div class="catalog-layout">
+        <FilterPanel basePath={basePath} state={state} errors={errors} />
+        <div class="catalog-results" aria-busy={list.loading}>
+          <SortBar basePath={basePath} state={state} errors={errors} />
+          {invalid ? (
+            <InvalidSummary errors={errors} />
+          ) : (
+            <ErrorMessage error={list.error} retry={list.reload} />
+          )}
+          {list.loading && !list.data && <Loading label="Loading movies…" />}
+          {list.data &&
+            !invalid &&
+            (list.data.items.length ? (
+              <MovieGrid movies={list.data.items} />
+            ) : total > 0 ? (
+              <Empty>
+                <p>There are only {list.data.total_pages} pages.</p>
+                <a href={basePath + writeState({ ...state, page: String(list.data.total_pages) })}>Go to the last page</a>
+              </Empty>
+            ) : (
+              <Empty>
+                <p>No movie matches{state.search ? ` “${state.search}”` : ''}{filtered ? ' with these filters' : ''}.</p>
+                {filtered && <a href={basePath + writeState(clearFilters(state))}>Clear filters</a>}
+                {!filtered && page > 1 && <a href={basePath + writeState({ ...state, page: '1' })}>Back to the first page</a>}
+              </Empty>
+            ))}
+          {list.data && !invalid && (
+            <Pagination page={page} totalPages={list.data.total_pages} hrefFor={(p) => basePath + writeState({ ...state, page: String(p) })} />
+          )}
+        </div>
+      </div>
     </section>
   );
 }

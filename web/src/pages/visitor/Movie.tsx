@@ -1,0 +1,371 @@
+// The movie page (/movies/:id): everything GET /api/v1/movies/{id} returns;
+// for a signed-in user the reaction, rating, favorite and cart controls;
+// then the comments. An unknown id gets a friendly "movie not found".
+import { useEffect, useId, useState } from 'preact/hooks';
+import { api, call, type Schemas } from '../../api/client';
+import { ApiError, describe } from '../../api/errors';
+import { useLocation } from '../../router';
+import { ErrorMessage, Loading } from '../../ui/common';
+import { money, minutes } from '../../ui/format';
+import { useAsync, useSession, useTitle } from '../../ui/hooks';
+import { Poster } from '../../ui/movie';
+import type { PageProps } from '../../routes';
+import '../../styles/visitor.css';
+import { Comments } from './Comments';
+
+type Movie = Schemas['MovieDetail'];
+type Ref = Schemas['CatalogRef'];
+
+const ID = /^[1-9]\d{0,17}$/;
+const count = new Intl.NumberFormat('en-US');
+const dollars = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 0 });
+
+/** A promise that never settles: used while the session is still being restored. */
+const waiting = <T,>() => new Promise<T>(() => undefined);
+
+export function MovieNotFound() {
+  useTitle('Movie not found');
+  return (
+    <section class="page narrow not-found">
+      <h1>Movie not found</h1>
+      <p>We have no movie at this address. It may have been removed, or the link may be mistyped.</p>
+      <p>
+        <a class="btn btn-primary" href="/movies">
+          Browse the catalog
+        </a>
+      </p>
+    </section>
+  );
+}
+
+function Links({ label, items, param }: { label: string; items: Ref[]; param: string }) {
+  if (items.length === 0) return null;
+  return (
+    <div class="movie-links">
+      <h2 class="label">{label}</h2>
+      <ul class="chips">
+        {items.map((r) => (
+          <li key={r.id}>
+            <a class="chip" href={`/movies?${param}=${r.id}`}>
+              {r.name}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function Facts({ m }: { m: Movie }) {
+  return (
+    <dl class="facts">
+      <div>
+        <dt>Year</dt>
+        <dd>
+          <a href={`/movies?year=${m.year}`}>{m.year}</a>
+        </dd>
+      </div>
+      <div>
+        <dt>Running time</dt>
+        <dd>{minutes(m.time)}</dd>
+      </div>
+      <div>
+        <dt>Certification</dt>
+        <dd>
+          <a href={`/movies?certification=${m.certification.id}`}>{m.certification.name}</a>
+        </dd>
+      </div>
+      <div>
+        <dt>IMDb</dt>
+        <dd>
+          ★ {m.imdb.toFixed(1)} / 10 <span class="muted">({count.format(m.votes)} votes)</span>
+        </dd>
+      </div>
+      <div>
+        <dt>Metascore</dt>
+        <dd>{m.meta_score ?? <span class="muted">not known</span>}</dd>
+      </div>
+      <div>
+        <dt>Gross</dt>
+        <dd>{m.gross !== null ? dollars.format(m.gross) : <span class="muted">not known</span>}</dd>
+      </div>
+      <div>
+        <dt>Site rating</dt>
+        <dd>
+          {m.rating !== null ? (
+            <>
+              {m.rating.toFixed(1)} / 10{' '}
+              <span class="muted">
+                ({m.rating_count} {m.rating_count === 1 ? 'rating' : 'ratings'})
+              </span>
+            </>
+          ) : (
+            <span class="muted">not rated yet</span>
+          )}
+        </dd>
+      </div>
+      <div>
+        <dt>Likes</dt>
+        <dd>{count.format(m.likes)}</dd>
+      </div>
+      <div>
+        <dt>Dislikes</dt>
+        <dd>{count.format(m.dislikes)}</dd>
+      </div>
+      <div>
+        <dt>Favorites</dt>
+        <dd>{count.format(m.favorite_count)}</dd>
+      </div>
+      <div>
+        <dt>Comments</dt>
+        <dd>
+          <a href="#comments">{count.format(m.comment_count)}</a>
+        </dd>
+      </div>
+    </dl>
+  );
+}
+
+/** Runs one action at a time and keeps its error for display next to its controls. */
+function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (fn: () => Promise<unknown>): Promise<boolean> => {
+    if (busy) return false;
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
+function Reactions({ m, me, onChange }: { m: Movie; me: Schemas['MovieMe']; onChange: () => void }) {
+  const a = useAction();
+  const path = { params: { path: { id: m.id } } };
+  const toggle = (r: 'like' | 'dislike') =>
+    void a
+      .run(() =>
+        me.reaction === r
+          ? call(api.DELETE('/api/v1/movies/{id}/reaction', path))
+          : call(api.PUT('/api/v1/movies/{id}/reaction', { ...path, body: { reaction: r } })),
+      )
+      .then((ok) => ok && onChange());
+  const fav = () =>
+    void a
+      .run(() => (me.is_favorite ? call(api.DELETE('/api/v1/favorites/{movie_id}', { params: { path: { movie_id: m.id } } })) : call(api.PUT('/api/v1/favorites/{movie_id}', { params: { path: { movie_id: m.id } } }))))
+      .then((ok) => ok && onChange());
+  return (
+    <div class="engage">
+      <div class="row" role="group" aria-label="Your reaction">
+        <button type="button" class="btn" aria-pressed={me.reaction === 'like'} onClick={() => toggle('like')}>
+          <span aria-hidden="true">▲</span> Like <span class="count">{count.format(m.likes)}</span>
+        </button>
+        <button type="button" class="btn" aria-pressed={me.reaction === 'dislike'} onClick={() => toggle('dislike')}>
+          <span aria-hidden="true">▼</span> Dislike <span class="count">{count.format(m.dislikes)}</span>
+        </button>
+        <button type="button" class="btn" aria-pressed={me.is_favorite} onClick={fav}>
+          <span aria-hidden="true">{me.is_favorite ? '★' : '☆'}</span> Favorite
+        </button>
+      </div>
+      {a.error !== null && <ErrorMessage error={a.error} />}
+    </div>
+  );
+}
+
+function Rating({ m, me, onChange }: { m: Movie; me: Schemas['MovieMe']; onChange: () => void }) {
+  const id = useId();
+  const [score, setScore] = useState(me.rating !== null ? String(me.rating) : '');
+  useEffect(() => setScore(me.rating !== null ? String(me.rating) : ''), [me.rating]);
+  const a = useAction();
+  const path = { params: { path: { id: m.id } } };
+  const scoreError = a.error instanceof ApiError ? a.error.field('score') : undefined;
+  return (
+    <form
+      class="rate"
+      aria-label="Rate this movie"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!score) {
+          a.setError(new ApiError(422, 'validation_failed', 'Choose a score from 1 to 10.', [{ field: 'score', message: 'Choose a score from 1 to 10.' }]));
+          return;
+        }
+        void a.run(() => call(api.PUT('/api/v1/movies/{id}/rating', { ...path, body: { score: Number(score) } }))).then((ok) => ok && onChange());
+      }}
+    >
+      <div class={`field${scoreError ? ' field-invalid' : ''}`}>
+        <label for={id}>Your rating</label>
+        <div class="row">
+          <select
+            id={id}
+            value={score}
+            aria-invalid={scoreError ? 'true' : undefined}
+            aria-describedby={scoreError ? `${id}-err` : undefined}
+            onChange={(e) => setScore(e.currentTarget.value)}
+          >
+            <option value="">Choose…</option>
+            {[10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((n) => (
+              <option key={n} value={String(n)}>
+                {n} / 10
+              </option>
+            ))}
+          </select>
+          <button type="submit" class="btn">
+            {me.rating !== null ? 'Change rating' : 'Rate'}
+          </button>
+          {me.rating !== null && (
+            <button
+              type="button"
+              class="btn btn-small"
+              onClick={() => void a.run(() => call(api.DELETE('/api/v1/movies/{id}/rating', path))).then((ok) => ok && onChange())}
+            >
+              Remove my rating
+            </button>
+          )}
+        </div>
+        <p class="hint" role="status">
+          {me.rating !== null ? `You rated it ${me.rating} / 10.` : 'You have not rated it yet.'}
+        </p>
+        {scoreError && (
+          <p class="field-error" id={`${id}-err`} role="alert">
+            {scoreError}
+          </p>
+        )}
+      </div>
+      {a.error !== null && !scoreError && <ErrorMessage error={a.error} />}
+    </form>
+  );
+}
+
+function Buy({ m, me }: { m: Movie; me: Schemas['MovieMe'] }) {
+  const cart = useAsync(() => (me.is_purchased ? Promise.resolve(null) : call(api.GET('/api/v1/cart'))), [m.id, me.is_purchased]);
+  const [added, setAdded] = useState(false);
+  const [owned, setOwned] = useState(false);
+  const a = useAction();
+  const inCart = added || Boolean(cart.data?.items.some((i) => i.movie_id === m.id));
+  if (me.is_purchased || owned) {
+    return (
+      <div class="buy">
+        <p class="buy-state">
+          <span class="status status-paid">Purchased</span> <a href="/purchases">In My movies</a>
+        </p>
+        {a.error !== null && <p class="muted">{describe(a.error)}</p>}
+      </div>
+    );
+  }
+  if (inCart) {
+    return (
+      <div class="buy">
+        <p class="buy-state">
+          <span class="status status-pending">In your cart</span> <a href="/cart">Go to the cart</a>
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div class="buy">
+      <button
+        type="button"
+        class="btn btn-primary"
+        onClick={() =>
+          void a
+            .run(() => call(api.POST('/api/v1/cart/items', { body: { movie_id: m.id } })))
+            .then((ok) => {
+              if (ok) setAdded(true);
+            })
+        }
+      >
+        Add to cart · {money(m.price)}
+      </button>
+      {a.error instanceof ApiError && a.error.status === 409 ? (
+        <ConflictNote error={a.error} onInCart={() => setAdded(true)} onOwned={() => setOwned(true)} />
+      ) : (
+        a.error !== null && <ErrorMessage error={a.error} />
+      )}
+    </div>
+  );
+}
+
+/** The cart's 409s in words: already in the cart, or already bought. */
+function ConflictNote({ error, onInCart, onOwned }: { error: ApiError; onInCart: () => void; onOwned: () => void }) {
+  useEffect(() => {
+    if (error.code === 'already_in_cart') onInCart();
+    if (error.code === 'already_purchased') onOwned();
+  }, [error]);
+  return (
+    <p class="alert alert-info" role="alert">
+      {error.message}
+    </p>
+  );
+}
+
+export default function MoviePage({ params }: PageProps) {
+  const raw = params.id ?? '';
+  const valid = ID.test(raw);
+  const id = valid ? Number(raw) : 0;
+  const s = useSession();
+  const loc = useLocation();
+  const who = s.status === 'unknown' ? 'wait' : (s.user?.id ?? 0);
+  const movie = useAsync<Movie>(
+    () => (!valid ? Promise.reject(new ApiError(404, 'not_found', 'No movie has this id.')) : who === 'wait' ? waiting<Movie>() : call(api.GET('/api/v1/movies/{id}', { params: { path: { id } } }))),
+    [raw, who],
+  );
+  const m = movie.data && movie.data.id === id ? movie.data : undefined;
+  useTitle(m ? m.name : 'Movie');
+
+  if (movie.error instanceof ApiError && movie.error.status === 404) return <MovieNotFound />;
+  if (!m) {
+    return (
+      <section class="page">
+        <ErrorMessage error={movie.error} retry={movie.reload} />
+        {!movie.error && <Loading label="Loading the movie…" />}
+      </section>
+    );
+  }
+  const me = s.status === 'signed-in' ? m.me : null;
+  const next = encodeURIComponent(loc.href);
+  return (
+    <article class="page movie" aria-busy={movie.loading}>
+      <div class="movie-top">
+        <div class="movie-poster">
+          <Poster title={m.name} year={m.year} />
+        </div>
+        <div class="movie-info">
+          <h1>{m.name}</h1>
+          <p class="movie-sub muted">
+            {m.year} · {minutes(m.time)} · {m.certification.name} · <span class="price">{money(m.price)}</span>
+          </p>
+          {movie.error !== null && <ErrorMessage error={movie.error} retry={movie.reload} />}
+          <p class="movie-description">{m.description}</p>
+          {me ? (
+            <div class="movie-actions">
+              <Buy m={m} me={me} />
+              <Reactions m={m} me={me} onChange={movie.reload} />
+              <Rating m={m} me={me} onChange={movie.reload} />
+            </div>
+          ) : (
+            s.status === 'anonymous' && (
+              <div class="alert alert-info movie-signin">
+                <p>
+                  <a href={`/accounts/login?next=${next}`}>Sign in to like, rate and comment</a>, or to buy this movie for {money(m.price)}.
+                </p>
+              </div>
+            )
+          )}
+          <Facts m={m} />
+          <Links label="Genres" items={m.genres} param="genre" />
+          <Links label="Stars" items={m.stars} param="star" />
+          <Links label="Directors" items={m.directors} param="director" />
+        </div>
+      </div>
+      <Comments movieId={m.id} total={m.comment_count} onChange={movie.reload} />
+    </article>
+  );
+}

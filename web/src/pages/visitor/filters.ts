@@ -1,0 +1,96 @@
+// The catalog's state, kept in the URL: every filter, the search, the sort
+// and the page of GET /api/v1/movies (and of GET /api/v1/favorites, which
+// takes the same parameters). Values are passed to the server as typed, so
+// the server's 422 names the bad one and the page shows it by its control.
+import { queryString } from '../../router';
+
+/** The query parameters, in the order the URL writes them. */
+export const FILTER_KEYS = [
+  'year',
+  'year_min',
+  'year_max',
+  'imdb_min',
+  'imdb_max',
+  'price_min',
+  'price_max',
+  'genre',
+  'certification',
+  'star',
+  'director',
+] as const;
+export type FilterKey = (typeof FILTER_KEYS)[number];
+
+export const STATE_KEYS = [...FILTER_KEYS, 'search', 'sort', 'per_page', 'page'] as const;
+export type StateKey = (typeof STATE_KEYS)[number];
+
+export type MovieState = Partial<Record<StateKey, string>>;
+
+/** The keys of `sort`, each of which also sorts descending with "-" in front. */
+export const SORTS: { key: string; label: string; asc: string; desc: string }[] = [
+  { key: 'popularity', label: 'Popularity', asc: 'least popular first', desc: 'most popular first' },
+  { key: 'name', label: 'Title', asc: 'A to Z', desc: 'Z to A' },
+  { key: 'year', label: 'Year', asc: 'oldest first', desc: 'newest first' },
+  { key: 'price', label: 'Price', asc: 'lowest first', desc: 'highest first' },
+  { key: 'imdb', label: 'IMDb rating', asc: 'lowest first', desc: 'highest first' },
+  { key: 'votes', label: 'IMDb votes', asc: 'fewest first', desc: 'most first' },
+  { key: 'rating', label: 'Site rating', asc: 'lowest first', desc: 'highest first' },
+  { key: 'created_at', label: 'Added', asc: 'oldest first', desc: 'newest first' },
+];
+
+export const PER_PAGE = [12, 20, 40, 60, 100];
+export const DEFAULT_PER_PAGE = 20;
+
+/** Reads the state from a query string (unknown parameters are dropped; empty values too). */
+export function readState(query: URLSearchParams): MovieState {
+  const s: MovieState = {};
+  for (const k of STATE_KEYS) {
+    const v = query.get(k);
+    if (v !== null && v.trim() !== '') s[k] = k === 'search' ? v : v.trim();
+  }
+  return s;
+}
+
+/** The query string of a state ("" when empty), in a stable order. */
+export function writeState(s: MovieState): string {
+  const params: Record<string, string | undefined> = {};
+  for (const k of STATE_KEYS) params[k] = s[k];
+  if (params.page === '1') params.page = undefined;
+  return queryString(params);
+}
+
+/** The state after changing some values: any change but the page goes back to page 1. */
+export function change(s: MovieState, patch: MovieState): MovieState {
+  const next: MovieState = {};
+  for (const k of STATE_KEYS) {
+    const v = k in patch ? patch[k] : s[k];
+    if (k === 'page' && !('page' in patch)) continue;
+    if (v !== undefined && v.trim() !== '') next[k] = v;
+  }
+  return next;
+}
+
+/** The state without any filter (search, sort and page size stay). */
+export function clearFilters(s: MovieState): MovieState {
+  const next: MovieState = {};
+  if (s.search) next.search = s.search;
+  if (s.sort) next.sort = s.sort;
+  if (s.per_page) next.per_page = s.per_page;
+  return next;
+}
+
+export function activeFilters(s: MovieState): number {
+  return FILTER_KEYS.filter((k) => s[k] !== undefined).length;
+}
+
+/**
+ * The state as the API's query object. Values stay as the user typed them
+ * (strings): the server checks them and names each bad one in a 422.
+ */
+export function apiQuery(s: MovieState): Record<string, string> {
+  const q: Record<string, string> = {};
+  for (const k of STATE_KEYS) {
+    const v = s[k];
+    if (v !== undefined) q[k] = v;
+  }
+  return q;
+}
