@@ -39,7 +39,7 @@ export default function Catalog() {
       <div class="page-head">
         <h1>{state.search ? `Results for “${state.search}”` : 'Movies'}</h1>
         <p class="muted result-count" role="status" aria-live="polite">
-          {list.data && !invalid ? `${total} ${total === 1 ? 'movie' : 'movies'}${filtered ? ' match the filters' : ''}` : ''}
+          {list.data && !invalid && !list.loading ? `${total} ${total === 1 ? 'movie' : 'movies'}${filtered ? ' match the filters' : ''}` : ''}
         </p>
       </div>
       <div class="catalog-layout">
@@ -47,7 +47,10 @@ export default function Catalog() {
         <div class="catalog-results" aria-busy={list.loading}>
           <SortBar basePath={basePath} state={state} errors={errors} />
           {invalid ? (
-            <InvalidSummary errors={errors} />
+            <InvalidSummary
+              errors={errors}
+              clearHref={basePath + writeState(Object.fromEntries(Object.entries(state).filter(([k]) => !(k in errors))))}
+            />
           ) : (
             <ErrorMessage error={list.error} retry={list.reload} />
           )}

@@ -3,7 +3,7 @@
 // then the comments. An unknown id gets a friendly "movie not found".
 import { useEffect, useId, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
-import { ApiError, describe } from '../../api/errors';
+import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
 import { ErrorMessage, Loading } from '../../ui/common';
 import { money, minutes } from '../../ui/format';
@@ -249,23 +249,35 @@ function Buy({ m, me }: { m: Movie; me: Schemas['MovieMe'] }) {
   const [added, setAdded] = useState(false);
   const [owned, setOwned] = useState(false);
   const a = useAction();
+  // The cart's 409s in words: already in the cart, or already bought (the state follows).
+  const conflict = a.error instanceof ApiError && a.error.status === 409 ? a.error : null;
+  useEffect(() => {
+    if (conflict?.code === 'already_in_cart') setAdded(true);
+    if (conflict?.code === 'already_purchased') setOwned(true);
+  }, [conflict]);
+  const note = conflict && (
+    <p class="alert alert-info" role="alert">
+      {conflict.message}
+    </p>
+  );
   const inCart = added || Boolean(cart.data?.items.some((i) => i.movie_id === m.id));
-  if (me.is_purchased || owned) {
+  if (me.is_purchased || owned || conflict?.code === 'already_purchased') {
     return (
       <div class="buy">
         <p class="buy-state">
-          <span class="status status-paid">Purchased</span> <a href="/purchases">In My movies</a>
+          <span class="status status-paid">Purchased</span> <a href="/purchases">Watch it in My movies</a>
         </p>
-        {a.error !== null && <p class="muted">{describe(a.error)}</p>}
+        {note}
       </div>
     );
   }
-  if (inCart) {
+  if (inCart || conflict?.code === 'already_in_cart') {
     return (
       <div class="buy">
         <p class="buy-state">
           <span class="status status-pending">In your cart</span> <a href="/cart">Go to the cart</a>
         </p>
+        {note}
       </div>
     );
   }
@@ -284,25 +296,8 @@ function Buy({ m, me }: { m: Movie; me: Schemas['MovieMe'] }) {
       >
         Add to cart · {money(m.price)}
       </button>
-      {a.error instanceof ApiError && a.error.status === 409 ? (
-        <ConflictNote error={a.error} onInCart={() => setAdded(true)} onOwned={() => setOwned(true)} />
-      ) : (
-        a.error !== null && <ErrorMessage error={a.error} />
-      )}
+      {note ?? (a.error !== null && <ErrorMessage error={a.error} />)}
     </div>
-  );
-}
-
-/** The cart's 409s in words: already in the cart, or already bought. */
-function ConflictNote({ error, onInCart, onOwned }: { error: ApiError; onInCart: () => void; onOwned: () => void }) {
-  useEffect(() => {
-    if (error.code === 'already_in_cart') onInCart();
-    if (error.code === 'already_purchased') onOwned();
-  }, [error]);
-  return (
-    <p class="alert alert-info" role="alert">
-      {error.message}
-    </p>
   );
 }
 

@@ -45,7 +45,7 @@ export const LABELS: Record<string, string> = {
 };
 
 /** The server's 422 as a summary: each bad parameter by its control's label (the controls show theirs too). */
-export function InvalidSummary({ errors }: { errors: Errors }) {
+export function InvalidSummary({ errors, clearHref }: { errors: Errors; clearHref: string }) {
   const list = Object.entries(errors);
   return (
     <div class="alert alert-error" role="alert">
@@ -57,6 +57,9 @@ export function InvalidSummary({ errors }: { errors: Errors }) {
           </li>
         ))}
       </ul>
+      <p>
+        <a href={clearHref}>Remove the invalid values</a>
+      </p>
     </div>
   );
 }
