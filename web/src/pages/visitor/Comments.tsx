@@ -251,6 +251,14 @@ export function Comments({ movieId, total, onChange }: { movieId: number; total:
   const [highlight, setHighlight] = useState<number | null>(null);
   const [lost, setLost] = useState<number | null>(null);
   const handled = useRef<string>('');
+  const shownPage = useRef(page);
+
+  // Another page of comments: bring the section back into view (the router scrolls to the top).
+  useEffect(() => {
+    if (shownPage.current === page) return;
+    shownPage.current = page;
+    if (targetOf(window.location.hash) === null) document.getElementById('comments')?.scrollIntoView();
+  }, [page]);
 
   const hrefFor = (p: number, h = '') => {
     const q = new URLSearchParams(loc.query);

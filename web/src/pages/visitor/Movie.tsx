@@ -6,7 +6,7 @@ import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
 import { ErrorMessage, Loading } from '../../ui/common';
-import { money, minutes } from '../../ui/format';
+import { date, money, minutes } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { useSessionNow as useSession } from './session';
 import { Poster } from '../../ui/movie';
@@ -116,6 +116,16 @@ function Facts({ m }: { m: Movie }) {
       <div>
         <dt>Favorites</dt>
         <dd>{count.format(m.favorite_count)}</dd>
+      </div>
+      <div>
+        <dt>Popularity</dt>
+        <dd>{count.format(m.popularity)}</dd>
+      </div>
+      <div>
+        <dt>Added</dt>
+        <dd>
+          <time dateTime={m.created_at}>{date(m.created_at)}</time>
+        </dd>
       </div>
       <div>
         <dt>Comments</dt>
@@ -341,7 +351,7 @@ export default function MoviePage({ params }: PageProps) {
           {movie.error !== null && <ErrorMessage error={movie.error} retry={movie.reload} />}
           <p class="movie-description">{m.description}</p>
           {me ? (
-            <div class="movie-actions">
+            <div class="movie-actions" key={m.id}>
               <Buy m={m} me={me} />
               <Reactions m={m} me={me} onChange={movie.reload} />
               <Rating m={m} me={me} onChange={movie.reload} />
@@ -361,7 +371,7 @@ export default function MoviePage({ params }: PageProps) {
           <Links label="Directors" items={m.directors} param="director" />
         </div>
       </div>
-      <Comments movieId={m.id} total={m.comment_count} onChange={movie.reload} />
+      <Comments key={m.id} movieId={m.id} total={m.comment_count} onChange={movie.reload} />
     </article>
   );
 }
