@@ -39,7 +39,7 @@ export default function Catalog() {
       <div class="page-head">
         <h1>{state.search ? `Results for “${state.search}”` : 'Movies'}</h1>
         <p class="muted result-count" role="status" aria-live="polite">
-          {list.data && !invalid && !list.loading ? `${total} ${total === 1 ? 'movie' : 'movies'}${filtered ? ' match the filters' : ''}` : ''}
+          {list.data && !invalid && !list.loading ? `${total} ${total === 1 ? 'movie' : 'movies'}${filtered ? (total === 1 ? ' matches the filters' : ' match the filters') : ''}` : ''}
         </p>
       </div>
       <div class="catalog-layout">
