@@ -50,8 +50,8 @@
  *
  * Start it inside the test (check forks each test) and stop it in the same
  * process. Needs curl_global_init() to have run (for the webhook senders). */
-#ifndef CINEMA_TEST_STRIPE_FAKE_H
-#define CINEMA_TEST_STRIPE_FAKE_H
+#ifndef CINEMA_STRIPE_FAKE_H
+#define CINEMA_STRIPE_FAKE_H
 
 #include <jansson.h>
 #include <stdbool.h>
