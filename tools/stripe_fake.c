@@ -873,6 +873,7 @@ struct stripe_fake *stripe_fake_start_with(const struct stripe_fake_config *cfg)
 	f->webhook_secret = xstrdup(cfg->webhook_secret);
 	f->webhook_url = cfg->webhook_url ? xstrdup(cfg->webhook_url) : NULL;
 	f->log = cfg->log;
+	f->seq = cfg->first_id;
 	hosted_csp(f->csp, sizeof(f->csp));
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_condattr_init(&ca);

@@ -104,6 +104,11 @@ struct stripe_fake_config {
 	/* One line per request (time, method, path, status) and per webhook
 	 * delivery of the hosted page; NULL: quiet. Never a key or a body. */
 	FILE *log;
+	/* The ids it makes (cs_test_<n>, pi_test_<n>, evt_test_<n>,
+	 * re_test_<n>) count from n = first_id + 1: a program whose API keeps
+	 * its database across restarts starts it high enough (the clock) that
+	 * a restarted fake never hands out an id the API has seen. */
+	unsigned long long first_id;
 };
 
 /* Starts the fake as cfg says (every string is copied). Returns NULL (after

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stripe_fake.h"
 
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cinema-stripe-fake: cannot initialise libcurl\n");
 		return 1;
 	}
+	/* Ids unique across restarts: the API's database outlives the fake. */
+	cfg.first_id = (unsigned long long)time(NULL) * 1000ULL;
 	struct stripe_fake *f = stripe_fake_start_with(&cfg);
 	if (!f) {
 		curl_global_cleanup();
