@@ -1363,7 +1363,8 @@ static const char hosted_style[] =
 	"button:focus-visible,a:focus-visible{outline:3px solid #2563eb;outline-offset:2px}"
 	".note{font-size:.9rem;color:#4b5563;margin-top:1.5rem}"
 	".error{border-left:4px solid #b42318;padding-left:.75rem}"
-	"code{font-size:.85rem;word-break:break-all}";
+	"code{font-size:.85rem;word-break:break-all}"
+	"@media (max-width:34rem){main{margin:0;border-width:0 0 1px;border-radius:0}}";
 
 static void html_escape(struct buf *b, const char *s)
 {
@@ -1586,8 +1587,9 @@ static void undelivered_page(struct buf *b, const char *id, const char *success_
 			buf_append_str(b, "</code> could not be reached");
 		buf_printf(b, " (%d attempt%s).", attempts, attempts == 1 ? "" : "s");
 	}
-	buf_append_str(b, "</p></div>\n<p>The shop settles the order when it next checks this "
-			  "session; you can also send the event again.</p>\n<div "
+	buf_append_str(b, "</p></div>\n<p>Until the shop is told, the order stays pending (its "
+			  "reconciliation finds the payment once the session's expiry time has "
+			  "passed). Send the event again when the shop is up.</p>\n<div "
 			  "class=\"actions\">\n<form method=\"post\" action=\"");
 	html_escape(b, id);
 	buf_append_str(b, "/retry\"><button type=\"submit\" class=\"primary\">Send the event "
