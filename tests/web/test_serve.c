@@ -16,7 +16,7 @@
 #include "e2e.h"
 #include "harness.h"
 
-#define REDIS_DB 6
+#define REDIS_DB 5
 #define INDEX_HTML                                                        \
 	"<!doctype html><title>Online Cinema</title><script type=module " \
 	"src=/assets/index-abc123.js></script>"
