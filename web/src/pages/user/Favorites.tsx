@@ -4,6 +4,7 @@
 import { cloneElement, type VNode } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
+import { ApiError } from '../../api/errors';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, FormError, Loading, Notice, Pagination, fieldError } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
@@ -132,7 +133,7 @@ export default function Favorites() {
     <section class="page favorites">
       <div class="page-head">
         <h1>Favorites</h1>
-        {d && (
+        {d && !queryError && (
           <p class="muted" role="status">
             {d.total_items === 1 ? '1 movie' : `${d.total_items} movies`}
             {filtered ? ' match' : ''}
@@ -149,11 +150,11 @@ export default function Favorites() {
         </Notice>
       )}
       <ErrorMessage error={actionError} />
-      {queryError && !(queryError instanceof Error && 'fields' in queryError && Object.keys((queryError as { fields: object }).fields).length) && (
+      {queryError !== null && !(queryError instanceof ApiError && queryError.status === 422) && (
         <ErrorMessage error={queryError} retry={list.reload} />
       )}
       {list.loading && !d && <Loading />}
-      {d &&
+      {d && !queryError &&
         (d.items.length === 0 ? (
           <Empty>
             {filtered ? (
@@ -190,7 +191,7 @@ export default function Favorites() {
             })}
           </ul>
         ))}
-      {d && <Pagination page={page} totalPages={d.total_pages} hrefFor={(p) => href(applied, p)} />}
+      {d && !queryError && <Pagination page={page} totalPages={d.total_pages} hrefFor={(p) => href(applied, p)} />}
     </section>
   );
 }
@@ -251,7 +252,7 @@ function FilterForm({ applied, error, onApply }: { applied: Filters; error: unkn
 
   return (
     <form class="filters fav-filters" role="search" aria-label="Filter favorites" onSubmit={submit} noValidate>
-      <FormError error={error instanceof Error && 'fields' in error ? error : null} shown={[...KEYS, 'page']} />
+      <FormError error={error instanceof ApiError && error.status === 422 ? error : null} shown={[...KEYS]} />
       {input('search', 'Search', { type: 'search', placeholder: 'Title, star, director' })}
       {select('genre', 'Genre', genres.data)}
       <div class="field">
