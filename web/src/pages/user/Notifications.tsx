@@ -3,7 +3,7 @@
 // mark one or all read.
 import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
-import { queryString, useLocation } from '../../router';
+import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
 import { dateTime } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
@@ -49,6 +49,18 @@ export default function Notifications() {
     } catch (err) {
       if (!quiet) setError(err);
     }
+  };
+
+  /** Opens the movie at the comment; marks it read first (a plain click) or meanwhile (a new tab). */
+  const open = (e: MouseEvent, n: Note) => {
+    const href = (e.currentTarget as HTMLAnchorElement).getAttribute('href') ?? '/';
+    if (n.read) return;
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) {
+      void markRead(n, true);
+      return;
+    }
+    e.preventDefault();
+    void markRead(n, true).finally(() => navigate(href));
   };
 
   const markAll = async () => {
@@ -106,7 +118,7 @@ export default function Notifications() {
             {data.items.map((n) => (
               <li key={n.id} class={n.read ? 'note' : 'note note-unread'}>
                 <div class="note-body">
-                  <a href={`/movies/${n.movie.id}#comment-${n.comment_id}`} onClick={() => void markRead(n, true)}>
+                  <a href={`/movies/${n.movie.id}#comment-${n.comment_id}`} onClick={(e) => open(e, n)}>
                     {sentence(n)}
                   </a>
                   <div class="note-meta muted">
