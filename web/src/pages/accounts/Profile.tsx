@@ -190,35 +190,34 @@ function Details({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile)
 }
 
 function Notifications({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile) => void }) {
-  const [busy, setBusy] = useState(false);
+  // Shown as chosen at once; put back if the server refuses.
+  const [on, setOn] = useState(profile.email_notifications);
   const [error, setError] = useState<unknown>(null);
   const [said, setSaid] = useState('');
+  const seq = useRef(0);
   const id = useId();
-  const toggle = async (on: boolean) => {
-    setBusy(true);
+  const toggle = async (want: boolean) => {
+    const n = ++seq.current;
+    setOn(want);
     setError(null);
     setSaid('');
     try {
-      const p = await call(api.PATCH('/api/v1/accounts/me/profile', { body: { email_notifications: on } }));
+      const p = await call(api.PATCH('/api/v1/accounts/me/profile', { body: { email_notifications: want } }));
+      if (n !== seq.current) return;
       onSaved(p);
+      setOn(p.email_notifications);
       setSaid(p.email_notifications ? 'Saved: we will email you about replies and likes.' : 'Saved: no more emails about replies and likes.');
     } catch (err) {
+      if (n !== seq.current) return;
+      setOn(!want);
       setError(err);
-    } finally {
-      setBusy(false);
     }
   };
   return (
     <section class="profile-section" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Email notifications</h2>
       <div class="check">
-        <input
-          type="checkbox"
-          id={id}
-          checked={profile.email_notifications}
-          disabled={busy}
-          onChange={(e) => void toggle(e.currentTarget.checked)}
-        />
+        <input type="checkbox" id={id} checked={on} onChange={(e) => void toggle(e.currentTarget.checked)} />
         <label for={id}>Email me when someone replies to or likes my comments</label>
       </div>
       <p class="muted small" role="status">

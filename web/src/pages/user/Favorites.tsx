@@ -93,6 +93,8 @@ export default function Favorites() {
     [key],
   );
 
+  const genres = useAsync(() => call(api.GET('/api/v1/genres')), []);
+  const certs = useAsync(() => call(api.GET('/api/v1/certifications')), []);
   const [removed, setRemoved] = useState<Movie | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [pending, setPending] = useState<number | null>(null);
@@ -140,7 +142,7 @@ export default function Favorites() {
           </p>
         )}
       </div>
-      <FilterForm key={key} applied={applied} error={queryError} onApply={(f) => navigate(href(f))} />
+      <FilterForm key={key} applied={applied} error={queryError} genres={genres.data} certs={certs.data} onApply={(f) => navigate(href(f))} />
       {removed && (
         <Notice kind="info">
           <span>{removed.name} was removed from your favorites. </span>
@@ -201,11 +203,21 @@ interface Lookup {
   name: string;
 }
 
-function FilterForm({ applied, error, onApply }: { applied: Filters; error: unknown; onApply: (f: Filters) => void }) {
+function FilterForm({
+  applied,
+  error,
+  genres,
+  certs,
+  onApply,
+}: {
+  applied: Filters;
+  error: unknown;
+  genres: Lookup[] | undefined;
+  certs: Lookup[] | undefined;
+  onApply: (f: Filters) => void;
+}) {
   const [f, setF] = useState<Filters>(applied);
   const [pickErrors, setPickErrors] = useState<Partial<Record<Key, string>>>({});
-  const genres = useAsync(() => call(api.GET('/api/v1/genres')), []);
-  const certs = useAsync(() => call(api.GET('/api/v1/certifications')), []);
   const set = (k: Key, v: string) => setF((old) => ({ ...old, [k]: v }));
   const ids = { genre: useId(), certification: useId(), sort: useId(), per_page: useId() };
   const err = (k: Key) => pickErrors[k] ?? fieldError(error, k);
@@ -254,7 +266,7 @@ function FilterForm({ applied, error, onApply }: { applied: Filters; error: unkn
     <form class="filters fav-filters" role="search" aria-label="Filter favorites" onSubmit={submit} noValidate>
       <FormError error={error instanceof ApiError && error.status === 422 ? error : null} shown={[...KEYS]} />
       {input('search', 'Search', { type: 'search', placeholder: 'Title, star, director' })}
-      {select('genre', 'Genre', genres.data)}
+      {select('genre', 'Genre', genres)}
       <div class="field">
         <label for={ids.sort}>Sort by</label>
         <select id={ids.sort} value={f.sort} onChange={(e) => set('sort', e.currentTarget.value)}>
@@ -279,7 +291,7 @@ function FilterForm({ applied, error, onApply }: { applied: Filters; error: unkn
         </button>
       </div>
       <div id="fav-more" class="fav-more-fields" hidden={!open}>
-        {select('certification', 'Certification', certs.data)}
+        {select('certification', 'Certification', certs)}
         <LookupPicker kind="stars" label="Star" value={f.star} error={err('star')} onChange={(v) => set('star', v)} />
         <LookupPicker kind="directors" label="Director" value={f.director} error={err('director')} onChange={(v) => set('director', v)} />
         {input('year', 'Year', { inputMode: 'numeric' })}
