@@ -1,19 +1,31 @@
 // The activation link's landing page (/accounts/activate?token=...): uses
 // the token at once. The API answers the user but no tokens, so the page
 // says so and offers to sign in; a used or expired link offers a new one.
-import { api, call } from '../../api/client';
+import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
 import { ErrorMessage, Loading, Notice } from '../../ui/common';
 import { useAsync, useSession, useTitle } from '../../ui/hooks';
 import { AccountPage, rememberEmail } from './shared';
 
+type User = Schemas['User'];
+/** Tokens used in this tab: going back to the page shows its success again instead of "already used". */
+const activated = new Map<string, User>();
+
+async function activate(token: string): Promise<User> {
+  const known = activated.get(token);
+  if (known) return known;
+  const user = await call(api.POST('/api/v1/accounts/activate', { body: { token } }));
+  activated.set(token, user);
+  return user;
+}
+
 export default function Activate() {
   const { query } = useLocation();
   const token = query.get('token') ?? '';
   const s = useSession();
   const result = useAsync(
-    () => (token ? call(api.POST('/api/v1/accounts/activate', { body: { token } })) : Promise.resolve(null)),
+    () => (token ? activate(token) : Promise.resolve(null)),
     [token],
   );
   const ok = result.data ?? null;
