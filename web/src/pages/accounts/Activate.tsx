@@ -56,7 +56,7 @@ export default function Activate() {
     return (
       <AccountPage title="Account activated">
         <Notice kind="success">
-          <p>Account activated — sign in. {ok.email} can now sign in.</p>
+          <p>Account activated — sign in with {ok.email} and the password you chose.</p>
         </Notice>
         <p>
           {signedInAs ? (
