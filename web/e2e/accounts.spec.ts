@@ -235,6 +235,15 @@ test('sign in: next, expired sessions, wrong passwords, 375 px', async ({ page, 
   await expect(accountMenu(page)).toBeVisible();
   await expect(page).toHaveURL(/\/movies$/);
 
+  // The register form at 375 px: no sideways scrolling.
+  const small = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  const reg = await small.newPage();
+  await reg.goto('/accounts/register');
+  await reg.getByLabel('Password', { exact: true }).fill('abc');
+  await checkA11y(reg, 'register (375 px)');
+  expect(await reg.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await small.close();
+
   // A signed-in page sends an anonymous visitor to sign in and back.
   const fresh = await browser.newContext();
   const p2 = await fresh.newPage();
