@@ -5,6 +5,7 @@ import { cloneElement, type VNode } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
+import type { components } from '../../api/schema';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, FormError, Loading, Notice, Pagination, fieldError } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
@@ -12,6 +13,7 @@ import { MovieCard } from '../../ui/movie';
 import '../../styles/accounts.css';
 
 type Movie = Schemas['MovieSummary'];
+type MovieSort = components['parameters']['MovieSort'];
 
 const KEYS = [
   'search',
@@ -83,7 +85,8 @@ export default function Favorites() {
               imdb_max: num(applied.imdb_max),
               price_min: num(applied.price_min),
               price_max: num(applied.price_max),
-              sort: (applied.sort || undefined) as never,
+              // Sent as found in the URL: the server answers a bad one with a 422 naming `sort`.
+              sort: (applied.sort || undefined) as MovieSort | undefined,
               page,
               per_page: num(applied.per_page),
             },
@@ -264,7 +267,7 @@ function FilterForm({
 
   return (
     <form class="filters fav-filters" role="search" aria-label="Filter favorites" onSubmit={submit} noValidate>
-      <FormError error={error instanceof ApiError && error.status === 422 ? error : null} shown={[...KEYS]} />
+      <FormError error={error instanceof ApiError && error.status === 422 ? error : null} shown={KEYS.filter((k) => k !== 'sort' && k !== 'per_page')} />
       {input('search', 'Search', { type: 'search', placeholder: 'Title, star, director' })}
       {select('genre', 'Genre', genres)}
       <div class="field">
