@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The Node.js the web app needs (>= 20.19: Vite 8). Source this file: it puts
-# the project's own Node first on PATH when scripts/install-deps.sh installed
-# one into .tools/node (Debian 12's nodejs is 18), and offers:
+# .tools/node/bin first on PATH, where scripts/install-deps.sh installs Node 20
+# when the system's is older (Debian 12's nodejs is 18), and offers:
 #
 #   node_check               fails with a message unless `node` is >= NODE_MIN
 #   node_npm_ci DIR          `npm ci` in DIR when its node_modules is missing or
@@ -10,7 +10,8 @@
 
 NODE_MIN=20.19.0
 NODE_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.tools/node
-if [[ -x $NODE_TOOLS_DIR/bin/node && :$PATH: != *":$NODE_TOOLS_DIR/bin:"* ]]; then
+# Even before it exists: scripts/install-deps.sh may install it after this.
+if [[ :$PATH: != *":$NODE_TOOLS_DIR/bin:"* ]]; then
 	PATH=$NODE_TOOLS_DIR/bin:$PATH
 	export PATH
 fi
