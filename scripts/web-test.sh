@@ -11,8 +11,8 @@
 #   WEB_BUILD=0    use web/dist as it is (scripts/test.sh has just built it)
 #   DATABASE_URL, REDIS_URL   use these servers (scripts/test.sh exports them):
 #                  a fresh database of our own in that PostgreSQL, dropped at the
-#                  end, and Redis database WEB_REDIS_DB (default 7; the C suites
-#                  use 8-15), flushed before and after. Unset: private servers.
+#                  end, and Redis database WEB_REDIS_DB (default 4; the C suites
+#                  use 5-15), flushed before and after. Unset: private servers.
 #   S3_ENDPOINT (with S3_ACCESS_KEY, ...)   use that S3; unset: a private s3rver
 #   CI             set: Playwright retries a failed test once
 # The servers listen on free loopback ports (never the default ports). Their
@@ -33,13 +33,7 @@ node_check
 
 BUILD_DIR=${BUILD_DIR:-build}
 [[ -f $BUILD_DIR/CMakeCache.txt ]] || cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(cinema-api cinema-scheduler cinema-mailsink)
-have_stripe_fake=''
-if cmake --build "$BUILD_DIR" --target help 2>/dev/null | grep -q 'cinema-stripe-fake'; then
-	targets+=(cinema-stripe-fake)
-	have_stripe_fake=1
-fi
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${targets[@]}" >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler cinema-mailsink cinema-stripe-fake >/dev/null
 api=$root/$BUILD_DIR/cinema-api
 [[ $BUILD_DIR != /* ]] || api=$BUILD_DIR/cinema-api
 bin_dir=$(dirname "$api")
@@ -115,7 +109,7 @@ if [[ -n ${DATABASE_URL:-} && -n ${REDIS_URL:-} ]]; then
 	"$psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL_BASE" -c "CREATE DATABASE $db" >/dev/null
 	own_db=$db
 	DATABASE_URL=${BASH_REMATCH[1]}/$db${BASH_REMATCH[4]}
-	redis_db=${WEB_REDIS_DB:-7}
+	redis_db=${WEB_REDIS_DB:-4}
 	[[ $REDIS_URL =~ ^(redis://[^/?]*)(/[^?]*)?(\?.*)?$ ]] || { say "cannot read REDIS_URL"; exit 1; }
 	REDIS_URL=${BASH_REMATCH[1]}/$redis_db${BASH_REMATCH[3]}
 	own_redis=$REDIS_URL
@@ -165,20 +159,15 @@ wait_port()
 pids+=($!)
 wait_port "$SMTP_PORT" "$!" "the mail sink"
 
-stripe_url=''
-if [[ -n $have_stripe_fake ]]; then
-	STRIPE_PORT=$(svc_free_port)
-	export STRIPE_SECRET_KEY=sk_test_web_$$ STRIPE_WEBHOOK_SECRET=whsec_web_$$
-	export STRIPE_API_BASE=http://127.0.0.1:$STRIPE_PORT
-	"$bin_dir/cinema-stripe-fake" --port "$STRIPE_PORT" --secret-key "$STRIPE_SECRET_KEY" \
-		--webhook-secret "$STRIPE_WEBHOOK_SECRET" \
-		--webhook-url "$PUBLIC_BASE_URL/api/v1/payments/webhook" >"$logs/stripe-fake.log" 2>&1 &
-	pids+=($!)
-	wait_port "$STRIPE_PORT" "$!" "the Stripe fake"
-	stripe_url=$STRIPE_API_BASE
-else
-	say "NOTE: cinema-stripe-fake is not built here (not on this branch yet): the checkout journeys are skipped"
-fi
+# Payments: the Stripe fake, whose checkout page sends the signed webhook to the API.
+STRIPE_PORT=$(svc_free_port)
+export STRIPE_SECRET_KEY=sk_test_web_$$ STRIPE_WEBHOOK_SECRET=whsec_web_$$
+export STRIPE_API_BASE=http://127.0.0.1:$STRIPE_PORT
+"$bin_dir/cinema-stripe-fake" --port "$STRIPE_PORT" --secret-key "$STRIPE_SECRET_KEY" \
+	--webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+	--webhook-url "$PUBLIC_BASE_URL/api/v1/payments/webhook" >"$logs/stripe-fake.log" 2>&1 &
+pids+=($!)
+wait_port "$STRIPE_PORT" "$!" "the Stripe fake"
 
 "$api" migrate >"$logs/migrate.log" 2>&1
 "$api" seed >"$logs/seed.log" 2>&1
@@ -186,25 +175,11 @@ fi
 "$bin_dir/cinema-scheduler" >"$logs/scheduler.log" 2>&1 &
 pids+=($!)
 
+# The API, serving the app (WEB_DIR) on the same origin.
 base_url=$PUBLIC_BASE_URL
-if "$api" --help 2>/dev/null | grep -q '^  WEB_DIR '; then
-	"$api" serve >"$logs/api.log" 2>&1 &
-	api_pid=$!
-	pids+=("$api_pid")
-else
-	# Until cinema-api serves WEB_DIR: the API on its own port behind Vite's
-	# preview server, which serves web/dist and proxies the API paths.
-	say "NOTE: this cinema-api does not serve WEB_DIR: the app is served by vite preview"
-	api_port=$(svc_free_port)
-	HTTP_PORT=$api_port "$api" serve >"$logs/api.log" 2>&1 &
-	api_pid=$!
-	pids+=("$api_pid")
-	wait_port "$api_port" "$api_pid" "cinema-api"
-	(cd web && CINEMA_API=http://127.0.0.1:$api_port exec ./node_modules/.bin/vite preview \
-		--host 127.0.0.1 --port "$HTTP_PORT" --strictPort) >"$logs/vite-preview.log" 2>&1 &
-	pids+=($!)
-	wait_port "$HTTP_PORT" "$!" "vite preview"
-fi
+"$api" serve >"$logs/api.log" 2>&1 &
+api_pid=$!
+pids+=("$api_pid")
 ready=''
 for ((i = 0; i < 150; i++)); do
 	if curl -fsS -o /dev/null "$base_url/readyz" 2>/dev/null; then
@@ -222,7 +197,7 @@ say "stack ready: $base_url (mail in $tmp/mail, logs in $logs)"
 	umask 077
 	for name in DATABASE_URL REDIS_URL MIGRATIONS_DIR TEMPLATES_DIR JWT_SECRET EMAIL_PAYLOAD_KEY \
 		PUBLIC_BASE_URL SMTP_URL SMTP_ALLOW_PLAIN S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION \
-		ACCESS_TOKEN_TTL AUTH_RATE_LIMIT; do
+		ACCESS_TOKEN_TTL AUTH_RATE_LIMIT STRIPE_API_BASE STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET WEB_DIR; do
 		[[ -n ${!name:-} ]] && printf '%s="%s"\n' "$name" "${!name}"
 	done
 ) >"$tmp/env"
@@ -231,7 +206,7 @@ set +e
 (
 	cd web
 	export CINEMA_BASE_URL=$base_url CINEMA_MAIL_DIR=$tmp/mail CINEMA_API_BIN=$api \
-		CINEMA_STACK_ENV=$tmp/env CINEMA_STRIPE_URL=$stripe_url
+		CINEMA_STACK_ENV=$tmp/env CINEMA_STRIPE_URL=$STRIPE_API_BASE
 	exec ./node_modules/.bin/playwright test "$@"
 ) &
 pw=$!

@@ -5,7 +5,7 @@
 //   CINEMA_MAIL_DIR    the mail sink's directory (one .eml file a message)
 //   CINEMA_API_BIN     cinema-api, for create-user
 //   CINEMA_STACK_ENV   the stack's settings file (CINEMA_ENV_FILE for cinema-api)
-//   CINEMA_STRIPE_URL  the Stripe fake ("" when it is not built)
+//   CINEMA_STRIPE_URL  the Stripe fake (its hosted checkout pages are under /checkout/)
 import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type Page } from '@playwright/test';
 import { execFile } from 'node:child_process';
@@ -50,7 +50,7 @@ export interface Api {
 export interface Stack {
   baseURL: string;
   mailDir: string;
-  /** The Stripe fake's base URL, or null when this stack has none (skip checkout journeys). */
+  /** The Stripe fake's base URL (null only outside scripts/web-test.sh). */
   stripeURL: string | null;
   /** A new account with a unique email (active unless active: false). */
   createUser(opts?: { group?: Group; active?: boolean; email?: string; password?: string }): Promise<User>;
