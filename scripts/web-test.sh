@@ -32,7 +32,12 @@ node_check
 [[ -x /usr/bin/chromium ]] || { say "/usr/bin/chromium is missing: run scripts/install-deps.sh"; exit 1; }
 
 BUILD_DIR=${BUILD_DIR:-build}
-[[ -f $BUILD_DIR/CMakeCache.txt ]] || cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Configured again every time (new targets, new files); a cached build type stays.
+if [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
+	cmake -S . -B "$BUILD_DIR" >/dev/null
+else
+	cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler cinema-mailsink cinema-stripe-fake >/dev/null
 api=$root/$BUILD_DIR/cinema-api
 [[ $BUILD_DIR != /* ]] || api=$BUILD_DIR/cinema-api
