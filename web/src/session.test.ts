@@ -316,6 +316,32 @@ describe('sign-in and sign-out', () => {
     expect(await b.session.token()).toBeNull();
   });
 
+  it('logout after the token expired unseen (a sleeping laptop) renews it first, so the server ends the session', async () => {
+    const server = new FakeServer();
+    const { session } = await signedIn(server);
+    vi.setSystemTime(Date.now() + 3_600_000); // the renewal timer never ran
+    await session.logout();
+    const logout = server.calls.find((c) => c.path === '/api/v1/accounts/logout');
+    expect(headers(logout?.init).authorization).toBe('Bearer t2');
+    expect(server.count('/api/v1/accounts/refresh')).toBe(2);
+    expect(session.current.status).toBe('anonymous');
+  });
+
+  it('logout answered 401 (the token was revoked) renews once and tries again', async () => {
+    const server = new FakeServer();
+    server.on(
+      '/api/v1/accounts/logout',
+      () => json(401, { code: 'token_expired', detail: 'The access token has expired.' }),
+      () => new Response(null, { status: 204 }),
+    );
+    const { session, expired } = await signedIn(server);
+    await session.logout();
+    const logouts = server.calls.filter((c) => c.path === '/api/v1/accounts/logout');
+    expect(logouts.map((c) => headers(c.init).authorization)).toEqual(['Bearer t1', 'Bearer t2']);
+    expect(session.current.status).toBe('anonymous');
+    expect(expired).not.toHaveBeenCalled();
+  });
+
   it('logout while the server cannot be reached still signs out here', async () => {
     const server = new FakeServer();
     server.on('/api/v1/accounts/logout', () => Promise.reject(new TypeError('Failed to fetch')));
