@@ -47,7 +47,11 @@ node_npm_ci "$root"     # Swagger UI for /docs, the local S3 server
 node_npm_ci "$root/web" # the app's toolchain, Playwright, axe
 if [[ ${WEB_BUILD:-1} != 0 || ! -f web/dist/index.html ]]; then
 	say "building the app (npm run build)"
-	(cd web && npm run build --silent) >/dev/null
+	if ! build_log=$(cd web && npm run build 2>&1); then
+		printf '%s\n' "$build_log" >&2
+		say "the app does not build"
+		exit 1
+	fi
 fi
 
 # Everything of this run lives here (in /tmp: the postgres user must reach it).
