@@ -64,7 +64,7 @@ test('journey 1: register, open the activation email, sign in', async ({ page, s
   await page.getByLabel('Confirm password').fill('abc');
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page.getByText('must be a valid email address')).toBeVisible();
-  await expect(page.getByText(/must be at least 8 characters long.*must contain an upper-case letter/)).toBeVisible();
+  await expect(page.getByText('must be at least 8 characters long')).toBeVisible();
   await expect(page.getByLabel('Email')).toHaveAttribute('aria-invalid', 'true');
   await checkA11y(page, 'register with errors');
 

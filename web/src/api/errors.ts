@@ -18,8 +18,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
     this.fields = {};
-    // Every message of a field, joined (a password can break several rules).
-    for (const f of fields) this.fields[f.field] = this.fields[f.field] ? `${this.fields[f.field]}; ${f.message}` : f.message;
+    for (const f of fields) this.fields[f.field] ??= f.message;
     this.retryAfter = retryAfter;
   }
 

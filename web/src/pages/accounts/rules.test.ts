@@ -26,17 +26,3 @@ describe('passwordRules', () => {
     expect(passwordOk('Aa1!'.repeat(33))).toBe(false);
   });
 });
-
-describe('ApiError fields (the register and password forms show them)', () => {
-  it('keeps every message of a field, in order', async () => {
-    const { ApiError } = await import('../../api/errors');
-    const e = new ApiError(422, 'validation_failed', 'The request has invalid fields.', [
-      { field: 'password', message: 'must contain a digit' },
-      { field: 'email', message: 'must be a valid email address' },
-      { field: 'password', message: 'must contain a special character' },
-    ]);
-    expect(e.field('password')).toBe('must contain a digit; must contain a special character');
-    expect(e.field('email')).toBe('must be a valid email address');
-    expect(e.field('confirm')).toBeUndefined();
-  });
-});
