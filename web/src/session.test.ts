@@ -219,6 +219,17 @@ describe('renewal before expiry', () => {
   });
 });
 
+describe('a refresh the server cannot answer', () => {
+  it('503 on a renewal: stays signed in, no sign-in page, and renew() gives nothing to retry with', async () => {
+    const server = new FakeServer();
+    const { session, expired } = await signedIn(server);
+    server.on('/api/v1/accounts/refresh', () => json(503, { code: 'database_busy', detail: 'Busy.' }));
+    expect(await session.renew('t1')).toBeNull();
+    expect(session.current.status).toBe('signed-in');
+    expect(expired).not.toHaveBeenCalled();
+  });
+});
+
 describe('a 401 on a call', () => {
   it('renew() refreshes once, and a second call with the same old token gets the new one without a refresh', async () => {
     const server = new FakeServer();
