@@ -284,7 +284,7 @@ function OrderView({ id }: { id: number }) {
             </table>
           </div>
 
-          {o.status === 'pending' && (
+          {o.status === 'pending' && !(checkout === 'success' && confirming === 'waiting') && (
             <section class="order-actions" aria-labelledby="pay-title">
               <h2 id="pay-title">Payment</h2>
               <p class="hint">

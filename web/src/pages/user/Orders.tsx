@@ -42,7 +42,7 @@ export default function Orders() {
       )}
       {d && d.items.length > 0 && (
         <div class="table-wrap">
-          <table class="orders-table">
+          <table class="orders-table stack-table">
             <caption class="visually-hidden">Your orders, newest first</caption>
             <thead>
               <tr>
@@ -61,21 +61,20 @@ export default function Orders() {
                   <th scope="row">
                     <a href={`/orders/${o.id}`}>{orderLabel(o.id)}</a>
                   </th>
-                  <td>{dateTime(o.created_at)}</td>
-                  <td class="orders-movies">
+                  <td data-label="Date">{dateTime(o.created_at)}</td>
+                  <td class="orders-movies" data-label="Movies">
                     {o.items.map((i) => i.name).join(', ') || <span class="muted">none</span>}
                   </td>
-                  <td class="num">{money(o.total_amount)}</td>
-                  <td>
-                    <OrderStatusBadge status={o.status} />
-                    {o.status === 'pending' && (
-                      <>
-                        {' '}
+                  <td class="num" data-label="Total">{money(o.total_amount)}</td>
+                  <td data-label="Status">
+                    <span class="cell">
+                      <OrderStatusBadge status={o.status} />
+                      {o.status === 'pending' && (
                         <a href={`/orders/${o.id}`} aria-label={`Pay ${orderLabel(o.id)}`}>
                           Pay
                         </a>
-                      </>
-                    )}
+                      )}
+                    </span>
                   </td>
                 </tr>
               ))}

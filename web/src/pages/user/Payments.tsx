@@ -40,7 +40,7 @@ export default function Payments() {
       )}
       {d && d.items.length > 0 && (
         <div class="table-wrap">
-          <table class="payments-table">
+          <table class="payments-table stack-table">
             <caption class="visually-hidden">Your payments, newest first</caption>
             <thead>
               <tr>
@@ -58,17 +58,19 @@ export default function Payments() {
                 const why = refundReason(p.refund_reason);
                 return (
                   <tr key={p.id}>
-                    <td>{dateTime(p.created_at)}</td>
-                    <td>
+                    <td data-label="Date">{dateTime(p.created_at)}</td>
+                    <td data-label="Order">
                       <a href={`/orders/${p.order_id}`}>{orderLabel(p.order_id)}</a>
                     </td>
-                    <td class="orders-movies">
+                    <td class="orders-movies" data-label="Movies">
                       {p.items.length ? p.items.map((i) => i.name).join(', ') : <span class="muted">nothing bought</span>}
                     </td>
-                    <td class="num">{money(p.amount)}</td>
-                    <td>
-                      <PaymentStatusBadge status={p.status} />
-                      {why && <p class="payment-why">{why}</p>}
+                    <td class="num" data-label="Amount">{money(p.amount)}</td>
+                    <td data-label="Status">
+                      <span class="cell">
+                        <PaymentStatusBadge status={p.status} />
+                        {why && <span class="payment-why">{why}</span>}
+                      </span>
                     </td>
                   </tr>
                 );

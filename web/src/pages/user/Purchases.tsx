@@ -32,8 +32,8 @@ function PurchaseCard({ movie }: { movie: Movie }) {
       </a>
       <div class="card-meta">
         <span>{movie.year}</span>
-        {movie.genres.length > 0 && <span>{movie.genres.map((g) => g.name).join(' · ')}</span>}
       </div>
+      {movie.genres.length > 0 && <div class="card-genres">{movie.genres.map((g) => g.name).join(' · ')}</div>}
       <PurchaseActions movie={movie} />
     </li>
   );
