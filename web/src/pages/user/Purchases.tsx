@@ -27,7 +27,10 @@ function PurchaseCard({ movie }: { movie: Movie }) {
   return (
     <li class="card">
       <a class="card-link" href={`/movies/${movie.id}`}>
-        <Poster title={movie.name} year={movie.year} />
+        {/* The link's name is the title alone; the poster only repeats it. */}
+        <span class="card-poster" aria-hidden="true">
+          <Poster title={movie.name} year={movie.year} />
+        </span>
         <span class="card-title">{movie.name}</span>
       </a>
       <div class="card-meta">
