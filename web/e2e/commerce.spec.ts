@@ -92,6 +92,7 @@ test.describe('journey 4: buying movies', () => {
     await expect(page.getByText('Paid', { exact: true })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Request a refund' })).toBeVisible();
     await checkA11y(page, 'order (paid)');
+    await shot(page, 'order-paid');
 
     // Both movies are in My movies.
     await page.getByRole('link', { name: 'My movies' }).first().click();
@@ -100,6 +101,7 @@ test.describe('journey 4: buying movies', () => {
     await expect(mine.getByRole('link', { name: first.name, exact: true })).toBeVisible();
     await expect(mine.getByRole('link', { name: second.name, exact: true })).toBeVisible();
     await checkA11y(page, 'purchases');
+    await shot(page, 'purchases');
 
     // Orders and payments list it.
     await page.goto('/orders');
@@ -145,6 +147,14 @@ test.describe('journey 4: buying movies', () => {
     await page.goto('/purchases');
     await expect(page.getByRole('link', { name: first.name, exact: true })).toBeVisible();
     await expect(page.getByRole('link', { name: third.name, exact: true })).toHaveCount(0);
+
+    // The paid order can be refunded: the request is accepted (the order stays paid until Stripe confirms).
+    await page.goto(`/orders/${orderId}`);
+    await page.getByRole('button', { name: 'Request a refund' }).click();
+    await page.getByRole('button', { name: 'Yes, request the refund' }).click();
+    await expect(page.getByText(/The refund was requested/)).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Request a refund' })).toHaveCount(0);
+    await checkA11y(page, 'order (refund requested)');
   });
 
   test('placing an order explains the movies it left out, as the API reports them', async ({ page, stack, signIn, checkA11y }) => {
