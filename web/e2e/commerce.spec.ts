@@ -193,4 +193,30 @@ test.describe('journey 4: buying movies', () => {
     await expect(page.getByText('Canceled', { exact: true })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Pay', exact: true })).toHaveCount(0);
   });
+
+  test('back from Stripe before the payment is confirmed: the page keeps asking, then says it is still processing', async ({
+    page,
+    stack,
+    signIn,
+    checkA11y,
+  }) => {
+    test.setTimeout(90_000);
+    const user = await stack.createUser();
+    const api = stack.api(user);
+    const [m] = await movies(stack, 1, 5);
+    if (!m) throw new Error('unreachable');
+    await addToCart(api, m);
+    const placed = await api.post<{ order: { id: number } }>('/orders');
+    const id = placed.order.id;
+
+    // No payment reaches the API for this order: the return page polls for about 20 s.
+    await signIn(page, user);
+    await page.goto(`/orders/${id}?checkout=success`);
+    await expect(page.getByText('Confirming your payment…')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Pay', exact: true })).toHaveCount(0);
+    await expect(page.getByText(/still processing.*we will email you/i)).toBeVisible({ timeout: 30_000 });
+    await expect(page.getByText('Confirming your payment…')).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Check again' })).toBeVisible();
+    await checkA11y(page, 'order (payment still processing)');
+  });
 });
