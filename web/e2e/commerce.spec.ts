@@ -192,6 +192,19 @@ test.describe('journey 4: buying movies', () => {
     await page.getByRole('button', { name: 'Yes, cancel the order' }).click();
     await expect(page.getByText('Canceled', { exact: true })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Pay', exact: true })).toHaveCount(0);
+
+    // The cart still holds a (the refused order changed nothing): remove one movie, then clear the rest.
+    await addToCart(api, b);
+    await page.goto('/cart');
+    const cart = page.getByRole('list', { name: 'Movies in your cart' });
+    await expect(cart.getByRole('listitem')).toHaveCount(2);
+    await page.getByRole('button', { name: `Remove ${b.name} from the cart` }).click();
+    await expect(cart.getByRole('listitem')).toHaveCount(1);
+    await page.getByRole('button', { name: 'Clear cart' }).click();
+    await expect(page.getByRole('button', { name: 'Clear cart' })).toHaveAttribute('aria-expanded', 'true');
+    await page.getByRole('button', { name: 'Yes, clear the cart' }).click();
+    await expect(page.getByText('Your cart is empty.')).toBeVisible();
+    expect((await api.get<{ items: unknown[] }>('/cart')).items).toHaveLength(0);
   });
 
   test('back from Stripe before the payment is confirmed: the page keeps asking, then says it is still processing', async ({

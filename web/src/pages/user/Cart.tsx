@@ -10,7 +10,7 @@ import { Empty, ErrorMessage, Loading } from '../../ui/common';
 import { money } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { Poster } from '../../ui/movie';
-import { ExcludedList, rememberExcluded, type ExcludedMovie } from './commerce';
+import { ConfirmAction, ExcludedList, rememberExcluded, type ExcludedMovie } from './commerce';
 
 type CartItem = Schemas['CartItem'];
 
@@ -51,7 +51,6 @@ export default function Cart() {
   const [rowError, setRowError] = useState<{ id: number; error: unknown } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [refused, setRefused] = useState<{ detail: string; excluded: ExcludedMovie[] } | null>(null);
-  const [confirmClear, setConfirmClear] = useState(false);
   const items = cart.data?.items ?? [];
   const names = new Map(items.map((i) => [i.movie_id, i.name]));
 
@@ -73,7 +72,6 @@ export default function Cart() {
     setError(null);
     try {
       await call(api.DELETE('/api/v1/cart'));
-      setConfirmClear(false);
       setRefused(null);
       cart.reload();
     } catch (e) {
@@ -162,25 +160,17 @@ export default function Cart() {
             <button type="button" class="btn btn-primary btn-block" disabled={busy !== null} onClick={() => void place()}>
               {busy === 'place' ? 'Placing the order…' : 'Place order'}
             </button>
-            {!confirmClear ? (
-              <button type="button" class="btn btn-block" disabled={busy !== null} onClick={() => setConfirmClear(true)}>
-                Clear cart
-              </button>
-            ) : (
-              <div class="confirm" role="group" aria-labelledby="clear-question">
-                <p id="clear-question">
-                  Remove all {items.length} {items.length === 1 ? 'movie' : 'movies'} from your cart?
-                </p>
-                <div class="row">
-                  <button type="button" class="btn btn-danger" disabled={busy !== null} onClick={() => void clear()}>
-                    {busy === 'clear' ? 'Clearing…' : 'Yes, clear the cart'}
-                  </button>
-                  <button type="button" class="btn" onClick={() => setConfirmClear(false)}>
-                    Keep them
-                  </button>
-                </div>
-              </div>
-            )}
+            <ConfirmAction
+              toggleClass="btn btn-block"
+              label="Clear cart"
+              question={`Remove all ${items.length} ${items.length === 1 ? 'movie' : 'movies'} from your cart?`}
+              confirmLabel="Yes, clear the cart"
+              busyLabel="Clearing…"
+              keepLabel="Keep them"
+              busy={busy === 'clear'}
+              disabled={busy !== null}
+              onConfirm={() => void clear()}
+            />
           </aside>
         </div>
       )}

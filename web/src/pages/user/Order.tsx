@@ -12,6 +12,7 @@ import { ErrorMessage, Loading, Notice } from '../../ui/common';
 import { dateTime, money } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
 import {
+  ConfirmAction,
   ExcludedList,
   OrderStatusBadge,
   PaymentStatusBadge,
@@ -68,7 +69,6 @@ function OrderView({ id }: { id: number }) {
   const [busy, setBusy] = useState<Busy>(null);
   const [actionError, setActionError] = useState<{ on: Busy; error: unknown } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [confirm, setConfirm] = useState<'cancel' | 'refund' | null>(null);
   const [refundRequested, setRefundRequested] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<Confirming>('idle');
   const [round, setRound] = useState(0);
@@ -145,7 +145,6 @@ function OrderView({ id }: { id: number }) {
     try {
       const r = await call(api.POST('/api/v1/orders/{id}/cancel', { params: { path: { id } } }));
       order.set(r.order);
-      setConfirm(null);
       setNotice('The order is canceled. Its movies can be added to your cart again.');
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) {
@@ -165,7 +164,6 @@ function OrderView({ id }: { id: number }) {
     try {
       const r = await call(api.POST('/api/v1/orders/{id}/refund', { params: { path: { id } } }));
       order.set(r.order);
-      setConfirm(null);
       setRefundRequested(r.detail);
       payments.reload();
     } catch (e) {
@@ -295,29 +293,18 @@ function OrderView({ id }: { id: number }) {
                 <button type="button" class="btn btn-primary" disabled={busy !== null} onClick={() => void pay()}>
                   {busy === 'pay' ? 'Opening the payment page…' : checkout === 'cancel' ? 'Pay again' : 'Pay'}
                 </button>
-                {confirm !== 'cancel' && (
-                  <button type="button" class="btn" disabled={busy !== null} onClick={() => setConfirm('cancel')}>
-                    Cancel order
-                  </button>
-                )}
+                <ConfirmAction
+                  label="Cancel order"
+                  question="Cancel this order? Its payment link stops working. An order can be canceled until it is paid; after that, only a refund undoes it."
+                  confirmLabel="Yes, cancel the order"
+                  busyLabel="Canceling…"
+                  keepLabel="Keep the order"
+                  busy={busy === 'cancel'}
+                  disabled={busy !== null}
+                  onConfirm={() => void cancel()}
+                />
               </div>
               <ErrorMessage error={errorFor('pay')} />
-              {confirm === 'cancel' && (
-                <div class="confirm" role="group" aria-labelledby="cancel-question">
-                  <p id="cancel-question">
-                    Cancel this order? Its payment link stops working. An order can be canceled until it is paid; after that,
-                    only a refund undoes it.
-                  </p>
-                  <div class="row">
-                    <button type="button" class="btn btn-danger" disabled={busy !== null} onClick={() => void cancel()}>
-                      {busy === 'cancel' ? 'Canceling…' : 'Yes, cancel the order'}
-                    </button>
-                    <button type="button" class="btn" onClick={() => setConfirm(null)}>
-                      Keep the order
-                    </button>
-                  </div>
-                </div>
-              )}
               <ErrorMessage error={errorFor('cancel')} />
             </section>
           )}
@@ -335,23 +322,16 @@ function OrderView({ id }: { id: number }) {
                     A refund gives back the whole amount of this order. The movies leave My movies once the payment provider
                     confirms it, and the order becomes canceled.
                   </p>
-                  {confirm !== 'refund' ? (
-                    <button type="button" class="btn" disabled={busy !== null} onClick={() => setConfirm('refund')}>
-                      Request a refund
-                    </button>
-                  ) : (
-                    <div class="confirm" role="group" aria-labelledby="refund-question">
-                      <p id="refund-question">Request a refund of {money(o.total_amount)} for this order?</p>
-                      <div class="row">
-                        <button type="button" class="btn btn-danger" disabled={busy !== null} onClick={() => void refund()}>
-                          {busy === 'refund' ? 'Requesting…' : 'Yes, request the refund'}
-                        </button>
-                        <button type="button" class="btn" onClick={() => setConfirm(null)}>
-                          Keep the order
-                        </button>
-                      </div>
-                    </div>
-                  )}
+                  <ConfirmAction
+                    label="Request a refund"
+                    question={`Request a refund of ${money(o.total_amount)} for this order?`}
+                    confirmLabel="Yes, request the refund"
+                    busyLabel="Requesting…"
+                    keepLabel="Keep the order"
+                    busy={busy === 'refund'}
+                    disabled={busy !== null}
+                    onConfirm={() => void refund()}
+                  />
                 </>
               )}
               <ErrorMessage error={errorFor('refund')} />

@@ -1,6 +1,8 @@
 // Shared by the commerce pages (cart, orders, payments, purchases): the words
 // for the API's statuses and reasons, and what the cart tells the order page
 // about the movies an order left out.
+import type { ComponentChildren } from 'preact';
+import { useId, useRef, useState } from 'preact/hooks';
 import type { Schemas } from '../../api/client';
 import '../../styles/commerce.css';
 
@@ -96,4 +98,67 @@ export function ExcludedList({ excluded }: { excluded: ExcludedMovie[] }) {
 /** Order numbers as people read them. */
 export function orderLabel(id: number): string {
   return `Order #${id}`;
+}
+
+/**
+ * A button that asks before doing something hard to undo: it opens a
+ * question with a confirm and a keep button below it (aria-expanded), and
+ * gives the focus back to itself when the question is closed.
+ */
+export function ConfirmAction({
+  label,
+  question,
+  confirmLabel,
+  busyLabel,
+  keepLabel,
+  busy,
+  disabled,
+  onConfirm,
+  toggleClass = 'btn',
+}: {
+  toggleClass?: string;
+  label: string;
+  question: ComponentChildren;
+  confirmLabel: string;
+  busyLabel: string;
+  keepLabel: string;
+  busy: boolean;
+  disabled: boolean;
+  onConfirm: () => void;
+}) {
+  const [open, setOpen] = useState(false);
+  const toggle = useRef<HTMLButtonElement>(null);
+  const id = useId();
+  const close = () => {
+    setOpen(false);
+    toggle.current?.focus();
+  };
+  return (
+    <>
+      <button
+        ref={toggle}
+        type="button"
+        class={toggleClass}
+        aria-expanded={open}
+        aria-controls={open ? id : undefined}
+        disabled={disabled && !open}
+        onClick={() => (open ? close() : setOpen(true))}
+      >
+        {label}
+      </button>
+      {open && (
+        <div id={id} class="confirm" role="group" aria-labelledby={`${id}-q`}>
+          <p id={`${id}-q`}>{question}</p>
+          <div class="row">
+            <button type="button" class="btn btn-danger" disabled={busy || disabled} onClick={onConfirm}>
+              {busy ? busyLabel : confirmLabel}
+            </button>
+            <button type="button" class="btn" onClick={close}>
+              {keepLabel}
+            </button>
+          </div>
+        </div>
+      )}
+    </>
+  );
 }
