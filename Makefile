@@ -2,7 +2,7 @@
 #   make test ARGS='-L unit'    passes ARGS to ctest
 BUILD_DIR ?= build
 ARGS ?=
-C_FILES = $(shell find src include tests bench fuzz -name '*.[ch]' 2>/dev/null)
+C_FILES = $(shell find src include tests tools bench fuzz -name '*.[ch]' 2>/dev/null)
 CPPCHECK_FLAGS = --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
 	--suppress=missingIncludeSystem -I include -I src -D_GNU_SOURCE --std=c11 -q -j$(shell nproc)
 # cppcheck does not read system headers: tell it what jansson's iteration

@@ -2,8 +2,9 @@
 """Runs the steps of docker/Dockerfile without a Docker engine, to check them.
 
 Each stage is a directory tree: FROM debian:12-slim starts from a copy of a
-Debian 12 root made by debootstrap (--base), FROM <stage> from a copy of that
-stage; RUN runs its command with /bin/sh -c in a chroot of the stage (its own
+Debian 12 root made by debootstrap (--base), FROM node:N-bookworm-slim from
+that copy plus this machine's node and npm (which must be of major version N),
+FROM <stage> from a copy of that stage; RUN runs its command with /bin/sh -c in a chroot of the stage (its own
 /proc, a tmpfs /dev/shm, the device nodes debootstrap made), as the
 stage's USER, in its WORKDIR, with its ENV and ARGs; COPY copies from the build
 context (less what .dockerignore excludes) or from another stage; WORKDIR,
@@ -225,6 +226,27 @@ def run_in(stage, argv, extra_env=None):
         return subprocess.run(cmd).returncode
 
 
+def add_host_node(root, major, where):
+    """Emulates the official Node image on Debian 12: this machine's node and
+    npm, of the same major version, in /usr/local as the image has them."""
+    host_node = shutil.which("node") or die("%s: no node on this machine to emulate it" % where)
+    version = subprocess.run([host_node, "--version"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    if not version.startswith("v%s." % major):
+        die("%s: this machine has node %s, the image wants %s" % (where, version, major))
+    npm_dir = os.path.join(subprocess.run(["npm", "root", "-g"], capture_output=True, text=True,
+                                          check=True).stdout.strip(), "npm")
+    os.path.isdir(npm_dir) or die("%s: npm not found at %s" % (where, npm_dir))
+    bin_dir = os.path.join(root, "usr/local/bin")
+    lib_dir = os.path.join(root, "usr/local/lib/node_modules")
+    os.makedirs(bin_dir, exist_ok=True)
+    os.makedirs(lib_dir, exist_ok=True)
+    shutil.copy(os.path.realpath(host_node), os.path.join(bin_dir, "node"))
+    shutil.copytree(npm_dir, os.path.join(lib_dir, "npm"), symlinks=True)
+    for tool in ("npm", "npx"):
+        os.symlink("../lib/node_modules/npm/bin/%s-cli.js" % tool, os.path.join(bin_dir, tool))
+
+
 def build(args):
     context = os.path.abspath(args.context)
     dockerfile = os.path.join(context, args.file)
@@ -255,8 +277,11 @@ def build(args):
                 stage.env, stage.workdir, stage.user = dict(parent.env), parent.workdir, parent.user
                 stage.meta = dict(parent.meta)
             else:
-                if image not in ("debian:12-slim", "debian:12", "debian:bookworm-slim", "debian:bookworm"):
-                    die("%s: only Debian 12 images and earlier stages are emulated, not %s" % (where, image))
+                node = re.match(r"node:(\d+)(?:\.[\d.]+)?-bookworm(?:-slim)?$", image)
+                if not node and image not in ("debian:12-slim", "debian:12", "debian:bookworm-slim",
+                                              "debian:bookworm"):
+                    die("%s: only Debian 12 images, node:N-bookworm and earlier stages are "
+                        "emulated, not %s" % (where, image))
                 print("==> %s: FROM %s (a copy of %s)" % (where, image, args.base), flush=True)
                 subprocess.run(["cp", "-a", args.base, root], check=True)
                 old = os.path.join(root, "etc/apt/sources.list")
@@ -270,6 +295,8 @@ def build(args):
                     d = os.path.join(root, "usr/local/share/ca-certificates")
                     os.makedirs(d, exist_ok=True)
                     shutil.copy(ca, os.path.join(d, "chroot-build-extra-%d.crt" % i))
+                if node:
+                    add_host_node(root, node.group(1), where)
                 stage = Stage(name, root)
             stages[name] = stage
             continue

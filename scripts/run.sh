@@ -5,7 +5,9 @@
 # Environment: DATABASE_URL and REDIS_URL (use those servers instead), HTTP_PORT
 # (default 8000, or the next free one), JWT_SECRET and EMAIL_PAYLOAD_KEY
 # (default: dev keys kept in .data/), SEED=1 (seed again; by default only the
-# first run seeds), RUN_DATA_DIR (instead of .data, for tests).
+# first run seeds), RUN_DATA_DIR (instead of .data, for tests),
+# STRIPE_SECRET_KEY (with STRIPE_WEBHOOK_SECRET: use Stripe; unset, payments go
+# to cinema-stripe-fake, a local fake with a checkout page, keys in .data/).
 # The settings of the run go to .data/env, which the binaries read for what
 # their environment does not set: commands typed from this directory in
 # another terminal reach this run's servers.
@@ -26,10 +28,12 @@ source scripts/lib/services.sh
 scripts/install-deps.sh 9>&-
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null 9>&-
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler cinema-mailsink 9>&-
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target cinema-api cinema-scheduler cinema-mailsink \
+	cinema-stripe-fake 9>&-
 api=$BUILD_DIR/cinema-api
 scheduler=$BUILD_DIR/cinema-scheduler
 mailsink=$BUILD_DIR/cinema-mailsink
+stripe_fake=$BUILD_DIR/cinema-stripe-fake
 # This run's own children take their settings from this environment only,
 # never from the env file of an earlier run.
 export CINEMA_ENV_FILE=
@@ -134,6 +138,35 @@ if [[ -z ${SMTP_URL:-} ]]; then
 fi
 export SMTP_URL SMTP_ALLOW_PLAIN=${SMTP_ALLOW_PLAIN:-0} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$HTTP_PORT}
 
+# Payments go to a local Stripe fake with a checkout page of its own (Pay or
+# Cancel; it sends the signed webhook to this API), unless STRIPE_SECRET_KEY
+# names a Stripe account. Its keys are dev keys kept in .data/.
+stripe_note="Stripe at ${STRIPE_API_BASE:-https://api.stripe.com} (STRIPE_SECRET_KEY is set)"
+if [[ -z ${STRIPE_SECRET_KEY:-} ]]; then
+	for key in stripe_secret_key:sk_test_fake_ stripe_webhook_secret:whsec_fake_; do
+		if [[ ! -s $data/${key%%:*} ]]; then
+			(umask 077 && printf '%s%s\n' "${key#*:}" "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$data/${key%%:*}")
+		fi
+	done
+	STRIPE_SECRET_KEY=$(<"$data/stripe_secret_key")
+	STRIPE_WEBHOOK_SECRET=$(<"$data/stripe_webhook_secret")
+	STRIPE_PORT=12111
+	while svc_port_in_use "$STRIPE_PORT"; do STRIPE_PORT=$((STRIPE_PORT + 1)); done
+	STRIPE_API_BASE=http://127.0.0.1:$STRIPE_PORT
+	"$stripe_fake" --port "$STRIPE_PORT" --secret-key "$STRIPE_SECRET_KEY" \
+		--webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+		--webhook-url "http://127.0.0.1:$HTTP_PORT/api/v1/payments/webhook" \
+		>"$data/stripe-fake.log" 2>&1 9>&- &
+	pids+=($!)
+	for ((i = 0; i < 50; i++)); do
+		svc_port_in_use "$STRIPE_PORT" && break
+		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$data/stripe-fake.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	stripe_note="a local fake (test mode, no Stripe account): checkout pages at $STRIPE_API_BASE/checkout/...; log in $data/stripe-fake.log"
+fi
+export STRIPE_API_BASE STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET
+
 # Every setting of this run, for the commands of another terminal (create-user,
 # seed, cinema-scheduler status, healthcheck): the binaries read .data/env from
 # their working directory (or the file CINEMA_ENV_FILE names) for what their
@@ -178,13 +211,14 @@ cat <<MSG
   liveness   $base/healthz
   readiness  $base/readyz
   emails     $mail_note
+  payments   $stripe_note
   docs       $base/docs (sign in with an account)
   commands   $cli_note
              ${cli_env}$api create-user --email you@example.com --password 'Secret#123' --group ADMIN --active
              ${cli_env}$api seed
              ${cli_env}$api healthcheck && echo ready
              ${cli_env}$scheduler status
-  Ctrl-C stops the API, the scheduler, the mail sink, S3$([[ -n $services ]] && echo ", PostgreSQL and Redis").
+  Ctrl-C stops the API, the scheduler, the mail sink, $([[ -n ${STRIPE_PORT:-} ]] && echo "the Stripe fake, ")S3$([[ -n $services ]] && echo ", PostgreSQL and Redis").
 
 MSG
 wait "$api_pid"

@@ -26,7 +26,7 @@
 #include "cinema/buf.h"
 #include "cinema/mem.h"
 
-#define LINE_MAX_BYTES 2048
+#define LINE_MAX_BYTES	  2048
 #define MESSAGE_MAX_BYTES (10 * 1024 * 1024)
 
 struct sink {
@@ -114,8 +114,9 @@ static void *serve(void *arg)
 	send_line(s->fd, "220 cinema-mailsink ESMTP ready\r\n");
 	while (read_line(s, line, sizeof(line)) >= 0) {
 		if (strncasecmp(line, "EHLO", 4) == 0) {
-			send_line(s->fd, "250-cinema-mailsink\r\n250-8BITMIME\r\n250-SIZE 10485760\r\n"
-					 "250 SMTPUTF8\r\n");
+			send_line(s->fd,
+				  "250-cinema-mailsink\r\n250-8BITMIME\r\n250-SIZE 10485760\r\n"
+				  "250 SMTPUTF8\r\n");
 		} else if (strncasecmp(line, "HELO", 4) == 0) {
 			send_line(s->fd, "250 cinema-mailsink\r\n");
 		} else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {

@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // The app is served by cinema-api from web/dist (WEB_DIR): hashed file names
 // under /assets are cached as immutable, index.html never. `npm run dev`
 // proxies the API to a running server (CINEMA_API, default :8000).
+const api = process.env.CINEMA_API ?? 'http://127.0.0.1:8000';
+
 export default defineConfig({
   plugins: [preact()],
   build: {
@@ -19,7 +21,13 @@ export default defineConfig({
     proxy: Object.fromEntries(
       ['/api', '/docs', '/openapi.yaml', '/openapi.json', '/healthz', '/readyz'].map((p) => [
         p,
-        process.env.CINEMA_API ?? 'http://127.0.0.1:8000',
+        {
+          target: api,
+          // The API refuses cookie-mode sign-in from another origin (CSRF):
+          // present the proxied requests as coming from the API's own.
+          configure: (proxy: { on(e: 'proxyReq', fn: (req: { setHeader(n: string, v: string) : void }) => void): void }) =>
+            proxy.on('proxyReq', (req) => req.setHeader('origin', api)),
+        },
       ]),
     ),
   },

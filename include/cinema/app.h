@@ -9,6 +9,7 @@ struct kv;
 struct movie_lists;
 struct password_hasher;
 struct s3_client;
+struct web_files;
 
 struct app {
 	const struct config *cfg;
@@ -17,7 +18,8 @@ struct app {
 	struct password_hasher *hasher; /* bounded Argon2id (src/accounts/password.h) */
 	struct s3_client *s3;		/* avatars (src/storage/s3.h) */
 	struct movie_lists
-		*movie_lists; /* cached public lists (src/catalog/list_cache.h); NULL: off */
+		*movie_lists;	     /* cached public lists (src/catalog/list_cache.h); NULL: off */
+	const struct web_files *web; /* the web app (src/web/static.h); NULL: WEB_DIR unset */
 };
 
 #endif

@@ -75,6 +75,7 @@ struct config {
 	enum log_level log_level;
 	char *openapi_path;
 	char *docs_assets_dir;
+	char *web_dir;	       /* the built web app (web/dist); "" for none */
 	char *cors_origins;    /* comma-separated list, "" for none */
 	char *trusted_proxies; /* comma-separated IPs whose X-Forwarded-For is believed */
 	char *metrics_token;

@@ -38,6 +38,7 @@ enum err {
 	ERR_REFRESH_REUSED,	 /* 401: the whole session is ended */
 	ERR_SESSION_REVOKED,	 /* 401: the access token's session has ended */
 	ERR_SELF_MODIFICATION,	 /* 409: an admin changing their own group or status */
+	ERR_ORIGIN_FORBIDDEN,	 /* 403: a cookie-mode sign-in request from another origin */
 	/* catalog */
 	ERR_MOVIE_EXISTS,    /* 409: same (name, year, time) */
 	ERR_MOVIE_PURCHASED, /* 409: someone bought or ordered it */

@@ -110,6 +110,10 @@ struct http_response {
 	unsigned status;
 	const char *content_type; /* static string; default JSON */
 	struct buf body;
+	/* Borrowed memory that lives as long as the server (files loaded at
+	 * start): sent as it is, without a copy, instead of body. */
+	const char *body_ref;
+	size_t body_ref_len;
 	struct http_header headers[HTTP_MAX_EXTRA_HEADERS];
 	int nheaders;
 };
@@ -176,8 +180,23 @@ unsigned http_json_raw(struct http_response *res, unsigned status);
 /* Status with an empty body (204 and friends). */
 unsigned http_empty(struct http_response *res, unsigned status);
 /* Adds a response header (value copied). Silently ignores more than
- * HTTP_MAX_EXTRA_HEADERS; names are static strings. */
+ * HTTP_MAX_EXTRA_HEADERS; names are static strings. Cache-Control,
+ * Content-Security-Policy and Referrer-Policy set here replace the API's
+ * defaults (no-store; default-src 'none'; no-referrer). */
 void http_set_header(struct http_response *res, const char *name, const char *value);
+/* As http_set_header, but adds the header even when one of that name is
+ * there already (Set-Cookie). */
+void http_add_header(struct http_response *res, const char *name, const char *value);
+/* The value of cookie name in the request's Cookie header, copied into out;
+ * false when absent or when it does not fit in outlen. */
+bool http_cookie(const struct http_request *req, const char *name, char *out, size_t outlen);
+
+/* The origin of an http(s) URL ("https://host[:port]", user info and a
+ * default port left out, scheme and host in lower case) into out; false
+ * when url is not an http(s) URL with a host or does not fit. */
+bool http_url_origin(const char *url, char *out, size_t outlen);
+/* Whether an Origin header value names the origin of base_url. */
+bool http_same_origin(const char *origin, const char *base_url);
 
 /* Appends the server's counters in Prometheus text format: requests by
  * route and status class, a latency histogram, requests in flight. */

@@ -19,6 +19,15 @@
 #define AVATAR_URL_TTL_S 3600
 #define SMALL_BODY	 4096
 
+/* The cookie session mode of the web app (docs/ARCHITECTURE.md, "Sessions
+ * of the web app"): the refresh token lives in an HttpOnly cookie that
+ * only the refresh endpoint receives; a second cookie, readable by
+ * scripts and holding no secret, tells the app that a session may exist. */
+#define SESSION_HEADER "X-Cinema-Session"
+#define REFRESH_COOKIE "cinema_refresh"
+#define HINT_COOKIE    "cinema_session"
+#define REFRESH_PATH   "/api/v1/accounts/refresh"
+
 /* ---- helpers ---- */
 
 bool accounts_rate_ok(struct http_request *req, struct http_response *res, const char *action,
@@ -63,6 +72,67 @@ static json_t *present_user(const struct app *app, json_t *user)
 	json_object_del(profile, "avatar");
 	free(url);
 	return user;
+}
+
+/* Which session mode the request asks for: false for the JSON mode (no
+ * X-Cinema-Session header), true for the cookie mode. The cookie mode is
+ * refused (res filled, *refused set) for another header value (400) and
+ * for a request whose Origin is not PUBLIC_BASE_URL's (403
+ * origin_forbidden): a cross-site page can neither send the header in a
+ * form nor read the answer, and a script elsewhere is turned away here. */
+static bool cookie_mode(struct http_request *req, struct http_response *res, bool *refused)
+{
+	const char *mode = http_header(req, SESSION_HEADER);
+	const char *origin = http_header(req, "Origin");
+	*refused = false;
+	if (!mode)
+		return false;
+	*refused = true;
+	if (strcmp(mode, "cookie") != 0)
+		http_error(res, ERR_BAD_REQUEST,
+			   SESSION_HEADER " must be \"cookie\" when it is sent.");
+	else if (origin && !http_same_origin(origin, req->app->cfg->public_base_url))
+		http_error(res, ERR_ORIGIN_FORBIDDEN, NULL);
+	else
+		*refused = false;
+	return true;
+}
+
+/* Sets both session cookies for refresh (a new session or a rotation), or
+ * clears them when refresh is NULL. */
+static void session_cookies(struct http_request *req, struct http_response *res,
+			    const char *refresh)
+{
+	const struct config *cfg = req->app->cfg;
+	const char *secure = strncmp(cfg->public_base_url, "https://", 8) == 0 ? "; Secure" : "";
+	int max_age = refresh ? cfg->refresh_token_ttl : 0;
+	char c[256];
+	snprintf(c, sizeof(c),
+		 REFRESH_COOKIE "=%s; Path=" REFRESH_PATH "; HttpOnly; SameSite=Strict; "
+				"Max-Age=%d%s",
+		 refresh ? refresh : "", max_age, secure);
+	http_add_header(res, "Set-Cookie", c);
+	snprintf(c, sizeof(c), HINT_COOKIE "=%s; Path=/; SameSite=Strict; Max-Age=%d%s",
+		 refresh ? "1" : "", max_age, secure);
+	http_add_header(res, "Set-Cookie", c);
+}
+
+/* The answer of a cookie-mode login or refresh: the access token in the
+ * body, the refresh token in the cookie; any 401 clears the cookies. */
+static unsigned cookie_pair_response(struct http_request *req, struct http_response *res,
+				     enum err rc, struct token_pair *tp)
+{
+	if (rc != ERR_OK) {
+		http_error(res, rc, NULL);
+		if (res->status == 401)
+			session_cookies(req, res, NULL);
+		return res->status;
+	}
+	json_t *body = json_pack("{s:s,s:s,s:i}", "access_token", tp->access, "token_type",
+				 "bearer", "expires_in", tp->expires_in);
+	session_cookies(req, res, tp->refresh);
+	token_pair_clear(tp);
+	return http_json(res, 200, body);
 }
 
 static unsigned token_pair_response(struct http_response *res, enum err rc, struct token_pair *tp)
@@ -207,7 +277,11 @@ static unsigned h_login(struct http_request *req, struct http_response *res)
 	struct token_pair tp;
 	char email[256];
 	unsigned status;
+	bool refused;
+	bool cookies = cookie_mode(req, res, &refused);
 
+	if (refused)
+		return res->status;
 	if (!http_json_body(req, res, &body))
 		return res->status;
 	validator_init(&v, body);
@@ -222,11 +296,56 @@ static unsigned h_login(struct http_request *req, struct http_response *res)
 		status = res->status;
 		goto out;
 	}
-	status = token_pair_response(res, accounts_login(req->app, email, password, &tp), &tp);
+	enum err rc = accounts_login(req->app, email, password, &tp);
+	status = cookies ? cookie_pair_response(req, res, rc, &tp)
+			 : token_pair_response(res, rc, &tp);
 out:
 	validator_clear(&v);
 	json_decref(body);
 	return status;
+}
+
+/* Checks the optional body of a cookie-mode call: nothing, or a JSON
+ * object with only the fields allowed. False with res filled otherwise. */
+static bool optional_body(struct http_request *req, struct http_response *res,
+			  const char *const *allowed, json_t **out)
+{
+	struct validator v;
+	*out = NULL;
+	if (req->body_len == 0)
+		return true;
+	if (!http_json_body(req, res, out))
+		return false;
+	validator_init(&v, *out);
+	validator_only(&v, allowed);
+	for (const char *const *f = allowed; *f; f++)
+		validator_string(&v, *f, V_OPTIONAL, 1, 512);
+	bool ok = validator_ok(&v);
+	if (!ok) {
+		validator_respond(&v, res);
+		json_decref(*out);
+		*out = NULL;
+	}
+	validator_clear(&v);
+	return ok;
+}
+
+/* Cookie mode: the refresh token comes from the cookie, the body is empty
+ * or {}. */
+static unsigned cookie_refresh(struct http_request *req, struct http_response *res)
+{
+	static const char *const nothing[] = {NULL};
+	struct token_pair tp = {0};
+	json_t *body;
+	char token[600];
+	if (!optional_body(req, res, nothing, &body))
+		return res->status;
+	json_decref(body);
+	enum err rc = http_cookie(req, REFRESH_COOKIE, token, sizeof(token)) && *token
+			      ? accounts_refresh(req->app, token, &tp)
+			      : ERR_REFRESH_INVALID;
+	sodium_memzero(token, sizeof(token));
+	return cookie_pair_response(req, res, rc, &tp);
 }
 
 static unsigned h_refresh(struct http_request *req, struct http_response *res)
@@ -235,8 +354,11 @@ static unsigned h_refresh(struct http_request *req, struct http_response *res)
 	struct validator v;
 	struct token_pair tp;
 	unsigned status;
+	bool refused;
 	static const char *const allowed[] = {"refresh_token", NULL};
 
+	if (cookie_mode(req, res, &refused))
+		return refused ? res->status : cookie_refresh(req, res);
 	if (!http_json_body(req, res, &body))
 		return res->status;
 	validator_init(&v, body);
@@ -250,13 +372,34 @@ static unsigned h_refresh(struct http_request *req, struct http_response *res)
 	return status;
 }
 
+/* Cookie mode: the body is optional (it may name a refresh token of
+ * another session to end too); both cookies are cleared. */
+static unsigned cookie_logout(struct http_request *req, struct http_response *res)
+{
+	static const char *const allowed[] = {"refresh_token", NULL};
+	json_t *body;
+	if (!optional_body(req, res, allowed, &body))
+		return res->status;
+	const char *token = json_string_value(json_object_get(body, "refresh_token"));
+	enum err rc = accounts_logout(req->app, &req->auth, token);
+	json_decref(body);
+	if (rc != ERR_OK)
+		return http_error(res, rc, NULL);
+	http_empty(res, 204);
+	session_cookies(req, res, NULL);
+	return 204;
+}
+
 static unsigned h_logout(struct http_request *req, struct http_response *res)
 {
 	json_t *body;
 	struct validator v;
 	unsigned status;
+	bool refused;
 	static const char *const allowed[] = {"refresh_token", NULL};
 
+	if (cookie_mode(req, res, &refused))
+		return refused ? res->status : cookie_logout(req, res);
 	if (!http_json_body(req, res, &body))
 		return res->status;
 	validator_init(&v, body);

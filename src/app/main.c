@@ -2,7 +2,8 @@
  *
  *   cinema-api serve      run the HTTP API
  *   cinema-api migrate    apply pending database migrations
- *   cinema-api routes     print the route table (method, path, access, lane)
+ *   cinema-api routes     print the route table (method, path, access, lane), then
+ *                         the web app's fallback route
  *   cinema-api create-user --email E --password P [--group G] [--active]
  *   cinema-api seed [--file PATH] [--movies N]
  *   cinema-api healthcheck   exit 0 when the local server answers /readyz with 200
@@ -32,6 +33,7 @@
 #include "docs/docs.h"
 #include "http/server.h"
 #include "storage/s3.h"
+#include "web/static.h"
 
 static void usage(FILE *f)
 {
@@ -69,6 +71,9 @@ static int cmd_routes(void)
 		for (const struct route *r = *t; r->pattern; r++)
 			printf("%s %s %s %s\n", http_method_name(r->method), r->pattern,
 			       access[r->access - ACCESS_OWN_AUTH], lanes[r->lane]);
+	/* Every other GET outside the API, when WEB_DIR is set. */
+	printf("%s %s %s %s\n", http_method_name(app_fallback->method), app_fallback->pattern,
+	       access[app_fallback->access - ACCESS_OWN_AUTH], lanes[app_fallback->lane]);
 	return 0;
 }
 
@@ -198,6 +203,7 @@ static int cmd_serve(const struct config *cfg)
 	int rc = 1;
 	struct app app;
 	struct http_server *srv = NULL;
+	struct web_files *web = NULL;
 	sigset_t stop;
 
 	/* Block the stop signals in every thread; this one waits for them. */
@@ -211,6 +217,16 @@ static int cmd_serve(const struct config *cfg)
 		goto out;
 	}
 	docs_check_assets(cfg);
+	if (*cfg->web_dir) {
+		if (!(web = web_files_load(cfg, err, sizeof(err)))) {
+			fail(err);
+			goto out;
+		}
+		app.web = web;
+		LOG_INFO("web app loaded", LOG_STR("web_dir", cfg->web_dir),
+			 LOG_INT("files", (long long)web_files_count(web)),
+			 LOG_INT("bytes", (long long)web_files_bytes(web)));
+	}
 	log_async_start(); /* request threads never wait on the log */
 	app.movie_lists = movie_lists_start(&app, (size_t)cfg->catalog_cache_mb << 20,
 					    cfg->catalog_cache_ttl_ms);
@@ -230,6 +246,8 @@ static int cmd_serve(const struct config *cfg)
 		.cors_origins = cfg->cors_origins,
 		.tables = app_route_tables,
 		.authenticate = accounts_authenticate,
+		.fallback = web ? app_fallback : NULL,
+		.fallback_except = app_fallback_except,
 		.app = &app,
 	};
 	srv = http_server_start(&so, err, sizeof(err));
@@ -251,6 +269,7 @@ static int cmd_serve(const struct config *cfg)
 out:
 	http_server_stop(srv, 0);
 	app_close(&app);
+	web_files_free(web);
 	log_async_stop();
 	return rc;
 }

@@ -6,5 +6,9 @@
 #include "cinema/http.h"
 
 extern const struct route *const app_route_tables[];
+/* GET /{app_path}: the web app, for the paths outside those tables and
+ * outside app_fallback_except, when WEB_DIR is set (src/web/static.h). */
+extern const struct route *const app_fallback;
+extern const char *const *const app_fallback_except;
 
 #endif

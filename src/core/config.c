@@ -166,6 +166,9 @@ static const struct cfg_entry cfg_table[] = {
 	 "the OpenAPI document served at /openapi.yaml (its .json twin beside it)"},
 	{"DOCS_ASSETS_DIR", CFG_STR, OFF(docs_assets_dir), "node_modules/swagger-ui-dist", 0, 0,
 	 CFG_NONEMPTY, "Swagger UI files (npm swagger-ui-dist) served at /docs/assets"},
+	{"WEB_DIR", CFG_STR, OFF(web_dir), "", 0, 0, 0,
+	 "directory of the built web app (web/dist), loaded into memory at start and served "
+	 "for every path outside the API; empty: no app"},
 	{"TRUSTED_PROXIES", CFG_STR, OFF(trusted_proxies), "", 0, 0, 0,
 	 "comma-separated IP addresses of load balancers whose X-Forwarded-For names the "
 	 "client (for rate limits and logs); empty: the peer address"},

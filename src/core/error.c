@@ -47,6 +47,8 @@ static const struct err_info err_table[ERR__COUNT] = {
 	[ERR_SESSION_REVOKED] = {401, "session_ended", "The session has ended; sign in again."},
 	[ERR_SELF_MODIFICATION] = {409, "self_modification",
 				   "Administrators cannot change their own group or status."},
+	[ERR_ORIGIN_FORBIDDEN] = {403, "origin_forbidden",
+				  "This request must come from the app's own origin."},
 	[ERR_MOVIE_EXISTS] = {409, "movie_exists",
 			      "A movie with this name, year and running time already exists."},
 	[ERR_MOVIE_PURCHASED] = {409, "movie_purchased",

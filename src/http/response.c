@@ -102,6 +102,15 @@ void http_set_header(struct http_response *res, const char *name, const char *va
 	res->nheaders++;
 }
 
+void http_add_header(struct http_response *res, const char *name, const char *value)
+{
+	if (res->nheaders == HTTP_MAX_EXTRA_HEADERS)
+		return;
+	res->headers[res->nheaders].name = name;
+	res->headers[res->nheaders].value = xstrdup(value);
+	res->nheaders++;
+}
+
 static bool is_json_content_type(const char *ct)
 {
 	static const char prefix[] = "application/json";

@@ -228,13 +228,15 @@ static void common_headers(struct http_server *srv, struct req_ctx *ctx,
 	 * default; handlers that serve cacheable data override Cache-Control. */
 	emit(cls, "X-Content-Type-Options", "nosniff");
 	emit(cls, "X-Frame-Options", "DENY");
-	emit(cls, "Referrer-Policy", "no-referrer");
-	bool has_cache = false, has_csp = false;
+	bool has_cache = false, has_csp = false, has_referrer = false;
 	for (int i = 0; i < res->nheaders; i++) {
 		emit(cls, res->headers[i].name, res->headers[i].value);
 		has_cache |= strcasecmp(res->headers[i].name, "Cache-Control") == 0;
 		has_csp |= strcasecmp(res->headers[i].name, "Content-Security-Policy") == 0;
+		has_referrer |= strcasecmp(res->headers[i].name, "Referrer-Policy") == 0;
 	}
+	if (!has_referrer)
+		emit(cls, "Referrer-Policy", "no-referrer");
 	if (!has_cache)
 		emit(cls, "Cache-Control", "no-store");
 	if (!has_csp)
@@ -266,12 +268,21 @@ static void emit_text(void *cls, const char *name, const char *value)
 static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connection *conn,
 				     struct req_ctx *ctx)
 {
-	size_t len;
-	char *data = buf_steal(&ctx->res.body, &len);
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(data);
-		return MHD_NO;
+	struct MHD_Response *r;
+	if (ctx->res.body_ref) {
+		/* MHD only reads it, and it outlives the connection. */
+		r = MHD_create_response_from_buffer(
+			ctx->res.body_ref_len, (void *)ctx->res.body_ref, MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+	} else {
+		size_t len;
+		char *data = buf_steal(&ctx->res.body, &len);
+		r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+		if (!r) {
+			free(data);
+			return MHD_NO;
+		}
 	}
 	common_headers(srv, ctx, emit_mhd, r);
 	ctx->phase = PHASE_RESPONDED;
@@ -299,8 +310,13 @@ static enum MHD_Result answer_mid_body(struct http_server *srv, struct MHD_Conne
 	const char *reason = MHD_get_reason_phrase_for(ctx->res.status);
 	buf_printf(&out, "HTTP/1.1 %u %s\r\n", ctx->res.status, reason ? reason : "");
 	common_headers(srv, ctx, emit_text, &out);
-	buf_printf(&out, "Content-Length: %zu\r\n\r\n", ctx->res.body.len);
-	buf_append(&out, ctx->res.body.data ? ctx->res.body.data : "", ctx->res.body.len);
+	if (ctx->res.body_ref) {
+		buf_printf(&out, "Content-Length: %zu\r\n\r\n", ctx->res.body_ref_len);
+		buf_append(&out, ctx->res.body_ref, ctx->res.body_ref_len);
+	} else {
+		buf_printf(&out, "Content-Length: %zu\r\n\r\n", ctx->res.body.len);
+		buf_append(&out, ctx->res.body.data ? ctx->res.body.data : "", ctx->res.body.len);
+	}
 	ssize_t n = send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n == (ssize_t)out.len)
 		linger_take(srv->linger, fd);
@@ -329,6 +345,20 @@ static void preflight(struct http_server *srv, struct req_ctx *ctx)
 	}
 }
 
+/* Whether the fallback route answers path: no prefix of fallback_except
+ * covers it. */
+static bool fallback_covers(const struct http_server *srv, const char *path)
+{
+	if (!srv->opt.fallback)
+		return false;
+	for (const char *const *p = srv->opt.fallback_except; p && *p; p++) {
+		size_t n = strlen(*p);
+		if (strncmp(path, *p, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+			return false;
+	}
+	return true;
+}
+
 /* Decides everything that can be decided from the request line and headers
  * without waiting. Returns ERR_OK when the request goes on. */
 static enum err classify(struct http_server *srv, struct req_ctx *ctx, const char *method,
@@ -341,6 +371,11 @@ static enum err classify(struct http_server *srv, struct req_ctx *ctx, const cha
 	const char *cl = http_header(req, "Content-Length");
 	const char *te = http_header(req, "Transfer-Encoding");
 	ctx->body_declared = te || (cl && strcmp(cl, "0") != 0);
+	if (!req->route && !ctx->allowed && fallback_covers(srv, url)) {
+		ctx->allowed = HTTP_GET | HTTP_HEAD;
+		if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+			req->route = srv->opt.fallback;
+	}
 	if (!req->route && !ctx->allowed)
 		return ERR_ROUTE_NOT_FOUND;
 	if (req->method == HTTP_OPTIONS)
@@ -767,12 +802,16 @@ struct http_server *http_server_start(const struct http_server_options *opt, cha
 	for (const struct route *const *t = opt->tables; *t; t++)
 		for (const struct route *r = *t; r->pattern; r++)
 			srv->nstats++;
+	if (opt->fallback)
+		srv->nstats++;
 	srv->nstats++; /* no route */
 	srv->stats = xcalloc(srv->nstats, sizeof(*srv->stats));
 	size_t k = 0;
 	for (const struct route *const *t = opt->tables; *t; t++)
 		for (const struct route *r = *t; r->pattern; r++)
 			srv->stats[k++].route = r;
+	if (opt->fallback)
+		srv->stats[k++].route = opt->fallback;
 
 	struct work_pool_options wo = {.threads = opt->workers,
 				       .queue_max = opt->queue_max,

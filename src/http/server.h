@@ -23,6 +23,11 @@ struct http_server_options {
 	const char *cors_origins;	   /* comma-separated, "" for none */
 	const struct route *const *tables; /* NULL-terminated */
 	http_authenticate_fn authenticate; /* NULL: every bearer token is refused */
+	/* Answers GET and HEAD of a path that no route has and no prefix of
+	 * fallback_except covers (a prefix covers itself and what follows it
+	 * after a '/'); other methods there get 405. NULL: such paths get 404. */
+	const struct route *fallback;
+	const char *const *fallback_except; /* NULL-terminated, may be NULL */
 	const struct app *app;
 };
 

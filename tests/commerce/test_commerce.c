@@ -2005,7 +2005,7 @@ START_TEST(fake_protocol)
 	ck_assert_ptr_nonnull(jstr(r.json, "id"));
 	snprintf(first_sid, sizeof(first_sid), "%s", jstr(r.json, "id"));
 	ck_assert_int_eq(jint(r.json, "amount_total"), 999 + 2 * 450);
-	expect_str(r.json, "url", harness_fmt("https://checkout.stripe.test/c/pay/%s", first_sid));
+	expect_str(r.json, "url", harness_fmt("%s/checkout/%s", stripe_fake_url(f), first_sid));
 	expect_str(r.json, "client_reference_id", "7");
 	expect_str(json_object_get(r.json, "metadata"), "order_id", "7");
 	expect_str(r.json, "customer_email", "ann@example.com");

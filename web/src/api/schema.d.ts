@@ -166,7 +166,9 @@ export interface paths {
          *     both answer 401 `invalid_credentials`, in the same time. With the
          *     right password an account that is not active (never activated, or
          *     deactivated by an administrator) answers 403 `account_inactive`.
-         *     Rate-limited per IP and per email.
+         *     Rate-limited per IP and per email. With `X-Cinema-Session: cookie`
+         *     (the web app) the refresh token goes in an HttpOnly cookie instead
+         *     of the body: see "Sessions of the web app" above.
          */
         post: operations["login"];
         delete?: never;
@@ -192,6 +194,12 @@ export interface paths {
          *     again: presenting a used one ends the whole session (its access and
          *     refresh tokens stop working) and answers 401 `refresh_token_reused`.
          *     Not rate-limited.
+         *
+         *     Cookie mode (`X-Cinema-Session: cookie`, the web app): the refresh
+         *     token comes from the `cinema_refresh` cookie, the body is empty or
+         *     `{}`, the answer has no refresh token and both cookies are set
+         *     again; any 401 clears them. Without the header the cookie is not
+         *     read and the body is required.
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -217,6 +225,10 @@ export interface paths {
          *     refresh token of another of the caller's sessions, that session ends
          *     too; any other value is ignored: the answer is 204 either way. Not
          *     rate-limited.
+         *
+         *     Cookie mode (`X-Cinema-Session: cookie`, the web app): the body is
+         *     optional (empty, `{}`, or with `refresh_token` as above) and the
+         *     answer clears both session cookies.
          */
         post: operations["logout"];
         delete?: never;
@@ -1679,6 +1691,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/{app_path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web app
+         * @description Only when `WEB_DIR` names the built app (`web/dist`), which the
+         *     server reads into memory at start (it refuses to start when the
+         *     directory has no `index.html`); without it every such path answers
+         *     404 `route_not_found`. Answers GET and HEAD of every path outside
+         *     `/api`, `/docs`, `/openapi.yaml`, `/openapi.json`, `/healthz`,
+         *     `/readyz` and `/metrics` (`app_path` may hold slashes; other methods
+         *     answer 405 `method_not_allowed` with `Allow: GET, HEAD, OPTIONS`):
+         *     - `/assets/<name>`: a file of the build (Vite's hashed names),
+         *       `Cache-Control: public, max-age=31536000, immutable`; a name that
+         *       is not in the build answers 404 `not_found`;
+         *     - another file of the build (`/favicon.svg`, `/robots.txt`...):
+         *       that file, `Cache-Control: no-cache`;
+         *     - any other path (`/`, `/movies/12`, `/accounts/activate?token=...`,
+         *       `/orders/5?checkout=success`...): `index.html`, `Cache-Control:
+         *       no-cache`; the app routes in the browser.
+         *
+         *     Only names found in `WEB_DIR` at start can be answered: no path
+         *     reaches another file. A precompressed `<file>.br` or `<file>.gz` of
+         *     the build is sent instead of the file when `Accept-Encoding` allows
+         *     it (br first), with `Content-Encoding` and `Vary: Accept-Encoding`.
+         *     Every answer has an `ETag` (`If-None-Match` gives 304) and the app's
+         *     `Content-Security-Policy`: `default-src 'self'; script-src 'self';
+         *     style-src 'self'; img-src 'self' data: blob: <S3>; media-src 'self'
+         *     blob: <S3>; connect-src 'self'; object-src 'none'; base-uri 'self';
+         *     frame-ancestors 'none'; form-action 'self'`, where `<S3>` is the
+         *     origin of `S3_PUBLIC_ENDPOINT` (else `S3_ENDPOINT`), with
+         *     `Referrer-Policy: same-origin` and `X-Content-Type-Options: nosniff`.
+         */
+        get: operations["getWebApp"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1775,6 +1833,19 @@ export interface components {
         RefreshRequest: {
             refresh_token: string;
         };
+        /** @description The cookie mode's answer (the refresh token is in the `cinema_refresh` cookie). */
+        AccessToken: {
+            /** @description A JWT (HS256) to send as `Authorization: Bearer <token>`; keep it in memory only. */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            /**
+             * @description Seconds until the access token expires (`ACCESS_TOKEN_TTL`).
+             * @example 900
+             */
+            expires_in: number;
+        };
+        EmptyObject: Record<string, never>;
         TokenPair: {
             /** @description A JWT (HS256) to send as `Authorization: Bearer <token>`; it names its session. */
             access_token: string;
@@ -2439,7 +2510,8 @@ export interface components {
         /**
          * @description `invalid_json`: the body is missing, not valid JSON (duplicate keys
          *     included) or not a JSON object; `detail` says what is wrong and
-         *     where. Also `bad_request` for a malformed `Content-Length`.
+         *     where. Also `bad_request` for a malformed `Content-Length`, and on
+         *     the sign-in endpoints for an `X-Cinema-Session` other than `cookie`.
          */
         InvalidJson: {
             headers: {
@@ -2478,6 +2550,26 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `origin_forbidden`: a cookie-mode request (`X-Cinema-Session:
+         *     cookie`) whose `Origin` header is not `PUBLIC_BASE_URL`'s origin.
+         *     Nothing was changed and no cookie is set or cleared.
+         */
+        OriginForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": "This request must come from the app's own origin.",
+                 *       "code": "origin_forbidden"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -2786,6 +2878,18 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description `cookie`: the cookie session mode of the web app (see "Sessions of
+         *     the web app" above). Another value answers 400 `bad_request`; an
+         *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+         */
+        SessionMode: "cookie";
+        /**
+         * @description The refresh token, set by a cookie-mode `login` or `refreshTokens`
+         *     (HttpOnly, SameSite=Strict, Path=/api/v1/accounts/refresh). Read
+         *     only with `X-Cinema-Session: cookie`.
+         */
+        RefreshCookie: string;
         /** @description The page number, from 1 (default 1). Out of range or not a whole number answers 422. */
         Page: number;
         /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
@@ -2864,6 +2968,31 @@ export interface components {
         XRequestId: string;
         /** @description `Bearer`, on a 401 caused by the `Authorization` header (not on `invalid_credentials` or the refresh token codes). */
         WWWAuthenticate: "Bearer";
+        /**
+         * @description Cookie mode only (`X-Cinema-Session: cookie`), twice:
+         *     `cinema_refresh=<refresh token>; Path=/api/v1/accounts/refresh;
+         *     HttpOnly; SameSite=Strict; Max-Age=<REFRESH_TOKEN_TTL>` and
+         *     `cinema_session=1; Path=/; SameSite=Strict; Max-Age=<same>`, each
+         *     with `; Secure` when `PUBLIC_BASE_URL` is https.
+         * @example cinema_refresh=1dW3x0YF4l2bq8mJc5n9Hk7sQpR6tVa0ZyXwE3uLoIg; Path=/api/v1/accounts/refresh; HttpOnly; SameSite=Strict; Max-Age=1209600
+         */
+        SetSessionCookies: string;
+        /**
+         * @description Cookie mode only (`X-Cinema-Session: cookie`), twice: both session
+         *     cookies with an empty value and `Max-Age=0` (and `; Secure` when
+         *     `PUBLIC_BASE_URL` is https), which removes them.
+         * @example cinema_refresh=; Path=/api/v1/accounts/refresh; HttpOnly; SameSite=Strict; Max-Age=0
+         */
+        ClearSessionCookies: string;
+        /** @description `public, max-age=31536000, immutable` under `/assets/`, else `no-cache`. */
+        WebCacheControl: "public, max-age=31536000, immutable" | "no-cache";
+        /**
+         * @description A strong tag of the bytes sent (each precompressed form has its own).
+         * @example "9b2f6c1e0d4a7f3b8c5e2d1a0f9e8d7c"
+         */
+        ETag: string;
+        /** @description The app's policy (see the operation); no inline script or style. */
+        WebContentSecurityPolicy: string;
     };
     pathItems: never;
 }
@@ -3087,7 +3216,14 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description `cookie`: the cookie session mode of the web app (see "Sessions of
+                 *     the web app" above). Another value answers 400 `bad_request`; an
+                 *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+                 */
+                "X-Cinema-Session"?: components["parameters"]["SessionMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3097,45 +3233,46 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in. */
+            /** @description Signed in. In cookie mode the body has no refresh token and both session cookies are set. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Set-Cookie": components["headers"]["SetSessionCookies"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenPair"];
+                    "application/json": components["schemas"]["TokenPair"] | components["schemas"]["AccessToken"];
                 };
             };
             400: components["responses"]["InvalidJson"];
             /**
              * @description `invalid_credentials`: the email or password is wrong. Also
              *     `not_authenticated` or `session_ended` (with `WWW-Authenticate`)
-             *     when an `Authorization` header was sent and is not valid.
+             *     when an `Authorization` header was sent and is not valid. In
+             *     cookie mode `invalid_credentials` clears both session cookies.
              */
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    "Set-Cookie": components["headers"]["ClearSessionCookies"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `account_inactive`: the password is right but the account is not active. */
+            /**
+             * @description `account_inactive`: the password is right but the account is not
+             *     active. In cookie mode, `origin_forbidden` first when the `Origin`
+             *     header is not `PUBLIC_BASE_URL`'s origin.
+             */
             403: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "detail": "The account is not activated; check your email for the link.",
-                     *       "code": "account_inactive"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3149,24 +3286,40 @@ export interface operations {
     refreshTokens: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description `cookie`: the cookie session mode of the web app (see "Sessions of
+                 *     the web app" above). Another value answers 400 `bad_request`; an
+                 *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+                 */
+                "X-Cinema-Session"?: components["parameters"]["SessionMode"];
+            };
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /**
+                 * @description The refresh token, set by a cookie-mode `login` or `refreshTokens`
+                 *     (HttpOnly, SameSite=Strict, Path=/api/v1/accounts/refresh). Read
+                 *     only with `X-Cinema-Session: cookie`.
+                 */
+                cinema_refresh?: components["parameters"]["RefreshCookie"];
+            };
         };
-        requestBody: {
+        /** @description Required without `X-Cinema-Session`; empty or `{}` in cookie mode. */
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | components["schemas"]["EmptyObject"];
             };
         };
         responses: {
-            /** @description A new token pair; the refresh token presented is used up. */
+            /** @description A new token pair (cookie mode; the access token, and a new refresh cookie); the refresh token presented is used up. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Set-Cookie": components["headers"]["SetSessionCookies"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenPair"];
+                    "application/json": components["schemas"]["TokenPair"] | components["schemas"]["AccessToken"];
                 };
             };
             400: components["responses"]["InvalidJson"];
@@ -3177,18 +3330,22 @@ export interface operations {
              *     now ended) or `session_ended` (the session has ended or the
              *     account is no longer active). Also `not_authenticated` or
              *     `session_ended` with `WWW-Authenticate` when an `Authorization`
-             *     header was sent and is not valid.
+             *     header was sent and is not valid. In cookie mode a missing
+             *     cookie is `refresh_token_invalid`, and every 401 about the
+             *     refresh token or its session clears both session cookies.
              */
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                    "Set-Cookie": components["headers"]["ClearSessionCookies"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            403: components["responses"]["OriginForbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -3198,13 +3355,21 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description `cookie`: the cookie session mode of the web app (see "Sessions of
+                 *     the web app" above). Another value answers 400 `bad_request`; an
+                 *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+                 */
+                "X-Cinema-Session"?: components["parameters"]["SessionMode"];
+            };
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        /** @description Required, with `refresh_token`, without `X-Cinema-Session`; optional in cookie mode. */
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | components["schemas"]["EmptyObject"];
             };
         };
         responses: {
@@ -3212,12 +3377,14 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Set-Cookie": components["headers"]["ClearSessionCookies"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OriginForbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -6169,6 +6336,69 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["QueryInvalid"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebApp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @example gzip, deflate, br */
+                "Accept-Encoding"?: string;
+                "If-None-Match"?: string;
+            };
+            path: {
+                /**
+                 * @description The rest of the path, slashes included (empty for `/`).
+                 * @example movies/12
+                 */
+                app_path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, or `index.html` for a page of the app. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Cache-Control": components["headers"]["WebCacheControl"];
+                    ETag: components["headers"]["ETag"];
+                    "Content-Security-Policy": components["headers"]["WebContentSecurityPolicy"];
+                    /** @description `br` or `gzip` when a precompressed form is sent. */
+                    "Content-Encoding"?: "br" | "gzip";
+                    /** @description `Accept-Encoding` for a file that has precompressed forms. */
+                    Vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "*/*": string;
+                };
+            };
+            /** @description The client's copy (If-None-Match) is current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Cache-Control": components["headers"]["WebCacheControl"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description `not_found`: no such file under `/assets/`; or `route_not_found`
+             *     when `WEB_DIR` is not set.
+             */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
         };
     };
 }

@@ -1,6 +1,7 @@
-/* A Stripe-protocol fake for end-to-end tests (see stripe_fake.h). */
+/* A Stripe-protocol fake with a hosted checkout page (see stripe_fake.h). */
 #include "stripe_fake.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -26,7 +28,8 @@
 #define SESSION_PREFIX	"/v1/checkout/sessions"
 #define REFUNDS_PATH	"/v1/refunds"
 #define EXPIRE_SUFFIX	"/expire"
-#define CHECKOUT_URL	"https://checkout.stripe.test/c/pay/"
+#define HOSTED_PREFIX	"/checkout/"
+#define SESSION_ID_MAX	127
 #define WEBHOOK_PATH	"/api/v1/payments/webhook"
 #define WRONG_SECRET	"whsec_not_the_right_one"
 #define STALE_SECONDS	600
@@ -35,9 +38,13 @@
 struct stripe_fake {
 	struct MHD_Daemon *daemon;
 	int port;
-	char url[64];
+	char url[64];	  /* where it listens */
+	char *public_url; /* the base of the hosted pages, no trailing '/' */
 	char *secret_key;
 	char *webhook_secret;
+	FILE *log;	   /* NULL: quiet */
+	char *webhook_url; /* guarded by lock; NULL until set */
+	char csp[256];	   /* of the hosted pages */
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t wake;  /* signalled on stop: hanging answers end */
@@ -47,14 +54,15 @@ struct stripe_fake {
 	unsigned long long seq;		 /* ids: cs_test_<n>, re_test_<n>, evt_test_<n> */
 	unsigned long long requests_seq; /* Request-Id: req_test_<n> */
 	struct stripe_fake_counts counts;
-	/* id -> {"session": Session, "form": parsed request, "refunded": cents} */
+	/* id -> {"session": Session, "form": parsed request, "refunded": cents,
+	 * and once paid on the hosted page "paying": true, "event_id"} */
 	json_t *sessions;
 	char last_session[64];
 	/* "<path> <key>" -> {"form", "status", "body"} */
 	json_t *idempotent;
-	json_t *refunds; /* array of Refund objects */
-	json_t *log;	 /* array of requests, at most STRIPE_FAKE_LOG_MAX */
-	json_t *events;	 /* event id -> the body sent */
+	json_t *refunds;     /* array of Refund objects */
+	json_t *log_entries; /* array of requests, at most STRIPE_FAKE_LOG_MAX */
+	json_t *events;	     /* event id -> the body sent */
 };
 
 /* What the fake collects while a request's body arrives. */
@@ -66,7 +74,9 @@ struct request_ctx {
 /* An answer decided under the lock, sent after it is released. */
 struct answer {
 	unsigned status;
-	char *body; /* owned */
+	char *body;	/* owned */
+	bool html;	/* a hosted page: text/html */
+	char *location; /* owned; a redirect's Location */
 	bool replayed;
 	bool unauthorized;
 	unsigned delay_ms;
@@ -424,9 +434,9 @@ static void create_session(struct stripe_fake *f, const json_t *form, struct ans
 		return;
 
 	unsigned long long n = ++f->seq;
-	char id[48], url[160], pi[48];
+	char id[48], url[600], pi[48];
 	snprintf(id, sizeof(id), "cs_test_%llu", n);
-	snprintf(url, sizeof(url), CHECKOUT_URL "%s", id);
+	snprintf(url, sizeof(url), "%s" HOSTED_PREFIX "%s", f->public_url, id);
 	snprintf(pi, sizeof(pi), "pi_test_%llu", n);
 	long long now = unix_now();
 	json_t *s = json_pack(
@@ -596,9 +606,9 @@ static void log_request(struct stripe_fake *f, const char *method, const char *p
 				  "path", path, "authorization", auth, "idempotency_key", key,
 				  "content_type", ctype, "body", "form", form, "status",
 				  (int)a->status, "replayed", a->replayed);
-	if (json_array_size(f->log) >= STRIPE_FAKE_LOG_MAX)
-		json_array_remove(f->log, 0);
-	json_array_append_new(f->log, entry);
+	if (json_array_size(f->log_entries) >= STRIPE_FAKE_LOG_MAX)
+		json_array_remove(f->log_entries, 0);
+	json_array_append_new(f->log_entries, entry);
 }
 
 /* Decides the answer to a complete request. */
@@ -752,6 +762,28 @@ static void hang(struct stripe_fake *f, unsigned ms)
 	pthread_mutex_unlock(&f->lock);
 }
 
+static void hosted(struct stripe_fake *f, const char *method, const char *path,
+		   const struct request_ctx *rc, struct answer *a);
+static enum MHD_Result hosted_headers(struct stripe_fake *f, struct MHD_Response *r,
+				      const struct answer *a);
+static void hosted_csp(char *out, size_t n);
+
+/* One line for the request to the log, if there is one. */
+static void log_line(struct stripe_fake *f, const char *method, const char *path, unsigned status)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	if (!f->log)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	flockfile(f->log);
+	fprintf(f->log, "stripe-fake: %s %s %.200s %u\n", when, method, path, status);
+	fflush(f->log);
+	funlockfile(f->log);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -776,14 +808,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	struct answer a = {0};
-	handle(f, conn, method, url, rc, &a);
+	if (strncmp(url, HOSTED_PREFIX, strlen(HOSTED_PREFIX)) == 0 || strcmp(url, "/") == 0)
+		hosted(f, method, url, rc, &a);
+	else
+		handle(f, conn, method, url, rc, &a);
 	if (a.delay_ms)
 		hang(f, a.delay_ms);
+	log_line(f, method, url, a.status);
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(strlen(a.body), a.body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(a.body);
+		free(a.location);
 		return MHD_NO;
+	}
+	if (a.html) {
+		enum MHD_Result ok = hosted_headers(f, r, &a);
+		if (ok == MHD_YES)
+			ok = MHD_queue_response(conn, a.status, r);
+		MHD_destroy_response(r);
+		free(a.location);
+		return ok;
 	}
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	MHD_add_response_header(r, "Request-Id", a.request_id);
@@ -815,14 +860,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* --- lifetime --- */
 
-struct stripe_fake *stripe_fake_start(const char *secret_key, const char *webhook_secret)
+struct stripe_fake *stripe_fake_start_with(const struct stripe_fake_config *cfg)
 {
 	struct stripe_fake *f = calloc(1, sizeof(*f));
 	pthread_condattr_t ca;
+	const char *host = cfg->host ? cfg->host : "127.0.0.1";
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)(cfg->port > 0 ? cfg->port : 0))};
 	if (!f)
 		return NULL;
-	f->secret_key = xstrdup(secret_key);
-	f->webhook_secret = xstrdup(webhook_secret);
+	f->secret_key = xstrdup(cfg->secret_key);
+	f->webhook_secret = xstrdup(cfg->webhook_secret);
+	f->webhook_url = cfg->webhook_url ? xstrdup(cfg->webhook_url) : NULL;
+	f->log = cfg->log;
+	f->seq = cfg->first_id;
+	hosted_csp(f->csp, sizeof(f->csp));
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -831,11 +883,24 @@ struct stripe_fake *stripe_fake_start(const char *secret_key, const char *webhoo
 	f->sessions = json_object();
 	f->idempotent = json_object();
 	f->refunds = json_array();
-	f->log = json_array();
+	f->log_entries = json_array();
 	f->events = json_object();
 
-	struct sockaddr_in addr = {
-		.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (cfg->port < 0 || cfg->port > 65535 || inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+		fprintf(stderr,
+			"stripe_fake: cannot listen on %s:%d (an IPv4 address and a port)\n", host,
+			cfg->port);
+		stripe_fake_stop(f);
+		return NULL;
+	}
+	if (cfg->public_url &&
+	    (strlen(cfg->public_url) > 400 || (strncmp(cfg->public_url, "http://", 7) != 0 &&
+					       strncmp(cfg->public_url, "https://", 8) != 0))) {
+		fprintf(stderr, "stripe_fake: the public URL must be an http(s) URL of at most "
+				"400 bytes\n");
+		stripe_fake_stop(f);
+		return NULL;
+	}
 	f->daemon =
 		MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 					 MHD_USE_POLL | MHD_USE_ITC,
@@ -847,13 +912,42 @@ struct stripe_fake *stripe_fake_start(const char *secret_key, const char *webhoo
 	const union MHD_DaemonInfo *info =
 		f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
 	if (!info || info->port == 0) {
-		fprintf(stderr, "stripe_fake: cannot start the HTTP server on 127.0.0.1\n");
+		fprintf(stderr, "stripe_fake: cannot start the HTTP server on %s:%d\n", host,
+			cfg->port);
 		stripe_fake_stop(f);
 		return NULL;
 	}
 	f->port = info->port;
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->port);
+	/* A wildcard address is reached on loopback. */
+	const char *reach = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host;
+	snprintf(f->url, sizeof(f->url), "http://%s:%d", reach, f->port);
+	if (cfg->public_url) {
+		size_t n = strlen(cfg->public_url);
+		while (n && cfg->public_url[n - 1] == '/')
+			n--;
+		f->public_url = strndup(cfg->public_url, n);
+		if (!f->public_url)
+			abort();
+	} else {
+		f->public_url = xstrdup(f->url);
+	}
 	return f;
+}
+
+struct stripe_fake *stripe_fake_start(const char *secret_key, const char *webhook_secret)
+{
+	struct stripe_fake_config cfg = {.secret_key = secret_key,
+					 .webhook_secret = webhook_secret};
+	return stripe_fake_start_with(&cfg);
+}
+
+void stripe_fake_set_webhook_url(struct stripe_fake *f, const char *url)
+{
+	char *copy = url ? xstrdup(url) : NULL;
+	pthread_mutex_lock(&f->lock);
+	free(f->webhook_url);
+	f->webhook_url = copy;
+	pthread_mutex_unlock(&f->lock);
 }
 
 void stripe_fake_stop(struct stripe_fake *f)
@@ -869,12 +963,14 @@ void stripe_fake_stop(struct stripe_fake *f)
 	json_decref(f->sessions);
 	json_decref(f->idempotent);
 	json_decref(f->refunds);
-	json_decref(f->log);
+	json_decref(f->log_entries);
 	json_decref(f->events);
 	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->lock);
 	free(f->secret_key);
 	free(f->webhook_secret);
+	free(f->webhook_url);
+	free(f->public_url);
 	free(f);
 }
 
@@ -946,8 +1042,8 @@ json_t *stripe_fake_last_request(struct stripe_fake *f, const char *path_prefix)
 {
 	json_t *found = NULL;
 	pthread_mutex_lock(&f->lock);
-	for (size_t i = json_array_size(f->log); i-- > 0;) {
-		json_t *e = json_array_get(f->log, i);
+	for (size_t i = json_array_size(f->log_entries); i-- > 0;) {
+		json_t *e = json_array_get(f->log_entries, i);
 		const char *p = form_str(e, "path");
 		if (!path_prefix || strncmp(p, path_prefix, strlen(path_prefix)) == 0) {
 			found = json_deep_copy(e);
@@ -1044,7 +1140,10 @@ static long post_event(struct stripe_fake *f, const char *body, const char *api_
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, WEBHOOK_TIMEOUT);
+	if (opts->timeout_ms > 0)
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
+	else
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, WEBHOOK_TIMEOUT);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -1227,4 +1326,505 @@ long stripe_fake_refunded(struct stripe_fake *f, const char *payment_intent, con
 				    json_integer(json_integer_value(r) + opts->amount_delta));
 	}
 	return stripe_fake_send_event(f, "charge.refunded", charge, api_url, opts);
+}
+
+/* --- the hosted checkout page --- */
+
+#define HOSTED_ATTEMPTS	  5	/* deliveries of the event before the page gives up */
+#define HOSTED_TIMEOUT_MS 10000 /* of one delivery */
+#define SESSION_ID_CHARS  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+/* The whole style sheet of the pages: inline, allowed by its hash in the
+ * Content-Security-Policy. Neutral (not the shop's look), readable at 320 px,
+ * a visible focus ring, contrasts of at least 4.5:1. */
+static const char hosted_style[] =
+	":root{color-scheme:light;font-family:system-ui,-apple-system,'Segoe UI',Roboto,"
+	"sans-serif;color:#1f2933;background:#f3f4f6;line-height:1.5}"
+	"body{margin:0}"
+	".banner{margin:0;padding:.5rem 1rem;background:#fdf0c2;color:#5c4300;"
+	"text-align:center;font-size:.9rem;border-bottom:1px solid #e8d48a}"
+	"main{max-width:32rem;margin:2rem auto;padding:1.5rem;background:#fff;"
+	"border:1px solid #d8dce2;border-radius:.5rem}"
+	"h1{font-size:1.4rem;margin:0 0 .25rem}"
+	".muted{color:#4b5563;margin:.25rem 0 1rem}"
+	"table{width:100%;border-collapse:collapse;margin:1rem 0}"
+	"caption{text-align:left;font-weight:600;padding-bottom:.5rem}"
+	"th,td{padding:.5rem 0;border-bottom:1px solid #e5e7eb;text-align:left;"
+	"vertical-align:top}"
+	"th.num,td.num{text-align:right;white-space:nowrap;padding-left:1rem}"
+	"tfoot th,tfoot td{font-weight:700;border-bottom:0;font-size:1.1rem}"
+	".actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.5rem}"
+	".actions form{margin:0}"
+	"button,.link{font:inherit;font-weight:600;padding:.65rem 1.4rem;border-radius:.375rem;"
+	"cursor:pointer;border:1px solid #1f2933;display:inline-block;text-decoration:none}"
+	".primary{background:#1f2933;color:#fff}"
+	".secondary{background:#fff;color:#1f2933}"
+	"button:hover{filter:brightness(1.15)}"
+	"button:focus-visible,a:focus-visible{outline:3px solid #2563eb;outline-offset:2px}"
+	".note{font-size:.9rem;color:#4b5563;margin-top:1.5rem}"
+	".error{border-left:4px solid #b42318;padding-left:.75rem}"
+	"code{font-size:.85rem;word-break:break-all}"
+	"@media (max-width:34rem){main{margin:0;border-width:0 0 1px;border-radius:0}}";
+
+static void html_escape(struct buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			buf_append_str(b, "&amp;");
+			break;
+		case '<':
+			buf_append_str(b, "&lt;");
+			break;
+		case '>':
+			buf_append_str(b, "&gt;");
+			break;
+		case '"':
+			buf_append_str(b, "&quot;");
+			break;
+		case '\'':
+			buf_append_str(b, "&#39;");
+			break;
+		default:
+			buf_append_char(b, *s);
+		}
+	}
+}
+
+/* Whether a currency has no minor unit (Stripe's zero-decimal list). */
+static bool zero_decimal(const char *currency)
+{
+	static const char *const list[] = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+					   "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"};
+	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++)
+		if (currency && strcasecmp(currency, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* "14.49 USD" from an amount in the currency's smallest unit. */
+static void money(struct buf *b, long long amount, const char *currency)
+{
+	char cur[4] = "";
+	for (size_t i = 0; currency && currency[i] && i < 3; i++)
+		cur[i] = (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 32
+									 : currency[i]);
+	if (zero_decimal(currency))
+		buf_printf(b, "%lld %s", amount, cur);
+	else
+		buf_printf(b, "%lld.%02lld %s", amount / 100, amount % 100, cur);
+}
+
+/* The URL with {CHECKOUT_SESSION_ID} replaced by id, as Stripe does; NULL
+ * (nothing appended) unless it is an http(s) URL. */
+static const char *return_url(struct buf *b, const char *url, const char *id)
+{
+	static const char token[] = "{CHECKOUT_SESSION_ID}";
+	if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+		return NULL;
+	for (const char *p = url;;) {
+		const char *t = strstr(p, token);
+		if (!t) {
+			buf_append_str(b, p);
+			break;
+		}
+		buf_append(b, p, (size_t)(t - p));
+		buf_append_str(b, id);
+		p = t + sizeof(token) - 1;
+	}
+	return b->data;
+}
+
+static void page_begin(struct buf *b, const char *title)
+{
+	buf_append_str(b,
+		       "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		       "<meta name=\"robots\" content=\"noindex\">\n<title>");
+	html_escape(b, title);
+	buf_append_str(b, " · Test checkout</title>\n<style>");
+	buf_append_str(b, hosted_style);
+	buf_append_str(b, "</style>\n</head>\n<body>\n<header>\n<p class=\"banner\"><strong>Test "
+			  "mode</strong> · a local Stripe fake: no card is charged and no money "
+			  "moves.</p>\n</header>\n<main>\n<h1>");
+	html_escape(b, title);
+	buf_append_str(b, "</h1>\n");
+}
+
+static void page_end(struct buf *b)
+{
+	buf_append_str(b, "</main>\n</body>\n</html>\n");
+}
+
+/* A paragraph with a link back to url (none when url is NULL). */
+static void back_link(struct buf *b, const char *url, const char *text)
+{
+	if (!url)
+		return;
+	buf_append_str(b, "<p class=\"actions\"><a class=\"link secondary\" href=\"");
+	html_escape(b, url);
+	buf_append_str(b, "\">");
+	html_escape(b, text);
+	buf_append_str(b, "</a></p>\n");
+}
+
+static void html_answer(struct answer *a, unsigned status, struct buf *b)
+{
+	a->status = status;
+	a->html = true;
+	a->body = buf_steal(b, NULL);
+}
+
+static void redirect(struct answer *a, const char *location)
+{
+	struct buf b = BUF_INIT;
+	page_begin(&b, "Redirecting");
+	buf_append_str(&b, "<p><a href=\"");
+	html_escape(&b, location);
+	buf_append_str(&b, "\">Continue</a></p>\n");
+	page_end(&b);
+	html_answer(a, 303, &b);
+	a->location = xstrdup(location);
+}
+
+static void simple_page(struct answer *a, unsigned status, const char *title, const char *text)
+{
+	struct buf b = BUF_INIT;
+	page_begin(&b, title);
+	buf_append_str(&b, "<p>");
+	html_escape(&b, text);
+	buf_append_str(&b, "</p>\n");
+	page_end(&b);
+	html_answer(a, status, &b);
+}
+
+/* The page of an open session: what is bought, the total, Pay and Cancel. */
+static void open_page(struct buf *b, const json_t *s, const json_t *form)
+{
+	const char *currency = form_str(s, "currency");
+	const char *email = form_str(s, "customer_email");
+	json_t *item;
+	size_t i;
+	page_begin(b, "Checkout");
+	if (email) {
+		buf_append_str(b, "<p class=\"muted\">Paying as ");
+		html_escape(b, email);
+		buf_append_str(b, "</p>\n");
+	}
+	buf_append_str(b, "<table>\n<caption>Order summary</caption>\n<thead><tr><th "
+			  "scope=\"col\">Item</th><th scope=\"col\" class=\"num\">Quantity</th>"
+			  "<th scope=\"col\" class=\"num\">Amount</th></tr></thead>\n<tbody>\n");
+	json_array_foreach (json_object_get(form, "line_items"), i, item) {
+		json_t *pd = json_object_get(item, "price_data");
+		long long qty = form_int(item, "quantity", QUANTITY_MAX);
+		long long unit = form_int(pd, "unit_amount", AMOUNT_MAX);
+		buf_append_str(b, "<tr><td>");
+		html_escape(b, form_str(json_object_get(pd, "product_data"), "name"));
+		buf_printf(b, "</td><td class=\"num\">%lld</td><td class=\"num\">", qty);
+		money(b, unit * qty, currency);
+		buf_append_str(b, "</td></tr>\n");
+	}
+	buf_append_str(b, "</tbody>\n<tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th>"
+			  "<td class=\"num\" id=\"total\">");
+	money(b, json_integer_value(json_object_get(s, "amount_total")), currency);
+	buf_append_str(b, "</td></tr></tfoot>\n</table>\n<div class=\"actions\">\n"
+			  "<form method=\"post\" action=\"");
+	html_escape(b, form_str(s, "id"));
+	buf_append_str(b, "/pay\"><button type=\"submit\" class=\"primary\" "
+			  "aria-describedby=\"total\">Pay</button></form>\n"
+			  "<form method=\"post\" action=\"");
+	html_escape(b, form_str(s, "id"));
+	buf_append_str(b,
+		       "/cancel\"><button type=\"submit\" class=\"secondary\">Cancel</button>"
+		       "</form>\n</div>\n<p class=\"note\">Pay completes this Checkout Session "
+		       "and sends the signed <code>checkout.session.completed</code> event to the "
+		       "shop, then returns there. Cancel returns to the shop without paying; the "
+		       "session stays open.</p>\n");
+	page_end(b);
+}
+
+/* The page of a session that takes no payment any more. */
+static void closed_page(struct buf *b, const json_t *s)
+{
+	const char *id = form_str(s, "id");
+	struct buf url = BUF_INIT;
+	if (strcmp(form_str(s, "status"), "expired") == 0) {
+		page_begin(b, "This checkout has expired");
+		buf_append_str(b, "<p>No payment was taken. Start the checkout again from the "
+				  "shop.</p>\n");
+		const char *back = return_url(&url, form_str(s, "cancel_url"), id);
+		back_link(b, back ? back : return_url(&url, form_str(s, "success_url"), id),
+			  "Return to the shop");
+	} else {
+		bool paid = strcmp(form_str(s, "payment_status"), "paid") == 0;
+		page_begin(b, "This checkout is complete");
+		buf_append_str(b, paid ? "<p>The payment was received.</p>\n"
+				       : "<p>The payment is still being processed.</p>\n");
+		back_link(b, return_url(&url, form_str(s, "success_url"), id),
+			  "Return to the shop");
+	}
+	page_end(b);
+	buf_free(&url);
+}
+
+/* The page after a payment whose event the shop never acknowledged. */
+static void undelivered_page(struct buf *b, const char *id, const char *success_url,
+			     const char *webhook_url, long status, int attempts)
+{
+	struct buf url = BUF_INIT;
+	page_begin(b, "The shop did not confirm the payment");
+	buf_append_str(b, "<div class=\"error\" role=\"alert\"><p>The payment went through "
+			  "(test mode), but ");
+	if (!webhook_url) {
+		buf_append_str(b, "no webhook URL is configured (<code>--webhook-url</code>), so "
+				  "the shop was not told.");
+	} else {
+		buf_append_str(b, "the shop's webhook endpoint <code>");
+		html_escape(b, webhook_url);
+		if (status > 0)
+			buf_printf(b, "</code> answered HTTP %ld", status);
+		else
+			buf_append_str(b, "</code> could not be reached");
+		buf_printf(b, " (%d attempt%s).", attempts, attempts == 1 ? "" : "s");
+	}
+	buf_append_str(b, "</p></div>\n<p>Until the shop is told, the order stays pending (its "
+			  "reconciliation finds the payment once the session's expiry time has "
+			  "passed). Send the event again when the shop is up.</p>\n<div "
+			  "class=\"actions\">\n<form method=\"post\" action=\"");
+	html_escape(b, id);
+	buf_append_str(b, "/retry\"><button type=\"submit\" class=\"primary\">Send the event "
+			  "again</button></form>\n");
+	const char *back = return_url(&url, success_url, id);
+	if (back) {
+		buf_append_str(b, "<a class=\"link secondary\" href=\"");
+		html_escape(b, back);
+		buf_append_str(b, "\">Return to the shop</a>\n");
+	}
+	buf_append_str(b, "</div>\n");
+	page_end(b);
+	buf_free(&url);
+}
+
+static bool is_stopping(struct stripe_fake *f)
+{
+	pthread_mutex_lock(&f->lock);
+	bool stop = f->stopping;
+	pthread_mutex_unlock(&f->lock);
+	return stop;
+}
+
+/* Sends checkout.session.completed for session id to url (the session
+ * becomes complete and paid), or again the event event_id names when it is
+ * not empty, retrying briefly until the API answers 2xx. event_id gets the
+ * event's id. Returns the last HTTP status (-1: not reached); *attempts the
+ * number of deliveries. */
+static long deliver(struct stripe_fake *f, const char *id, const char *url, char *event_id,
+		    size_t event_id_len, int *attempts)
+{
+	static const unsigned pause_ms[HOSTED_ATTEMPTS - 1] = {250, 500, 1000, 2000};
+	long status = -1;
+	for (*attempts = 0; *attempts < HOSTED_ATTEMPTS;) {
+		if (*attempts) {
+			hang(f, pause_ms[*attempts - 1]);
+			if (is_stopping(f))
+				break;
+		}
+		char resend_id[64];
+		snprintf(resend_id, sizeof(resend_id), "%s", event_id);
+		struct stripe_fake_send o = {.timeout_ms = HOSTED_TIMEOUT_MS,
+					     .event_id_out = event_id,
+					     .event_id_out_len = event_id_len,
+					     .resend_event_id = *resend_id ? resend_id : NULL};
+		status = *resend_id ? resend(f, url, &o) : stripe_fake_complete(f, id, url, &o);
+		++*attempts;
+		if (f->log) {
+			char what[32] = "not delivered";
+			if (status > 0)
+				snprintf(what, sizeof(what), "HTTP %ld", status);
+			flockfile(f->log);
+			fprintf(f->log,
+				"stripe-fake: webhook checkout.session.completed %s of %s: %s "
+				"(attempt %d)\n",
+				event_id, id, what, *attempts);
+			fflush(f->log);
+			funlockfile(f->log);
+		}
+		if (status >= 200 && status < 300)
+			break;
+	}
+	return status;
+}
+
+/* POST /checkout/{id}/pay or /retry, once the session is paid at the fake:
+ * delivers the event, then sends the browser back to the shop. */
+static void pay_and_return(struct stripe_fake *f, const char *id, char *event_id,
+			   size_t event_id_len, struct answer *a)
+{
+	pthread_mutex_lock(&f->lock);
+	json_t *rec = json_object_get(f->sessions, id);
+	char *url = f->webhook_url ? xstrdup(f->webhook_url) : NULL;
+	char *success = xstrdup(form_str(json_object_get(rec, "session"), "success_url")
+					? form_str(json_object_get(rec, "session"), "success_url")
+					: "");
+	pthread_mutex_unlock(&f->lock);
+
+	int attempts = 0;
+	long status = -1;
+	if (url) /* else paid all the same (by the caller), with nobody to tell */
+		status = deliver(f, id, url, event_id, event_id_len, &attempts);
+	pthread_mutex_lock(&f->lock);
+	if (*event_id)
+		json_object_set_new(json_object_get(f->sessions, id), "event_id",
+				    json_string(event_id));
+	pthread_mutex_unlock(&f->lock);
+
+	struct buf b = BUF_INIT;
+	const char *back = return_url(&b, success, id);
+	if (status >= 200 && status < 300 && back) {
+		redirect(a, back);
+	} else if (status >= 200 && status < 300) {
+		simple_page(a, 200, "Payment received",
+			    "The shop was told. You can close this page.");
+	} else {
+		struct buf page = BUF_INIT;
+		undelivered_page(&page, id, success, url, status, attempts);
+		html_answer(a, 502, &page);
+	}
+	buf_free(&b);
+	free(url);
+	free(success);
+}
+
+static void hosted(struct stripe_fake *f, const char *method, const char *path,
+		   const struct request_ctx *rc, struct answer *a)
+{
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool post = strcmp(method, "POST") == 0;
+	char id[SESSION_ID_MAX + 1] = "", event_id[64] = "";
+	struct buf b = BUF_INIT;
+	(void)rc; /* the forms post no fields */
+
+	pthread_mutex_lock(&f->lock);
+	f->counts.pages++;
+	pthread_mutex_unlock(&f->lock);
+	if (strcmp(path, "/") == 0) {
+		if (!get) {
+			simple_page(a, 405, "Method not allowed", "Open a session's url instead.");
+			return;
+		}
+		simple_page(a, 200, "Stripe fake",
+			    "Each Checkout Session has its page at /checkout/<session id>: the "
+			    "url that creating the session answers.");
+		return;
+	}
+	const char *rest = path + strlen(HOSTED_PREFIX);
+	size_t n = strspn(rest, SESSION_ID_CHARS);
+	const char *action = rest + n;
+	if (n == 0 || n > SESSION_ID_MAX ||
+	    (*action && strcmp(action, "/pay") != 0 && strcmp(action, "/cancel") != 0 &&
+	     strcmp(action, "/retry") != 0)) {
+		simple_page(a, 404, "Page not found", "There is no such page at this Stripe fake.");
+		return;
+	}
+	memcpy(id, rest, n);
+	id[n] = '\0';
+	if (*action ? !post : !get) {
+		simple_page(a, 405, "Method not allowed",
+			    *action ? "Use the buttons of the checkout page."
+				    : "Open the checkout page with GET.");
+		return;
+	}
+
+	pthread_mutex_lock(&f->lock);
+	json_t *rec = json_object_get(f->sessions, id);
+	json_t *s = json_object_get(rec, "session");
+	if (!s) {
+		pthread_mutex_unlock(&f->lock);
+		simple_page(a, 404, "No such checkout",
+			    "This checkout session does not exist at this Stripe fake (it "
+			    "keeps its sessions in memory: was it restarted?).");
+		return;
+	}
+	bool open = strcmp(form_str(s, "status"), "open") == 0;
+	bool paid = strcmp(form_str(s, "payment_status"), "paid") == 0;
+	const char *ev = form_str(rec, "event_id");
+	enum { SHOW, PAY, RETRY, CANCEL, SUCCESS } next = SHOW;
+	if (strcmp(action, "/pay") == 0 && open) {
+		/* Paid now, so that a second click finds it complete. */
+		json_object_set_new(s, "status", json_string("complete"));
+		json_object_set_new(s, "payment_status", json_string("paid"));
+		f->counts.hosted_paid++;
+		next = PAY;
+	} else if (strcmp(action, "/pay") == 0 && paid) {
+		next = SUCCESS; /* a second click, or the back button */
+	} else if (strcmp(action, "/retry") == 0 && paid && ev) {
+		snprintf(event_id, sizeof(event_id), "%s", ev);
+		next = RETRY;
+	} else if (strcmp(action, "/retry") == 0 && paid) {
+		next = RETRY; /* paid with no webhook URL: the first delivery */
+	} else if (strcmp(action, "/cancel") == 0 && open) {
+		f->counts.hosted_canceled++;
+		next = CANCEL;
+	}
+	const char *url_key = next == CANCEL ? "cancel_url" : "success_url";
+	char *target = form_str(s, url_key) ? xstrdup(form_str(s, url_key)) : NULL;
+	if (next == SHOW) {
+		if (open)
+			open_page(&b, s, json_object_get(rec, "form"));
+		else
+			closed_page(&b, s);
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	const char *back;
+	switch (next) {
+	case SHOW:
+		html_answer(a, *action ? 409 : 200, &b);
+		break;
+	case PAY:
+	case RETRY:
+		pay_and_return(f, id, event_id, sizeof(event_id), a);
+		break;
+	case SUCCESS:
+	case CANCEL:
+		back = return_url(&b, target, id);
+		if (back)
+			redirect(a, back);
+		else if (next == CANCEL)
+			simple_page(a, 200, "Checkout canceled",
+				    "No payment was taken. You can close this page.");
+		else
+			simple_page(a, 200, "Payment received", "You can close this page.");
+		break;
+	}
+	buf_free(&b);
+	free(target);
+}
+
+static enum MHD_Result hosted_headers(struct stripe_fake *f, struct MHD_Response *r,
+				      const struct answer *a)
+{
+	bool ok =
+		MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8") == MHD_YES &&
+		MHD_add_response_header(r, "Cache-Control", "no-store") == MHD_YES &&
+		MHD_add_response_header(r, "Content-Security-Policy", f->csp) == MHD_YES &&
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES &&
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer") == MHD_YES;
+	if (ok && a->location)
+		ok = MHD_add_response_header(r, "Location", a->location) == MHD_YES;
+	return ok ? MHD_YES : MHD_NO;
+}
+
+/* default-src 'none' with the style sheet allowed by its SHA-256. */
+static void hosted_csp(char *out, size_t n)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	EVP_Digest(hosted_style, strlen(hosted_style), digest, &len, EVP_sha256(), NULL);
+	EVP_EncodeBlock(b64, digest, (int)len);
+	snprintf(out, n,
+		 "default-src 'none'; style-src 'sha256-%s'; base-uri 'none'; "
+		 "frame-ancestors 'none'",
+		 (const char *)b64);
 }
