@@ -1,3 +1,10 @@
 import type { Route } from '../../routes';
 
-export const userRoutes: Route[] = [];
+export const userRoutes: Route[] = [
+  // commerce helper: cart, orders (with the Stripe return), payments, "My movies"
+  { pattern: '/cart', access: 'signed-in', load: () => import('./Cart') },
+  { pattern: '/orders', access: 'signed-in', load: () => import('./Orders') },
+  { pattern: '/orders/:id', access: 'signed-in', load: () => import('./Order') },
+  { pattern: '/payments', access: 'signed-in', load: () => import('./Payments') },
+  { pattern: '/purchases', access: 'signed-in', load: () => import('./Purchases') },
+];
