@@ -26,7 +26,12 @@ export function NotificationBadge() {
   }, [loc.path]);
   return (
     <a href="/notifications" class="badge-link" aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications'}>
-      <span aria-hidden="true">🔔</span>
+      <svg class="icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
+        <path
+          fill="currentColor"
+          d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z"
+        />
+      </svg>
       {unread > 0 && (
         <span class="badge" aria-hidden="true">
           {unread > 99 ? '99+' : unread}
