@@ -4,6 +4,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, call } from '../api/client';
 import { useLocation } from '../router';
 
+const REFRESH = 'cinema:notifications-changed';
+
+/** Asks the badge to count again now (after notifications were read). */
+export function refreshBadge(): void {
+  window.dispatchEvent(new Event(REFRESH));
+}
+
 export function NotificationBadge() {
   const [unread, setUnread] = useState(0);
   const loc = useLocation();
@@ -18,7 +25,9 @@ export function NotificationBadge() {
     const t = setInterval(load, 60_000);
     const vis = () => document.visibilityState === 'visible' && void load();
     document.addEventListener('visibilitychange', vis);
+    window.addEventListener(REFRESH, load);
     return () => {
+      window.removeEventListener(REFRESH, load);
       live = false;
       clearInterval(t);
       document.removeEventListener('visibilitychange', vis);

@@ -1,7 +1,6 @@
 // The signed-in user's favorites with every filter, the search, the sort and
 // the pagination of the catalog (GET /api/v1/favorites takes the same
 // parameters), the state in the URL; each card can be removed (with undo).
-import { cloneElement, type VNode } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
@@ -9,7 +8,7 @@ import type { components } from '../../api/schema';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, FormError, Loading, Notice, Pagination, fieldError } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { MovieCard } from '../../ui/movie';
+import { MovieGrid } from '../../ui/movie';
 import '../../styles/accounts.css';
 
 type Movie = Schemas['MovieSummary'];
@@ -173,28 +172,21 @@ export default function Favorites() {
             )}
           </Empty>
         ) : (
-          <ul class="grid" aria-label="Favorite movies">
-            {d.items.map((m) => {
-              // The catalog's card, with a remove button at its foot.
-              const card = MovieCard({ movie: m }) as VNode<{ children?: unknown }>;
-              return cloneElement(
-                card,
-                { key: m.id },
-                card.props.children as VNode,
-                <div class="card-actions">
-                  <button
-                    type="button"
-                    class="btn btn-small btn-danger"
-                    disabled={pending === m.id}
-                    aria-label={`Remove ${m.name} from favorites`}
-                    onClick={() => void remove(m)}
-                  >
-                    {pending === m.id ? 'Removing…' : 'Remove'}
-                  </button>
-                </div>,
-              );
-            })}
-          </ul>
+          <MovieGrid
+            movies={d.items}
+            label="Favorite movies"
+            actions={(m) => (
+              <button
+                type="button"
+                class="btn btn-small btn-danger"
+                disabled={pending === m.id}
+                aria-label={`Remove ${m.name} from favorites`}
+                onClick={() => void remove(m)}
+              >
+                {pending === m.id ? 'Removing…' : 'Remove'}
+              </button>
+            )}
+          />
         ))}
       {d && !queryError && <Pagination page={page} totalPages={d.total_pages} hrefFor={(p) => href(applied, p)} />}
     </section>

@@ -6,15 +6,11 @@ import { api, call, type Schemas } from '../../api/client';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
 import { dateTime } from '../../ui/format';
+import { refreshBadge } from '../../ui/badge';
 import { useAsync, useTitle } from '../../ui/hooks';
 import '../../styles/accounts.css';
 
 type Note = Schemas['Notification'];
-
-/** The header's badge reloads its count when the tab becomes visible: ask it to now. */
-function refreshBadge(): void {
-  document.dispatchEvent(new Event('visibilitychange'));
-}
 
 function sentence(n: Note): string {
   const who = n.actor?.name ?? 'Someone (account deleted)';
