@@ -126,6 +126,26 @@ function toBody(f: Form): { body: Body } | { errors: Record<string, string> } {
   };
 }
 
+function sameIds(a: number[] | undefined, b: number[] | undefined): boolean {
+  const x = [...(a ?? [])].sort((p, q) => p - q);
+  const y = [...(b ?? [])].sort((p, q) => p - q);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** Only the fields that differ from the movie as loaded (PATCH changes what it is given). */
+function changes(before: Body, after: Body): Schemas['MovieUpdate'] {
+  const out: Schemas['MovieUpdate'] = {};
+  const put = <K extends keyof Body>(k: K) => {
+    if (before[k] !== after[k]) Object.assign(out, { [k]: after[k] });
+  };
+  (['name', 'year', 'time', 'imdb', 'votes', 'meta_score', 'gross', 'description', 'certification_id'] as const).forEach(put);
+  if (Number(before.price) !== Number(after.price) || !/^\d+\.\d\d$/.test(after.price)) out.price = after.price;
+  if (!sameIds(before.genre_ids, after.genre_ids)) out.genre_ids = after.genre_ids ?? [];
+  if (!sameIds(before.star_ids, after.star_ids)) out.star_ids = after.star_ids ?? [];
+  if (!sameIds(before.director_ids, after.director_ids)) out.director_ids = after.director_ids ?? [];
+  return out;
+}
+
 export default function MovieEdit({ params }: PageProps) {
   const isNew = !params.id;
   const id = Number(params.id);
@@ -173,7 +193,9 @@ export default function MovieEdit({ params }: PageProps) {
         const made = await call(api.POST('/api/v1/movies', { body: r.body }));
         navigate(`/studio/movies/${made.id}?created=1`, { replace: true });
       } else {
-        const next = await call(api.PATCH('/api/v1/movies/{id}', { params: { path: { id } }, body: r.body }));
+        const before = movie.data ? toBody(fromDetail(movie.data)) : null;
+        const body = before && 'body' in before ? changes(before.body, r.body) : r.body;
+        const next = await call(api.PATCH('/api/v1/movies/{id}', { params: { path: { id } }, body }));
         movie.set(next);
         setSaved('Your changes are saved.');
       }

@@ -58,7 +58,7 @@ export default function Movies() {
       </div>
       {notice && <Notice kind="success">{notice}</Notice>}
       <form
-        class="filters"
+        class="filters filters-wide"
         role="search"
         aria-label="Find movies"
         onSubmit={(e) => {
@@ -111,7 +111,9 @@ export default function Movies() {
                     <th scope="col" class="num">
                       Price
                     </th>
-                    <th scope="col">Certification</th>
+                    <th scope="col" class="hide-narrow">
+                      Certification
+                    </th>
                     <th scope="col" class="hide-narrow">
                       Genres
                     </th>
@@ -128,7 +130,7 @@ export default function Movies() {
                       </td>
                       <td>{m.year}</td>
                       <td class="num">{money(m.price)}</td>
-                      <td>{m.certification.name}</td>
+                      <td class="hide-narrow">{m.certification.name}</td>
                       <td class="hide-narrow">{m.genres.map((g) => g.name).join(', ')}</td>
                       <td>
                         <div class="row row-tight">

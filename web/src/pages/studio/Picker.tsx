@@ -91,6 +91,7 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
     } else {
       onChange([...selected, o]);
       setStatus(`Chose ${o.name}.`);
+      setText('');
     }
     input.current?.focus();
   }

@@ -67,8 +67,8 @@ function UserCell({ id, email }: { id: number; email: string }) {
 
 function Table({ caption, head, children }: { caption: string; head: string[]; children: ComponentChildren }) {
   return (
-    <div class="table-wrap">
-      <table>
+    <div class="table-wrap" role="region" aria-label={caption} tabIndex={0}>
+      <table class="stack-table">
         <caption class="visually-hidden">{caption}</caption>
         <thead>
           <tr>
@@ -90,10 +90,10 @@ function Carts({ data }: { data: Page<Schemas['AdminCart']> }) {
     <Table caption="Carts" head={['User', 'Movies', 'Total']}>
       {data.items.map((c) => (
         <tr key={c.user_id}>
-          <td>
+          <td data-label="User"><div>
             <UserCell id={c.user_id} email={c.email} />
-          </td>
-          <td>
+          </div></td>
+          <td data-label="Movies"><div>
             <ul class="plain">
               {c.items.map((i) => (
                 <li key={i.movie_id}>
@@ -101,8 +101,8 @@ function Carts({ data }: { data: Page<Schemas['AdminCart']> }) {
                 </li>
               ))}
             </ul>
-          </td>
-          <td class="num">{money(c.total)}</td>
+          </div></td>
+          <td class="num" data-label="Total"><div>{money(c.total)}</div></td>
         </tr>
       ))}
     </Table>
@@ -114,15 +114,15 @@ function Orders({ data }: { data: Page<Schemas['AdminOrder']> }) {
     <Table caption="Orders" head={['Order', 'Placed', 'User', 'Status', 'Movies', 'Total']}>
       {data.items.map((o) => (
         <tr key={o.id}>
-          <td>#{o.id}</td>
-          <td>{dateTime(o.created_at)}</td>
-          <td>
+          <td data-label="Order"><div>#{o.id}</div></td>
+          <td data-label="Placed"><div>{dateTime(o.created_at)}</div></td>
+          <td data-label="User"><div>
             <UserCell id={o.user_id} email={o.email} />
-          </td>
-          <td>
+          </div></td>
+          <td data-label="Status"><div>
             <Status s={o.status} />
-          </td>
-          <td>
+          </div></td>
+          <td data-label="Movies"><div>
             <ul class="plain">
               {o.items.map((i) => (
                 <li key={i.movie_id}>
@@ -130,8 +130,8 @@ function Orders({ data }: { data: Page<Schemas['AdminOrder']> }) {
                 </li>
               ))}
             </ul>
-          </td>
-          <td class="num">{money(o.total_amount)}</td>
+          </div></td>
+          <td class="num" data-label="Total"><div>{money(o.total_amount)}</div></td>
         </tr>
       ))}
     </Table>
@@ -143,16 +143,16 @@ function Payments({ data }: { data: Page<Schemas['AdminPayment']> }) {
     <Table caption="Payments" head={['Payment', 'Date', 'User', 'Order', 'Status', 'Movies', 'Amount']}>
       {data.items.map((p) => (
         <tr key={p.id}>
-          <td>
+          <td data-label="Payment"><div>
             #{p.id}
             {p.external_payment_id && <div class="muted small">{p.external_payment_id}</div>}
-          </td>
-          <td>{dateTime(p.created_at)}</td>
-          <td>
+          </div></td>
+          <td data-label="Date"><div>{dateTime(p.created_at)}</div></td>
+          <td data-label="User"><div>
             <UserCell id={p.user_id} email={p.email} />
-          </td>
-          <td>#{p.order_id}</td>
-          <td>
+          </div></td>
+          <td data-label="Order"><div>#{p.order_id}</div></td>
+          <td data-label="Status"><div>
             <Status s={p.status} />
             {p.refund_reason && <div class="muted small">Refund because {REFUND_REASON[p.refund_reason] ?? p.refund_reason}</div>}
             {p.refund_error && (
@@ -160,8 +160,8 @@ function Payments({ data }: { data: Page<Schemas['AdminPayment']> }) {
                 Last refund attempt failed ({p.refund_error}); {p.refund_attempts} attempt{p.refund_attempts === 1 ? '' : 's'} so far
               </div>
             )}
-          </td>
-          <td>
+          </div></td>
+          <td data-label="Movies"><div>
             <ul class="plain">
               {p.items.map((i) => (
                 <li key={i.order_item_id}>
@@ -169,8 +169,8 @@ function Payments({ data }: { data: Page<Schemas['AdminPayment']> }) {
                 </li>
               ))}
             </ul>
-          </td>
-          <td class="num">{money(p.amount)}</td>
+          </div></td>
+          <td class="num" data-label="Amount"><div>{money(p.amount)}</div></td>
         </tr>
       ))}
     </Table>
