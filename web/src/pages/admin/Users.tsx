@@ -47,15 +47,15 @@ function UserRow({ user, me, onChanged }: { user: User; me: boolean; onChanged: 
   const selfMod = error instanceof ApiError && error.status === 409 && error.code === 'self_modification';
   return (
     <tr>
-      <td>
+      <td data-label="Account"><div>
         <span class="cell-email">{user.email}</span>
         {me && <span class="you"> (you)</span>}
         {name && <div class="muted small">{name}</div>}
         <div class="muted small">
           #{user.id} · joined {date(user.created_at)}
         </div>
-      </td>
-      <td>
+      </div></td>
+      <td data-label="Group"><div>
         <form
           class="row row-tight group-form"
           onSubmit={(e) => {
@@ -74,11 +74,11 @@ function UserRow({ user, me, onChanged }: { user: User; me: boolean; onChanged: 
             Change group
           </button>
         </form>
-      </td>
-      <td>
+      </div></td>
+      <td data-label="Status"><div>
         <span class={`status ${user.is_active ? 'status-paid' : 'status-canceled'}`}>{user.is_active ? 'Active' : 'Inactive'}</span>
-      </td>
-      <td>
+      </div></td>
+      <td data-label="Actions"><div>
         {user.is_active ? (
           <button type="button" class="btn btn-small btn-danger" disabled={busy} aria-label={`Deactivate ${user.email}`} onClick={() => void patch({ is_active: false }, 'Deactivated: every session of the account has ended.')}>
             Deactivate
@@ -98,7 +98,7 @@ function UserRow({ user, me, onChanged }: { user: User; me: boolean; onChanged: 
             {selfMod ? `${describe(error)} Ask another administrator to do it.` : describe(error)}
           </p>
         )}
-      </td>
+      </div></td>
     </tr>
   );
 }
@@ -159,7 +159,7 @@ export default function Users() {
           <option value="true">Active</option>
           <option value="false">Inactive</option>
         </SelectField>
-        <div class="row">
+        <div class="row filters-actions">
           <button type="submit" class="btn btn-primary">
             Apply filters
           </button>
@@ -177,7 +177,7 @@ export default function Users() {
           <Empty>{filtered ? 'No account matches these filters.' : 'No accounts yet.'}</Empty>
         ) : (
           <div class="table-wrap">
-            <table class="users">
+            <table class="users stack-table">
               <caption class="visually-hidden">Users, page {page}</caption>
               <thead>
                 <tr>

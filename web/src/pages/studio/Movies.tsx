@@ -77,7 +77,7 @@ export default function Movies() {
             </option>
           ))}
         </SelectField>
-        <div class="row">
+        <div class="row filters-actions">
           <button type="submit" class="btn">
             Search
           </button>

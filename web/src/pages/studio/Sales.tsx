@@ -316,7 +316,7 @@ export default function Sales() {
             />
           </>
         )}
-        <div class="row">
+        <div class="row filters-actions">
           <button type="submit" class="btn btn-primary">
             Apply filters
           </button>
