@@ -132,7 +132,7 @@ export default function Users() {
         {list.data && (
           <p class="muted">
             {list.data.total_items === 1 ? '1 account' : `${list.data.total_items} accounts`}
-            {filtered ? ' match' : ''}
+            {filtered ? (list.data.total_items === 1 ? ' matches' : ' match') : ''}
           </p>
         )}
       </div>

@@ -196,7 +196,7 @@ function LookupPage({ kind }: { kind: LookupKind }) {
         {list.data && (
           <p class="muted">
             {list.data.totalItems === 1 ? `1 ${k.one}` : `${list.data.totalItems} ${k.many}`}
-            {search ? ` match “${search}”` : ''}
+            {search ? ` ${list.data.totalItems === 1 ? 'matches' : 'match'} “${search}”` : ''}
           </p>
         )}
       </div>

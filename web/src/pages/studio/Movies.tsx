@@ -94,7 +94,7 @@ export default function Movies() {
         <>
           <p class="muted" role="status">
             {list.data.total_items === 1 ? '1 movie' : `${list.data.total_items} movies`}
-            {search ? ` match “${search}”` : ''}
+            {search ? ` ${list.data.total_items === 1 ? 'matches' : 'match'} “${search}”` : ''}
           </p>
           {list.data.items.length === 0 ? (
             <Empty>

@@ -168,7 +168,10 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
           placeholder={`Search ${label.toLowerCase()}`}
           value={text}
           onInput={(e) => {
+            // The old matches go at once: Enter must never pick one of them.
             setText(e.currentTarget.value);
+            setOptions([]);
+            setActive(0);
             setOpen(true);
           }}
           onFocus={() => setOpen(true)}

@@ -334,7 +334,7 @@ export default function Sales() {
         <>
           <p class="sales-total" role="status">
             <strong>{data.data.total_items === 1 ? `1 ${noun[0]}` : `${data.data.total_items} ${noun[1]}`}</strong>
-            {filtered ? ' match the filters' : ''}
+            {filtered ? (data.data.total_items === 1 ? ' matches the filters' : ' match the filters') : ''}
             {data.data.items.length > 0 && pageTotal !== null && (
               <>
                 {' · '}
