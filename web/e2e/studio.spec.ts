@@ -81,7 +81,7 @@ test('journey 6: a moderator creates a movie with lookups, changes its price, an
 
   const genres = page.getByRole('combobox', { name: 'Genres' });
   await genres.fill(genre);
-  await page.getByRole('listbox', { name: 'Genres' }).getByRole('option', { name: genre }).click();
+  await page.getByRole('listbox', { name: 'Genres' }).getByRole('option', { name: genre, exact: true }).click();
   await expect(page.getByRole('button', { name: `Remove ${genre}` })).toBeVisible();
 
   await page.getByRole('combobox', { name: 'Stars' }).fill(star);
@@ -227,7 +227,7 @@ test('the lookups explain their 409s, and a movie in carts can be deleted with f
   await page.getByRole('button', { name: `Rename ${other.name}` }).click();
   await page.getByLabel(`New name for “${other.name}”`).fill(genre.name);
   await page.getByRole('button', { name: 'Save name' }).click();
-  await expect(page.getByRole('alert').filter({ hasText: 'already exists' })).toBeVisible();
+  await expect(page.getByRole('table').getByRole('alert').filter({ hasText: 'already exists' })).toBeVisible();
   await page.getByLabel(`New name for “${other.name}”`).fill(`Renamed ${t}`);
   await page.getByRole('button', { name: 'Save name' }).click();
   await expect(page.getByText(`Renamed “${other.name}” to “Renamed ${t}”.`)).toBeVisible();

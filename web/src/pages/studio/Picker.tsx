@@ -51,7 +51,6 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
             setOptions(o);
             setLoading(false);
             setActive(0);
-            setProblem(null);
           },
           (e: unknown) => {
             if (n !== seq.current) return;
@@ -67,7 +66,8 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
   }, [text, open]);
 
   const typed = text.trim();
-  const offerNew = !!create && typed !== '' && !options.some((o) => o.name === typed) && !selected.some((o) => o.name === typed);
+  // "Add as new" only once the matches are in: never beside a stale list.
+  const offerNew = !!create && !loading && typed !== '' && !options.some((o) => o.name === typed) && !selected.some((o) => o.name === typed);
   const rows: Option[] = offerNew ? [...options, { id: NEW, name: typed }] : options;
   const isSelected = (o: Option) => selected.some((s) => s.id === o.id);
 
@@ -172,6 +172,7 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
             setText(e.currentTarget.value);
             setOptions([]);
             setActive(0);
+            setProblem(null);
             setOpen(true);
           }}
           onFocus={() => setOpen(true)}
@@ -196,8 +197,10 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
               </li>
             ))}
         </ul>
-        {open && !loading && rows.length === 0 && (
-          <p class="picker-empty">{problem ?? (typed ? `No ${noun} matches “${typed}”.` : `No ${noun} yet.`)}</p>
+        {open && rows.length === 0 && (
+          <p class="picker-empty">
+            {loading ? 'Searching…' : (problem ?? (typed ? `No ${noun} matches “${typed}”.` : `No ${noun} yet.`))}
+          </p>
         )}
       </div>
       {hint && (
