@@ -70,7 +70,7 @@ export default function Movies() {
           <label for="studio-movie-search">Search</label>
           <input id="studio-movie-search" type="search" value={text} placeholder="Title, star, director" onInput={(e) => setText(e.currentTarget.value)} />
         </div>
-        <SelectField label="Order" value={sort ?? ''} onChange={(e) => navigate(href({ sort: e.currentTarget.value, page: undefined }))}>
+        <SelectField label="Order" value={sort ?? ''} onChange={(e) => navigate(href({ sort: e.currentTarget.value, page: undefined }), { replace: true })}>
           {SORTS.map(([k, label]) => (
             <option key={k} value={k}>
               {label}

@@ -56,11 +56,13 @@ function Status({ s }: { s: string }) {
   return <span class={`status status-${s}`}>{STATUS_LABEL[s] ?? s}</span>;
 }
 
-function UserCell({ id, email }: { id: number; email: string }) {
+function UserCell({ id, email, href }: { id: number; email: string; href: (id: number) => string }) {
   return (
     <>
-      <span class="cell-email">{email}</span>
-      <span class="muted"> #{id}</span>
+      <span class="cell-email">{email}</span>{' '}
+      <a href={href(id)} aria-label={`Only user #${id} (${email})`} title="Only this user">
+        #{id}
+      </a>
     </>
   );
 }
@@ -85,13 +87,13 @@ function Table({ caption, head, children }: { caption: string; head: string[]; c
   );
 }
 
-function Carts({ data }: { data: Page<Schemas['AdminCart']> }) {
+function Carts({ data, userHref }: { data: Page<Schemas['AdminCart']>; userHref: (id: number) => string }) {
   return (
     <Table caption="Carts" head={['User', 'Movies', 'Total']}>
       {data.items.map((c) => (
         <tr key={c.user_id}>
           <td data-label="User"><div>
-            <UserCell id={c.user_id} email={c.email} />
+            <UserCell id={c.user_id} email={c.email} href={userHref} />
           </div></td>
           <td data-label="Movies"><div>
             <ul class="plain">
@@ -109,7 +111,7 @@ function Carts({ data }: { data: Page<Schemas['AdminCart']> }) {
   );
 }
 
-function Orders({ data }: { data: Page<Schemas['AdminOrder']> }) {
+function Orders({ data, userHref }: { data: Page<Schemas['AdminOrder']>; userHref: (id: number) => string }) {
   return (
     <Table caption="Orders" head={['Order', 'Placed', 'User', 'Status', 'Movies', 'Total']}>
       {data.items.map((o) => (
@@ -117,7 +119,7 @@ function Orders({ data }: { data: Page<Schemas['AdminOrder']> }) {
           <td data-label="Order"><div>#{o.id}</div></td>
           <td data-label="Placed"><div>{dateTime(o.created_at)}</div></td>
           <td data-label="User"><div>
-            <UserCell id={o.user_id} email={o.email} />
+            <UserCell id={o.user_id} email={o.email} href={userHref} />
           </div></td>
           <td data-label="Status"><div>
             <Status s={o.status} />
@@ -138,7 +140,7 @@ function Orders({ data }: { data: Page<Schemas['AdminOrder']> }) {
   );
 }
 
-function Payments({ data }: { data: Page<Schemas['AdminPayment']> }) {
+function Payments({ data, userHref }: { data: Page<Schemas['AdminPayment']>; userHref: (id: number) => string }) {
   return (
     <Table caption="Payments" head={['Payment', 'Date', 'User', 'Order', 'Status', 'Movies', 'Amount']}>
       {data.items.map((p) => (
@@ -149,7 +151,7 @@ function Payments({ data }: { data: Page<Schemas['AdminPayment']> }) {
           </div></td>
           <td data-label="Date"><div>{dateTime(p.created_at)}</div></td>
           <td data-label="User"><div>
-            <UserCell id={p.user_id} email={p.email} />
+            <UserCell id={p.user_id} email={p.email} href={userHref} />
           </div></td>
           <td data-label="Order"><div>#{p.order_id}</div></td>
           <td data-label="Status"><div>
@@ -241,6 +243,7 @@ export default function Sales() {
     })}`;
   };
 
+  const userHref = (id: number) => href({ user_id: String(id), page: undefined });
   const fieldErr = (name: string) => (res.error instanceof ApiError && res.error.status === 422 ? res.error.field(name) : undefined);
   const shownFields = ['user_id', 'status', 'date_from', 'date_to'];
   const otherError =
@@ -345,11 +348,11 @@ export default function Sales() {
           {data.data.items.length === 0 ? (
             <Empty>{filtered ? `No ${noun[0]} matches these filters.` : `No ${noun[1]} yet.`}</Empty>
           ) : data.tab === 'carts' ? (
-            <Carts data={data.data} />
+            <Carts data={data.data} userHref={userHref} />
           ) : data.tab === 'orders' ? (
-            <Orders data={data.data} />
+            <Orders data={data.data} userHref={userHref} />
           ) : (
-            <Payments data={data.data} />
+            <Payments data={data.data} userHref={userHref} />
           )}
           <Pagination page={page} totalPages={data.data.total_pages} hrefFor={(p) => href({ page: p })} />
         </>
