@@ -2,14 +2,14 @@
 // group, active) in the URL; change a user's group, activate, deactivate.
 // The server refuses an administrator's change to their own account (409
 // self_modification): its sentence is shown on that row.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError, describe } from '../../api/errors';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
 import { date } from '../../ui/format';
 import { useAsync, useSession, useTitle } from '../../ui/hooks';
-import { intParam, SelectField, TextField } from '../studio/common';
+import { intParam, SelectField, TextField, useChanged } from '../studio/common';
 
 type User = Schemas['User'];
 type Group = Schemas['Group'];
@@ -25,7 +25,7 @@ function UserRow({ user, me, onChanged }: { user: User; me: boolean; onChanged: 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
-  useEffect(() => setGroup(user.group), [user.group]);
+  useChanged(user.group, () => setGroup(user.group));
   const name = user.profile.first_name || user.profile.last_name ? `${user.profile.first_name ?? ''} ${user.profile.last_name ?? ''}`.trim() : null;
 
   async function patch(body: Schemas['AdminUserUpdate'], what: string) {
@@ -113,7 +113,9 @@ export default function Users() {
   const a = query.get('is_active');
   const active = a === 'true' ? true : a === 'false' ? false : undefined;
   const [form, setForm] = useState({ email, group: group ?? '', active: a === 'true' || a === 'false' ? a : '' });
-  useEffect(() => setForm({ email, group: group ?? '', active: active === undefined ? '' : String(active) }), [email, group, active]);
+  useChanged(`${email}|${group ?? ''}|${String(active)}`, () =>
+    setForm({ email, group: group ?? '', active: active === undefined ? '' : String(active) }),
+  );
   useTitle('Users');
 
   const list = useAsync(

@@ -7,7 +7,7 @@ import { navigate, queryString, useLocation } from '../../router';
 import type { PageProps } from '../../routes';
 import { Empty, ErrorMessage, Loading, Notice, Pagination } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { ConfirmDialog, explainLookupDelete, explainName, intParam, KIND, StudioPage, TextField, type LookupKind } from './common';
+import { ConfirmDialog, explainLookupDelete, explainName, intParam, KIND, StudioPage, TextField, useChanged, type LookupKind } from './common';
 import { createLookup, deleteLookup, listLookups, renameLookup, type Lookup } from './lookups';
 
 function AddForm({ kind, onAdded }: { kind: LookupKind; onAdded: (l: Lookup) => void }) {
@@ -178,7 +178,7 @@ function LookupPage({ kind }: { kind: LookupKind }) {
   const [removing, setRemoving] = useState<Lookup | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   useTitle(`Studio: ${k.many}`);
-  useEffect(() => setText(search), [search]);
+  useChanged(search, () => setText(search));
   const list = useAsync(() => listLookups(kind, search, page), [kind, search, page]);
   const href = (p: { search?: string; page?: number }) => `${path}${queryString({ search, page: page > 1 ? page : undefined, ...p })}`;
 

@@ -163,10 +163,10 @@ export default function MovieEdit({ params }: PageProps) {
   const [deleting, setDeleting] = useState(false);
   useTitle(isNew ? 'New movie' : movie.data ? `Edit ${movie.data.name}` : 'Edit movie');
 
+  // The form follows the movie as loaded and as saved (the server's price, "12.50").
   useEffect(() => {
     if (movie.data) setForm(fromDetail(movie.data));
-    else if (isNew) setForm(EMPTY);
-  }, [movie.data, isNew]);
+  }, [movie.data]);
 
   const set = <K extends keyof Form>(k: K, v: Form[K]) => {
     setForm((f) => ({ ...f, [k]: v }));

@@ -1,12 +1,12 @@
 // /studio/movies: the catalog as moderators manage it: search, sort and
 // pages in the URL, each movie with edit and delete.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, call } from '../../api/client';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Notice, Pagination } from '../../ui/common';
 import { money } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { intParam, SelectField, StudioPage } from './common';
+import { intParam, SelectField, StudioPage, useChanged } from './common';
 import { DeleteMovie } from './MovieDelete';
 
 function listMovies(q: { search?: string | undefined; sort?: SortKey | undefined; page: number }) {
@@ -42,7 +42,7 @@ export default function Movies() {
   const [removing, setRemoving] = useState<{ id: number; name: string } | null>(null);
   const [notice, setNotice] = useState<string | null>(deleted ? `“${deleted}” is deleted.` : null);
   useTitle('Studio: movies');
-  useEffect(() => setText(search), [search]);
+  useChanged(search, () => setText(search));
 
   const list = useAsync(() => listMovies({ search: search || undefined, sort, page }), [search, sort, page]);
   const href = (p: Partial<{ search: string; sort: string; page: number }>) =>

@@ -2,14 +2,14 @@
 // every payment, with each filter those operations have (user, status,
 // days), the state in the URL, pages and totals.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
 import { dateTime, money } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { intParam, SelectField, StudioPage, TextField } from './common';
+import { intParam, SelectField, StudioPage, TextField, useChanged } from './common';
 
 type Tab = 'carts' | 'orders' | 'payments';
 const TABS: [Tab, string][] = [
@@ -218,10 +218,10 @@ export default function Sales() {
   const [form, setForm] = useState<Filters>(applied);
   const [local, setLocal] = useState<string | null>(null);
   const key = `${tab}|${applied.user_id}|${applied.status}|${applied.date_from}|${applied.date_to}|${page}`;
-  useEffect(() => {
+  useChanged(key, () => {
     setForm(applied);
     setLocal(null);
-  }, [key]);
+  });
   useTitle(`Studio: sales, ${tab}`);
 
   const res = useAsync(() => {

@@ -214,3 +214,17 @@ export function intParam(v: string | null, fallback: number): number {
   const n = Number(v);
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
+
+/**
+ * Runs fn when value changes after the first render (not on mount: an effect
+ * that copies props into state on mount would undo what a fast user, or a
+ * test, typed in between).
+ */
+export function useChanged(value: unknown, fn: () => void): void {
+  const last = useRef(value);
+  useEffect(() => {
+    if (Object.is(last.current, value)) return;
+    last.current = value;
+    fn();
+  }, [value]);
+}
