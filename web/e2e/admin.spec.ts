@@ -15,15 +15,15 @@ test('journey 7: an admin promotes a user, who sees the studio after a reload', 
   await userPage.goto('/studio');
   await expect(userPage.getByRole('heading', { level: 1, name: 'Not for this account' })).toBeVisible();
   await userPage.getByRole('button', { name: 'Account' }).click();
-  await expect(userPage.getByRole('link', { name: 'Profile' })).toBeVisible();
-  await expect(userPage.getByRole('link', { name: 'Studio' })).toHaveCount(0);
+  await expect(userPage.getByRole('link', { name: 'Profile', exact: true })).toBeVisible();
+  await expect(userPage.getByRole('link', { name: 'Studio', exact: true })).toHaveCount(0);
   await userPage.goto('/admin/users');
   await expect(userPage.getByRole('heading', { level: 1, name: 'Not for this account' })).toBeVisible();
 
   // The administrator finds them and makes them a moderator.
   await signIn(page, admin);
   await page.getByRole('button', { name: 'Account' }).click();
-  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('link', { name: 'Users', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
   await checkA11y(page, 'admin users');
   await page.getByLabel('Email contains').fill(user.email);
@@ -44,7 +44,7 @@ test('journey 7: an admin promotes a user, who sees the studio after a reload', 
   // The user reloads: the studio is theirs now.
   await userPage.reload();
   await userPage.getByRole('button', { name: 'Account' }).click();
-  await userPage.getByRole('link', { name: 'Studio' }).click();
+  await userPage.getByRole('link', { name: 'Studio', exact: true }).click();
   await expect(userPage).toHaveURL(/\/studio\/movies$/);
   await expect(userPage.getByRole('heading', { level: 1, name: 'Movies' })).toBeVisible();
   await expect(userPage.getByRole('table')).toBeVisible();

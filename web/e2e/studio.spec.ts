@@ -34,7 +34,7 @@ test('journey 6: a moderator creates a movie with lookups, changes its price, an
 
   // The studio is in the account menu.
   await page.getByRole('button', { name: 'Account' }).click();
-  await page.getByRole('link', { name: 'Studio' }).click();
+  await page.getByRole('link', { name: 'Studio', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Movies' })).toBeVisible();
   await expect(studioTab(page, 'Movies')).toHaveAttribute('aria-current', 'page');
   await checkA11y(page, 'studio movies');
@@ -61,7 +61,7 @@ test('journey 6: a moderator creates a movie with lookups, changes its price, an
   const star = `Star ${t}`;
   const director = `Director ${t}`;
   await studioTab(page, 'Movies').click();
-  await page.getByRole('link', { name: 'New movie' }).click();
+  await page.getByRole('link', { name: 'New movie', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'New movie' })).toBeVisible();
 
   // Submitting it empty marks the fields the form cannot send.
