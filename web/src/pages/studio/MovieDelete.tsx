@@ -3,8 +3,7 @@
 // users' carts can be, with force=true, which also takes it out of them.
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client';
-import { ApiError, describe, toApiError } from '../../api/errors';
-import { networkError } from '../../api/errors';
+import { ApiError, describe, networkError, toApiError } from '../../api/errors';
 import { ConfirmDialog } from './common';
 
 interface Conflict {
