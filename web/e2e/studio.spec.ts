@@ -278,3 +278,40 @@ test('the studio at 375 px: tabs, the movie list and the sales cards fit the scr
     await checkA11y(page, `studio 375 ${path}`);
   }
 });
+
+test('the movie form changes a movie’s lists, keeping some items and adding others', async ({ page, stack, signIn }) => {
+  const t = tag();
+  const moderator = await stack.createUser({ group: 'MODERATOR' });
+  const api = stack.api(moderator);
+  const [a, b] = [await api.post<{ id: number; name: string }>('/genres', { name: `Keep ${t}` }), await api.post<{ id: number; name: string }>('/genres', { name: `Add ${t}` })];
+  const s1 = await api.post<{ id: number; name: string }>('/stars', { name: `Kept Star ${t}` });
+  const cert = (await api.get<{ id: number; name: string }[]>('/certifications'))[0];
+  if (!cert) throw new Error('the seeded stack has no certification');
+  const movie = await api.post<Movie>('/movies', {
+    name: `Lists ${t}`,
+    year: 2021,
+    time: 88,
+    imdb: 5,
+    votes: 1,
+    description: '',
+    price: '2.00',
+    certification_id: cert.id,
+    genre_ids: [a.id],
+    star_ids: [s1.id],
+  });
+
+  await signIn(page, moderator);
+  await page.goto(`/studio/movies/${movie.id}`);
+  await expect(page.getByRole('button', { name: `Remove ${a.name}` })).toBeVisible();
+  await page.getByRole('combobox', { name: 'Genres' }).fill(b.name);
+  await page.getByRole('listbox', { name: 'Genres' }).getByRole('option', { name: b.name, exact: true }).click();
+  await page.getByRole('combobox', { name: 'Stars' }).fill(`New Star ${t}`);
+  await page.getByRole('option', { name: `Add “New Star ${t}” as a new star` }).click();
+  await expect(page.getByRole('button', { name: `Remove New Star ${t}` })).toBeVisible();
+  await expect(page.getByRole('button', { name: `Remove ${b.name}` })).toBeVisible();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByText('Your changes are saved.')).toBeVisible();
+  const after = await api.get<Movie>(`/movies/${movie.id}`);
+  expect(after.genres.map((g) => g.name).sort()).toEqual([a.name, b.name].sort());
+  expect(after.stars.map((s) => s.name).sort()).toEqual([`Kept Star ${t}`, `New Star ${t}`].sort());
+});
