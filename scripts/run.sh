@@ -24,6 +24,8 @@ flock -n 9 || { echo "run.sh: another scripts/run.sh is using $data" >&2; exit 1
 
 # shellcheck source=scripts/lib/services.sh
 source scripts/lib/services.sh
+# shellcheck source=scripts/lib/node.sh
+source scripts/lib/node.sh # Node >= 20.19 first on PATH (.tools/node when installed there)
 
 scripts/install-deps.sh 9>&-
 BUILD_DIR=${BUILD_DIR:-build}
