@@ -38,6 +38,8 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
   const [status, setStatus] = useState('');
   const seq = useRef(0);
   const input = useRef<HTMLInputElement>(null);
+  const closing = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(closing.current), []);
 
   useEffect(() => {
     if (!open) return;
@@ -175,9 +177,17 @@ export function Picker({ label, noun, selected, onChange, search, create, error,
             setProblem(null);
             setOpen(true);
           }}
-          onFocus={() => setOpen(true)}
+          onFocus={() => {
+            clearTimeout(closing.current);
+            setOpen(true);
+          }}
           onClick={() => setOpen(true)}
-          onBlur={() => setOpen(false)}
+          // Closed a moment later: at the foot of a page the open list makes the
+          // page taller, and closing it at mousedown would scroll the page under
+          // the pointer, so the click meant for a button below would be lost.
+          onBlur={() => {
+            closing.current = setTimeout(() => setOpen(false), 250);
+          }}
           onKeyDown={onKeyDown}
         />
         <ul id={listId} role="listbox" aria-label={label} aria-multiselectable="true" class="picker-list" hidden={!open || rows.length === 0}>
