@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs the API and the scheduler on local PostgreSQL and Redis kept
+# Builds and runs the web app, the API and the scheduler on local PostgreSQL and Redis kept
 # in .data/ (persistent; their ports are remembered in .data/ports). Ctrl-C stops
 # everything it started.
 # Environment: DATABASE_URL and REDIS_URL (use those servers instead), HTTP_PORT
@@ -7,7 +7,8 @@
 # (default: dev keys kept in .data/), SEED=1 (seed again; by default only the
 # first run seeds), RUN_DATA_DIR (instead of .data, for tests),
 # STRIPE_SECRET_KEY (with STRIPE_WEBHOOK_SECRET: use Stripe; unset, payments go
-# to cinema-stripe-fake, a local fake with a checkout page, keys in .data/).
+# to cinema-stripe-fake, a local fake with a checkout page, keys in .data/),
+# WEB_DIR (serve this built app instead of building web/ into web/dist).
 # The settings of the run go to .data/env, which the binaries read for what
 # their environment does not set: commands typed from this directory in
 # another terminal reach this run's servers.
@@ -24,6 +25,8 @@ flock -n 9 || { echo "run.sh: another scripts/run.sh is using $data" >&2; exit 1
 
 # shellcheck source=scripts/lib/services.sh
 source scripts/lib/services.sh
+# shellcheck source=scripts/lib/node.sh
+source scripts/lib/node.sh # Node >= 20.19 first on PATH (.tools/node when installed there)
 
 scripts/install-deps.sh 9>&-
 BUILD_DIR=${BUILD_DIR:-build}
@@ -101,6 +104,21 @@ export OPENAPI_PATH=${OPENAPI_PATH:-$root/openapi.yaml}
 export DOCS_ASSETS_DIR=${DOCS_ASSETS_DIR:-$root/node_modules/swagger-ui-dist}
 # Swagger UI for /docs and the local S3 server come from npm (package.json).
 [[ -d $root/node_modules/swagger-ui-dist ]] || npm ci --no-audit --no-fund --loglevel=error
+
+# The web app (web/, Node >= 20.19) is built into web/dist when a source is
+# newer than the last build, and cinema-api serves it (WEB_DIR) on every path
+# outside the API's.
+if [[ -z ${WEB_DIR:-} ]]; then
+	node_check
+	node_npm_ci web 9>&-
+	if [[ ! -f web/dist/index.html || -n $(find web/src web/public web/index.html web/package-lock.json \
+		web/vite.config.ts -newer web/dist/index.html -print -quit) ]]; then
+		echo "run.sh: building the web app into web/dist"
+		(cd web && npm run --silent build) 9>&-
+	fi
+	WEB_DIR=$root/web/dist
+fi
+export WEB_DIR
 
 # Avatars go to a local S3-compatible server kept in .data/s3, unless
 # S3_ENDPOINT names a real one.
@@ -207,6 +225,7 @@ for ((i = 0; i < 50; i++)); do
 done
 cat <<MSG
 
+  app        $base/   (open it in a browser)
   API        $base/api/v1/
   liveness   $base/healthz
   readiness  $base/readyz

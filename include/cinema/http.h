@@ -197,6 +197,11 @@ bool http_cookie(const struct http_request *req, const char *name, char *out, si
 bool http_url_origin(const char *url, char *out, size_t outlen);
 /* Whether an Origin header value names the origin of base_url. */
 bool http_same_origin(const char *origin, const char *base_url);
+/* Whether an Origin header value names the host the request was sent to
+ * (its Host header, with the Origin's scheme): a same-origin request, as
+ * when the app is opened at http://localhost:8000 while PUBLIC_BASE_URL
+ * says http://127.0.0.1:8000. */
+bool http_origin_is_host(const char *origin, const char *host);
 
 /* Appends the server's counters in Prometheus text format: requests by
  * route and status class, a latency histogram, requests in flight. */

@@ -77,7 +77,7 @@ static json_t *present_user(const struct app *app, json_t *user)
 /* Which session mode the request asks for: false for the JSON mode (no
  * X-Cinema-Session header), true for the cookie mode. The cookie mode is
  * refused (res filled, *refused set) for another header value (400) and
- * for a request whose Origin is not PUBLIC_BASE_URL's (403
+ * for a request whose Origin is neither PUBLIC_BASE_URL's nor its own (403
  * origin_forbidden): a cross-site page can neither send the header in a
  * form nor read the answer, and a script elsewhere is turned away here. */
 static bool cookie_mode(struct http_request *req, struct http_response *res, bool *refused)
@@ -91,7 +91,8 @@ static bool cookie_mode(struct http_request *req, struct http_response *res, boo
 	if (strcmp(mode, "cookie") != 0)
 		http_error(res, ERR_BAD_REQUEST,
 			   SESSION_HEADER " must be \"cookie\" when it is sent.");
-	else if (origin && !http_same_origin(origin, req->app->cfg->public_base_url))
+	else if (origin && !http_same_origin(origin, req->app->cfg->public_base_url) &&
+		 !http_origin_is_host(origin, http_header(req, "Host")))
 		http_error(res, ERR_ORIGIN_FORBIDDEN, NULL);
 	else
 		*refused = false;

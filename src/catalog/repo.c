@@ -272,25 +272,25 @@ static const struct db_stmt stmt_update = {
 	"description = coalesce($9, description), price = coalesce($10::numeric, price), "
 	"certification_id = coalesce($11::bigint, certification_id) WHERE id = $1 RETURNING id"};
 
-/* Replaces one association set when its array is given. */
-static const struct db_stmt stmt_set_genres = {
-	"movies_set_genres", "WITH d AS (DELETE FROM movie_genres WHERE movie_id = $1) "
-			     "INSERT INTO movie_genres (movie_id, genre_id) "
-			     "SELECT DISTINCT $1::bigint, unnest($2::bigint[])"};
-static const struct db_stmt stmt_set_stars = {
-	"movies_set_stars", "WITH d AS (DELETE FROM movie_stars WHERE movie_id = $1) "
-			    "INSERT INTO movie_stars (movie_id, star_id) SELECT DISTINCT "
-			    "$1::bigint, unnest($2::bigint[])"};
-static const struct db_stmt stmt_set_directors = {
-	"movies_set_directors", "WITH d AS (DELETE FROM movie_directors WHERE movie_id = $1) "
-				"INSERT INTO movie_directors (movie_id, director_id) "
-				"SELECT DISTINCT $1::bigint, unnest($2::bigint[])"};
+/* Replaces one association set when its array is given: the links not in
+ * the new set go, the new ones come, the kept ones stay untouched. (A
+ * data-modifying CTE runs in the same snapshot as the INSERT, so deleting
+ * every link and inserting the kept ones again collides with the rows
+ * being deleted: the DELETE and the INSERT must touch disjoint keys.) */
+#define SET_LINKS(table, col)                                                                     \
+	"WITH d AS (DELETE FROM " table " WHERE movie_id = $1 AND " col " <> ALL($2::bigint[])) " \
+	"INSERT INTO " table " (movie_id, " col                                                   \
+	") SELECT DISTINCT $1::bigint, unnest($2::bigint[]) "                                     \
+	"ON CONFLICT DO NOTHING"
+static const struct db_stmt stmt_set_genres = {"movies_set_genres",
+					       SET_LINKS("movie_genres", "genre_id")};
+static const struct db_stmt stmt_set_stars = {"movies_set_stars",
+					      SET_LINKS("movie_stars", "star_id")};
+static const struct db_stmt stmt_set_directors = {"movies_set_directors",
+						  SET_LINKS("movie_directors", "director_id")};
 static const struct db_stmt stmt_refresh_search = {"movies_refresh_search",
 						   "SELECT movies_refresh_search($1)"};
 
-/* Note: a data-modifying CTE and the main INSERT see the same snapshot, so
- * the DELETE above cannot remove rows the INSERT adds; ON CONFLICT is not
- * needed because the DELETE runs first for rows that existed before. */
 static enum err set_links(struct db_conn *c, const char *ids, const struct movie_fields *f)
 {
 	enum err rc = ERR_OK;

@@ -86,3 +86,13 @@ bool http_cookie(const struct http_request *req, const char *name, char *out, si
 	}
 	return false;
 }
+
+bool http_origin_is_host(const char *origin, const char *host)
+{
+	char url[512];
+	const char *sep = origin ? strstr(origin, "://") : NULL;
+	if (!sep || !host || !*host || strpbrk(host, "/?#@ \t") != NULL)
+		return false;
+	int n = snprintf(url, sizeof(url), "%.*s://%s", (int)(sep - origin), origin, host);
+	return n > 0 && (size_t)n < sizeof(url) && http_same_origin(origin, url);
+}

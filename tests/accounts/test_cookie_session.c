@@ -295,6 +295,25 @@ START_TEST(another_origin_is_403_and_changes_nothing)
 	assert_session_cookies(&r, &c2, false);
 	e2e_resp_free(&r);
 
+	/* The origin the request was sent to (its Host: the app opened at
+	 * another name than PUBLIC_BASE_URL's, as localhost for 127.0.0.1) is
+	 * the same origin; a neighbour port or a longer name is not. */
+	struct cookies c3;
+	char here[96];
+	snprintf(here, sizeof(here), "Origin: http://127.0.0.1:%d", w.srv.port);
+	r = cookie_refresh(c2.token, NULL, here);
+	harness_expect(&r, 200, NULL);
+	assert_session_cookies(&r, &c3, false);
+	e2e_resp_free(&r);
+	snprintf(here, sizeof(here), "Origin: http://127.0.0.1:%d", w.srv.port + 1);
+	r = cookie_refresh(c3.token, NULL, here);
+	harness_expect_coded(&r, 403, "origin_forbidden");
+	e2e_resp_free(&r);
+	snprintf(here, sizeof(here), "Origin: http://127.0.0.1:%d.evil.test", w.srv.port);
+	r = cookie_refresh(c3.token, NULL, here);
+	harness_expect_coded(&r, 403, "origin_forbidden");
+	e2e_resp_free(&r);
+
 	/* The header takes one value. */
 	const char *const odd[] = {"X-Cinema-Session: cookies", ORIGIN, NULL};
 	r = harness_request("POST", "/api/v1/accounts/login", NULL, login_body(email), odd);

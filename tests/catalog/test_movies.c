@@ -1488,6 +1488,24 @@ START_TEST(movie_writes)
 	ck_assert_int_eq(l.n, 1);
 	ck_assert_int_eq(l.ids[0], id);
 	list_free(&l);
+	/* Links replaced with a set that keeps some and adds others (the
+	 * DELETE and INSERT of one statement must not collide on the kept). */
+	r = harness_call("PATCH", path, w.mod,
+			 harness_json("{s:[I,I],s:[I,I]}", "genre_ids",
+				      (json_int_t)w.genre[THRILLER], (json_int_t)w.genre[COMEDY],
+				      "star_ids", (json_int_t)w.star[TURING],
+				      (json_int_t)w.star[PIAF]));
+	expect(&r, 200, NULL);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "genres")), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(r.json, "stars")), 2);
+	e2e_resp_free(&r);
+	get_list(harness_fmt("/api/v1/movies?search=stalker&genre=%lld", w.genre[DRAMA]), NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	list_free(&l);
+	get_list(harness_fmt("/api/v1/movies?search=stalker&genre=%lld", w.genre[COMEDY]), NULL,
+		 &l);
+	ck_assert_int_eq(l.n, 1);
+	list_free(&l);
 	/* Only the mandatory fields; links default to none. */
 	r = harness_call("POST", M, w.mod,
 			 harness_json("{s:s,s:i,s:i,s:i,s:i,s:s,s:s,s:I}", "name", "Minimal",

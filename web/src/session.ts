@@ -108,16 +108,24 @@ export class Session {
 
   /** Ends the session on the server and in every tab. */
   async logout(): Promise<void> {
-    const a = this.access;
-    if (a) {
-      await this.deps
+    const send = (token: string) =>
+      this.deps
         .fetch(`${ACCOUNTS}/logout`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${a.token}`, ...MODE },
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, ...MODE },
           body: '{}',
           credentials: 'same-origin',
         })
-        .catch(() => undefined);
+        .catch(() => null);
+    // A token that expired unseen (the timer did not run while the device
+    // slept) is renewed first: the server ends the session only for a valid one.
+    const token = this.access ? await this.token() : null;
+    if (token) {
+      const res = await send(token);
+      if (res?.status === 401) {
+        const fresh = await this.renew(token);
+        if (fresh) await send(fresh);
+      }
     }
     this.signedOut(true);
   }
@@ -131,9 +139,9 @@ export class Session {
 
   /** Re-reads the user (after a profile change). */
   async reloadUser(): Promise<void> {
-    const a = this.access;
-    if (!a) return;
-    const user = await this.fetchMe(a.token);
+    const token = await this.token();
+    if (!token) return;
+    const user = await this.fetchMe(token);
     if (user) this.set({ status: 'signed-in', user });
   }
 

@@ -20,11 +20,11 @@ async function authFetch(req: Request): Promise<Response> {
     throw networkError();
   }
   if (res.status !== 401 || !token) return res;
+  // The session signs out by itself when the server refuses the refresh;
+  // a refresh that failed otherwise (5xx, 429, offline) leaves the session
+  // as it is and this 401 as the answer.
   const fresh = await session.renew(token);
-  if (!fresh) {
-    session.expired();
-    return res;
-  }
+  if (!fresh) return res;
   retry.headers.set('Authorization', `Bearer ${fresh}`);
   try {
     return await fetch(retry);

@@ -2555,8 +2555,8 @@ export interface components {
         };
         /**
          * @description `origin_forbidden`: a cookie-mode request (`X-Cinema-Session:
-         *     cookie`) whose `Origin` header is not `PUBLIC_BASE_URL`'s origin.
-         *     Nothing was changed and no cookie is set or cleared.
+         *     cookie`) whose `Origin` header is neither `PUBLIC_BASE_URL`'s origin
+         *     nor the origin the request was sent to (its `Host`). Nothing was changed and no cookie is set or cleared.
          */
         OriginForbidden: {
             headers: {
@@ -2881,7 +2881,8 @@ export interface components {
         /**
          * @description `cookie`: the cookie session mode of the web app (see "Sessions of
          *     the web app" above). Another value answers 400 `bad_request`; an
-         *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+         *     `Origin` other than `PUBLIC_BASE_URL`'s or the request's own (its
+         *     `Host`), 403 `origin_forbidden`.
          */
         SessionMode: "cookie";
         /**
@@ -3220,7 +3221,8 @@ export interface operations {
                 /**
                  * @description `cookie`: the cookie session mode of the web app (see "Sessions of
                  *     the web app" above). Another value answers 400 `bad_request`; an
-                 *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+                 *     `Origin` other than `PUBLIC_BASE_URL`'s or the request's own (its
+                 *     `Host`), 403 `origin_forbidden`.
                  */
                 "X-Cinema-Session"?: components["parameters"]["SessionMode"];
             };
@@ -3265,7 +3267,7 @@ export interface operations {
             /**
              * @description `account_inactive`: the password is right but the account is not
              *     active. In cookie mode, `origin_forbidden` first when the `Origin`
-             *     header is not `PUBLIC_BASE_URL`'s origin.
+             *     header is neither `PUBLIC_BASE_URL`'s origin nor the request's own.
              */
             403: {
                 headers: {
@@ -3290,7 +3292,8 @@ export interface operations {
                 /**
                  * @description `cookie`: the cookie session mode of the web app (see "Sessions of
                  *     the web app" above). Another value answers 400 `bad_request`; an
-                 *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+                 *     `Origin` other than `PUBLIC_BASE_URL`'s or the request's own (its
+                 *     `Host`), 403 `origin_forbidden`.
                  */
                 "X-Cinema-Session"?: components["parameters"]["SessionMode"];
             };
@@ -3359,7 +3362,8 @@ export interface operations {
                 /**
                  * @description `cookie`: the cookie session mode of the web app (see "Sessions of
                  *     the web app" above). Another value answers 400 `bad_request`; an
-                 *     `Origin` other than `PUBLIC_BASE_URL`'s, 403 `origin_forbidden`.
+                 *     `Origin` other than `PUBLIC_BASE_URL`'s or the request's own (its
+                 *     `Host`), 403 `origin_forbidden`.
                  */
                 "X-Cinema-Session"?: components["parameters"]["SessionMode"];
             };

@@ -69,7 +69,7 @@ export function Pagination({ page, totalPages, hrefFor }: { page: number; totalP
   );
 }
 
-type InputProps = Omit<JSX.HTMLAttributes<HTMLInputElement>, 'label'>;
+type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'label'>;
 
 /** A labelled input with its error (from a 422 or the client's own checks) and an optional hint. */
 export function Field({

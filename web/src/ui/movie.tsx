@@ -1,4 +1,5 @@
 // Movie cards and the generated poster used where a movie has no image yet.
+import type { ComponentChildren } from 'preact';
 import type { Schemas } from '../api/client';
 import { money } from './format';
 
@@ -49,7 +50,8 @@ export function Poster({ title, year, src }: { title: string; year?: number; src
 
 type Summary = Pick<Schemas['MovieSummary'], 'id' | 'name' | 'year' | 'price' | 'imdb' | 'rating' | 'genres'>;
 
-export function MovieCard({ movie }: { movie: Summary }) {
+/** A movie's card; actions (buttons) go at its foot. */
+export function MovieCard({ movie, actions }: { movie: Summary; actions?: ComponentChildren }) {
   return (
     <li class="card">
       <a class="card-link" href={`/movies/${movie.id}`}>
@@ -62,15 +64,24 @@ export function MovieCard({ movie }: { movie: Summary }) {
         <span class="price">{money(movie.price)}</span>
       </div>
       {movie.genres.length > 0 && <div class="card-genres">{movie.genres.map((g) => g.name).join(' · ')}</div>}
+      {actions && <div class="card-actions">{actions}</div>}
     </li>
   );
 }
 
-export function MovieGrid({ movies }: { movies: Summary[] }) {
+export function MovieGrid<M extends Summary>({
+  movies,
+  label = 'Movies',
+  actions,
+}: {
+  movies: M[];
+  label?: string;
+  actions?: (m: M) => ComponentChildren;
+}) {
   return (
-    <ul class="grid" aria-label="Movies">
+    <ul class="grid" aria-label={label}>
       {movies.map((m) => (
-        <MovieCard key={m.id} movie={m} />
+        <MovieCard key={m.id} movie={m} actions={actions?.(m)} />
       ))}
     </ul>
   );

@@ -1,3 +1,7 @@
 import type { Route } from '../../routes';
 
-export const adminRoutes: Route[] = [];
+// Administrators' pages, loaded when opened.
+export const adminRoutes: Route[] = [
+  { pattern: '/admin', access: 'admin', load: () => import('./Home') },
+  { pattern: '/admin/users', access: 'admin', load: () => import('./Users') },
+];

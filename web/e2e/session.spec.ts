@@ -1,0 +1,150 @@
+// Journey 8: the session. A reload keeps it (the refresh token is in an
+// HttpOnly cookie, never readable by scripts; the access token only in
+// memory); signing out in one tab signs out the other, which goes to the
+// sign-in page and comes back where it was; an expired access token is
+// renewed without the user noticing. The stack's access tokens live 30 s
+// (scripts/web-test.sh: ACCESS_TOKEN_TTL=30).
+import type { Page, Response } from '@playwright/test';
+import { expect, test } from './fixtures';
+
+const REFRESH = '/api/v1/accounts/refresh';
+
+function signedIn(page: Page) {
+  return expect(page.getByRole('button', { name: 'Account' })).toBeVisible();
+}
+
+function signedOut(page: Page) {
+  return expect(page.getByRole('banner').getByRole('link', { name: 'Sign in' })).toBeVisible();
+}
+
+async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Account' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+}
+
+/** Every API answer the page gets, in order: "STATUS PATH". */
+function apiLog(page: Page): string[] {
+  const log: string[] = [];
+  page.on('response', (r: Response) => {
+    const url = new URL(r.url());
+    if (url.pathname.startsWith('/api/')) log.push(`${r.status()} ${url.pathname}`);
+  });
+  return log;
+}
+
+test('a reload keeps the session; no token is readable by scripts or kept in storage', async ({ page, stack, signIn }) => {
+  const user = await stack.createUser();
+  await signIn(page, user);
+
+  const cookies = await page.context().cookies();
+  const refresh = cookies.find((c) => c.name === 'cinema_refresh');
+  expect(refresh, 'the refresh cookie').toBeDefined();
+  expect(refresh).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: REFRESH });
+  const hint = cookies.find((c) => c.name === 'cinema_session');
+  expect(hint).toMatchObject({ value: '1', httpOnly: false, path: '/' });
+
+  const log = apiLog(page);
+  await page.reload();
+  await signedIn(page);
+  expect(log).toContain(`200 ${REFRESH}`);
+
+  const seen = await page.evaluate(() => ({
+    cookie: document.cookie,
+    storage: JSON.stringify([Object.entries(window.localStorage), Object.entries(window.sessionStorage)]),
+  }));
+  expect(seen.cookie).not.toContain('cinema_refresh');
+  expect(seen.cookie).not.toContain(refresh?.value ?? '-');
+  expect(seen.storage).not.toMatch(/eyJ[\w-]+\.[\w-]+\./); // no JWT
+  expect(seen.storage).not.toContain(refresh?.value ?? '-');
+});
+
+test('signing out in one tab signs out the other, which signs in again and returns', async ({ page, stack, signIn }) => {
+  const user = await stack.createUser();
+  await signIn(page, user);
+  const other = await page.context().newPage();
+  await other.goto('/favorites');
+  await expect(other.getByRole('heading', { level: 1, name: 'Favorites' })).toBeVisible();
+  await signedIn(other);
+  const oldRefresh = (await page.context().cookies()).find((c) => c.name === 'cinema_refresh')?.value;
+  expect(oldRefresh).toBeTruthy();
+
+  await signOut(page);
+  await signedOut(page);
+
+  // The other tab is sent to sign in, and knows where it was.
+  await expect(other).toHaveURL(/\/accounts\/login\?next=%2Ffavorites/);
+  await expect(other.getByText('Your session ended; sign in again.')).toBeVisible();
+  await signedOut(other);
+
+  // The session is over on the server: its refresh token is refused, and a reload stays signed out.
+  const replay = await page.request.post(REFRESH, {
+    headers: { 'X-Cinema-Session': 'cookie', Cookie: `cinema_refresh=${oldRefresh}` },
+    data: {},
+  });
+  expect(replay.status()).toBe(401);
+  await other.reload();
+  await signedOut(other);
+  expect((await page.context().cookies()).map((c) => c.name)).not.toContain('cinema_refresh');
+
+  // Signing in again there leads back to the page it was on.
+  await other.getByLabel(/^email/i).fill(user.email);
+  await other.getByLabel(/^password/i).fill(user.password);
+  await other.getByRole('button', { name: /^sign in$/i }).click();
+  await expect(other).toHaveURL(/\/favorites$/);
+  await expect(other.getByRole('heading', { level: 1, name: 'Favorites' })).toBeVisible();
+  await signedIn(other);
+});
+
+test('an expired access token is renewed silently', async ({ page, stack, signIn }) => {
+  test.setTimeout(120_000);
+  const user = await stack.createUser();
+  // The app's clock and timers are fake from here: frozen below, so the app
+  // neither renews on time nor sees its token age; the server's clock runs.
+  await page.clock.install();
+  await signIn(page, user);
+  await page.clock.pauseAt(Date.now() + 1_000);
+
+  // ACCESS_TOKEN_TTL=30: the token in the app's memory expires meanwhile.
+  await new Promise((r) => setTimeout(r, 32_000));
+  const log = apiLog(page);
+  // A signed-in page, opened inside the app: its call carries the expired
+  // token, gets 401, the app renews and retries.
+  await page.getByRole('button', { name: 'Account' }).click();
+  await page.getByRole('link', { name: 'Favorites' }).click();
+  await expect(page).toHaveURL(/\/favorites$/);
+  // Preact runs effects (the page's loading) after a frame: let the frozen
+  // clock move by small steps, far from the app's renewal time (22.5 s).
+  const heading = page.getByRole('heading', { level: 1, name: 'Favorites' });
+  const loaded = () => log.some((l) => l.startsWith('200 /api/v1/favorites'));
+  await expect
+    .poll(
+      async () => {
+        await page.clock.runFor(100);
+        return loaded() && (await heading.isVisible());
+      },
+      { timeout: 15_000, message: 'the favorites page loads its list' },
+    )
+    .toBe(true);
+  await signedIn(page);
+  expect(log).toContain(`200 ${REFRESH}`);
+  const firstRefresh = log.indexOf(`200 ${REFRESH}`);
+  expect(log.slice(0, firstRefresh).some((l) => l.startsWith('401 '))).toBe(true);
+  expect(log.slice(firstRefresh).some((l) => l.startsWith('200 /api/v1/favorites'))).toBe(true);
+  expect(page.url()).not.toContain('/accounts/login');
+});
+
+test('the access token is renewed before it expires', async ({ page, stack, signIn }) => {
+  const user = await stack.createUser();
+  await page.clock.install();
+  await signIn(page, user);
+  const log = apiLog(page);
+  const renewed = page.waitForResponse((r) => new URL(r.url()).pathname === REFRESH && r.status() === 200);
+  // 30 s tokens are renewed at three quarters of their life: 22.5 s.
+  await page.clock.runFor(23_000);
+  await renewed;
+  await page.getByRole('button', { name: 'Account' }).click();
+  await page.getByRole('link', { name: 'Favorites' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Favorites' })).toBeVisible();
+  await signedIn(page);
+  expect(log.filter((l) => l.startsWith('401 '))).toEqual([]);
+});

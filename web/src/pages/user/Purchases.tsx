@@ -1,0 +1,91 @@
+// "My movies": the movies the user owns (paid orders, until refunded).
+import type { Schemas } from '../../api/client';
+import { api, call } from '../../api/client';
+import { queryString, useLocation } from '../../router';
+import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
+import { useAsync, useTitle } from '../../ui/hooks';
+import { Poster } from '../../ui/movie';
+import '../../styles/commerce.css';
+
+type Movie = Schemas['MovieSummary'];
+
+/**
+ * What one can do with an owned movie. Issue 14 adds the "Watch" button
+ * here (first in the row); the details link stays.
+ */
+function PurchaseActions({ movie }: { movie: Movie }) {
+  return (
+    <div class="purchase-actions">
+      <a class="btn btn-small" href={`/movies/${movie.id}`} aria-label={`Details of ${movie.name}`}>
+        Details
+      </a>
+    </div>
+  );
+}
+
+function PurchaseCard({ movie }: { movie: Movie }) {
+  return (
+    <li class="card">
+      <a class="card-link" href={`/movies/${movie.id}`}>
+        {/* The link's name is the title alone; the poster only repeats it. */}
+        <span class="card-poster" aria-hidden="true">
+          <Poster title={movie.name} year={movie.year} />
+        </span>
+        <span class="card-title">{movie.name}</span>
+      </a>
+      <div class="card-meta">
+        <span>{movie.year}</span>
+      </div>
+      {movie.genres.length > 0 && <div class="card-genres">{movie.genres.map((g) => g.name).join(' · ')}</div>}
+      <PurchaseActions movie={movie} />
+    </li>
+  );
+}
+
+export default function Purchases() {
+  useTitle('My movies');
+  const { query } = useLocation();
+  const page = Math.max(1, Number(query.get('page') ?? '1') || 1);
+  const list = useAsync(() => call(api.GET('/api/v1/purchases', { params: { query: { page } } })), [page]);
+  const d = list.data;
+  return (
+    <section class="page">
+      <div class="page-head">
+        <h1>My movies</h1>
+        {d && d.total_items > 0 && (
+          <p class="muted">
+            {d.total_items} {d.total_items === 1 ? 'movie' : 'movies'}
+          </p>
+        )}
+      </div>
+      <ErrorMessage error={list.error} retry={list.reload} />
+      {list.loading && !d && <Loading label="Loading your movies…" />}
+      {d && d.items.length === 0 && (
+        <Empty>
+          {page > 1 ? (
+            <p>
+              There is no page {page}. <a href="/purchases">Back to the first page</a>.
+            </p>
+          ) : (
+            <>
+              <p>You have not bought any movie yet.</p>
+              <p>
+                <a class="btn btn-primary" href="/movies">
+                  Browse the catalog
+                </a>
+              </p>
+            </>
+          )}
+        </Empty>
+      )}
+      {d && d.items.length > 0 && (
+        <ul class="grid" aria-label="Your movies">
+          {d.items.map((m) => (
+            <PurchaseCard key={m.id} movie={m} />
+          ))}
+        </ul>
+      )}
+      {d && <Pagination page={page} totalPages={d.total_pages} hrefFor={(p) => `/purchases${queryString({ page: p })}`} />}
+    </section>
+  );
+}
