@@ -1,9 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { session, type SessionState } from '../session';
 
+/** The session state; re-read in the effect, so a change between the first render and it is not missed. */
 export function useSession(): SessionState {
   const [s, setS] = useState(session.current);
-  useEffect(() => session.subscribe(setS), []);
+  useEffect(() => {
+    setS(session.current);
+    return session.subscribe(setS);
+  }, []);
   return s;
 }
 

@@ -9,8 +9,7 @@ import { ApiError } from '../../api/errors';
 import { navigate, queryString, useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
 import { dateTime } from '../../ui/format';
-import { useAsync } from '../../ui/hooks';
-import { useSessionNow as useSession } from './session';
+import { useAsync, useSession } from '../../ui/hooks';
 
 type Comment = Schemas['Comment'];
 type CommentPage = Schemas['CommentPage'];
