@@ -20,7 +20,7 @@ async function keep(page: Page, shot: (p: Page, n: string) => Promise<void>, nam
 
 test('the README screenshots', async ({ page, browser, stack, signIn, shot }) => {
   test.setTimeout(90_000);
-  await page.setViewportSize({ width: 1100, height: 700 });
+  await page.setViewportSize({ width: 1000, height: 640 });
   await page.goto('/movies?sort=-imdb');
   await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
   await expect(page.getByRole('link', { name: /.+/ }).first()).toBeVisible();
