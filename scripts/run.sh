@@ -152,7 +152,9 @@ if [[ -z ${SMTP_URL:-} ]]; then
 	pids+=($!)
 	SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
 	SMTP_ALLOW_PLAIN=1 # the sink has no STARTTLS; a real server needs TLS
-	mail_note="kept as files in $data/mail/ (newest first: ls -t $data/mail | head)"
+	mail_cmd=scripts/mail.sh
+	[[ $data == "$root/.data" ]] || mail_cmd="RUN_DATA_DIR=$data scripts/mail.sh"
+	mail_note="kept as files in $data/mail/ (the newest, with its links: $mail_cmd)"
 fi
 export SMTP_URL SMTP_ALLOW_PLAIN=${SMTP_ALLOW_PLAIN:-0} PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$HTTP_PORT}
 
