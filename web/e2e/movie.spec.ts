@@ -117,6 +117,13 @@ test('like, rate, favorite, cart and comment; a reply notifies the author, who f
   await expect(target).toBeFocused();
   await expect(target).toBeInViewport();
   await expect(target.getByText('(the comment you followed)')).toBeAttached();
+
+  // The reply's email links to the movie's page of the app.
+  const mail = await stack.waitForMail(first.email, /repl/i);
+  const link = mail.links.find((l) => new URL(l).pathname === `/movies/${movie.id}`);
+  expect(link, `the reply email links to /movies/${movie.id}: ${mail.links.join(' ')}`).toBeTruthy();
+  await page.goto(link ?? '/');
+  await expect(page.getByRole('heading', { level: 1, name: movie.name })).toBeVisible();
 });
 
 test('a comment like, a delete, and the cart 409 in words', async ({ page, stack, signIn }) => {
