@@ -69,33 +69,53 @@ export function Pagination({ page, totalPages, hrefFor }: { page: number; totalP
   );
 }
 
-type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'label'>;
+interface FieldProps {
+  label: string;
+  error?: string | undefined;
+  hint?: ComponentChildren;
+}
 
-/** A labelled input with its error (from a 422 or the client's own checks) and an optional hint. */
-export function Field({
-  label,
-  error,
-  hint,
-  ...input
-}: InputProps & { label: string; error?: string | undefined; hint?: ComponentChildren }) {
+interface ControlAttrs {
+  id: string;
+  'aria-invalid': 'true' | undefined;
+  'aria-describedby': string | undefined;
+}
+
+/** A label, the control, its hint and its error (from a 422 or the client's own checks), tied by ids. */
+function Labelled({ label, error, hint, control }: FieldProps & { control: (a: ControlAttrs) => JSX.Element }) {
   const id = useId();
   const described = [hint ? `${id}-hint` : '', error ? `${id}-err` : ''].filter(Boolean).join(' ');
   return (
     <div class={`field${error ? ' field-invalid' : ''}`}>
       <label for={id}>{label}</label>
-      <input id={id} aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...input} />
+      {control({ id, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': described || undefined })}
       {hint && (
         <div class="hint" id={`${id}-hint`}>
           {hint}
         </div>
       )}
       {error && (
-        <p class="field-error" id={`${id}-err`}>
+        <p class="field-error" id={`${id}-err`} role="alert">
           {error}
         </p>
       )}
     </div>
   );
+}
+
+/** A labelled <input>. */
+export function Field({ label, error, hint, ...input }: Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'label'> & FieldProps) {
+  return <Labelled label={label} error={error} hint={hint} control={(a) => <input {...a} {...input} />} />;
+}
+
+/** A labelled <select>. */
+export function SelectField({ label, error, hint, ...select }: Omit<JSX.SelectHTMLAttributes<HTMLSelectElement>, 'label'> & FieldProps) {
+  return <Labelled label={label} error={error} hint={hint} control={(a) => <select {...a} {...select} />} />;
+}
+
+/** A labelled <textarea>. */
+export function TextAreaField({ label, error, hint, ...area }: Omit<JSX.TextareaHTMLAttributes<HTMLTextAreaElement>, 'label'> & FieldProps) {
+  return <Labelled label={label} error={error} hint={hint} control={(a) => <textarea {...a} {...area} />} />;
 }
 
 /** The error of a form as a whole: the server's sentence unless every field error is shown by its field. */

@@ -6,7 +6,7 @@ import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { session } from '../../session';
-import { ErrorMessage, Field, FormError, Loading, Notice, fieldError } from '../../ui/common';
+import { ErrorMessage, Field, FormError, Loading, Notice, SelectField, TextAreaField, fieldError } from '../../ui/common';
 import { date } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { AccountPage, focusFirstInvalid } from './shared';
@@ -66,7 +66,6 @@ function Details({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile)
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
   const form = useRef<HTMLFormElement>(null);
-  const ids = { gender: useId(), info: useId() };
   const set = (k: keyof typeof v, value: string) => {
     setV({ ...v, [k]: value });
     setSaved(false);
@@ -105,8 +104,6 @@ function Details({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile)
     }
   };
 
-  const genderErr = fieldError(error, 'gender');
-  const infoErr = fieldError(error, 'info');
   return (
     <form class="form profile-form" ref={form} noValidate onSubmit={(e) => void submit(e)} aria-labelledby="details-h">
       <h2 id="details-h">About you</h2>
@@ -132,26 +129,11 @@ function Details({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile)
           onInput={(e) => set('last_name', e.currentTarget.value)}
         />
       </div>
-      <div class={`field${genderErr ? ' field-invalid' : ''}`}>
-        <label for={ids.gender}>Gender</label>
-        <select
-          id={ids.gender}
-          name="gender"
-          value={v.gender}
-          aria-invalid={genderErr ? 'true' : undefined}
-          aria-describedby={genderErr ? `${ids.gender}-err` : undefined}
-          onChange={(e) => set('gender', e.currentTarget.value)}
-        >
-          <option value="">Not said</option>
-          <option value="WOMAN">Woman</option>
-          <option value="MAN">Man</option>
-        </select>
-        {genderErr && (
-          <p class="field-error" id={`${ids.gender}-err`}>
-            {genderErr}
-          </p>
-        )}
-      </div>
+      <SelectField label="Gender" name="gender" value={v.gender} error={fieldError(error, 'gender')} onChange={(e) => set('gender', e.currentTarget.value)}>
+        <option value="">Not said</option>
+        <option value="WOMAN">Woman</option>
+        <option value="MAN">Man</option>
+      </SelectField>
       <Field
         label="Date of birth"
         type="date"
@@ -162,24 +144,15 @@ function Details({ profile, onSaved }: { profile: Profile; onSaved: (p: Profile)
         error={fieldError(error, 'date_of_birth')}
         onInput={(e) => set('date_of_birth', e.currentTarget.value)}
       />
-      <div class={`field${infoErr ? ' field-invalid' : ''}`}>
-        <label for={ids.info}>About me</label>
-        <textarea
-          id={ids.info}
-          name="info"
-          maxLength={4096}
-          rows={4}
-          value={v.info}
-          aria-invalid={infoErr ? 'true' : undefined}
-          aria-describedby={infoErr ? `${ids.info}-err` : undefined}
-          onInput={(e) => set('info', e.currentTarget.value)}
-        />
-        {infoErr && (
-          <p class="field-error" id={`${ids.info}-err`}>
-            {infoErr}
-          </p>
-        )}
-      </div>
+      <TextAreaField
+        label="About me"
+        name="info"
+        maxLength={4096}
+        rows={4}
+        value={v.info}
+        error={fieldError(error, 'info')}
+        onInput={(e) => set('info', e.currentTarget.value)}
+      />
       <div class="row">
         <button type="submit" class="btn btn-primary" disabled={busy}>
           {busy ? 'Saving…' : 'Save profile'}

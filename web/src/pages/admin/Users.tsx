@@ -6,10 +6,10 @@ import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError, describe } from '../../api/errors';
 import { navigate, queryString, useLocation } from '../../router';
-import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
+import { Empty, ErrorMessage, Field, Loading, Pagination, SelectField } from '../../ui/common';
 import { date } from '../../ui/format';
 import { useAsync, useSession, useTitle } from '../../ui/hooks';
-import { intParam, SelectField, TextField, useChanged } from '../studio/common';
+import { intParam, useChanged } from '../studio/common';
 
 type User = Schemas['User'];
 type Group = Schemas['Group'];
@@ -147,7 +147,7 @@ export default function Users() {
           navigate(href({ email: form.email.trim(), group: form.group, is_active: form.active, page: undefined }));
         }}
       >
-        <TextField label="Email contains" type="search" value={form.email} onInput={(e) => setForm({ ...form, email: e.currentTarget.value })} error={emailErr} />
+        <Field label="Email contains" type="search" value={form.email} onInput={(e) => setForm({ ...form, email: e.currentTarget.value })} error={emailErr} />
         <SelectField label="Group" value={form.group} onChange={(e) => setForm({ ...form, group: e.currentTarget.value })}>
           <option value="">Any group</option>
           {GROUPS.map((x) => (

@@ -5,9 +5,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../../api/errors';
 import { navigate, queryString, useLocation } from '../../router';
 import type { PageProps } from '../../routes';
-import { Empty, ErrorMessage, Loading, Notice, Pagination } from '../../ui/common';
+import { Empty, ErrorMessage, Field, Loading, Notice, Pagination } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { ConfirmDialog, explainLookupDelete, explainName, intParam, KIND, StudioPage, TextField, useChanged, type LookupKind } from './common';
+import { ConfirmDialog, explainLookupDelete, explainName, intParam, KIND, StudioPage, useChanged, type LookupKind } from './common';
 import { createLookup, deleteLookup, listLookups, renameLookup, type Lookup } from './lookups';
 
 function AddForm({ kind, onAdded }: { kind: LookupKind; onAdded: (l: Lookup) => void }) {
@@ -41,7 +41,7 @@ function AddForm({ kind, onAdded }: { kind: LookupKind; onAdded: (l: Lookup) => 
         );
       }}
     >
-      <TextField
+      <Field
         label={`New ${k.one}`}
         value={name}
         maxLength={k.max}
@@ -92,7 +92,7 @@ function RenameRow({ kind, item, onDone, onCancel }: { kind: LookupKind; item: L
             if (e.key === 'Escape') onCancel();
           }}
         >
-          <TextField
+          <Field
             label={`New name for “${item.name}”`}
             value={name}
             maxLength={k.max}
@@ -218,7 +218,7 @@ function LookupPage({ kind }: { kind: LookupKind }) {
             navigate(href({ search: text.trim(), page: undefined }));
           }}
         >
-          <TextField label={`Search ${k.many}`} type="search" value={text} onInput={(e) => setText(e.currentTarget.value)} />
+          <Field label={`Search ${k.many}`} type="search" value={text} onInput={(e) => setText(e.currentTarget.value)} />
           <button type="submit" class="btn">
             Search
           </button>

@@ -7,10 +7,10 @@ import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { navigate, useLocation } from '../../router';
 import type { PageProps } from '../../routes';
-import { ErrorMessage, FormError, Loading, Notice } from '../../ui/common';
+import { ErrorMessage, Field, FormError, Loading, Notice, SelectField, TextAreaField } from '../../ui/common';
 import { dateTime } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { SelectField, StudioPage, TextAreaField, TextField } from './common';
+import { StudioPage } from './common';
 import { createLookup, searchLookups } from './lookups';
 import { DeleteMovie } from './MovieDelete';
 import { Picker, type Option } from './Picker';
@@ -265,10 +265,10 @@ export default function MovieEdit({ params }: PageProps) {
           <legend>The movie</legend>
           <div class="form-grid">
             <div class="span-2">
-              <TextField label="Name" value={form.name} maxLength={300} onInput={(e) => set('name', e.currentTarget.value)} error={err('name')} required />
+              <Field label="Name" value={form.name} maxLength={300} onInput={(e) => set('name', e.currentTarget.value)} error={err('name')} required />
             </div>
-            <TextField label="Year" inputMode="numeric" value={form.year} onInput={(e) => set('year', e.currentTarget.value)} error={err('year')} hint="1888 to 2100" required />
-            <TextField
+            <Field label="Year" inputMode="numeric" value={form.year} onInput={(e) => set('year', e.currentTarget.value)} error={err('year')} hint="1888 to 2100" required />
+            <Field
               label="Running time (minutes)"
               inputMode="numeric"
               value={form.time}
@@ -277,7 +277,7 @@ export default function MovieEdit({ params }: PageProps) {
               hint="1 to 1500"
               required
             />
-            <TextField label="Price (USD)" inputMode="decimal" value={form.price} onInput={(e) => set('price', e.currentTarget.value)} error={err('price')} hint="For example 9.99" required />
+            <Field label="Price (USD)" inputMode="decimal" value={form.price} onInput={(e) => set('price', e.currentTarget.value)} error={err('price')} hint="For example 9.99" required />
             <SelectField
               label="Certification"
               value={form.certification_id}
@@ -307,10 +307,10 @@ export default function MovieEdit({ params }: PageProps) {
         <fieldset>
           <legend>Scores</legend>
           <div class="form-grid">
-            <TextField label="IMDb rating" inputMode="decimal" value={form.imdb} onInput={(e) => set('imdb', e.currentTarget.value)} error={err('imdb')} hint="0 to 10, two decimals at most" required />
-            <TextField label="IMDb votes" inputMode="numeric" value={form.votes} onInput={(e) => set('votes', e.currentTarget.value)} error={err('votes')} required />
-            <TextField label="Metascore" inputMode="decimal" value={form.meta_score} onInput={(e) => set('meta_score', e.currentTarget.value)} error={err('meta_score')} hint="0 to 100; optional" />
-            <TextField label="Gross (USD)" inputMode="decimal" value={form.gross} onInput={(e) => set('gross', e.currentTarget.value)} error={err('gross')} hint="Box office; optional" />
+            <Field label="IMDb rating" inputMode="decimal" value={form.imdb} onInput={(e) => set('imdb', e.currentTarget.value)} error={err('imdb')} hint="0 to 10, two decimals at most" required />
+            <Field label="IMDb votes" inputMode="numeric" value={form.votes} onInput={(e) => set('votes', e.currentTarget.value)} error={err('votes')} required />
+            <Field label="Metascore" inputMode="decimal" value={form.meta_score} onInput={(e) => set('meta_score', e.currentTarget.value)} error={err('meta_score')} hint="0 to 100; optional" />
+            <Field label="Gross (USD)" inputMode="decimal" value={form.gross} onInput={(e) => set('gross', e.currentTarget.value)} error={err('gross')} hint="Box office; optional" />
           </div>
         </fieldset>
         <fieldset>

@@ -3,10 +3,10 @@
 import { useState } from 'preact/hooks';
 import { api, call } from '../../api/client';
 import { navigate, queryString, useLocation } from '../../router';
-import { Empty, ErrorMessage, Loading, Notice, Pagination } from '../../ui/common';
+import { Empty, ErrorMessage, Loading, Notice, Pagination, SelectField } from '../../ui/common';
 import { money } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { intParam, SelectField, StudioPage, useChanged } from './common';
+import { intParam, StudioPage, useChanged } from './common';
 import { DeleteMovie } from './MovieDelete';
 
 function listMovies(q: { search?: string | undefined; sort?: SortKey | undefined; page: number }) {

@@ -6,10 +6,10 @@ import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { navigate, queryString, useLocation } from '../../router';
-import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
+import { Empty, ErrorMessage, Field, Loading, Pagination, SelectField } from '../../ui/common';
 import { dateTime, money } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
-import { intParam, SelectField, StudioPage, TextField, useChanged } from './common';
+import { intParam, StudioPage, useChanged } from './common';
 
 type Tab = 'carts' | 'orders' | 'payments';
 const TABS: [Tab, string][] = [
@@ -286,7 +286,7 @@ export default function Sales() {
           navigate(href({ ...form, user_id: form.user_id.trim(), page: undefined }));
         }}
       >
-        <TextField
+        <Field
           label="User id"
           inputMode="numeric"
           value={form.user_id}
@@ -303,14 +303,14 @@ export default function Sales() {
                 </option>
               ))}
             </SelectField>
-            <TextField
+            <Field
               label="From (UTC day)"
               type="date"
               value={form.date_from}
               onInput={(e) => setForm({ ...form, date_from: e.currentTarget.value })}
               error={fieldErr('date_from')}
             />
-            <TextField
+            <Field
               label="To (UTC day)"
               type="date"
               value={form.date_to}

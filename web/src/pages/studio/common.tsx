@@ -1,7 +1,7 @@
 // Pieces shared by the studio (moderators) and admin pages: the studio's
-// tabs, a confirmation dialog, labelled select and textarea fields, and the
-// sentences that explain the server's 409s.
-import type { ComponentChildren, JSX } from 'preact';
+// tabs, a confirmation dialog, the sentences that explain the server's 409s,
+// and the query and props helpers of their list pages.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
@@ -90,95 +90,6 @@ export function ConfirmDialog({
         {actions}
       </div>
     </dialog>
-  );
-}
-
-type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'label'>;
-
-/** A labelled input with its error and hint (ui/common's Field, typed for value and friends). */
-export function TextField({
-  label,
-  error,
-  hint,
-  ...input
-}: InputProps & { label: string; error?: string | undefined; hint?: ComponentChildren }) {
-  const id = useId();
-  const described = [hint ? `${id}-hint` : '', error ? `${id}-err` : ''].filter(Boolean).join(' ');
-  return (
-    <div class={`field${error ? ' field-invalid' : ''}`}>
-      <label for={id}>{label}</label>
-      <input id={id} aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...input} />
-      {hint && (
-        <div class="hint" id={`${id}-hint`}>
-          {hint}
-        </div>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-err`} role="alert">
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
-type SelectProps = Omit<JSX.SelectHTMLAttributes<HTMLSelectElement>, 'label'>;
-
-/** A labelled <select> with its error. */
-export function SelectField({
-  label,
-  error,
-  hint,
-  children,
-  ...select
-}: SelectProps & { label: string; error?: string | undefined; hint?: ComponentChildren; children: ComponentChildren }) {
-  const id = useId();
-  const described = [hint ? `${id}-hint` : '', error ? `${id}-err` : ''].filter(Boolean).join(' ');
-  return (
-    <div class={`field${error ? ' field-invalid' : ''}`}>
-      <label for={id}>{label}</label>
-      <select id={id} aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...select}>
-        {children}
-      </select>
-      {hint && (
-        <div class="hint" id={`${id}-hint`}>
-          {hint}
-        </div>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-err`} role="alert">
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
-type TextAreaProps = Omit<JSX.TextareaHTMLAttributes<HTMLTextAreaElement>, 'label'>;
-
-export function TextAreaField({
-  label,
-  error,
-  hint,
-  ...area
-}: TextAreaProps & { label: string; error?: string | undefined; hint?: ComponentChildren }) {
-  const id = useId();
-  const described = [hint ? `${id}-hint` : '', error ? `${id}-err` : ''].filter(Boolean).join(' ');
-  return (
-    <div class={`field${error ? ' field-invalid' : ''}`}>
-      <label for={id}>{label}</label>
-      <textarea id={id} aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...area} />
-      {hint && (
-        <div class="hint" id={`${id}-hint`}>
-          {hint}
-        </div>
-      )}
-      {error && (
-        <p class="field-error" id={`${id}-err`} role="alert">
-          {error}
-        </p>
-      )}
-    </div>
   );
 }
 

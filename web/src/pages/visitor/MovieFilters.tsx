@@ -1,13 +1,13 @@
 // The filter panel, the sort and the page size of a movie list whose state
-// is the URL (the catalog; the favorites page takes the same parameters and
-// may use these too). Selects and pickers apply at once; typed fields apply
-// with "Apply" or Enter. Every change is a new history entry, so the back
+// is the URL (the catalog, and the favorites, which take the same
+// parameters). Selects and pickers apply at once; typed fields apply with
+// "Apply filters" or Enter. Every change is a new history entry, so the back
 // button walks back through them. The server's 422 messages show by the
 // control they are about.
-import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, call } from '../../api/client';
 import { navigate } from '../../router';
+import { Field, SelectField } from '../../ui/common';
 import { useAsync } from '../../ui/hooks';
 import {
   DEFAULT_PER_PAGE,
@@ -68,42 +68,8 @@ function go(basePath: string, s: MovieState): void {
   navigate(basePath + writeState(s), { keepScroll: true });
 }
 
-function SelectField({
-  label,
-  value,
-  error,
-  onChange,
-  children,
-}: {
-  label: string;
-  value: string;
-  error?: string | undefined;
-  onChange: (v: string) => void;
-  children: ComponentChildren;
-}) {
-  const id = useId();
-  return (
-    <div class={`field${error ? ' field-invalid' : ''}`}>
-      <label for={id}>{label}</label>
-      <select
-        id={id}
-        value={value}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={error ? `${id}-err` : undefined}
-        onChange={(e) => onChange(e.currentTarget.value)}
-      >
-        {children}
-      </select>
-      {error && (
-        <p class="field-error" id={`${id}-err`} role="alert">
-          {error}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function TextField({
+/** A typed field of the draft (applied with the form). */
+function DraftField({
   label,
   name,
   draft,
@@ -120,28 +86,18 @@ function TextField({
   inputMode?: 'numeric' | 'decimal' | 'search';
   placeholder?: string;
 }) {
-  const id = useId();
   return (
-    <div class={`field${error ? ' field-invalid' : ''}`}>
-      <label for={id}>{label}</label>
-      <input
-        id={id}
-        name={name}
-        type={inputMode === 'search' ? 'search' : 'text'}
-        inputMode={inputMode === 'search' ? undefined : inputMode}
-        autocomplete="off"
-        placeholder={placeholder}
-        value={draft[name] ?? ''}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={error ? `${id}-err` : undefined}
-        onInput={(e) => setDraft({ ...draft, [name]: e.currentTarget.value })}
-      />
-      {error && (
-        <p class="field-error" id={`${id}-err`} role="alert">
-          {error}
-        </p>
-      )}
-    </div>
+    <Field
+      label={label}
+      error={error}
+      name={name}
+      type={inputMode === 'search' ? 'search' : 'text'}
+      inputMode={inputMode === 'search' ? undefined : inputMode}
+      autocomplete="off"
+      placeholder={placeholder}
+      value={draft[name] ?? ''}
+      onInput={(e) => setDraft({ ...draft, [name]: e.currentTarget.value })}
+    />
   );
 }
 
@@ -180,8 +136,8 @@ export function FilterPanel({ basePath, state, errors }: { basePath: string; sta
           apply();
         }}
       >
-        <TextField label="Keywords" name="search" draft={draft} setDraft={setDraft} error={errors.search} inputMode="search" placeholder="Title, star, director…" />
-        <SelectField label="Genre" value={state.genre ?? ''} error={errors.genre} onChange={(v) => apply({ genre: v })}>
+        <DraftField label="Keywords" name="search" draft={draft} setDraft={setDraft} error={errors.search} inputMode="search" placeholder="Title, star, director…" />
+        <SelectField label="Genre" value={state.genre ?? ''} error={errors.genre} onChange={(e) => apply({ genre: e.currentTarget.value })}>
           <option value="">Any genre</option>
           {genres.data?.map((g) => (
             <option key={g.id} value={String(g.id)}>
@@ -190,7 +146,7 @@ export function FilterPanel({ basePath, state, errors }: { basePath: string; sta
           ))}
           {state.genre && !genres.data?.some((g) => String(g.id) === state.genre) && <option value={state.genre}>#{state.genre}</option>}
         </SelectField>
-        <SelectField label="Certification" value={state.certification ?? ''} error={errors.certification} onChange={(v) => apply({ certification: v })}>
+        <SelectField label="Certification" value={state.certification ?? ''} error={errors.certification} onChange={(e) => apply({ certification: e.currentTarget.value })}>
           <option value="">Any certification</option>
           {certs.data?.map((c) => (
             <option key={c.id} value={String(c.id)}>
@@ -205,19 +161,19 @@ export function FilterPanel({ basePath, state, errors }: { basePath: string; sta
         <PersonPicker kind="directors" label="Director" value={state.director} error={errors.director} onChange={(v) => apply({ director: v ?? '' })} />
         <fieldset class="filter-range filter-range-3">
           <legend>Release year</legend>
-          <TextField label="Exact year" name="year" draft={draft} setDraft={setDraft} error={errors.year} placeholder="1994" />
-          <TextField label="From year" name="year_min" draft={draft} setDraft={setDraft} error={errors.year_min} placeholder="1888" />
-          <TextField label="To year" name="year_max" draft={draft} setDraft={setDraft} error={errors.year_max} placeholder="2100" />
+          <DraftField label="Exact year" name="year" draft={draft} setDraft={setDraft} error={errors.year} placeholder="1994" />
+          <DraftField label="From year" name="year_min" draft={draft} setDraft={setDraft} error={errors.year_min} placeholder="1888" />
+          <DraftField label="To year" name="year_max" draft={draft} setDraft={setDraft} error={errors.year_max} placeholder="2100" />
         </fieldset>
         <fieldset class="filter-range">
           <legend>IMDb rating</legend>
-          <TextField label="IMDb from" name="imdb_min" draft={draft} setDraft={setDraft} error={errors.imdb_min} inputMode="decimal" placeholder="0" />
-          <TextField label="IMDb to" name="imdb_max" draft={draft} setDraft={setDraft} error={errors.imdb_max} inputMode="decimal" placeholder="10" />
+          <DraftField label="IMDb from" name="imdb_min" draft={draft} setDraft={setDraft} error={errors.imdb_min} inputMode="decimal" placeholder="0" />
+          <DraftField label="IMDb to" name="imdb_max" draft={draft} setDraft={setDraft} error={errors.imdb_max} inputMode="decimal" placeholder="10" />
         </fieldset>
         <fieldset class="filter-range">
           <legend>Price (USD)</legend>
-          <TextField label="Price from" name="price_min" draft={draft} setDraft={setDraft} error={errors.price_min} inputMode="decimal" placeholder="0" />
-          <TextField label="Price to" name="price_max" draft={draft} setDraft={setDraft} error={errors.price_max} inputMode="decimal" placeholder="99.99" />
+          <DraftField label="Price from" name="price_min" draft={draft} setDraft={setDraft} error={errors.price_min} inputMode="decimal" placeholder="0" />
+          <DraftField label="Price to" name="price_max" draft={draft} setDraft={setDraft} error={errors.price_max} inputMode="decimal" placeholder="99.99" />
         </fieldset>
         {(genres.error || certs.error) && (
           <p class="field-error" role="alert">
@@ -258,7 +214,7 @@ export function SortBar({ basePath, state, errors }: { basePath: string; state: 
   const sortKnown = !state.sort || SORTS.some((s) => state.sort === s.key || state.sort === `-${s.key}`);
   return (
     <div class="sort-bar">
-      <SelectField label="Sort by" value={state.sort ?? ''} error={errors.sort} onChange={(v) => go(basePath, change(state, { sort: v }))}>
+      <SelectField label="Sort by" value={state.sort ?? ''} error={errors.sort} onChange={(e) => go(basePath, change(state, { sort: e.currentTarget.value }))}>
         <option value="">{state.search ? 'Relevance' : 'Default (most popular first)'}</option>
         {SORTS.map((s) => [
           <option key={`-${s.key}`} value={`-${s.key}`}>
@@ -274,7 +230,7 @@ export function SortBar({ basePath, state, errors }: { basePath: string; state: 
         label="Per page"
         value={state.per_page ?? String(DEFAULT_PER_PAGE)}
         error={errors.per_page}
-        onChange={(v) => go(basePath, change(state, { per_page: v === String(DEFAULT_PER_PAGE) ? '' : v }))}
+        onChange={(e) => go(basePath, change(state, { per_page: e.currentTarget.value === String(DEFAULT_PER_PAGE) ? '' : e.currentTarget.value }))}
       >
         {PER_PAGE.map((n) => (
           <option key={n} value={String(n)}>
