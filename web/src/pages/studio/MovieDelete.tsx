@@ -20,10 +20,10 @@ async function remove(id: number, force: boolean): Promise<Conflict | null> {
     return { code: 'other', carts: 0, error: e instanceof ApiError ? e : networkError() };
   }
   if (r.response.ok) return null;
-  const body = r.error as { code?: string; carts?: number } | undefined;
-  const error = toApiError(r.response, r.error);
+  const body = r.error;
+  const error = toApiError(r.response, body);
   if (r.response.status === 409 && body?.code === 'movie_purchased') return { code: 'movie_purchased', carts: 0, error };
-  if (r.response.status === 409 && body?.code === 'movie_in_carts') return { code: 'movie_in_carts', carts: body.carts ?? 0, error };
+  if (r.response.status === 409 && body?.code === 'movie_in_carts') return { code: 'movie_in_carts', carts: 'carts' in body ? (body.carts ?? 0) : 0, error };
   return { code: 'other', carts: 0, error };
 }
 

@@ -5,32 +5,24 @@
 import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
-import type { paths } from '../../api/schema';
 import { navigate, useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Notice, Pagination } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { MovieGrid } from '../../ui/movie';
 import '../../styles/visitor.css';
-import { activeFilters, apiQuery, readState, writeState, type MovieState } from '../visitor/filters';
+import { activeFilters, apiQuery, readState, writeState } from '../visitor/filters';
 import { FilterPanel, InvalidSummary, SortBar } from '../visitor/MovieFilters';
 
 type Movie = Schemas['MovieSummary'];
-type FavoritesQuery = NonNullable<paths['/api/v1/favorites']['get']['parameters']['query']>;
 
 const basePath = '/favorites';
-
-/** The favorites of a state. Values go as typed: the server checks them (422 names each bad one). */
-function loadFavorites(s: MovieState) {
-  const query = apiQuery(s) as unknown as FavoritesQuery;
-  return call(api.GET('/api/v1/favorites', { params: { query } }));
-}
 
 export default function Favorites() {
   const loc = useLocation();
   const state = readState(loc.query);
   const key = writeState(state);
   useTitle('Favorites');
-  const list = useAsync(() => loadFavorites(state), [key]);
+  const list = useAsync(() => call(api.GET('/api/v1/favorites', { params: { query: apiQuery(state) } })), [key]);
 
   const [removed, setRemoved] = useState<Movie | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);

@@ -1,6 +1,7 @@
 // The signed-in user's notifications: all or unread only (in the URL), a
 // page at a time; each opens its movie at the comment and is marked read;
 // mark one or all read.
+import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { navigate, queryString, useLocation } from '../../router';
@@ -48,8 +49,8 @@ export default function Notifications() {
   };
 
   /** Opens the movie at the comment; marks it read first (a plain click) or meanwhile (a new tab). */
-  const open = (e: MouseEvent, n: Note) => {
-    const href = (e.currentTarget as HTMLAnchorElement).getAttribute('href') ?? '/';
+  const open = (e: JSX.TargetedMouseEvent<HTMLAnchorElement>, n: Note) => {
+    const href = e.currentTarget.getAttribute('href') ?? '/';
     if (n.read) return;
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) {
       void markRead(n, true);

@@ -3,22 +3,14 @@
 // shared, a reload keeps it and the back button restores the previous one.
 import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
-import type { paths } from '../../api/schema';
 import { useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { MovieGrid } from '../../ui/movie';
 import '../../styles/visitor.css';
-import { activeFilters, apiQuery, clearFilters, readState, writeState, type MovieState } from './filters';
+import { activeFilters, apiQuery, clearFilters, readState, writeState } from './filters';
 import { FilterPanel, InvalidSummary, SortBar } from './MovieFilters';
 
-type MoviesQuery = NonNullable<paths['/api/v1/movies']['get']['parameters']['query']>;
-
-/** The movies of a state. Values go as typed: the server checks them (422 names each bad one). */
-function loadMovies(s: MovieState) {
-  const query = apiQuery(s) as unknown as MoviesQuery;
-  return call(api.GET('/api/v1/movies', { params: { query } }));
-}
 
 export default function Catalog() {
   const loc = useLocation();
@@ -26,7 +18,7 @@ export default function Catalog() {
   const key = writeState(state);
   const basePath = '/movies';
   useTitle(state.search ? `“${state.search}”` : 'Movies');
-  const list = useAsync(() => loadMovies(state), [key]);
+  const list = useAsync(() => call(api.GET('/api/v1/movies', { params: { query: apiQuery(state) } })), [key]);
 
   const invalid = list.error instanceof ApiError && list.error.status === 422 ? list.error : null;
   const errors: Record<string, string> = invalid ? invalid.fields : {};

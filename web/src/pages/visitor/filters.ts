@@ -2,6 +2,7 @@
 // and the page of GET /api/v1/movies (and of GET /api/v1/favorites, which
 // takes the same parameters). Values are passed to the server as typed, so
 // the server's 422 names the bad one and the page shows it by its control.
+import type { paths } from '../../api/schema';
 import { queryString } from '../../router';
 
 /** The query parameters, in the order the URL writes them. */
@@ -82,15 +83,19 @@ export function activeFilters(s: MovieState): number {
   return FILTER_KEYS.filter((k) => s[k] !== undefined).length;
 }
 
+/** The query of GET /api/v1/movies (and of GET /api/v1/favorites, the same parameters). */
+export type MoviesQuery = NonNullable<paths['/api/v1/movies']['get']['parameters']['query']>;
+
 /**
  * The state as the API's query object. Values stay as the user typed them
- * (strings): the server checks them and names each bad one in a 422.
+ * (strings, where the schema has numbers and enums): the server checks them
+ * and names each bad one in a 422, which the page shows by its control.
  */
-export function apiQuery(s: MovieState): Record<string, string> {
+export function apiQuery(s: MovieState): MoviesQuery {
   const q: Record<string, string> = {};
   for (const k of STATE_KEYS) {
     const v = s[k];
     if (v !== undefined) q[k] = v;
   }
-  return q;
+  return q as unknown as MoviesQuery;
 }
