@@ -19,7 +19,6 @@ export const FILTER_KEYS = [
   'star',
   'director',
 ] as const;
-export type FilterKey = (typeof FILTER_KEYS)[number];
 
 export const STATE_KEYS = [...FILTER_KEYS, 'search', 'sort', 'per_page', 'page'] as const;
 export type StateKey = (typeof STATE_KEYS)[number];
