@@ -8,7 +8,7 @@ import type { PageProps } from '../../routes';
 import { Empty, ErrorMessage, Field, Loading, Notice, Pagination } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { ConfirmDialog, explainLookupDelete, explainName, intParam, KIND, StudioPage, useChanged, type LookupKind } from './common';
-import { createLookup, deleteLookup, listLookups, renameLookup, type Lookup } from './lookups';
+import { createLookup, deleteLookup, listLookups, renameLookup, type Lookup } from './lookupApi';
 
 function AddForm({ kind, onAdded }: { kind: LookupKind; onAdded: (l: Lookup) => void }) {
   const k = KIND[kind];

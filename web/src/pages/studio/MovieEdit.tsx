@@ -11,7 +11,7 @@ import { ErrorMessage, Field, FormError, Loading, Notice, SelectField, TextAreaF
 import { dateTime } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { StudioPage } from './common';
-import { createLookup, searchLookups } from './lookups';
+import { createLookup, searchLookups } from './lookupApi';
 import { DeleteMovie } from './MovieDelete';
 import { Picker, type Option } from './Picker';
 
