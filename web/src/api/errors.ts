@@ -22,7 +22,7 @@ export class ApiError extends Error {
     this.retryAfter = retryAfter;
   }
 
-  /** The message for one field, with the field's label in front when the server names it. */
+  /** The server's message for one field (of a 422), or undefined. */
   field(name: string): string | undefined {
     return this.fields[name];
   }
