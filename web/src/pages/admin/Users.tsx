@@ -63,7 +63,7 @@ function UserRow({ user, me, onChanged }: { user: User; me: boolean; onChanged: 
             if (group !== user.group) void patch({ group }, `Now in the group ${GROUP_LABEL[group]}.`);
           }}
         >
-          <SelectField label={`Group of ${user.email}`} value={group} onChange={(e) => setGroup(e.currentTarget.value as Group)}>
+          <SelectField label={`Group of ${user.email}`} value={group} onChange={(e) => isGroup(e.currentTarget.value) && setGroup(e.currentTarget.value)}>
             {GROUPS.map((g) => (
               <option key={g} value={g}>
                 {GROUP_LABEL[g]}
