@@ -2,7 +2,7 @@
 // tabs, a confirmation dialog, the sentences that explain the server's 409s,
 // and the query and props helpers of their list pages.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useEffect, useId, useLayoutEffect, useRef } from 'preact/hooks';
 import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
 import '../../styles/studio.css';
@@ -129,11 +129,14 @@ export function intParam(v: string | null, fallback: number): number {
 /**
  * Runs fn when value changes after the first render (not on mount: an effect
  * that copies props into state on mount would undo what a fast user, or a
- * test, typed in between).
+ * test, typed in between). A layout effect, so it runs in the same task as
+ * the render that shows the new value: a plain effect waits for the next
+ * frame, and a form reset by it (a new tab of the sales page) threw away
+ * what was typed into the new form meanwhile.
  */
 export function useChanged(value: unknown, fn: () => void): void {
   const last = useRef(value);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (Object.is(last.current, value)) return;
     last.current = value;
     fn();
