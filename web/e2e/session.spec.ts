@@ -102,7 +102,10 @@ test('an expired access token is renewed silently', async ({ page, stack, signIn
   // neither renews on time nor sees its token age; the server's clock runs.
   await page.clock.install();
   await signIn(page, user);
-  await page.clock.pauseAt(Date.now() + 1_000);
+  // Paused a little ahead of the page's own clock (not the test's: under load
+  // the two drift, and pausing in the page's past throws).
+  const pageNow = await page.evaluate(() => Date.now());
+  await page.clock.pauseAt(pageNow + 5_000);
 
   // ACCESS_TOKEN_TTL=30: the token in the app's memory expires meanwhile.
   await new Promise((r) => setTimeout(r, 32_000));
