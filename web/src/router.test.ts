@@ -102,4 +102,27 @@ describe('navigate, location and the back button', () => {
     history.back();
     expect(router.location().href).toBe('/movies');
   });
+
+  /** A left click on a link to href, as the router's document listener sees it; answers whether it took it. */
+  function click(href: string): boolean {
+    const url = new URL(href, 'http://app.test/movies');
+    const a = { origin: url.origin, pathname: url.pathname, search: url.search, hash: url.hash, target: '', hasAttribute: () => false };
+    const e = new Event('click', { cancelable: true });
+    Object.defineProperties(e, { button: { value: 0 }, target: { value: { closest: () => a } } });
+    document.dispatchEvent(e);
+    return e.defaultPrevented;
+  }
+
+  it('takes same-origin links, and leaves a fragment of this page to the browser (the skip link)', async () => {
+    const { router, history } = await setup();
+    expect(click('#main')).toBe(false);
+    expect(click('/movies#comments')).toBe(false);
+    expect(history.entries).toHaveLength(1);
+    expect(click('/movies?page=2#comments')).toBe(true);
+    expect(router.location().href).toBe('/movies?page=2');
+    expect(click('/movies/7#comment-3')).toBe(true);
+    expect(router.location().path).toBe('/movies/7');
+    expect(click('https://elsewhere.test/movies')).toBe(false);
+    expect(click('/api/v1/movies')).toBe(false);
+  });
 });

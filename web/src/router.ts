@@ -88,6 +88,10 @@ export function startRouter(): void {
     if (!a || a.target || a.hasAttribute('download') || a.origin !== window.location.origin) return;
     const path = a.pathname;
     if (path.startsWith('/api/') || path.startsWith('/docs') || path.startsWith('/openapi.')) return;
+    // A fragment of this very page (the skip link, "#comments"): the browser
+    // scrolls to it and moves the focus there, which pushState would not.
+    const here = window.location;
+    if (a.hash && path === here.pathname && a.search === here.search) return;
     e.preventDefault();
     navigate(a.pathname + a.search + a.hash);
   });

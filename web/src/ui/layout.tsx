@@ -45,18 +45,29 @@ function AccountMenu() {
   const s = useSession();
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
   const loc = useLocation();
   useEffect(() => setOpen(false), [loc.href]);
   useEffect(() => {
     if (!open) return;
+    // Escape closes the menu and gives the focus back to its button; a click
+    // or the focus (Tab) going elsewhere closes it too.
     const close = (e: Event) => {
-      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !ref.current?.contains(e.target as Node)) setOpen(false);
+      if (e instanceof KeyboardEvent) {
+        if (e.key !== 'Escape') return;
+        setOpen(false);
+        button.current?.focus();
+      } else if (!ref.current?.contains(e.target as Node)) {
+        setOpen(false);
+      }
     };
     document.addEventListener('click', close);
     document.addEventListener('keydown', close);
+    document.addEventListener('focusin', close);
     return () => {
       document.removeEventListener('click', close);
       document.removeEventListener('keydown', close);
+      document.removeEventListener('focusin', close);
     };
   }, [open]);
   if (s.status === 'unknown') return <span class="nav-placeholder" />;
@@ -76,7 +87,7 @@ function AccountMenu() {
       <NotificationBadge />
       <a href="/cart">Cart</a>
       <div class="menu">
-        <button type="button" class="btn" aria-expanded={open} aria-controls="account-menu" onClick={() => setOpen(!open)}>
+        <button ref={button} type="button" class="btn" aria-expanded={open} aria-controls="account-menu" onClick={() => setOpen(!open)}>
           Account
         </button>
         {open && (
