@@ -147,6 +147,8 @@ describe('boot', () => {
     expect(refresh?.init?.credentials).toBe('same-origin');
     expect(headers(refresh?.init)['x-cinema-session']).toBe('cookie');
     expect(refresh?.init?.body).toBe('{}');
+    // A reload during the refresh must not cancel it (the rotated cookie would be lost).
+    expect(refresh?.init?.keepalive).toBe(true);
     const me = server.calls[1];
     expect(me?.path).toBe('/api/v1/accounts/me');
     expect(headers(me?.init).authorization).toBe('Bearer t1');
@@ -319,6 +321,7 @@ describe('sign-in and sign-out', () => {
     const logout = server.calls.find((c) => c.path === '/api/v1/accounts/logout');
     expect(headers(logout?.init).authorization).toBe(`Bearer ${token}`);
     expect(headers(logout?.init)['x-cinema-session']).toBe('cookie');
+    expect(logout?.init?.keepalive).toBe(true);
     expect(a.session.current.status).toBe('anonymous');
     expect(a.expired).not.toHaveBeenCalled(); // the user chose to leave: no "session expired"
     await vi.advanceTimersByTimeAsync(0);

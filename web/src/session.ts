@@ -115,6 +115,7 @@ export class Session {
           headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, ...MODE },
           body: '{}',
           credentials: 'same-origin',
+          keepalive: true, // closing the tab right after "Sign out" still ends the session
         })
         .catch(() => null);
     // A token that expired unseen (the timer did not run while the device
@@ -152,11 +153,17 @@ export class Session {
       if (a && a.token !== used && a.expiresAt - this.deps.now() > 5_000) return a.token;
       let res: Response;
       try {
+        // keepalive: a reload or a click away while this is in flight must not
+        // cancel it. The server may already have rotated the refresh token;
+        // the browser then still stores the new cookie from the answer, where a
+        // cancelled request would leave the old one, and the next page's
+        // refresh would present a used token (reuse: the server ends the session).
         res = await this.deps.fetch(`${ACCOUNTS}/refresh`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', ...MODE },
           body: '{}',
           credentials: 'same-origin',
+          keepalive: true,
         });
       } catch {
         // Offline: keep what we have; the next call tries again.
