@@ -89,8 +89,12 @@ interface Tab {
   expired: ReturnType<typeof vi.fn>;
 }
 
-function tab(server: FakeServer, opts: { hint?: boolean; bus?: Bus; withLock?: SessionDeps['withLock'] } = {}): Tab {
+function tab(
+  server: FakeServer,
+  opts: { hint?: boolean; bus?: Bus; withLock?: SessionDeps['withLock']; clearSessionHint?: () => void } = {},
+): Tab {
   const session = new Session({
+    clearSessionHint: opts.clearSessionHint,
     fetch: server.fetch,
     withLock: opts.withLock ?? lock(),
     channel: opts.bus?.channel() ?? null,
@@ -356,12 +360,22 @@ describe('sign-in and sign-out', () => {
     expect(expired).not.toHaveBeenCalled();
   });
 
-  it('logout while the server cannot be reached still signs out here', async () => {
+  it('logout while the server cannot be reached still signs out here, and drops the hint cookie', async () => {
     const server = new FakeServer();
     server.on('/api/v1/accounts/logout', () => Promise.reject(new TypeError('Failed to fetch')));
-    const { session } = await signedIn(server);
+    const clearSessionHint = vi.fn();
+    const { session } = await signedIn(server, { clearSessionHint });
     await session.logout();
     expect(session.current.status).toBe('anonymous');
+    expect(clearSessionHint).toHaveBeenCalledTimes(1); // a reload does not sign back in
+  });
+
+  it('a logout the server confirms leaves the cookies to its answer', async () => {
+    const server = new FakeServer();
+    const clearSessionHint = vi.fn();
+    const { session } = await signedIn(server, { clearSessionHint });
+    await session.logout();
+    expect(clearSessionHint).not.toHaveBeenCalled();
   });
 });
 

@@ -35,6 +35,8 @@ export interface SessionDeps {
   channel: { post(m: Message): void; listen(fn: (m: Message) => void): void } | null;
   /** Whether the server's hint cookie says a session may exist. */
   hasSessionHint: () => boolean;
+  /** Drops the hint cookie (a sign-out the server did not confirm: the next page starts signed out). */
+  clearSessionHint?: () => void;
   now: () => number;
   setTimer: (fn: () => void, ms: number) => unknown;
   clearTimer: (t: unknown) => void;
@@ -121,13 +123,19 @@ export class Session {
     // A token that expired unseen (the timer did not run while the device
     // slept) is renewed first: the server ends the session only for a valid one.
     const token = this.access ? await this.token() : null;
+    let ended = false;
     if (token) {
-      const res = await send(token);
+      let res = await send(token);
       if (res?.status === 401) {
         const fresh = await this.renew(token);
-        if (fresh) await send(fresh);
+        if (fresh) res = await send(fresh);
       }
+      ended = res?.ok ?? false;
     }
+    // Unconfirmed (offline, 5xx): the server still holds the session and the
+    // refresh cookie stays, but the hint goes, so a reload does not sign the
+    // user back in; the next sign-in replaces the cookie.
+    if (!ended) this.deps.clearSessionHint?.();
     this.signedOut(true);
   }
 
@@ -267,6 +275,9 @@ function browserDeps(): SessionDeps {
         },
     channel: broadcast(),
     hasSessionHint: () => typeof document !== 'undefined' && /(?:^|;\s*)cinema_session=/.test(document.cookie),
+    clearSessionHint: () => {
+      if (typeof document !== 'undefined') document.cookie = 'cinema_session=; Path=/; Max-Age=0; SameSite=Strict';
+    },
     now: () => Date.now(),
     setTimer: (fn, ms) => setTimeout(fn, ms),
     clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
