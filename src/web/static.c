@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "cinema/app.h"
 #include "cinema/config.h"
+#include "cinema/log.h"
 #include "cinema/mem.h"
 
 /* Bounds of what start-up reads: a Vite build is a few hundred KiB. */
@@ -65,6 +67,7 @@ struct loader {
 	char *err;
 	size_t errlen;
 	const char *root;
+	char real_root[PATH_MAX]; /* root with its links resolved */
 };
 
 static const struct {
@@ -146,9 +149,23 @@ static bool load_file(struct loader *l, const char *path, const char *name, off_
 	return true;
 }
 
+/* Whether a symbolic link at path points inside the root: links within
+ * the build are followed, a link out of it (to /etc, to $HOME, to "..") is
+ * left out with a warning, so nothing outside WEB_DIR is ever served. */
+static bool link_stays_inside(const struct loader *l, const char *path)
+{
+	char target[PATH_MAX];
+	if (!realpath(path, target))
+		return false; /* dangling: nothing to serve */
+	size_t n = strlen(l->real_root);
+	if (strcmp(l->real_root, "/") == 0)
+		return true;
+	return strncmp(target, l->real_root, n) == 0 && target[n] == '/';
+}
+
 /* Reads the regular files under dir (path on disk) as names under prefix
- * ("" at the top, then "/assets"...). Hidden entries are skipped;
- * symbolic links are followed (the directory is the operator's). */
+ * ("" at the top, then "/assets"...). Hidden entries are skipped; symbolic
+ * links are followed only when they resolve inside the root. */
 static bool walk(struct loader *l, const char *dir, const char *prefix, int depth)
 {
 	DIR *d = opendir(dir);
@@ -168,10 +185,15 @@ static bool walk(struct loader *l, const char *dir, const char *prefix, int dept
 		if (a < 0 || (size_t)a >= sizeof(path) || b < 0 || (size_t)b >= sizeof(name)) {
 			snprintf(l->err, l->errlen, "WEB_DIR: a path under %s is too long", dir);
 			ok = false;
-		} else if (stat(path, &st) != 0) {
+		} else if (lstat(path, &st) != 0) {
 			snprintf(l->err, l->errlen, "WEB_DIR: cannot read %s: %s", path,
 				 strerror(errno));
 			ok = false;
+		} else if (S_ISLNK(st.st_mode) &&
+			   (!link_stays_inside(l, path) || stat(path, &st) != 0)) {
+			LOG_WARN("WEB_DIR: a link leading outside the directory (or nowhere) is "
+				 "left out",
+				 LOG_STR("path", path));
 		} else if (S_ISDIR(st.st_mode)) {
 			if (depth == WEB_MAX_DEPTH) {
 				snprintf(l->err, l->errlen, "WEB_DIR %s is nested too deeply",
@@ -253,6 +275,11 @@ struct web_files *web_files_load(const struct config *cfg, char *err, size_t err
 {
 	struct loader l = {.err = err, .errlen = errlen, .root = cfg->web_dir};
 	struct web_files *w = xcalloc(1, sizeof(*w));
+	if (!realpath(cfg->web_dir, l.real_root)) {
+		snprintf(err, errlen, "WEB_DIR %s cannot be read: %s", cfg->web_dir,
+			 strerror(errno));
+		goto fail;
+	}
 	if (!walk(&l, cfg->web_dir, "", 0))
 		goto fail;
 	qsort(l.raws, l.n, sizeof(*l.raws), raw_cmp);

@@ -254,6 +254,68 @@ START_TEST(refresh_without_a_usable_cookie_is_401_and_clears)
 }
 END_TEST
 
+/* Odd Cookie headers: the first cinema_refresh wins (a browser sends the
+ * one with the longest path first, which is ours, before any a sibling
+ * site could add with Path=/); a bogus first one is a plain 401 that does
+ * not burn the good one; other names that contain ours, quotes, a value too
+ * long for the buffer are refused; spaces around pairs are fine. */
+START_TEST(odd_cookie_headers)
+{
+	start_api(BASE_URL);
+	struct cookies c, next;
+	char a[2048], h1[256];
+	cookie_login(user(), &c, a, sizeof(a));
+
+	/* Duplicates: ours first, then another. */
+	struct e2e_resp r =
+		cookie_refresh(harness_fmt("%s; cinema_refresh=bogus", c.token), NULL, ORIGIN);
+	harness_expect(&r, 200, NULL);
+	assert_session_cookies(&r, &next, false);
+	e2e_resp_free(&r);
+	c = next;
+
+	/* Another first: refused as invalid, and ours is still unused. */
+	r = cookie_refresh(
+		harness_fmt("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; cinema_refresh=%s",
+			    c.token),
+		NULL, ORIGIN);
+	harness_expect_coded(&r, 401, "refresh_token_invalid");
+	e2e_resp_free(&r);
+
+	/* Spaces, tabs and empty pairs around it. */
+	snprintf(h1, sizeof(h1), "Cookie: ;; x=1;  cinema_refresh=%s \t; y=\"2\"", c.token);
+	const char *const spaced[] = {COOKIE_MODE, h1, ORIGIN, NULL};
+	r = harness_request("POST", "/api/v1/accounts/refresh", NULL, NULL, spaced);
+	harness_expect(&r, 200, NULL);
+	assert_session_cookies(&r, &next, false);
+	e2e_resp_free(&r);
+	c = next;
+
+	/* A longer name ending in ours, a quoted value, a space before '=',
+	 * a value longer than the buffer (600) that starts with ours. */
+	char long_value[700];
+	size_t off = 0;
+	while (off + strlen(c.token) < sizeof(long_value))
+		off += (size_t)snprintf(long_value + off, sizeof(long_value) - off, "%s", c.token);
+	char bad[4][800];
+	snprintf(bad[0], sizeof(bad[0]), "Cookie: xcinema_refresh=%s", c.token);
+	snprintf(bad[1], sizeof(bad[1]), "Cookie: cinema_refresh=\"%s\"", c.token);
+	snprintf(bad[2], sizeof(bad[2]), "Cookie: cinema_refresh =%s", c.token);
+	snprintf(bad[3], sizeof(bad[3]), "Cookie: cinema_refresh=%s", long_value);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *const h[] = {COOKIE_MODE, bad[i], ORIGIN, NULL};
+		r = harness_request("POST", "/api/v1/accounts/refresh", NULL, NULL, h);
+		harness_expect_coded(&r, 401, "refresh_token_invalid");
+		e2e_resp_free(&r);
+	}
+
+	/* None of that used the token: it still renews the session. */
+	r = cookie_refresh(c.token, NULL, ORIGIN);
+	harness_expect(&r, 200, NULL);
+	e2e_resp_free(&r);
+}
+END_TEST
+
 START_TEST(another_origin_is_403_and_changes_nothing)
 {
 	start_api(BASE_URL);
@@ -420,6 +482,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, login_refresh_rotation_reuse_and_logout);
 	tcase_add_test(tc, refresh_without_a_usable_cookie_is_401_and_clears);
+	tcase_add_test(tc, odd_cookie_headers);
 	tcase_add_test(tc, another_origin_is_403_and_changes_nothing);
 	tcase_add_test(tc, without_the_header_nothing_changes);
 	tcase_add_test(tc, cookies_are_secure_behind_https);

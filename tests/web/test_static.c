@@ -513,6 +513,53 @@ START_TEST(traversal_reaches_nothing_outside_the_table)
 }
 END_TEST
 
+START_TEST(links_out_of_web_dir_are_left_out)
+{
+	char err[256], path[512], target[512];
+	/* Out: a file beside WEB_DIR, the parent directory, an absolute path,
+	 * nowhere. In: another file of the build. */
+	static const struct {
+		const char *name, *target;
+	} links[] = {
+		{"leak.txt", "../secret.txt"}, {"up", ".."},
+		{"passwd", "/etc/passwd"},     {"dangling.txt", "nowhere.txt"},
+		{"alias.txt", "robots.txt"},   {"assets/again", "."},
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", web_dir, links[i].name);
+		snprintf(target, sizeof(target), "%s", links[i].target);
+		ck_assert_int_eq(symlink(target, path), 0);
+	}
+	/* "assets/again" loops: the depth bound stops the walk with a reason. */
+	struct config c = cfg;
+	ck_assert_ptr_null(web_files_load(&c, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "nested too deeply"), "%s", err);
+	snprintf(path, sizeof(path), "%s/assets/again", web_dir);
+	ck_assert_int_eq(unlink(path), 0);
+
+	struct web_files *w = web_files_load(&c, err, sizeof(err));
+	ck_assert_msg(w != NULL, "load: %s", err);
+	web_files_free(web);
+	web = w;
+	app.web = w;
+	static const char *const out[] = {"/leak.txt", "/up/secret.txt", "/passwd", "/dangling.txt",
+					  "/up/web/index.html"};
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+		struct buf body = BUF_INIT;
+		long status = raw_get(out[i], &body);
+		ck_assert_msg(!strstr(body.data, SECRET) && !strstr(body.data, "root:"),
+			      "%s leaked a file", out[i]);
+		ck_assert_msg(status == 200 && strstr(body.data, INDEX_HTML), "%s: %ld", out[i],
+			      status);
+		buf_free(&body);
+	}
+	struct e2e_resp r = get("GET", "/alias.txt", NULL);
+	ck_assert_int_eq(r.status, 200);
+	assert_body(&r, "User-agent: *\n");
+	e2e_resp_free(&r);
+}
+END_TEST
+
 START_TEST(without_web_files_app_paths_are_404)
 {
 	app.web = NULL;
@@ -604,6 +651,7 @@ int main(void)
 	tcase_add_test(tc, etags_answer_304);
 	tcase_add_test(tc, head_answers_headers_only);
 	tcase_add_test(tc, traversal_reaches_nothing_outside_the_table);
+	tcase_add_test(tc, links_out_of_web_dir_are_left_out);
 	tcase_add_test(tc, without_web_files_app_paths_are_404);
 	tcase_add_test(tc, loading_refuses_a_dir_without_index_html);
 	tcase_add_test(tc, accept_encoding_and_if_none_match_parsing);

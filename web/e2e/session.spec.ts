@@ -58,6 +58,53 @@ test('a reload keeps the session; no token is readable by scripts or kept in sto
   expect(seen.storage).not.toContain(refresh?.value ?? '-');
 });
 
+test('reloads in three tabs at once keep the session', async ({ page, stack, signIn }) => {
+  // Each reload presents the single-use refresh token: the tabs take turns
+  // (Web Locks, the cinema-refresh lock), so none presents a used one.
+  const user = await stack.createUser();
+  await signIn(page, user);
+  const tabs = [page, await page.context().newPage(), await page.context().newPage()];
+  await Promise.all(tabs.slice(1).map((t) => t.goto('/favorites')));
+  for (const t of tabs) await signedIn(t);
+  const logs = tabs.map(apiLog);
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(tabs.map((t) => t.reload()));
+    await Promise.all(tabs.map(signedIn));
+  }
+  const refreshes = logs.flat().filter((l) => l.endsWith(REFRESH));
+  // At least one per round; a tab that hears another's new token while it
+  // waits for the lock uses that one instead of refreshing itself.
+  expect(refreshes.length).toBeGreaterThanOrEqual(3);
+  expect(refreshes.filter((l) => !l.startsWith('200 ')), 'a refused refresh').toEqual([]);
+  // The server still holds the session: a page opened now signs in from the cookie.
+  const fresh = await page.context().newPage();
+  await fresh.goto('/favorites');
+  await expect(fresh.getByRole('heading', { level: 1, name: 'Favorites' })).toBeVisible();
+  await signedIn(fresh);
+});
+
+// Known gap (left for the server): a reload the moment a refresh leaves.
+// The server may rotate the token while the browser is between pages; the
+// refresh is a keepalive request, so its answer still stores the new cookie,
+// but when the next page's own refresh leaves before that answer lands it
+// presents the used token and the server ends the session as a reuse. On an
+// idle machine keepalive wins the race (without it this fails every time);
+// under load it still loses at times. Closing it takes a short grace window
+// on the server for the token it has just rotated.
+test.fixme('a reload while a refresh is on its way keeps the session', async ({ page, stack, signIn }) => {
+  const user = await stack.createUser();
+  await signIn(page, user);
+  const log = apiLog(page);
+  for (let i = 0; i < 4; i++) {
+    const sent = page.waitForRequest((r) => r.url().endsWith(REFRESH));
+    await page.reload({ waitUntil: 'commit' });
+    await sent;
+  }
+  await page.reload();
+  await signedIn(page);
+  expect(log.filter((l) => l.endsWith(REFRESH) && !l.startsWith('200 ')), 'a refused refresh').toEqual([]);
+});
+
 test('signing out in one tab signs out the other, which signs in again and returns', async ({ page, stack, signIn }) => {
   const user = await stack.createUser();
   await signIn(page, user);

@@ -89,8 +89,12 @@ interface Tab {
   expired: ReturnType<typeof vi.fn>;
 }
 
-function tab(server: FakeServer, opts: { hint?: boolean; bus?: Bus; withLock?: SessionDeps['withLock'] } = {}): Tab {
+function tab(
+  server: FakeServer,
+  opts: { hint?: boolean; bus?: Bus; withLock?: SessionDeps['withLock']; clearSessionHint?: () => void } = {},
+): Tab {
   const session = new Session({
+    clearSessionHint: opts.clearSessionHint,
     fetch: server.fetch,
     withLock: opts.withLock ?? lock(),
     channel: opts.bus?.channel() ?? null,
@@ -147,6 +151,8 @@ describe('boot', () => {
     expect(refresh?.init?.credentials).toBe('same-origin');
     expect(headers(refresh?.init)['x-cinema-session']).toBe('cookie');
     expect(refresh?.init?.body).toBe('{}');
+    // A reload during the refresh must not cancel it (the rotated cookie would be lost).
+    expect(refresh?.init?.keepalive).toBe(true);
     const me = server.calls[1];
     expect(me?.path).toBe('/api/v1/accounts/me');
     expect(headers(me?.init).authorization).toBe('Bearer t1');
@@ -319,6 +325,7 @@ describe('sign-in and sign-out', () => {
     const logout = server.calls.find((c) => c.path === '/api/v1/accounts/logout');
     expect(headers(logout?.init).authorization).toBe(`Bearer ${token}`);
     expect(headers(logout?.init)['x-cinema-session']).toBe('cookie');
+    expect(logout?.init?.keepalive).toBe(true);
     expect(a.session.current.status).toBe('anonymous');
     expect(a.expired).not.toHaveBeenCalled(); // the user chose to leave: no "session expired"
     await vi.advanceTimersByTimeAsync(0);
@@ -353,12 +360,22 @@ describe('sign-in and sign-out', () => {
     expect(expired).not.toHaveBeenCalled();
   });
 
-  it('logout while the server cannot be reached still signs out here', async () => {
+  it('logout while the server cannot be reached still signs out here, and drops the hint cookie', async () => {
     const server = new FakeServer();
     server.on('/api/v1/accounts/logout', () => Promise.reject(new TypeError('Failed to fetch')));
-    const { session } = await signedIn(server);
+    const clearSessionHint = vi.fn();
+    const { session } = await signedIn(server, { clearSessionHint });
     await session.logout();
     expect(session.current.status).toBe('anonymous');
+    expect(clearSessionHint).toHaveBeenCalledTimes(1); // a reload does not sign back in
+  });
+
+  it('a logout the server confirms leaves the cookies to its answer', async () => {
+    const server = new FakeServer();
+    const clearSessionHint = vi.fn();
+    const { session } = await signedIn(server, { clearSessionHint });
+    await session.logout();
+    expect(clearSessionHint).not.toHaveBeenCalled();
   });
 });
 

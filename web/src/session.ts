@@ -35,6 +35,8 @@ export interface SessionDeps {
   channel: { post(m: Message): void; listen(fn: (m: Message) => void): void } | null;
   /** Whether the server's hint cookie says a session may exist. */
   hasSessionHint: () => boolean;
+  /** Drops the hint cookie (a sign-out the server did not confirm: the next page starts signed out). */
+  clearSessionHint?: () => void;
   now: () => number;
   setTimer: (fn: () => void, ms: number) => unknown;
   clearTimer: (t: unknown) => void;
@@ -115,18 +117,25 @@ export class Session {
           headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, ...MODE },
           body: '{}',
           credentials: 'same-origin',
+          keepalive: true, // closing the tab right after "Sign out" still ends the session
         })
         .catch(() => null);
     // A token that expired unseen (the timer did not run while the device
     // slept) is renewed first: the server ends the session only for a valid one.
     const token = this.access ? await this.token() : null;
+    let ended = false;
     if (token) {
-      const res = await send(token);
+      let res = await send(token);
       if (res?.status === 401) {
         const fresh = await this.renew(token);
-        if (fresh) await send(fresh);
+        if (fresh) res = await send(fresh);
       }
+      ended = res?.ok ?? false;
     }
+    // Unconfirmed (offline, 5xx): the server still holds the session and the
+    // refresh cookie stays, but the hint goes, so a reload does not sign the
+    // user back in; the next sign-in replaces the cookie.
+    if (!ended) this.deps.clearSessionHint?.();
     this.signedOut(true);
   }
 
@@ -152,11 +161,17 @@ export class Session {
       if (a && a.token !== used && a.expiresAt - this.deps.now() > 5_000) return a.token;
       let res: Response;
       try {
+        // keepalive: a reload or a click away while this is in flight must not
+        // cancel it. The server may already have rotated the refresh token;
+        // the browser then still stores the new cookie from the answer, where a
+        // cancelled request would leave the old one, and the next page's
+        // refresh would present a used token (reuse: the server ends the session).
         res = await this.deps.fetch(`${ACCOUNTS}/refresh`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', ...MODE },
           body: '{}',
           credentials: 'same-origin',
+          keepalive: true,
         });
       } catch {
         // Offline: keep what we have; the next call tries again.
@@ -260,6 +275,9 @@ function browserDeps(): SessionDeps {
         },
     channel: broadcast(),
     hasSessionHint: () => typeof document !== 'undefined' && /(?:^|;\s*)cinema_session=/.test(document.cookie),
+    clearSessionHint: () => {
+      if (typeof document !== 'undefined') document.cookie = 'cinema_session=; Path=/; Max-Age=0; SameSite=Strict';
+    },
     now: () => Date.now(),
     setTimer: (fn, ms) => setTimeout(fn, ms),
     clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),

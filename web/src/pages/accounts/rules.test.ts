@@ -7,10 +7,20 @@ describe('safeNext', () => {
     expect(safeNext('/favorites')).toBe('/favorites');
   });
   it('refuses other sites and odd shapes', () => {
-    for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', 'movies', '', '/\t/evil.example', '/accounts/login?next=/x']) {
+    for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', 'movies', '', '/\t/evil.example', '\t/evil.example', ' /evil.example', '/accounts/login?next=/x']) {
       expect(safeNext(bad)).toBe('/movies');
     }
     expect(safeNext(null)).toBe('/movies');
+  });
+  it('refuses paths whose dot segments resolve to another site', () => {
+    for (const bad of ['/.//evil.example', '/./\\evil.example', '/x/..//evil.example/y', '/%2e//evil.example', '/x/%2E%2E//evil.example', '/%2e%2e//evil.example', '/./accounts/login']) {
+      expect(safeNext(bad)).toBe('/movies');
+    }
+  });
+  it('keeps encoded slashes as a path of this site', () => {
+    expect(safeNext('/%2F%2Fevil.example')).toBe('/%2F%2Fevil.example');
+    expect(safeNext('/%5Cevil.example')).toBe('/%5Cevil.example');
+    expect(safeNext('/movies/../favorites?x=1')).toBe('/favorites?x=1');
   });
 });
 

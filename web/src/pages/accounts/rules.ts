@@ -39,7 +39,11 @@ export function safeNext(next: string | null | undefined, fallback = '/movies'):
     const base = 'https://cinema.invalid';
     const u = new URL(next, base);
     if (u.origin !== base) return fallback;
-    return u.pathname + u.search + u.hash;
+    // Dot segments are resolved here: "/.//evil" or "/x/%2e%2e//evil" become "//evil", which a
+    // link would take to another site.
+    const path = u.pathname + u.search + u.hash;
+    if (path.startsWith('//') || path.startsWith('/accounts/login')) return fallback;
+    return path;
   } catch {
     return fallback;
   }
