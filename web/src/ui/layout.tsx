@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { navigate, useLocation } from '../router';
 import { session } from '../session';
 import { useSession } from './hooks';
@@ -48,7 +48,9 @@ function AccountMenu() {
   const button = useRef<HTMLButtonElement>(null);
   const loc = useLocation();
   useEffect(() => setOpen(false), [loc.href]);
-  useEffect(() => {
+  // A layout effect: listening from the render that opens the menu, not a
+  // frame later (an Escape pressed at once was lost).
+  useLayoutEffect(() => {
     if (!open) return;
     // Escape closes the menu and gives the focus back to its button; a click
     // or the focus (Tab) going elsewhere closes it too.
