@@ -6,7 +6,7 @@ import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { Field, FormError, Notice, fieldError } from '../../ui/common';
 import { useTitle } from '../../ui/hooks';
-import { AccountPage, PasswordRules, focusFirstInvalid } from './shared';
+import { AccountPage, NewPasswordFields, focusFirstInvalid } from './shared';
 
 export default function ChangePassword() {
   const [oldPassword, setOld] = useState('');
@@ -65,29 +65,17 @@ export default function ChangePassword() {
           error={wrong && error instanceof ApiError ? error.message : fieldError(error, 'old_password')}
           onInput={(e) => setOld(e.currentTarget.value)}
         />
-        <Field
+        <NewPasswordFields
           label="New password"
-          type="password"
+          confirmLabel="Confirm new password"
           name="new_password"
-          autoComplete="new-password"
-          required
-          value={password}
+          password={password}
+          setPassword={setPassword}
           error={fieldError(error, 'new_password')}
-          hint={<PasswordRules value={password} />}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
-        <Field
-          label="Confirm new password"
-          type="password"
-          name="confirm"
-          autoComplete="new-password"
-          required
-          value={confirm}
-          error={confirmError || undefined}
-          onInput={(e) => {
-            setConfirm(e.currentTarget.value);
-            if (confirmError && e.currentTarget.value === password) setConfirmError('');
-          }}
+          confirm={confirm}
+          setConfirm={setConfirm}
+          confirmError={confirmError}
+          setConfirmError={setConfirmError}
         />
         <div class="row">
           <button type="submit" class="btn btn-primary" disabled={busy}>

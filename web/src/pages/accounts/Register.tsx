@@ -5,7 +5,7 @@ import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { Field, FormError, fieldError } from '../../ui/common';
 import { useTitle } from '../../ui/hooks';
-import { AccountPage, PasswordRules, ResendActivation, focusFirstInvalid, rememberEmail } from './shared';
+import { AccountPage, NewPasswordFields, ResendActivation, focusFirstInvalid, rememberEmail } from './shared';
 
 export default function Register() {
   const [email, setEmail] = useState(rememberEmail());
@@ -74,29 +74,17 @@ export default function Register() {
           error={emailError}
           onInput={(e) => setEmail(e.currentTarget.value)}
         />
-        <Field
+        <NewPasswordFields
           label="Password"
-          type="password"
+          confirmLabel="Confirm password"
           name="password"
-          autoComplete="new-password"
-          required
-          value={password}
+          password={password}
+          setPassword={setPassword}
           error={passwordError}
-          hint={<PasswordRules value={password} />}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
-        <Field
-          label="Confirm password"
-          type="password"
-          name="confirm"
-          autoComplete="new-password"
-          required
-          value={confirm}
-          error={confirmError || undefined}
-          onInput={(e) => {
-            setConfirm(e.currentTarget.value);
-            if (confirmError && e.currentTarget.value === password) setConfirmError('');
-          }}
+          confirm={confirm}
+          setConfirm={setConfirm}
+          confirmError={confirmError}
+          setConfirmError={setConfirmError}
         />
         <div class="row">
           <button type="submit" class="btn btn-primary" disabled={busy}>

@@ -122,3 +122,49 @@ export function EmailForm({ button, send }: { button: string; send: (email: stri
     </form>
   );
 }
+
+/**
+ * A new password with its rules ticked as you type, and its confirmation;
+ * the confirmation's error clears once the two agree.
+ */
+export function NewPasswordFields(p: {
+  label: string;
+  confirmLabel: string;
+  name: string;
+  password: string;
+  setPassword: (v: string) => void;
+  error: string | undefined;
+  confirm: string;
+  setConfirm: (v: string) => void;
+  confirmError: string;
+  setConfirmError: (v: string) => void;
+}) {
+  return (
+    <>
+      <Field
+        label={p.label}
+        type="password"
+        name={p.name}
+        autoComplete="new-password"
+        required
+        value={p.password}
+        error={p.error}
+        hint={<PasswordRules value={p.password} />}
+        onInput={(e) => p.setPassword(e.currentTarget.value)}
+      />
+      <Field
+        label={p.confirmLabel}
+        type="password"
+        name="confirm"
+        autoComplete="new-password"
+        required
+        value={p.confirm}
+        error={p.confirmError || undefined}
+        onInput={(e) => {
+          p.setConfirm(e.currentTarget.value);
+          if (p.confirmError && e.currentTarget.value === p.password) p.setConfirmError('');
+        }}
+      />
+    </>
+  );
+}
