@@ -59,6 +59,13 @@ enum err {
 	ERR_WEBHOOK_SIGNATURE_INVALID,	  /* 400 */
 	ERR_WEBHOOK_TIMESTAMP_STALE,	  /* 400: more than 5 minutes off */
 	ERR_WEBHOOK_MISMATCH,		  /* 400: unknown order, wrong amount or currency */
+	/* media (docs/MEDIA.md) */
+	ERR_UPLOAD_INCOMPLETE, /* 409: the object or a part is not in S3 yet */
+	ERR_UPLOAD_EXPIRED,    /* 409: the upload's URLs have expired */
+	ERR_FEATURE_PURCHASED, /* 409: an owned movie's feature can only be replaced */
+	ERR_MEDIA_MISMATCH,    /* 422: the object is not what was declared */
+	ERR_NOT_PURCHASED,     /* 403: play/progress without owning the movie */
+	ERR_FEATURE_NOT_FOUND, /* 404: the movie has no feature yet */
 	/* 500, 502, 503 */
 	ERR_INTERNAL,
 	ERR_STORAGE_UNAVAILABLE,

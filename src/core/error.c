@@ -90,6 +90,20 @@ static const struct err_info err_table[ERR__COUNT] = {
 					 "The webhook timestamp is more than five minutes off."},
 	[ERR_WEBHOOK_MISMATCH] = {400, "webhook_mismatch",
 				  "The event does not match a pending order."},
+	[ERR_UPLOAD_INCOMPLETE] = {409, "upload_incomplete",
+				   "The upload is not complete in storage: upload the missing "
+				   "parts and try again."},
+	[ERR_UPLOAD_EXPIRED] = {409, "upload_expired", "This upload has expired; start a new one."},
+	[ERR_FEATURE_PURCHASED] = {409, "feature_purchased",
+				   "Somebody owns this movie, so its feature can only be replaced, "
+				   "not removed."},
+	[ERR_MEDIA_MISMATCH] = {422, "media_mismatch",
+				"The uploaded file is not what was declared (its size, type or "
+				"first bytes)."},
+	[ERR_NOT_PURCHASED] = {403, "not_purchased",
+			       "You do not own this movie: buy it to watch it."},
+	[ERR_FEATURE_NOT_FOUND] = {404, "feature_not_found",
+				   "This movie has no feature to watch yet."},
 	[ERR_INTERNAL] = {500, "internal_error", "An internal error occurred."},
 	[ERR_STORAGE_UNAVAILABLE] = {503, "storage_unavailable",
 				     "File storage is unavailable; try again later."},

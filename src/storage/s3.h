@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "cinema/buf.h"
 #include "cinema/error.h"
 
 struct s3_options {
@@ -67,5 +68,63 @@ enum err s3_ensure_bucket(struct s3_client *c, char *err, size_t errlen);
  * -Signature; UNSIGNED-PAYLOAD). No I/O: the object need not exist. NULL for
  * a bad key or expires_s out of range. */
 char *s3_presign_get(struct s3_client *c, const char *key, int expires_s, time_t now);
+
+/* --- media (issue 14, docs/MEDIA.md) --- */
+
+/* A presigned request for a browser or any HTTP client. */
+struct s3_presign_req {
+	const char *method;	  /* "GET" or "PUT" */
+	const char *key;	  /* as for every call */
+	int expires_s;		  /* 1 to 604800 */
+	time_t now;		  /* signing time */
+	long long content_length; /* >= 0: "content-length" is signed; < 0: not */
+	const char *content_type; /* non-NULL: "content-type" is signed */
+	int part_number;	  /* > 0 (with upload_id): an UploadPart URL */
+	const char *upload_id;	  /* S3's UploadId for part_number */
+};
+
+/* Returns the presigned URL of r (owned), for the public endpoint, signing
+ * host and the headers r asks for (the client must send exactly those), with
+ * partNumber/uploadId in the query when r->part_number > 0. No I/O. NULL for
+ * a bad key, method, expiry or header value. */
+char *s3_presign(struct s3_client *c, const struct s3_presign_req *r);
+
+struct s3_object_info {
+	long long size;
+	char content_type[128]; /* "" when S3 sent none */
+	char etag[130];		/* as S3 sent it, quotes included */
+};
+
+/* HEAD key. ERR_OK with *out filled; ERR_NOT_FOUND when S3 answers 404;
+ * otherwise as s3_put_object. */
+enum err s3_head_object(struct s3_client *c, const char *key, struct s3_object_info *out, char *err,
+			size_t errlen);
+
+/* GET bytes first..last (inclusive) of key into out (appended; at most
+ * last - first + 1 bytes kept). ERR_OK on 206 (or 200 for an object shorter
+ * than asked); ERR_NOT_FOUND on 404; otherwise as s3_put_object. */
+enum err s3_get_range(struct s3_client *c, const char *key, long long first, long long last,
+		      struct buf *out, char *err, size_t errlen);
+
+/* CreateMultipartUpload for key with content_type. ERR_OK with *upload_id
+ * (owned); errors as s3_put_object. */
+enum err s3_create_multipart(struct s3_client *c, const char *key, const char *content_type,
+			     char **upload_id, char *err, size_t errlen);
+
+struct s3_part {
+	int number;	  /* 1 to 10000, ascending in the list */
+	const char *etag; /* as the client got it (quotes optional) */
+};
+
+/* CompleteMultipartUpload with parts. ERR_OK on success; ERR_CONFLICT when
+ * S3 refuses the parts or the upload (InvalidPart, InvalidPartOrder,
+ * NoSuchUpload, EntityTooSmall; err names S3's code); otherwise as
+ * s3_put_object. S3 may answer 200 with an error in the body: handled. */
+enum err s3_complete_multipart(struct s3_client *c, const char *key, const char *upload_id,
+			       const struct s3_part *parts, size_t n, char *err, size_t errlen);
+
+/* AbortMultipartUpload; an unknown upload (NoSuchUpload, 404) is no error. */
+enum err s3_abort_multipart(struct s3_client *c, const char *key, const char *upload_id, char *err,
+			    size_t errlen);
 
 #endif

@@ -1691,6 +1691,224 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/movies/{id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The media files linked to a movie (moderators)
+         * @description The poster, trailer and feature linked to the movie, with their
+         *     metadata, in the order poster, trailer, feature; a kind without a
+         *     file is absent. See docs/MEDIA.md.
+         */
+        get: operations["listMovieMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/movies/{id}/media/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink a media file (moderators)
+         * @description Unlinks the movie's file of this kind; its S3 object is deleted by
+         *     the scheduler. The feature of a movie that somebody owns cannot be
+         *     removed, only replaced (409 `feature_purchased`).
+         */
+        delete: operations["deleteMovieMedia"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/movies/{id}/media/{kind}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start uploading a media file straight to S3 (moderators)
+         * @description Answers the presigned URL(s) the client PUTs the file to, straight
+         *     to S3. Up to `MEDIA_PART_BYTES` (8 MiB) one `PUT` of the whole
+         *     file (`multipart: false`, one part, with the `Content-Type` header
+         *     to send); above, an S3 multipart upload with one presigned `PUT`
+         *     per part (at most 1,000 parts; the part size grows in whole MiB).
+         *     Each URL signs the part's `Content-Length`: S3 refuses a body of
+         *     another size. The client keeps each part's `ETag` response header
+         *     and then calls `completeMediaUpload`. Types and sizes per kind:
+         *     poster `image/jpeg`, `image/png`, `image/webp` up to
+         *     `MEDIA_POSTER_MAX_BYTES` (10 MiB); trailer and feature `video/mp4`,
+         *     `video/webm` up to `MEDIA_TRAILER_MAX_BYTES` (2 GiB) and
+         *     `MEDIA_FEATURE_MAX_BYTES` (100 GiB). See docs/MEDIA.md.
+         */
+        post: operations["createMediaUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/movies/{id}/media/{kind}/uploads/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel an upload (moderators)
+         * @description Drops the upload; whatever reached S3 (the object, the parts of a
+         *     multipart upload) is deleted by the scheduler.
+         */
+        delete: operations["cancelMediaUpload"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/movies/{id}/media/{kind}/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an upload and link the file (moderators)
+         * @description Completes the multipart upload (with the client's part list), then
+         *     checks the object in S3: a `HEAD` (size and `Content-Type` as
+         *     declared) and a ranged `GET` of its first 64 bytes (the magic bytes
+         *     of the declared type). Then links it to the movie, replacing the
+         *     file of that kind (whose object is deleted by the scheduler), and
+         *     answers the linked file. 409 `upload_incomplete` keeps the upload
+         *     (PUT the missing parts and try again); 422 `media_mismatch` deletes
+         *     the object and drops the upload.
+         */
+        post: operations["completeMediaUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/{movie_id}/{kind}/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A poster or trailer (redirects to S3)
+         * @description The `poster_url` and `trailer_url` of catalog answers. Answers 302
+         *     to a presigned GET URL of the S3 object, signed at the start of the
+         *     current hour and valid 24 hours, cacheable for an hour; no I/O
+         *     (the object may have been replaced meanwhile: S3 then answers 404).
+         *     Only `poster` and `trailer`: the feature is reached through
+         *     `playMovie`.
+         */
+        get: operations["getPublicMedia"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/movies/{id}/play": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A short-lived URL of the feature, for a buyer or a moderator
+         * @description A presigned GET URL of the feature, valid `PLAY_URL_TTL_S` (2
+         *     hours); S3 answers range requests on it (206), so players seek.
+         *     Ask again when it expires. Also where the caller stopped. The
+         *     caller must own the movie (a paid order, not refunded) or be a
+         *     moderator: otherwise 403 `not_purchased`.
+         */
+        get: operations["playMovie"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/movies/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Record where the caller is in the feature
+         * @description One idempotent upsert of the caller's position; the player sends
+         *     it every 15 seconds while playing, on pause, at the end and when
+         *     the page is hidden. `position_s` past `duration_s` is taken as
+         *     `duration_s`; past 95 % of it the film counts as finished. Same
+         *     access as `playMovie`.
+         */
+        put: operations["putWatchProgress"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/continue-watching": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Films the caller started and did not finish, newest first
+         * @description Films with a recorded position above 0 and below 95 % of their
+         *     length that the caller still may watch (owned, or any for a
+         *     moderator), the most recently watched first.
+         */
+        get: operations["listContinueWatching"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/{app_path}": {
         parameters: {
             query?: never;
@@ -2087,6 +2305,8 @@ export interface components {
             is_favorite: boolean;
             /** @description Whether the caller owns the movie (a paid order, not refunded); see `listPurchases`. */
             is_purchased: boolean;
+            /** @description Where the caller stopped in the feature; null when never watched. */
+            progress: components["schemas"]["WatchProgress"] | null;
         };
         /** @description A movie in a list. */
         MovieSummary: {
@@ -2124,6 +2344,13 @@ export interface components {
              *     + ratings × (average − 5) / 2 + comments + 5 × purchases.
              */
             popularity: number;
+            /**
+             * @description The poster: a relative path that redirects to the image (`getPublicMedia`); null when there is none.
+             * @example /api/v1/media/12/poster/0f5c3a9d2b7e4f1a8c6d0e9b3a2f1c4d
+             */
+            poster_url: string | null;
+            /** @description The trailer: a relative path that redirects to the video (`getPublicMedia`); null when there is none. */
+            trailer_url: string | null;
         };
         /** @description A movie with everything about it. */
         MovieDetail: {
@@ -2170,6 +2397,15 @@ export interface components {
              * @description When the movie was last written with `createMovie` or `updateMovie` (engagement does not count).
              */
             updated_at: string;
+            /**
+             * @description The poster: a relative path that redirects to the image (`getPublicMedia`); null when there is none.
+             * @example /api/v1/media/12/poster/0f5c3a9d2b7e4f1a8c6d0e9b3a2f1c4d
+             */
+            poster_url: string | null;
+            /** @description The trailer: a relative path that redirects to the video (`getPublicMedia`); null when there is none. */
+            trailer_url: string | null;
+            /** @description Whether the feature can be watched (by its owners, see `playMovie`). */
+            has_feature: boolean;
             /** @description The caller's own reaction, rating and flags; null for an anonymous caller. */
             me: components["schemas"]["MovieMe"] | null;
         };
@@ -2503,6 +2739,136 @@ export interface components {
              */
             prev_page: string | null;
             /** @description Relative URL of the next page, keeping the other query parameters; null on the last page. */
+            next_page: string | null;
+        };
+        /** @enum {string} */
+        MediaKindName: "poster" | "trailer" | "feature";
+        /** @description A file linked to a movie. */
+        Media: {
+            kind: components["schemas"]["MediaKindName"];
+            /** @enum {string} */
+            content_type: "image/jpeg" | "image/png" | "image/webp" | "video/mp4" | "video/webm";
+            /** Format: int64 */
+            size_bytes: number;
+            /** @description Seconds, for videos when known (as declared at upload). */
+            duration_s: number | null;
+            /** Format: date-time */
+            uploaded_at: string;
+            /** @description The moderator who uploaded it; null once that account is gone. */
+            uploaded_by: {
+                /** Format: int64 */
+                id: number;
+                email: string;
+            } | null;
+            /** @description For a poster or trailer, its public path (as `poster_url`); null for the feature (see `playMovie`). */
+            url: string | null;
+        };
+        MediaList: {
+            items: components["schemas"]["Media"][];
+        };
+        MediaUploadRequest: {
+            /**
+             * @description poster: image/jpeg, image/png or image/webp; trailer and feature: video/mp4 or video/webm.
+             * @example video/webm
+             */
+            content_type: string;
+            /**
+             * Format: int64
+             * @description The file's exact size; at most the kind's maximum.
+             */
+            size_bytes: number;
+            /** @description For a video, its length in seconds if the client knows it. */
+            duration_s?: number;
+        };
+        MediaUploadPart: {
+            number: number;
+            /**
+             * Format: int64
+             * @description The exact number of bytes to PUT (signed as `Content-Length`).
+             */
+            size: number;
+            /**
+             * Format: uri
+             * @description The presigned PUT URL, straight to S3.
+             */
+            url: string;
+            /** @description Headers to send with the PUT, exactly (`Content-Type` for a single PUT; none for a part). */
+            headers: {
+                [key: string]: string;
+            };
+        };
+        MediaUpload: {
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["MediaKindName"];
+            content_type: string;
+            /** Format: int64 */
+            size_bytes: number;
+            /** @description Whether this is an S3 multipart upload (then `completeMediaUpload` needs every part's ETag). */
+            multipart: boolean;
+            /**
+             * Format: int64
+             * @description The size of every part but the last.
+             */
+            part_size: number;
+            parts: components["schemas"]["MediaUploadPart"][];
+            /**
+             * Format: date-time
+             * @description When the URLs stop working; the upload is cleaned up some time after.
+             */
+            expires_at: string;
+        };
+        MediaUploadComplete: {
+            /** @description Every part of a multipart upload, once, with the ETag S3 answered to its PUT; absent or empty for a single PUT. */
+            parts?: {
+                number: number;
+                etag: string;
+            }[];
+        };
+        Playback: {
+            /**
+             * Format: uri
+             * @description A presigned GET URL of the feature in S3 (range requests answer 206).
+             */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
+            content_type: string;
+            /** Format: int64 */
+            size_bytes: number;
+            duration_s: number | null;
+            /** @description Where the caller stopped last time; null when never watched. */
+            position_s: number | null;
+            /** @description Whether the caller watched past 95 % last time (players then start from the beginning). */
+            finished: boolean;
+        };
+        WatchProgressUpdate: {
+            position_s: number;
+            duration_s: number;
+        };
+        WatchProgress: {
+            position_s: number;
+            duration_s: number;
+            finished: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ContinueWatching: {
+            movie: components["schemas"]["MovieSummary"];
+            position_s: number;
+            duration_s: number;
+            /** @description position_s / duration_s. */
+            progress: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ContinueWatchingPage: {
+            items: components["schemas"]["ContinueWatching"][];
+            page: number;
+            per_page: number;
+            total_items: number;
+            total_pages: number;
+            prev_page: string | null;
             next_page: string | null;
         };
     };
@@ -2876,6 +3242,105 @@ export interface components {
                 "application/json": components["schemas"]["ValidationError"];
             };
         };
+        /** @description `not_found`: no movie has this id, the kind is not one of poster, trailer, feature, or (cancel, complete, delete) there is no such upload or file. */
+        MediaNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": "The resource was not found.",
+                 *       "code": "not_found"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `upload_incomplete`: the object, or a part of a multipart upload,
+         *     is not in S3 (or S3 refused the part list): PUT it and try again;
+         *     `upload_expired`: the upload's URLs have expired: start again;
+         *     `feature_purchased`: somebody owns this movie, so its feature can
+         *     only be replaced, not removed.
+         */
+        MediaConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `validation_failed`: the part list is malformed (a part number
+         *     twice, out of range, a missing ETag); `media_mismatch`: the object
+         *     in S3 is not what was declared (its size, its `Content-Type` or its
+         *     first bytes): it was deleted and the upload dropped.
+         */
+        MediaRejected: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ValidationError"] | components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description `storage_unavailable`: S3 could not be reached or failed; or as
+         *     `ServiceUnavailable` (`database_unavailable`, `database_busy`,
+         *     `overloaded`, `shutting_down`).
+         */
+        StorageUnavailable: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": "File storage is unavailable; try again later.",
+                 *       "code": "storage_unavailable"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `not_purchased`: the caller does not own this movie (never bought, or refunded) and is not a moderator. */
+        NotPurchased: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": "You do not own this movie: buy it to watch it.",
+                 *       "code": "not_purchased"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `not_found`: no movie has this id; `feature_not_found`: the movie has no feature to watch yet. */
+        FeatureNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "detail": "This movie has no feature to watch yet.",
+                 *       "code": "feature_not_found"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /**
@@ -2962,6 +3427,10 @@ export interface components {
          *     words, else `-popularity`.
          */
         MovieSort: "name" | "-name" | "year" | "-year" | "price" | "-price" | "imdb" | "-imdb" | "votes" | "-votes" | "popularity" | "-popularity" | "rating" | "-rating" | "created_at" | "-created_at";
+        /** @description Which file of the movie. */
+        MediaKind: "poster" | "trailer" | "feature";
+        /** @description The `id` of a `MediaUpload`. */
+        UploadId: string;
     };
     requestBodies: never;
     headers: {
@@ -6338,6 +6807,291 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ModeratorRequired"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["QueryInvalid"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMovieMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
+                id: components["parameters"]["MovieId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The linked files. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ModeratorRequired"];
+            404: components["responses"]["MovieNotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteMovieMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
+                id: components["parameters"]["MovieId"];
+                /** @description Which file of the movie. */
+                kind: components["parameters"]["MediaKind"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ModeratorRequired"];
+            404: components["responses"]["MediaNotFound"];
+            409: components["responses"]["MediaConflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createMediaUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
+                id: components["parameters"]["MovieId"];
+                /** @description Which file of the movie. */
+                kind: components["parameters"]["MediaKind"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediaUploadRequest"];
+            };
+        };
+        responses: {
+            /** @description The upload, with its presigned URLs. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaUpload"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ModeratorRequired"];
+            404: components["responses"]["MediaNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            503: components["responses"]["StorageUnavailable"];
+        };
+    };
+    cancelMediaUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
+                id: components["parameters"]["MovieId"];
+                /** @description Which file of the movie. */
+                kind: components["parameters"]["MediaKind"];
+                /** @description The `id` of a `MediaUpload`. */
+                upload_id: components["parameters"]["UploadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ModeratorRequired"];
+            404: components["responses"]["MediaNotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    completeMediaUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
+                id: components["parameters"]["MovieId"];
+                /** @description Which file of the movie. */
+                kind: components["parameters"]["MediaKind"];
+                /** @description The `id` of a `MediaUpload`. */
+                upload_id: components["parameters"]["UploadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["MediaUploadComplete"];
+            };
+        };
+        responses: {
+            /** @description The linked file. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ModeratorRequired"];
+            404: components["responses"]["MediaNotFound"];
+            409: components["responses"]["MediaConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["MediaRejected"];
+            503: components["responses"]["StorageUnavailable"];
+        };
+    };
+    getPublicMedia: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                movie_id: number;
+                kind: "poster" | "trailer";
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the object in S3. */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description A presigned GET URL of the object. */
+                    Location?: string;
+                    /** @description `public, max-age=3600`. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["MediaNotFound"];
+        };
+    };
+    playMovie: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
+                id: components["parameters"]["MovieId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where to play the feature from. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Playback"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotPurchased"];
+            404: components["responses"]["FeatureNotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putWatchProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
+                id: components["parameters"]["MovieId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WatchProgressUpdate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotPurchased"];
+            404: components["responses"]["MovieNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listContinueWatching: {
+        parameters: {
+            query?: {
+                /** @description The page number, from 1 (default 1). Out of range or not a whole number answers 422. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of unfinished films. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContinueWatchingPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             422: components["responses"]["QueryInvalid"];
             503: components["responses"]["ServiceUnavailable"];
         };
