@@ -77,9 +77,10 @@ struct s3_presign_req {
 	const char *key;	  /* as for every call */
 	int expires_s;		  /* 1 to 604800 */
 	time_t now;		  /* signing time */
-	long long content_length; /* >= 0: "content-length" is signed; < 0: not */
+	long long content_length; /* PUT: >= 0: "content-length" is signed; < 0: not.
+				     Ignored for GET (no body: a zeroed struct works) */
 	const char *content_type; /* non-NULL: "content-type" is signed */
-	int part_number;	  /* > 0 (with upload_id): an UploadPart URL */
+	int part_number;	  /* > 0 (with upload_id): an UploadPart URL (PUT only) */
 	const char *upload_id;	  /* S3's UploadId for part_number */
 };
 
