@@ -1,6 +1,8 @@
 /* A small S3 client for one bucket of an S3-compatible store (AWS S3, MinIO,
- * the local test server of scripts/lib/services.sh): put and delete objects
- * with libcurl's AWS SigV4 signing, and presigned GET URLs signed here.
+ * the local test server of scripts/lib/services.sh): put, delete, HEAD and
+ * ranged GET of objects and multipart create / complete / abort, signed by
+ * libcurl's AWS SigV4 (Authorization header); and presigned URLs, signed
+ * here (sigv4.h), for GET and for browser PUTs of whole objects or parts.
  *
  * Thread safety: a client is immutable after s3_client_new; any number of
  * threads may use one at once (each call uses its own curl handle). The
