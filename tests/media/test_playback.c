@@ -472,6 +472,23 @@ START_TEST(progress_and_continue)
 				"{\"position_s\":1e999,\"duration_s\":10}", NULL);
 	ck_assert_msg(r.status == 400 || r.status == 422, "1e999: %ld", r.status);
 	e2e_resp_free(&r);
+	/* A body past the route's limit: 413; another content type: 415. */
+	char big[2048];
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "{\"position_s\":1,\"duration_s\":10}", 32);
+	r = harness_request("PUT", harness_fmt("/api/v1/movies/%lld/progress", c.m[0]), ANN, big,
+			    NULL);
+	harness_expect_coded(&r, 413, NULL);
+	e2e_resp_free(&r);
+	static const char *const text_ct[] = {"Content-Type: text/plain", NULL};
+	static const char *const body1 = "{\"position_s\":1,\"duration_s\":10}";
+	r = harness_raw("PUT", harness_fmt("/api/v1/movies/%lld/progress", c.m[0]),
+			(const char *const[]){harness_fmt("Authorization: Bearer %s", ANN),
+					      text_ct[0], NULL},
+			body1, strlen(body1));
+	harness_expect_coded(&r, 415, NULL);
+	e2e_resp_free(&r);
 	ck_assert_str_eq(stored(ann, c.m[0]), "none");
 
 	/* Who may: a non-buyer is refused and nothing is written; an unknown
