@@ -21,14 +21,22 @@
  * Cleanup: the checked teardown stops every process, the fake, drops the
  * database and flushes Redis; S3 objects have keys no other run shares.
  * No assertion depends on timing. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cinema/buf.h"
 #include "cinema/log.h"
@@ -74,9 +82,10 @@ static void teardown(void)
 	s3 = NULL;
 }
 
-/* The Stripe fake, the API (with PLAY_URL_TTL_S=PLAY_TTL_S) and the S3
+/* The Stripe fake, the API (with PLAY_URL_TTL_S=PLAY_TTL_S; reaching S3
+ * at s3_endpoint when not NULL, signing URLs for S3_ENDPOINT) and the S3
  * client of the test; then the three accounts, signed in. */
-static void boot(void)
+static void boot_with(const char *s3_endpoint)
 {
 	fake = stripe_fake_start(SECRET_KEY, WEBHOOK_SECRET);
 	ck_assert_msg(fake != NULL, "the Stripe fake did not start");
@@ -88,6 +97,10 @@ static void boot(void)
 	/* Media rows are inserted in SQL here, past the API that drops the
 	 * cached lists: read the lists from the database. */
 	harness_env_set(&w.srv_env, "CATALOG_CACHE_TTL_MS=0");
+	if (s3_endpoint) {
+		harness_env_set(&w.srv_env, "S3_ENDPOINT=%s", s3_endpoint);
+		harness_env_set(&w.srv_env, "S3_PUBLIC_ENDPOINT=%s", getenv("S3_ENDPOINT"));
+	}
 	harness_server_start(&w.srv, w.srv_env.p);
 	struct s3_options o = {
 		.endpoint = getenv("S3_ENDPOINT"),
@@ -105,6 +118,11 @@ static void boot(void)
 	cast[1] = (struct harness_user){harness_unique_email("bob"), "USER", 0, ""};
 	cast[2] = (struct harness_user){harness_unique_email("mod"), "MODERATOR", 0, ""};
 	harness_create_users(w.ci, cast, 3, PASSWORD);
+}
+
+static void boot(void)
+{
+	boot_with(NULL);
 }
 
 /* --- JSON --- */
@@ -663,6 +681,215 @@ START_TEST(catalog_media_paths)
 }
 END_TEST
 
+/* --- a counting TCP relay, to measure what goes through cinema-api --- */
+
+/* Listens on a free loopback port and forwards every connection to
+ * 127.0.0.1:target, counting the bytes each way. Threads: one accepting,
+ * one per connection (detached; they end with their connection, or with
+ * the test process). */
+struct relay {
+	int fd, port, target;
+	pthread_t accepter;
+	atomic_bool stop;
+	atomic_llong bytes; /* both ways */
+	atomic_int conns;
+};
+
+struct relay_conn {
+	struct relay *r;
+	int client;
+};
+
+static void *relay_pump(void *arg)
+{
+	struct relay_conn *rc = arg;
+	struct relay *r = rc->r;
+	int a = rc->client;
+	free(rc);
+	int b = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->target)};
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (b < 0 || connect(b, (struct sockaddr *)&to, sizeof(to)) != 0)
+		goto out;
+	char chunk[65536];
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+		if (poll(pf, 2, 200) < 0 || atomic_load(&r->stop))
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = recv(pf[i].fd, chunk, sizeof(chunk), 0);
+			if (n <= 0)
+				goto out;
+			atomic_fetch_add(&r->bytes, (long long)n);
+			for (ssize_t off = 0; off < n;) {
+				ssize_t sent = send(pf[1 - i].fd, chunk + off, (size_t)(n - off),
+						    MSG_NOSIGNAL);
+				if (sent <= 0)
+					goto out;
+				off += sent;
+			}
+		}
+	}
+out:
+	close(a);
+	if (b >= 0)
+		close(b);
+	return NULL;
+}
+
+static void *relay_accept(void *arg)
+{
+	struct relay *r = arg;
+	while (!atomic_load(&r->stop)) {
+		struct pollfd pf = {.fd = r->fd, .events = POLLIN};
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		int c = accept(r->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		struct relay_conn *rc = malloc(sizeof(*rc));
+		pthread_t t;
+		ck_assert_ptr_nonnull(rc);
+		*rc = (struct relay_conn){r, c};
+		atomic_fetch_add(&r->conns, 1);
+		ck_assert_int_eq(pthread_create(&t, NULL, relay_pump, rc), 0);
+		pthread_detach(t);
+	}
+	return NULL;
+}
+
+static void relay_start(struct relay *r, int target)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int one = 1;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	r->target = target;
+	atomic_init(&r->stop, false);
+	atomic_init(&r->bytes, 0);
+	atomic_init(&r->conns, 0);
+	r->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(r->fd, 0);
+	setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(r->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(r->fd, 64), 0);
+	ck_assert_int_eq(getsockname(r->fd, (struct sockaddr *)&sa, &len), 0);
+	r->port = ntohs(sa.sin_port);
+	ck_assert_int_eq(pthread_create(&r->accepter, NULL, relay_accept, r), 0);
+}
+
+static void relay_stop(struct relay *r)
+{
+	atomic_store(&r->stop, true);
+	pthread_join(r->accepter, NULL);
+	close(r->fd);
+}
+
+/* The port of an http://host:port URL. */
+static int url_port(const char *url)
+{
+	const char *colon = strrchr(url, ':');
+	ck_assert_msg(colon && strncmp(url, "http://", 7) == 0 && colon > url + 5, "URL %s", url);
+	return atoi(colon + 1);
+}
+
+/* The issue asks to measure that a full playback moves no video bytes
+ * through cinema-api. Every HTTP byte the API exchanges is counted from
+ * outside: its clients reach it through one relay, and it reaches S3
+ * (S3_ENDPOINT) through another, while the URLs it signs name S3 itself
+ * (S3_PUBLIC_ENDPOINT), as for a browser. Across a whole playback of a
+ * BIG_FEATURE-byte feature (the URL, the whole file, four seeks, a
+ * progress report after each), the API talks to S3 not at all and to its
+ * client in a few kilobytes. */
+#define BIG_FEATURE (4 * 1024 * 1024)
+#define API_IO_MAX  (64 * 1024)
+
+START_TEST(no_video_bytes_through_api)
+{
+	struct catalog c;
+	char pi[128], err[256], key[128];
+	struct relay to_s3, to_api;
+	relay_start(&to_s3, url_port(getenv("S3_ENDPOINT")));
+	boot_with(harness_fmt("http://127.0.0.1:%d", to_s3.port));
+	relay_start(&to_api, w.srv.port);
+	make_catalog(&c);
+	buy(ANN, c.m[0], pi, sizeof(pi));
+	unsigned char *data = malloc(BIG_FEATURE);
+	ck_assert_ptr_nonnull(data);
+	feature_bytes(data, BIG_FEATURE);
+	media_key(key, sizeof(key), c.m[0], "feature");
+	ck_assert_msg(s3_put_object(s3, key, data, BIG_FEATURE, "video/webm", err, sizeof(err)) ==
+			      ERR_OK,
+		      "PUT %s: %s", key, err);
+	harness_sql_ok(harness_fmt(
+		"INSERT INTO movie_media (movie_id, kind, object_key, content_type, size_bytes, "
+		"duration_s) VALUES (%lld, 'feature', '%s', 'video/webm', %d, 120)",
+		c.m[0], key, BIG_FEATURE));
+
+	/* Copies: harness_fmt's buffers rotate. */
+	char api[64], auth[2200];
+	snprintf(api, sizeof(api), "http://127.0.0.1:%d", to_api.port);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", ANN);
+	long long s3_before = atomic_load(&to_s3.bytes);
+	struct e2e_resp r =
+		harness_raw("GET", harness_fmt("%s/api/v1/movies/%lld/play", api, c.m[0]),
+			    (const char *const[]){auth, NULL}, NULL, 0);
+	harness_expect_coded(&r, 200, NULL);
+	char url[4096];
+	snprintf(url, sizeof(url), "%s", jstr(r.json, "url"));
+	e2e_resp_free(&r);
+	ck_assert_msg(strncmp(url, getenv("S3_ENDPOINT"), strlen(getenv("S3_ENDPOINT"))) == 0,
+		      "the URL does not name S3: %s", url);
+	struct buf body = BUF_INIT;
+	ck_assert_int_eq(s3_get(url, NULL, &body), 200);
+	ck_assert_uint_eq(body.len, BIG_FEATURE);
+	ck_assert(memcmp(body.data, data, BIG_FEATURE) == 0);
+	for (int i = 1; i <= 4; i++) {
+		long long from = (long long)BIG_FEATURE / 5 * i;
+		buf_reset(&body);
+		ck_assert_int_eq(s3_get(url, harness_fmt("%lld-%lld", from, from + 65535), &body),
+				 206);
+		ck_assert_uint_eq(body.len, 65536);
+		ck_assert(memcmp(body.data, data + from, 65536) == 0);
+		const char *pos = harness_fmt("{\"position_s\":%d,\"duration_s\":120}", 24 * i);
+		r = harness_raw("PUT", harness_fmt("%s/api/v1/movies/%lld/progress", api, c.m[0]),
+				(const char *const[]){auth, "Content-Type: application/json", NULL},
+				pos, strlen(pos));
+		harness_expect_coded(&r, 204, NULL);
+		e2e_resp_free(&r);
+	}
+	buf_free(&body);
+	free(data);
+	long long api_bytes = atomic_load(&to_api.bytes);
+	long long s3_bytes = atomic_load(&to_s3.bytes) - s3_before;
+	printf("playback of a %d-byte feature: %lld bytes between the client and cinema-api "
+	       "(%d connections), %lld between cinema-api and S3\n",
+	       BIG_FEATURE, api_bytes, atomic_load(&to_api.conns), s3_bytes);
+	ck_assert_int_eq(atomic_load(&to_api.conns), 5);
+	ck_assert_msg(api_bytes > 0 && api_bytes < API_IO_MAX,
+		      "%lld bytes between the client and cinema-api", api_bytes);
+	ck_assert_msg(s3_bytes == 0, "cinema-api exchanged %lld bytes with S3", s3_bytes);
+	/* The control: the relay is the API's way to S3 (an avatar goes
+	 * through it). */
+	static const unsigned char tiny_png[] = {
+		0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+		0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
+		0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78,
+		0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99,
+		0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+	r = harness_raw("PUT", "/api/v1/accounts/me/avatar",
+			(const char *const[]){auth, "Content-Type: image/png", NULL},
+			(const char *)tiny_png, sizeof(tiny_png));
+	harness_expect_coded(&r, 200, NULL);
+	e2e_resp_free(&r);
+	ck_assert_int_gt(atomic_load(&to_s3.bytes) - s3_before, (long long)sizeof(tiny_png));
+	relay_stop(&to_api);
+	relay_stop(&to_s3);
+}
+END_TEST
+
 int main(void)
 {
 	if (!harness_main_ready("media_test_playback"))
@@ -677,6 +904,7 @@ int main(void)
 	tcase_add_test(tc, play_access);
 	tcase_add_test(tc, progress_and_continue);
 	tcase_add_test(tc, catalog_media_paths);
+	tcase_add_test(tc, no_video_bytes_through_api);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
 }
