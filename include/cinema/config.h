@@ -72,6 +72,7 @@ struct config {
 	char *s3_secret_key;
 	char *s3_region;
 	int s3_timeout_ms;
+	int play_url_ttl_s; /* how long a feature's presigned URL is valid */
 	enum log_level log_level;
 	char *openapi_path;
 	char *docs_assets_dir;

@@ -161,6 +161,8 @@ static const struct cfg_entry cfg_table[] = {
 	{"S3_REGION", CFG_STR, OFF(s3_region), "us-east-1", 0, 0, CFG_NONEMPTY, "S3 region"},
 	{"S3_TIMEOUT_MS", CFG_INT, OFF(s3_timeout_ms), "15000", 100, 600000, 0,
 	 "whole S3 request (upload, delete), connecting included"},
+	{"PLAY_URL_TTL_S", CFG_INT, OFF(play_url_ttl_s), "7200", 60, 604800, 0,
+	 "seconds a feature's playback URL (GET /movies/{id}/play) stays valid"},
 	{"LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 	{"OPENAPI_PATH", CFG_STR, OFF(openapi_path), "openapi.yaml", 0, 0, CFG_NONEMPTY,
 	 "the OpenAPI document served at /openapi.yaml (its .json twin beside it)"},
