@@ -16,6 +16,10 @@
 #define S3_MAX_UPLOAD_ID      1024
 #define S3_MAX_PARTS	      10000
 #define S3_MAX_RANGE	      (16LL * 1024 * 1024) /* bytes s3_get_range reads at most */
+/* S3 may take minutes to assemble a large object (it keeps the connection
+ * open with blanks meanwhile): CompleteMultipartUpload gets this long at
+ * least, whatever the client's timeout. */
+#define S3_COMPLETE_TIMEOUT_MS (5 * 60 * 1000)
 
 struct s3_client {
 	char *endpoint; /* as configured, for error messages */
@@ -186,6 +190,7 @@ struct s3_request {
 	const char *content_type; /* Content-Type header */
 	const char *range;	  /* Range header value */
 	size_t max_reply;	  /* bytes of the answer kept; 0: S3_MAX_REPLY */
+	int min_timeout_ms;	  /* the whole request may take this long at least */
 };
 
 /* What came back. */
@@ -273,6 +278,7 @@ static enum err s3_send(struct s3_client *c, const struct s3_request *r, struct 
 	char hash[SIGV4_HEX_LEN + 1], curlerr[CURL_ERROR_SIZE] = "";
 	enum err rc = ERR_INTERNAL;
 	CURL *h = curl_easy_init();
+	int timeout_ms = c->timeout_ms > r->min_timeout_ms ? c->timeout_ms : r->min_timeout_ms;
 
 	resp->status = 0;
 	resp->length = -1;
@@ -310,7 +316,7 @@ static enum err s3_send(struct s3_client *c, const struct s3_request *r, struct 
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(c->timeout_ms < S3_CONNECT_TIMEOUT_MS ? c->timeout_ms
 								      : S3_CONNECT_TIMEOUT_MS));
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
@@ -334,7 +340,7 @@ static enum err s3_send(struct s3_client *c, const struct s3_request *r, struct 
 		cc = CURLE_OK; /* stopped on purpose */
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(err, errlen, "cannot reach S3 at %s: no answer within %d ms", c->endpoint,
-			 c->timeout_ms);
+			 timeout_ms);
 		goto out;
 	}
 	if (cc != CURLE_OK) {
@@ -827,7 +833,8 @@ enum err s3_complete_multipart(struct s3_client *c, const char *key, const char 
 			       .query = query.data,
 			       .body = body.data,
 			       .len = body.len,
-			       .content_type = "application/xml"};
+			       .content_type = "application/xml",
+			       .min_timeout_ms = S3_COMPLETE_TIMEOUT_MS};
 	rc = s3_send(c, &r, &resp, err, errlen);
 	if (rc != ERR_OK)
 		goto out;

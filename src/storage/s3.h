@@ -125,7 +125,11 @@ struct s3_part {
 /* CompleteMultipartUpload with parts. ERR_OK on success; ERR_CONFLICT when
  * S3 refuses the parts or the upload (InvalidPart, InvalidPartOrder,
  * NoSuchUpload, EntityTooSmall; err names S3's code); otherwise as
- * s3_put_object. S3 may answer 200 with an error in the body: handled. */
+ * s3_put_object. S3 may answer 200 with an error in the body: handled.
+ * S3 may take minutes to assemble a large object: this call's timeout is at
+ * least 5 minutes, whatever timeout_ms (callers run it where a wait is
+ * allowed, as every S3 call). At most 10000 parts, ascending, each ETag a
+ * token of letters, digits and '-' (else ERR_CONFLICT without I/O); none: ERR_INTERNAL. */
 enum err s3_complete_multipart(struct s3_client *c, const char *key, const char *upload_id,
 			       const struct s3_part *parts, size_t n, char *err, size_t errlen);
 
