@@ -372,7 +372,7 @@ START_TEST(single_put_poster_links_and_redirects)
 	json_decref(parts);
 	/* parts on a single PUT are refused. */
 	r = complete(movie, "poster", jstr(u, "id"),
-		     harness_json("[{s:i,s:s}]", "number", 1, "etag", "\"x\""));
+		     harness_json("[{s:i,s:s}]", "number", 1, "etag", "\"ab12\""));
 	harness_expect_invalid(&r, "parts", "single PUT");
 	e2e_resp_free(&r);
 	r = complete(movie, "poster", jstr(u, "id"), json_array());
@@ -497,6 +497,10 @@ START_TEST(multipart_trailer_with_a_part_missing_then_complete)
 	e2e_resp_free(&r);
 	r = complete(movie, "trailer", id, harness_json("[{s:i}]", "number", 1));
 	harness_expect_invalid(&r, "parts", NULL);
+	e2e_resp_free(&r);
+	r = complete(movie, "trailer", id,
+		     harness_json("[{s:i,s:s}]", "number", 1, "etag", "not an etag"));
+	harness_expect_invalid(&r, "parts", "hex");
 	e2e_resp_free(&r);
 	r = complete(movie, "trailer", id, NULL);
 	harness_expect_invalid(&r, "parts", "required");
