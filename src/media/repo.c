@@ -88,10 +88,11 @@ enum err media_repo_get(struct db_conn *c, long long movie_id, enum media_kind k
 	return rc;
 }
 
+/* old reads the statement's snapshot: whether a file was there (no FOR
+ * UPDATE: a row this very statement updates would be skipped). */
 static const struct db_stmt stmt_link = {
 	"media_link",
-	"WITH old AS (SELECT object_key FROM movie_media WHERE movie_id = $1 AND kind = $2 "
-	"FOR UPDATE) "
+	"WITH old AS (SELECT object_key FROM movie_media WHERE movie_id = $1 AND kind = $2) "
 	"INSERT INTO movie_media AS m (movie_id, kind, object_key, content_type, size_bytes, "
 	"duration_s, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7) "
 	"ON CONFLICT (movie_id, kind) DO UPDATE SET object_key = EXCLUDED.object_key, "
