@@ -51,8 +51,9 @@ bool movies_sort_valid(const char *key);
  * all matches. */
 enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf *items,
 		     long long *total);
-/* Appends the movie's full JSON to out; viewer (a user id, or NULL) adds
- * the "me" object with that user's reaction, rating and flags. */
+/* Appends the movie's full JSON to out (with poster_url, trailer_url and
+ * has_feature); viewer (a user id, or NULL) adds the "me" object with that
+ * user's reaction, rating, flags and progress in the feature. */
 enum err movies_get(struct db_conn *c, long long id, const char *viewer, struct buf *out);
 
 /* Fields of a movie write, as text; NULL = absent (PATCH keeps the value).

@@ -392,6 +392,17 @@ START_TEST(play_access)
 	/* After a refund, access is gone. */
 	refund(ANN, order, pi);
 	play(c.m[0], ANN, 403, "not_purchased");
+
+	/* A feature unlinked: none to watch, and the detail says so. */
+	json_t *d = harness_get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), NULL);
+	ck_assert(json_is_true(json_object_get(d, "has_feature")));
+	json_decref(d);
+	harness_sql_ok(harness_fmt(
+		"DELETE FROM movie_media WHERE movie_id = %lld AND kind = 'feature'", c.m[0]));
+	play(c.m[0], MOD, 404, "feature_not_found");
+	d = harness_get_json(harness_fmt("/api/v1/movies/%lld", c.m[0]), NULL);
+	ck_assert(json_is_false(json_object_get(d, "has_feature")));
+	json_decref(d);
 }
 END_TEST
 
