@@ -6,8 +6,9 @@
 #   scripts/demo-media.sh DIR [--count N] [--trailers N] [--features N]
 #                             [--feature-seconds S] [--trailer-seconds S] [--titles FILE]
 #
-#   DIR/poster-NNN.jpg    a poster for each of the first N movies (JPEG 400x600,
-#                         a gradient of its own and the title), default N=48
+#   DIR/poster-NNN.jpg    a poster for each of the first --count movies (JPEG
+#                         400x600, a gradient of its own and the title); default:
+#                         every movie of the data file (268: about 20 s)
 #   DIR/trailer-NNN.webm  a trailer for the first --trailers movies (default 8):
 #                         WebM, VP9 480x270 + Opus, --trailer-seconds (default 15)
 #   DIR/feature-NNN.webm  the feature of the first --features movies (default 4):
@@ -35,7 +36,7 @@ usage()
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
 }
 
-dir='' count=48 trailers=8 features=4 feature_s=90 trailer_s=15 titles_file=''
+dir='' count=-1 trailers=8 features=4 feature_s=90 trailer_s=15 titles_file=''
 whole() { [[ $2 =~ ^[0-9]+$ ]] && (($2 <= $3)) || die "$1 must be a whole number from 0 to $3, not \"$2\""; }
 while (($#)); do
 	case $1 in
@@ -43,7 +44,7 @@ while (($#)); do
 	--count | --trailers | --features | --feature-seconds | --trailer-seconds | --titles)
 		(($# >= 2)) || die "$1 needs a value (try --help)"
 		case $1 in
-		--count) whole "$1" "$2" 1000 && count=$2 ;;
+		--count) whole "$1" "$2" 100000 && count=$2 ;;
 		--trailers) whole "$1" "$2" 1000 && trailers=$2 ;;
 		--features) whole "$1" "$2" 1000 && features=$2 ;;
 		--feature-seconds) whole "$1" "$2" 3600 && feature_s=$2 ;;
@@ -121,7 +122,7 @@ if isinstance(movies, dict):
 if not isinstance(movies, list) or not all(isinstance(m, dict) and isinstance(m.get("name"), str) for m in movies):
     sys.exit(f"demo-media: {path} is not a list of movies with a name")
 with open(f"{work}/titles.tsv", "w", encoding="utf-8") as out:
-    for i, m in enumerate(movies[:count], 1):
+    for i, m in enumerate(movies if count < 0 else movies[:count], 1):
         name = " ".join(m["name"].split())
         year = m.get("year")
         label = f"{name} ({year})" if isinstance(year, int) else name
@@ -137,7 +138,7 @@ with open(f"{work}/titles.tsv", "w", encoding="utf-8") as out:
 print(len(movies))
 PY
 ) || exit 1
-((count <= total)) || count=$total
+((count >= 0 && count <= total)) || count=$total
 ((trailers <= count)) || trailers=$count
 ((features <= count)) || features=$count
 
@@ -190,7 +191,7 @@ for ((i = 1; i <= count; i++)); do
 	n=$(printf '%03d' "$i")
 	# A gradient of its own (the seed picks the colours and the angle, the
 	# index the shape), a dark band with the title, the year and "DEMO".
-	gen "poster-$n.jpg" -f lavfi -i "gradients=s=400x600:n=3:seed=$((i * 7919)):type=$((i % 4)):d=1" \
+	gen "poster-$n.jpg" -f lavfi -i "gradients=s=400x600:n=3:seed=$((i * 7919)):type=$((i % 2)):d=1" \
 		-frames:v 1 -vf "drawbox=x=0:y=340:w=iw:h=260:color=black@0.6:t=fill,
 drawbox=x=16:y=16:w=iw-32:h=ih-32:color=white@0.5:t=2,
 drawtext=$(title_text "$work/$i.poster.txt"):fontsize=30:fontcolor=white:line_spacing=6:x=32:y=362,
@@ -205,7 +206,7 @@ vp9=(-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -row-mt 1 -g 48 -pix_fmt yuv
 for ((i = 1; i <= trailers; i++)); do
 	n=$(printf '%03d' "$i")
 	gen "trailer-$n.webm" \
-		-f lavfi -i "gradients=s=480x270:r=24:n=3:speed=0.02:seed=$((i * 104729)):type=$((i % 4)):d=$trailer_s" \
+		-f lavfi -i "gradients=s=480x270:r=24:n=3:speed=0.02:seed=$((i * 104729)):type=$((i % 2)):d=$trailer_s" \
 		-f lavfi -i "sine=f=$((220 + 55 * (i % 8))):beep_factor=2:sample_rate=48000:d=$trailer_s" \
 		-vf "drawtext=$(title_text "$work/$i.video.txt"):fontsize=26:fontcolor=white:line_spacing=6:shadowcolor=black:shadowx=2:shadowy=2:x=(w-tw)/2:y=(h-th)/2,
 drawtext=fontfile=$font:text=TRAILER:fontsize=16:fontcolor=yellow:box=1:boxcolor=black@0.6:boxborderw=6:x=16:y=h-34,

@@ -141,7 +141,7 @@ fi
 # with SEED=1). The app runs without them when that fails.
 media_dir=$data/media
 if [[ ${seed_help:-} == *--media* && (${SEED:-} == 1 || ! -f $data/media-seeded) ]]; then
-	echo "run.sh: demo media: posters, trailers and features into $media_dir (ffmpeg; under a minute the first time)"
+	echo "run.sh: demo media: posters, trailers and features into $media_dir (ffmpeg: about 30 s on two idle cores the first time)"
 	if scripts/demo-media.sh "$media_dir" 9>&- && "$api" seed --media "$media_dir" 9>&-; then
 		touch "$data/media-seeded"
 	else

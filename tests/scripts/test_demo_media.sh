@@ -16,7 +16,7 @@ cat >"$tmp/movies.json" <<'JSON'
 	{"name": "It's 100% \"Quoted\": a\\b, c; d=e [f] {g} 'h'", "year": 1999},
 	{"name": "Léon: Ünïcödé", "year": 1994},
 	{"name": "A Title So Long That It Has To Be Wrapped Over Several Lines Of The Poster Band", "year": 2001},
-	{"name": "Never drawn", "year": 2020}
+	{"name": "The Fourth", "year": 2020}
 ]
 JSON
 out=$tmp/media
@@ -35,7 +35,7 @@ expected=$'1\tposter\tposter-001.jpg\t-
 got=$(grep -v '^#' "$out/media.tsv")
 [[ $got == "$expected" ]] || fail "manifest:"$'\n'"$got"$'\n'"expected:"$'\n'"$expected"
 grep -qxF $'#title\t2\tLéon: Ünïcödé (1994)' "$out/media.tsv" || fail "no title comment for 2"
-! grep -q "Never drawn" "$out/media.tsv" || fail "a 4th movie with --count 3"
+! grep -q "The Fourth" "$out/media.tsv" || fail "a 4th movie with --count 3"
 [[ $(find "$out" -mindepth 1 | wc -l) == 7 ]] || fail "other files in $out: $(ls -a "$out")"
 
 # Each file sniffs as its type (the magic bytes the API checks) and probes right.
@@ -76,6 +76,12 @@ rm "$out/trailer-002.webm"
 log=$("$root/scripts/demo-media.sh" "${args[@]}" 2>&1) || fail "third run failed:"$'\n'"$log"
 grep -q '(1 made, 5 kept' <<<"$log" || fail "third run: $log"
 [[ -s $out/trailer-002.webm && ! -e $out/.trailer-002.webm.part ]] || fail "trailer-002 not made again"
+
+# Without --count: a poster for every movie of the data file.
+log=$("$root/scripts/demo-media.sh" "$out" --titles "$tmp/movies.json" --trailers 2 --features 1 \
+	--feature-seconds 3 --trailer-seconds 2 2>&1) || fail "fourth run failed:"$'\n'"$log"
+grep -q '4 posters, 2 trailers, 1 features .*(1 made, 6 kept' <<<"$log" || fail "fourth run: $log"
+grep -qx $'4\tposter\tposter-004.jpg\t-' "$out/media.tsv" || fail "no poster for the 4th movie"
 
 # Errors say what is wrong and exit non-zero.
 expect_error()
