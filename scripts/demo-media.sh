@@ -186,12 +186,22 @@ gen()
 # that no character of a title needs escaping.
 title_text() { printf 'fontfile=%s:textfile=%s:expansion=none' "$font" "$1"; }
 
+# Three colours of a palette for movie i (gradients' own "random" colours
+# would differ from run to run): c0 and c2 four apart, c1 never either.
+palette=(1b2a49 c0392b e67e22 f1c40f 16a085 27ae60 2980b9 8e44ad 2c3e50 d35400 7f8c8d 6d214f)
+colors()
+{
+	local i=$1
+	printf 'c0=0x%s:c1=0x%s:c2=0x%s' "${palette[5 * i % 12]}" "${palette[(7 * i + 3) % 12]}" \
+		"${palette[(5 * i + 4) % 12]}"
+}
+
 start=$SECONDS
 for ((i = 1; i <= count; i++)); do
 	n=$(printf '%03d' "$i")
 	# A gradient of its own (the seed picks the colours and the angle, the
 	# index the shape), a dark band with the title, the year and "DEMO".
-	gen "poster-$n.jpg" -f lavfi -i "gradients=s=400x600:n=3:seed=$((i * 7919)):type=$((i % 2)):d=1" \
+	gen "poster-$n.jpg" -f lavfi -i "gradients=s=400x600:n=3:$(colors "$i"):seed=$((i * 7919)):type=$((i % 2)):d=1" \
 		-frames:v 1 -vf "drawbox=x=0:y=340:w=iw:h=260:color=black@0.6:t=fill,
 drawbox=x=16:y=16:w=iw-32:h=ih-32:color=white@0.5:t=2,
 drawtext=$(title_text "$work/$i.poster.txt"):fontsize=30:fontcolor=white:line_spacing=6:x=32:y=362,
@@ -206,7 +216,7 @@ vp9=(-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -row-mt 1 -g 48 -pix_fmt yuv
 for ((i = 1; i <= trailers; i++)); do
 	n=$(printf '%03d' "$i")
 	gen "trailer-$n.webm" \
-		-f lavfi -i "gradients=s=480x270:r=24:n=3:speed=0.02:seed=$((i * 104729)):type=$((i % 2)):d=$trailer_s" \
+		-f lavfi -i "gradients=s=480x270:r=24:n=3:speed=0.02:$(colors $((i + 5))):seed=$((i * 104729)):type=$((i % 2)):d=$trailer_s" \
 		-f lavfi -i "sine=f=$((220 + 55 * (i % 8))):beep_factor=2:sample_rate=48000:d=$trailer_s" \
 		-vf "drawtext=$(title_text "$work/$i.video.txt"):fontsize=26:fontcolor=white:line_spacing=6:shadowcolor=black:shadowx=2:shadowy=2:x=(w-tw)/2:y=(h-th)/2,
 drawtext=fontfile=$font:text=TRAILER:fontsize=16:fontcolor=yellow:box=1:boxcolor=black@0.6:boxborderw=6:x=16:y=h-34,

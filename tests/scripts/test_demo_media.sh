@@ -66,6 +66,12 @@ done < <(grep -v '^#' "$out/media.tsv")
 # Posters differ from one another.
 [[ $(md5sum "$out"/poster-*.jpg | cut -d' ' -f1 | sort -u | wc -l) == 3 ]] || fail "posters are alike"
 
+# The same index gets the same poster in another directory.
+"$root/scripts/demo-media.sh" "$tmp/again" --titles "$tmp/movies.json" --count 3 --trailers 0 \
+	--features 0 >/dev/null 2>&1 || fail "posters alone failed"
+[[ $(cd "$out" && md5sum poster-*) == "$(cd "$tmp/again" && md5sum poster-*)" ]] ||
+	fail "posters differ from one run to the next"
+
 # Again: nothing is made, nothing changes.
 sums=$(cd "$out" && md5sum -- *)
 log=$("$root/scripts/demo-media.sh" "${args[@]}" 2>&1) || fail "second run failed:"$'\n'"$log"
