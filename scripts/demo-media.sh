@@ -25,7 +25,8 @@
 # `cinema-api seed` reads it), else data/movies.json. Files already in DIR are
 # kept (a file is written under a temporary name and renamed when whole), so a
 # second run only rewrites the manifest. The media are deterministic: the same
-# index always gets the same picture.
+# index always gets the same picture. DEMO_MEDIA_JOBS: how many ffmpeg run at
+# a time (default: the number of CPUs, at most 4).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
