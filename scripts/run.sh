@@ -5,7 +5,8 @@
 # Environment: DATABASE_URL and REDIS_URL (use those servers instead), HTTP_PORT
 # (default 8000, or the next free one), JWT_SECRET and EMAIL_PAYLOAD_KEY
 # (default: dev keys kept in .data/), SEED=1 (seed again; by default only the
-# first run seeds), RUN_DATA_DIR (instead of .data, for tests),
+# first run seeds the demo catalog and its demo media, made with ffmpeg into
+# .data/media by scripts/demo-media.sh), RUN_DATA_DIR (instead of .data, for tests),
 # STRIPE_SECRET_KEY (with STRIPE_WEBHOOK_SECRET: use Stripe; unset, payments go
 # to cinema-stripe-fake, a local fake with a checkout page, keys in .data/),
 # WEB_DIR (serve this built app instead of building web/ into web/dist).
@@ -128,11 +129,32 @@ if [[ -z ${S3_ENDPOINT:-} ]]; then
 fi
 
 "$api" migrate 9>&-
-if "$api" seed --help >/dev/null 2>&1 9>&-; then
+if seed_help=$("$api" seed --help 2>&1 9>&-); then
 	if [[ ${SEED:-} == 1 || ! -f $data/seeded ]]; then
 		"$api" seed 9>&-
 		touch "$data/seeded"
 	fi
+fi
+# Demo media for the demo catalog, made locally with ffmpeg (posters for the
+# first movies, a few trailers and features: scripts/demo-media.sh) and
+# uploaded to S3 by `cinema-api seed --media`: once per data directory (again
+# with SEED=1). The app runs without them when that fails.
+media_dir=$data/media
+if [[ ${seed_help:-} == *--media* && (${SEED:-} == 1 || ! -f $data/media-seeded) ]]; then
+	echo "run.sh: demo media: posters, trailers and features into $media_dir (ffmpeg: about 30 s on two idle cores the first time)"
+	if scripts/demo-media.sh "$media_dir" 9>&- && "$api" seed --media "$media_dir" 9>&-; then
+		touch "$data/media-seeded"
+	else
+		echo "run.sh: the demo media are not loaded (see above); the app runs without them (SEED=1 tries again)" >&2
+	fi
+fi
+# The demo films that can be watched once bought, for the banner.
+watch_note=
+if [[ -f $data/media-seeded && -f $media_dir/media.tsv ]]; then
+	watch_note=$(awk -F '\t' '$1 == "#title" { t[$2] = $3 }
+		$2 == "feature" { f = f (f == "" ? "" : ", ") t[$1] } END { print f }' "$media_dir/media.tsv")
+	[[ -z $watch_note ]] ||
+		watch_note=$'\n  watch      '"buy one of these and press Watch: $watch_note"
 fi
 
 if [[ -z ${HTTP_PORT:-} ]]; then
@@ -232,7 +254,7 @@ cat <<MSG
   liveness   $base/healthz
   readiness  $base/readyz
   emails     $mail_note
-  payments   $stripe_note
+  payments   $stripe_note$watch_note
   docs       $base/docs (sign in with an account)
   commands   $cli_note
              ${cli_env}$api create-user --email you@example.com --password 'Secret#123' --group ADMIN --active
