@@ -188,6 +188,10 @@ test.describe('every page: axe, 1440 px and 375 px', () => {
         { path: '/purchases', name: 'purchases' },
         { path: `/movies/${a.id}`, name: 'movie signed in, purchased, thread' },
         { path: `/movies/${d.id}`, name: 'movie signed in, in cart' },
+        // issue 14: the player's states without a video (e2e/watch.spec.ts has it playing, with axe at both widths)
+        { path: `/movies/${a.id}/watch`, name: 'watch, owned, no video yet', h1: a.name },
+        { path: `/movies/${e.id}/watch`, name: 'watch, not bought', h1: e.name },
+        { path: '/movies/999999999/watch', name: 'watch, no such movie', h1: 'Movie not found' },
       ],
       out,
     );

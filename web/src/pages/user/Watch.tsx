@@ -248,9 +248,13 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
     const v = video.current;
     if (!v) return;
     wantPlay.current = true;
-    if (at !== null) {
-      if (v.readyState >= HTMLMediaElement.HAVE_METADATA) v.currentTime = at;
-      else seekTo.current = at;
+    // The first start goes to the resume point (again: a seek asked before any
+    // data may not have taken); "From the beginning" to 0.
+    const to = at ?? (played.current ? null : resume);
+    if (to !== null) {
+      if (v.readyState >= HTMLMediaElement.HAVE_METADATA) {
+        if (Math.abs(v.currentTime - to) > 1) v.currentTime = to;
+      } else seekTo.current = to;
     }
     v.focus();
     v.play().catch(() => {
