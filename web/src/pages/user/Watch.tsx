@@ -72,7 +72,8 @@ export default function WatchPage({ params }: PageProps) {
       </section>
     );
   }
-  if (!m || (!play.data && !play.error)) {
+  // (play.loading: after a move to another film, the last one's URL is still in play.data.)
+  if (!m || play.loading) {
     return (
       <section class="page">
         <ErrorMessage error={movie.error} retry={movie.reload} />
