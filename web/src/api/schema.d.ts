@@ -1852,7 +1852,9 @@ export interface paths {
          *     hours); S3 answers range requests on it (206), so players seek.
          *     Ask again when it expires. Also where the caller stopped. The
          *     caller must own the movie (a paid order, not refunded) or be a
-         *     moderator: otherwise 403 `not_purchased`.
+         *     moderator: otherwise 403 `not_purchased`, whether or not the movie
+         *     has a feature yet (404 `feature_not_found` is for those who may
+         *     watch it).
          */
         get: operations["playMovie"];
         put?: never;
@@ -7031,7 +7033,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["NotPurchased"];
             404: components["responses"]["FeatureNotFound"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["StorageUnavailable"];
         };
     };
     putWatchProgress: {
