@@ -794,6 +794,15 @@ START_TEST(cors_lets_a_browser_upload)
 		  NULL, 0, "Access-Control-Allow-Methods", &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(strstr(r.header, "PUT"));
+	buf_reset(&r.body);
+	/* The same preflight again: browsers cache it that long. */
+	http_send("OPTIONS", url,
+		  (const char *const[]){"Origin: http://app.example:8080",
+					"Access-Control-Request-Method: PUT",
+					"Access-Control-Request-Headers: content-type", NULL},
+		  NULL, 0, "Access-Control-Max-Age", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.header, "3600");
 
 	buf_reset(&r.body);
 	http_send("PUT", url,
