@@ -10,7 +10,8 @@
 //  - a non-buyer sees "Buy to watch" on the movie and on the player; an
 //    anonymous visitor's "Sign in to buy" comes back to the movie;
 //  - when the video's URL stops working (S3 refuses it, as after expiry) the
-//    player asks /play again and plays on.
+//    player asks /play again and plays on; leaving the page (pagehide) sends
+//    the position with a keepalive request.
 // The player starts on a click ("Play"): see the top of src/pages/user/Watch.tsx.
 import type { Page } from '@playwright/test';
 import { execFile } from 'node:child_process';
@@ -272,7 +273,7 @@ test.describe('issue 14: watching', () => {
     await expect(page.getByRole('region', { name: 'Continue watching' })).toHaveCount(0);
   });
 
-  test('when the film’s URL stops working, the player asks for a new one and plays on', async ({ page, stack, signIn }, testInfo) => {
+  test('when the film’s URL stops working, the player asks for a new one and plays on; pagehide reports the position', async ({ page, stack, signIn }, testInfo) => {
     test.skip(!stack.stripeURL, 'this stack has no Stripe fake');
     const { movie } = await prepare(stack, testInfo.parallelIndex);
     const buyer = await stack.createUser();
@@ -303,5 +304,15 @@ test.describe('issue 14: watching', () => {
     expect(refused).toBe(1);
     expect(plays.length, 'GET /play asked again').toBeGreaterThanOrEqual(2);
     await expect(page.getByRole('alert')).toHaveCount(0);
+
+    // Leaving the page for another site (here: a full load) sends the position
+    // on pagehide, as a keepalive request that outlives the page.
+    await expect.poll(() => currentTime(page), { timeout: 30_000 }).toBeGreaterThan(6);
+    await page.goto('/genres');
+    await expect
+      .poll(async () => (await stack.api(buyer).get<{ position_s: number | null }>(`/movies/${movie.id}/play`)).position_s ?? 0, {
+        message: 'the position sent on pagehide is recorded',
+      })
+      .toBeGreaterThan(6);
   });
 });
