@@ -236,7 +236,7 @@ function Rating({ m, me, onChange }: { m: Movie; me: Schemas['MovieMe']; onChang
   );
 }
 
-/** "Watch" or "Resume at m:ss" for those who may watch the feature (owners, moderators). */
+/** "Watch", "Resume at m:ss" or "Watch again" for those who may watch the feature (owners, moderators). */
 function WatchActions({ m, me }: { m: Movie; me: Schemas['MovieMe'] }) {
   const at = resumeAt(me.progress);
   const href = `/movies/${m.id}/watch`;
@@ -252,8 +252,8 @@ function WatchActions({ m, me }: { m: Movie; me: Schemas['MovieMe'] }) {
           </a>
         </>
       ) : (
-        <a class="btn btn-primary btn-watch" href={href} aria-label={`Watch ${m.name}`}>
-          <span aria-hidden="true">▶</span> Watch
+        <a class="btn btn-primary btn-watch" href={href} aria-label={me.progress?.finished ? `Watch ${m.name} again` : `Watch ${m.name}`}>
+          <span aria-hidden="true">▶</span> {me.progress?.finished ? 'Watch again' : 'Watch'}
         </a>
       )}
     </div>
