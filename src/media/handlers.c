@@ -1,5 +1,6 @@
 #include "media/handlers.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,22 @@ static unsigned h_cancel_upload(struct http_request *req, struct http_response *
 	return rc == ERR_OK ? http_empty(res, 204) : http_error(res, rc, NULL);
 }
 
+/* An ETag as S3 answers a part's PUT: hex digits, quoted or not. */
+static bool etag_valid(const char *s, size_t len)
+{
+	size_t i = 0, end = len;
+	if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+		i = 1;
+		end = len - 1;
+	}
+	if (i == end)
+		return false;
+	for (; i < end; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 /* Reads {"parts": [{"number", "etag"}]} into parts (borrowing the ETags
  * from body); false after failing v. */
 static bool parts_read(struct validator *v, const json_t *body, struct s3_part *parts, size_t *n)
@@ -146,10 +163,11 @@ static bool parts_read(struct validator *v, const json_t *body, struct s3_part *
 		size_t len = json_is_string(etag) ? json_string_length(etag) : 0;
 		if (!json_is_object(x) || json_object_size(x) != 2 || !json_is_integer(num) ||
 		    json_integer_value(num) < 1 || json_integer_value(num) > MEDIA_MAX_PARTS ||
-		    len < 1 || len > 128 || strlen(json_string_value(etag)) != len) {
+		    len < 1 || len > 128 || strlen(json_string_value(etag)) != len ||
+		    !etag_valid(json_string_value(etag), len)) {
 			validator_fail(v, "parts",
 				       "must hold objects {\"number\": 1 to %d, \"etag\": the "
-				       "ETag S3 answered, 1 to 128 characters}",
+				       "ETag S3 answered (hex digits, quoted or not)}",
 				       MEDIA_MAX_PARTS);
 			return false;
 		}

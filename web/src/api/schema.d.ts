@@ -1828,7 +1828,8 @@ export interface paths {
          *     current hour and valid 24 hours, cacheable for an hour; no I/O
          *     (the object may have been replaced meanwhile: S3 then answers 404).
          *     Only `poster` and `trailer`: the feature is reached through
-         *     `playMovie`.
+         *     `playMovie`. 503 `storage_unavailable` when the API has no S3
+         *     keys.
          */
         get: operations["getPublicMedia"];
         put?: never;
@@ -7006,6 +7007,7 @@ export interface operations {
                 content?: never;
             };
             404: components["responses"]["MediaNotFound"];
+            503: components["responses"]["StorageUnavailable"];
         };
     };
     playMovie: {
