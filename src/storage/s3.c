@@ -16,6 +16,10 @@
 #define S3_MAX_UPLOAD_ID      1024
 #define S3_MAX_PARTS	      10000
 #define S3_MAX_RANGE	      (16LL * 1024 * 1024) /* bytes s3_get_range reads at most */
+/* S3 may take minutes to assemble a large object (it keeps the connection
+ * open with blanks meanwhile): CompleteMultipartUpload gets this long at
+ * least, whatever the client's timeout. */
+#define S3_COMPLETE_TIMEOUT_MS (5 * 60 * 1000)
 
 struct s3_client {
 	char *endpoint; /* as configured, for error messages */
@@ -186,6 +190,7 @@ struct s3_request {
 	const char *content_type; /* Content-Type header */
 	const char *range;	  /* Range header value */
 	size_t max_reply;	  /* bytes of the answer kept; 0: S3_MAX_REPLY */
+	int min_timeout_ms;	  /* the whole request may take this long at least */
 };
 
 /* What came back. */
@@ -273,6 +278,7 @@ static enum err s3_send(struct s3_client *c, const struct s3_request *r, struct 
 	char hash[SIGV4_HEX_LEN + 1], curlerr[CURL_ERROR_SIZE] = "";
 	enum err rc = ERR_INTERNAL;
 	CURL *h = curl_easy_init();
+	int timeout_ms = c->timeout_ms > r->min_timeout_ms ? c->timeout_ms : r->min_timeout_ms;
 
 	resp->status = 0;
 	resp->length = -1;
@@ -310,7 +316,7 @@ static enum err s3_send(struct s3_client *c, const struct s3_request *r, struct 
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(c->timeout_ms < S3_CONNECT_TIMEOUT_MS ? c->timeout_ms
 								      : S3_CONNECT_TIMEOUT_MS));
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
@@ -334,7 +340,7 @@ static enum err s3_send(struct s3_client *c, const struct s3_request *r, struct 
 		cc = CURLE_OK; /* stopped on purpose */
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(err, errlen, "cannot reach S3 at %s: no answer within %d ms", c->endpoint,
-			 c->timeout_ms);
+			 timeout_ms);
 		goto out;
 	}
 	if (cc != CURLE_OK) {
@@ -578,7 +584,8 @@ char *s3_presign(struct s3_client *c, const struct s3_presign_req *r)
 	if (!r || !r->method || (strcmp(r->method, "GET") != 0 && strcmp(r->method, "PUT") != 0) ||
 	    !is_key(r->key))
 		return NULL;
-	if (r->content_length >= 0) {
+	bool put = strcmp(r->method, "PUT") == 0;
+	if (put && r->content_length >= 0) {
 		snprintf(length, sizeof(length), "%lld", r->content_length);
 		headers[nh++] = (struct sigv4_pair){"content-length", length};
 	}
@@ -588,7 +595,7 @@ char *s3_presign(struct s3_client *c, const struct s3_presign_req *r)
 		headers[nh++] = (struct sigv4_pair){"content-type", r->content_type};
 	}
 	if (r->part_number > 0 || r->upload_id) {
-		if (r->part_number < 1 || r->part_number > S3_MAX_PARTS ||
+		if (!put || r->part_number < 1 || r->part_number > S3_MAX_PARTS ||
 		    !is_upload_id(r->upload_id))
 			return NULL;
 		snprintf(number, sizeof(number), "%d", r->part_number);
@@ -689,25 +696,30 @@ enum err s3_get_range(struct s3_client *c, const char *key, long long first, lon
 	}
 	object_path(c, key, &path);
 	buf_printf(&range, "bytes=%lld-%lld", first, last);
+	size_t want = (size_t)(last - first + 1);
+	/* Room for an error's XML too, so that err can name S3's code. */
 	struct s3_request r = {.method = "GET",
 			       .path = path.data,
 			       .range = range.data,
-			       .max_reply = (size_t)(last - first + 1)};
+			       .max_reply = want > S3_MAX_REPLY ? want : S3_MAX_REPLY};
 	rc = s3_send(c, &r, &resp, err, errlen);
 	if (rc != ERR_OK)
 		goto out;
-	if (resp.status == 404) {
+	if (resp.status == 206 || (resp.status == 200 && first == 0)) {
+		/* 200: the whole object, from its first byte (a store that
+		 * ignores Range); keep what was asked. */
+		buf_append(out, resp.body.data ? resp.body.data : "",
+			   resp.body.len < want ? resp.body.len : want);
+	} else if (resp.status == 200) {
+		snprintf(err, errlen, "S3 GET %s: HTTP 200 to a range request (Range ignored)",
+			 key);
+		rc = ERR_INTERNAL;
+	} else if (resp.status == 404) {
 		snprintf(err, errlen, "S3 GET %s: HTTP 404 NotFound", key);
 		rc = ERR_NOT_FOUND;
-		goto out;
-	}
-	if (resp.status == 416) /* the object ends before first: no bytes */
-		goto out;
-	if (resp.status != 206 && !(resp.status == 200 && first == 0)) {
+	} else if (resp.status != 416) { /* 416: the object ends before first */
 		rc = s3_call_status(key, "GET", &resp, err, errlen);
-		goto out;
 	}
-	buf_append(out, resp.body.data ? resp.body.data : "", resp.body.len);
 out:
 	buf_free(&path);
 	buf_free(&range);
@@ -821,7 +833,8 @@ enum err s3_complete_multipart(struct s3_client *c, const char *key, const char 
 			       .query = query.data,
 			       .body = body.data,
 			       .len = body.len,
-			       .content_type = "application/xml"};
+			       .content_type = "application/xml",
+			       .min_timeout_ms = S3_COMPLETE_TIMEOUT_MS};
 	rc = s3_send(c, &r, &resp, err, errlen);
 	if (rc != ERR_OK)
 		goto out;

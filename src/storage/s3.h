@@ -1,6 +1,8 @@
 /* A small S3 client for one bucket of an S3-compatible store (AWS S3, MinIO,
- * the local test server of scripts/lib/services.sh): put and delete objects
- * with libcurl's AWS SigV4 signing, and presigned GET URLs signed here.
+ * the local test server of scripts/lib/services.sh): put, delete, HEAD and
+ * ranged GET of objects and multipart create / complete / abort, signed by
+ * libcurl's AWS SigV4 (Authorization header); and presigned URLs, signed
+ * here (sigv4.h), for GET and for browser PUTs of whole objects or parts.
  *
  * Thread safety: a client is immutable after s3_client_new; any number of
  * threads may use one at once (each call uses its own curl handle). The
@@ -77,9 +79,10 @@ struct s3_presign_req {
 	const char *key;	  /* as for every call */
 	int expires_s;		  /* 1 to 604800 */
 	time_t now;		  /* signing time */
-	long long content_length; /* >= 0: "content-length" is signed; < 0: not */
+	long long content_length; /* PUT: >= 0: "content-length" is signed; < 0: not.
+				     Ignored for GET (no body: a zeroed struct works) */
 	const char *content_type; /* non-NULL: "content-type" is signed */
-	int part_number;	  /* > 0 (with upload_id): an UploadPart URL */
+	int part_number;	  /* > 0 (with upload_id): an UploadPart URL (PUT only) */
 	const char *upload_id;	  /* S3's UploadId for part_number */
 };
 
@@ -122,7 +125,11 @@ struct s3_part {
 /* CompleteMultipartUpload with parts. ERR_OK on success; ERR_CONFLICT when
  * S3 refuses the parts or the upload (InvalidPart, InvalidPartOrder,
  * NoSuchUpload, EntityTooSmall; err names S3's code); otherwise as
- * s3_put_object. S3 may answer 200 with an error in the body: handled. */
+ * s3_put_object. S3 may answer 200 with an error in the body: handled.
+ * S3 may take minutes to assemble a large object: this call's timeout is at
+ * least 5 minutes, whatever timeout_ms (callers run it where a wait is
+ * allowed, as every S3 call). At most 10000 parts, ascending, each ETag a
+ * token of letters, digits and '-' (else ERR_CONFLICT without I/O); none: ERR_INTERNAL. */
 enum err s3_complete_multipart(struct s3_client *c, const char *key, const char *upload_id,
 			       const struct s3_part *parts, size_t n, char *err, size_t errlen);
 

@@ -210,6 +210,19 @@ START_TEST(wrong_secret_is_refused)
 	/* Nothing was stored, and a URL presigned with the wrong secret is refused. */
 	ck_assert_msg(s3_put_object(good, key, "x", 1, "image/png", err, sizeof(err)) == ERR_OK,
 		      "%s", err);
+	/* Every call is signed: HEAD (no body, so no S3 code), ranged GET and
+	 * CreateMultipartUpload refused too. */
+	struct s3_object_info info;
+	char *upload_id = NULL;
+	ck_assert_int_eq(s3_head_object(bad, key, &info, err, sizeof(err)), ERR_INTERNAL);
+	ck_assert_msg(strstr(err, "HTTP 403") != NULL, "err: %s", err);
+	ck_assert_int_eq(s3_get_range(bad, key, 0, 0, &got, err, sizeof(err)), ERR_INTERNAL);
+	ck_assert_msg(strstr(err, "HTTP 403 SignatureDoesNotMatch") != NULL, "err: %s", err);
+	ck_assert_uint_eq(got.len, 0);
+	ck_assert_int_eq(s3_create_multipart(bad, key, "video/mp4", &upload_id, err, sizeof(err)),
+			 ERR_INTERNAL);
+	ck_assert_msg(strstr(err, "HTTP 403 SignatureDoesNotMatch") != NULL, "err: %s", err);
+	ck_assert_ptr_null(upload_id);
 	char *url = s3_presign_get(bad, key, 300, time(NULL));
 	ck_assert_int_eq(http_get(url, &got, NULL, 0), 403);
 	ck_assert_ptr_nonnull(strstr(got.data, "SignatureDoesNotMatch"));
