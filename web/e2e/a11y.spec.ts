@@ -193,6 +193,30 @@ test.describe('every page: axe, 1440 px and 375 px', () => {
     );
   });
 
+  // Issue 14: the player's states without a video (e2e/watch.spec.ts has it
+  // playing, with axe at both widths). A test of its own: the user's pages
+  // above already take most of their time budget.
+  test('the player, for a user', async ({ page, stack, signIn, checkA11y }, testInfo) => {
+    test.skip(!stack.stripeURL, 'this stack has no Stripe fake');
+    const user = await stack.createUser();
+    await signIn(page, user);
+    const [owned, other] = (await movies(stack, 2, 9)) as [MovieRef, MovieRef];
+    const api: Api = stack.api(user);
+    await api.post('/cart/items', { movie_id: owned.id });
+    const order = await api.post<{ order: { id: number } }>('/orders', {});
+    await pay(page, stack, order.order.id);
+    await sweep(
+      page,
+      checkA11y,
+      [
+        { path: `/movies/${owned.id}/watch`, name: 'watch, owned, no video yet', h1: owned.name },
+        { path: `/movies/${other.id}/watch`, name: 'watch, not bought', h1: other.name },
+        { path: '/movies/999999999/watch', name: 'watch, no such movie', h1: 'Movie not found' },
+      ],
+      (n) => testInfo.outputPath(n),
+    );
+  });
+
   test('the studio, for a moderator', async ({ page, stack, signIn, checkA11y }, testInfo) => {
     const moderator = await stack.createUser({ group: 'MODERATOR' });
     await signIn(page, moderator);

@@ -1,5 +1,6 @@
 // Movie cards and the generated poster used where a movie has no image yet.
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import type { Schemas } from '../api/client';
 import { money } from './format';
 
@@ -43,19 +44,39 @@ export function PosterPlaceholder({ title, year }: { title: string; year?: numbe
   );
 }
 
-export function Poster({ title, year, src }: { title: string; year?: number; src?: string | null }) {
-  if (src) return <img class="poster" src={src} alt={`Poster of ${title}`} loading="lazy" width={200} height={300} />;
+/**
+ * The movie's poster (its `poster_url`), or the drawn placeholder when it has
+ * none or the image fails (a replaced file's old address). 200 × 300 and the
+ * CSS aspect ratio reserve its box before it loads, so nothing moves; lazy
+ * unless `eager` (a poster at the top of the page).
+ */
+export function Poster({ title, year, src, eager = false }: { title: string; year?: number; src?: string | null; eager?: boolean }) {
+  const [failed, setFailed] = useState<string | null>(null);
+  if (src && failed !== src) {
+    return (
+      <img
+        class="poster"
+        src={src}
+        alt={`Poster of ${title}`}
+        loading={eager ? 'eager' : 'lazy'}
+        decoding="async"
+        width={200}
+        height={300}
+        onError={() => setFailed(src)}
+      />
+    );
+  }
   return <PosterPlaceholder title={title} year={year} />;
 }
 
-type Summary = Pick<Schemas['MovieSummary'], 'id' | 'name' | 'year' | 'price' | 'imdb' | 'rating' | 'genres'>;
+type Summary = Pick<Schemas['MovieSummary'], 'id' | 'name' | 'year' | 'price' | 'imdb' | 'rating' | 'genres' | 'poster_url'>;
 
 /** A movie's card; actions (buttons) go at its foot. */
 export function MovieCard({ movie, actions }: { movie: Summary; actions?: ComponentChildren }) {
   return (
     <li class="card">
       <a class="card-link" href={`/movies/${movie.id}`}>
-        <Poster title={movie.name} year={movie.year} />
+        <Poster title={movie.name} year={movie.year} src={movie.poster_url} />
         <span class="card-title">{movie.name}</span>
       </a>
       <div class="card-meta">

@@ -9,13 +9,13 @@ import '../../styles/commerce.css';
 
 type Movie = Schemas['MovieSummary'];
 
-/**
- * What one can do with an owned movie. Issue 14 adds the "Watch" button
- * here (first in the row); the details link stays.
- */
+/** What one can do with an owned movie: watch it (the player says when it has no video yet), or read about it. */
 function PurchaseActions({ movie }: { movie: Movie }) {
   return (
     <div class="purchase-actions">
+      <a class="btn btn-small btn-primary" href={`/movies/${movie.id}/watch`} aria-label={`Watch ${movie.name}`}>
+        <span aria-hidden="true">▶</span> Watch
+      </a>
       <a class="btn btn-small" href={`/movies/${movie.id}`} aria-label={`Details of ${movie.name}`}>
         Details
       </a>
@@ -29,7 +29,7 @@ function PurchaseCard({ movie }: { movie: Movie }) {
       <a class="card-link" href={`/movies/${movie.id}`}>
         {/* The link's name is the title alone; the poster only repeats it. */}
         <span class="card-poster" aria-hidden="true">
-          <Poster title={movie.name} year={movie.year} />
+          <Poster title={movie.name} year={movie.year} src={movie.poster_url} />
         </span>
         <span class="card-title">{movie.name}</span>
       </a>

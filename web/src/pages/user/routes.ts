@@ -11,4 +11,6 @@ export const userRoutes: Route[] = [
   { pattern: '/orders/:id', access: 'signed-in', load: () => import('./Order') },
   { pattern: '/payments', access: 'signed-in', load: () => import('./Payments') },
   { pattern: '/purchases', access: 'signed-in', load: () => import('./Purchases') },
+  // issue 14: the player (GET /play answers who may watch: owners and moderators)
+  { pattern: '/movies/:id/watch', access: 'signed-in', load: () => import('./Watch') },
 ];

@@ -5,9 +5,10 @@ import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
 import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
-import { useAsync, useTitle } from '../../ui/hooks';
+import { useAsync, useSession, useTitle } from '../../ui/hooks';
 import { MovieGrid } from '../../ui/movie';
 import '../../styles/visitor.css';
+import { ContinueWatching } from './ContinueWatching';
 import { activeFilters, apiQuery, clearFilters, readState, writeState } from './filters';
 import { FilterPanel, InvalidSummary, SortBar } from './MovieFilters';
 
@@ -25,6 +26,9 @@ export default function Catalog() {
   const page = list.data?.page ?? (Number(state.page) || 1);
   const filtered = activeFilters(state) > 0;
   const total = list.data?.total_items ?? 0;
+  // The home (no search, filter or page): a signed-in user's unfinished films first.
+  const s = useSession();
+  const home = !state.search && !filtered && (Number(state.page) || 1) === 1;
 
   return (
     <section class="page catalog">
@@ -34,6 +38,7 @@ export default function Catalog() {
           {list.data && !invalid && !list.loading ? `${total} ${total === 1 ? 'movie' : 'movies'}${filtered ? (total === 1 ? ' matches the filters' : ' match the filters') : ''}` : ''}
         </p>
       </div>
+      {home && s.status === 'signed-in' && s.user && <ContinueWatching userId={s.user.id} />}
       <div class="catalog-layout">
         <FilterPanel basePath={basePath} state={state} errors={errors} />
         <div class="catalog-results" aria-busy={list.loading}>

@@ -1,16 +1,19 @@
 // The movie page (/movies/:id): everything GET /api/v1/movies/{id} returns;
-// for a signed-in user the reaction, rating, favorite and cart controls;
-// then the comments. An unknown id gets a friendly "movie not found".
+// the poster and the trailer; for a signed-in user "Watch" / "Resume at" (an
+// owner or a moderator) or "Buy to watch", the reaction, rating, favorite and
+// cart controls; then the comments. An unknown id gets a friendly "movie not found".
 import { useEffect, useId, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
 import { ErrorMessage, Loading } from '../../ui/common';
-import { date, money, minutes } from '../../ui/format';
+import { clock, date, money, minutes, spokenClock } from '../../ui/format';
 import { useAsync, useSession, useTitle } from '../../ui/hooks';
 import { Poster } from '../../ui/movie';
 import type { PageProps } from '../../routes';
 import '../../styles/visitor.css';
+import { resumeAt } from '../user/progress';
+import { Buy, useAction } from './buy';
 import { Comments } from './Comments';
 
 type Movie = Schemas['MovieDetail'];
@@ -136,27 +139,6 @@ function Facts({ m }: { m: Movie }) {
   );
 }
 
-/** Runs one action at a time and keeps its error for display next to its controls. */
-function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const run = async (fn: () => Promise<unknown>): Promise<boolean> => {
-    if (busy) return false;
-    setBusy(true);
-    setError(null);
-    try {
-      await fn();
-      return true;
-    } catch (e) {
-      setError(e);
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, setError, run };
-}
-
 function Reactions({ m, me, onChange }: { m: Movie; me: Schemas['MovieMe']; onChange: () => void }) {
   const a = useAction();
   const path = { params: { path: { id: m.id } } };
@@ -254,60 +236,40 @@ function Rating({ m, me, onChange }: { m: Movie; me: Schemas['MovieMe']; onChang
   );
 }
 
-function Buy({ m, me }: { m: Movie; me: Schemas['MovieMe'] }) {
-  const cart = useAsync(() => (me.is_purchased ? Promise.resolve(null) : call(api.GET('/api/v1/cart'))), [m.id, me.is_purchased]);
-  const [added, setAdded] = useState(false);
-  const [owned, setOwned] = useState(false);
-  const a = useAction();
-  // The cart's 409s in words: already in the cart, or already bought (the state follows).
-  const conflict = a.error instanceof ApiError && a.error.status === 409 ? a.error : null;
-  useEffect(() => {
-    if (conflict?.code === 'already_in_cart') setAdded(true);
-    if (conflict?.code === 'already_purchased') setOwned(true);
-  }, [conflict]);
-  const note = conflict && (
-    <p class="alert alert-info" role="alert">
-      {conflict.message}
-    </p>
-  );
-  const inCart = added || Boolean(cart.data?.items.some((i) => i.movie_id === m.id));
-  if (me.is_purchased || owned || conflict?.code === 'already_purchased') {
-    return (
-      <div class="buy">
-        <p class="buy-state">
-          <span class="status status-paid">Purchased</span> <a href="/purchases">Watch it in My movies</a>
-        </p>
-        {note}
-      </div>
-    );
-  }
-  if (inCart || conflict?.code === 'already_in_cart') {
-    return (
-      <div class="buy">
-        <p class="buy-state">
-          <span class="status status-pending">In your cart</span> <a href="/cart">Go to the cart</a>
-        </p>
-        {note}
-      </div>
-    );
-  }
+/** "Watch", "Resume at m:ss" or "Watch again" for those who may watch the feature (owners, moderators). */
+function WatchActions({ m, me }: { m: Movie; me: Schemas['MovieMe'] }) {
+  const at = resumeAt(me.progress);
+  const href = `/movies/${m.id}/watch`;
   return (
-    <div class="buy">
-      <button
-        type="button"
-        class="btn btn-primary"
-        onClick={() =>
-          void a
-            .run(() => call(api.POST('/api/v1/cart/items', { body: { movie_id: m.id } })))
-            .then((ok) => {
-              if (ok) setAdded(true);
-            })
-        }
-      >
-        Add to cart · {money(m.price)}
-      </button>
-      {note ?? (a.error !== null && <ErrorMessage error={a.error} />)}
+    <div class="watch-actions row">
+      {at > 0 ? (
+        <>
+          <a class="btn btn-primary btn-watch" href={href} aria-label={`Resume ${m.name} at ${spokenClock(at)}`}>
+            <span aria-hidden="true">▶</span> Resume at {clock(at)}
+          </a>
+          <a class="btn" href={`${href}?start=0`} aria-label={`Watch ${m.name} from the beginning`}>
+            From the beginning
+          </a>
+        </>
+      ) : (
+        <a class="btn btn-primary btn-watch" href={href} aria-label={me.progress?.finished ? `Watch ${m.name} again` : `Watch ${m.name}`}>
+          <span aria-hidden="true">▶</span> {me.progress?.finished ? 'Watch again' : 'Watch'}
+        </a>
+      )}
     </div>
+  );
+}
+
+/** The public trailer (a relative address that redirects to S3); only its metadata loads until played. */
+function Trailer({ m }: { m: Movie }) {
+  if (!m.trailer_url) return null;
+  return (
+    <section class="trailer" aria-labelledby="trailer-title">
+      <h2 id="trailer-title">Trailer</h2>
+      <video class="trailer-video" controls preload="metadata" playsInline src={m.trailer_url} aria-label={`Trailer of ${m.name}`} width={640} height={360}>
+        Your browser cannot play this trailer.
+      </video>
+    </section>
   );
 }
 
@@ -335,12 +297,14 @@ export default function MoviePage({ params }: PageProps) {
     );
   }
   const me = s.status === 'signed-in' ? m.me : null;
+  // Owners watch; so do moderators (GET /play lets them), bought or not.
+  const canWatch = Boolean(me && m.has_feature && (me.is_purchased || s.user?.group !== 'USER'));
   const next = encodeURIComponent(loc.href);
   return (
     <article class="page movie" aria-busy={movie.loading}>
       <div class="movie-top">
         <div class="movie-poster">
-          <Poster title={m.name} year={m.year} />
+          <Poster title={m.name} year={m.year} src={m.poster_url} eager />
         </div>
         <div class="movie-info">
           <h1>{m.name}</h1>
@@ -351,19 +315,30 @@ export default function MoviePage({ params }: PageProps) {
           <p class="movie-description">{m.description}</p>
           {me ? (
             <div class="movie-actions" key={m.id}>
-              <Buy m={m} me={me} />
+              {canWatch && <WatchActions m={m} me={me} />}
+              <Buy m={m} purchased={me.is_purchased} canWatch={canWatch} />
               <Reactions m={m} me={me} onChange={movie.reload} />
               <Rating m={m} me={me} onChange={movie.reload} />
             </div>
           ) : (
             s.status === 'anonymous' && (
               <div class="alert alert-info movie-signin">
+                {m.has_feature && (
+                  <p class="row">
+                    <a class="btn btn-primary" href={`/accounts/login?next=${next}`}>
+                      Sign in to buy · {money(m.price)}
+                    </a>
+                    <span>and watch it here.</span>
+                  </p>
+                )}
                 <p>
-                  <a href={`/accounts/login?next=${next}`}>Sign in to like, rate and comment</a>, or to buy this movie for {money(m.price)}.
+                  <a href={`/accounts/login?next=${next}`}>Sign in to like, rate and comment</a>
+                  {m.has_feature ? '.' : `, or to buy this movie for ${money(m.price)}.`}
                 </p>
               </div>
             )
           )}
+          <Trailer m={m} />
           <Facts m={m} />
           <Links label="Genres" items={m.genres} param="genre" />
           <Links label="Stars" items={m.stars} param="star" />
