@@ -85,7 +85,7 @@ function harness(size: number, partSize: number, opts: { multipart?: boolean } =
         number: i + 1,
         size: i === n - 1 ? size - partSize * (n - 1) : partSize,
         url: `https://s3.test/b/key?partNumber=${i + 1}&uploadId=up-${uploads}`,
-        headers: multipart ? {} : { 'Content-Type': 'video/webm', 'Content-Length': String(size) },
+        headers: (multipart ? {} : { 'Content-Type': 'video/webm', 'Content-Length': String(size) }) as Record<string, string>,
       })),
     };
   };

@@ -124,7 +124,8 @@ export function planRanges(plan: Pick<UploadPlan, 'parts' | 'size_bytes'>): { pa
   return out;
 }
 
-const defaultXhr: XhrFactory = () => new XMLHttpRequest();
+// XMLHttpRequest's handlers take full events; the engine reads only `loaded`.
+const defaultXhr: XhrFactory = () => new XMLHttpRequest() as unknown as XhrLike;
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Codes after which the upload cannot be resumed: a retry starts a new one. */
@@ -435,16 +436,15 @@ export function readDuration(file: Blob, timeoutMs = 5000): Promise<number | und
   return new Promise((resolve) => {
     const v = document.createElement('video');
     const url = URL.createObjectURL(file);
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const finish = (d: number | undefined) => {
-      if (timer !== undefined) clearTimeout(timer);
+      clearTimeout(timer);
       v.onloadedmetadata = v.onerror = null;
       v.removeAttribute('src');
       v.load();
       URL.revokeObjectURL(url);
       resolve(d !== undefined && Number.isFinite(d) && d > 0 && d <= 86400 ? d : undefined);
     };
-    timer = setTimeout(() => finish(undefined), timeoutMs);
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
     v.preload = 'metadata';
     v.muted = true;
     v.onloadedmetadata = () => finish(v.duration);
