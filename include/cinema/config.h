@@ -72,6 +72,15 @@ struct config {
 	char *s3_secret_key;
 	char *s3_region;
 	int s3_timeout_ms;
+	/* media (docs/MEDIA.md) */
+	long long media_poster_max_bytes;
+	long long media_trailer_max_bytes;
+	long long media_feature_max_bytes;
+	long long media_part_bytes; /* single PUT up to this; else parts of at least this */
+	int media_upload_ttl_s;	    /* validity of presigned upload URLs */
+	int media_upload_grace_s;   /* after expiry, before the scheduler drops the upload */
+	int media_cleanup_interval_s;
+	char *media_trash_queue_key; /* Redis list waking the scheduler's trash drain */
 	enum log_level log_level;
 	char *openapi_path;
 	char *docs_assets_dir;

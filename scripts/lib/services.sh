@@ -245,7 +245,22 @@ svc_redis_stop()
 # maintained fork of s3rver whose released versions check SigV4 signatures
 # (header and presigned query), so a test against it proves our signing. It
 # has one account, S3RVER/S3RVER, and keeps objects as files in DIR/data. It
-# does not check x-amz-content-sha256 against the body, nor the region.
+# does not check x-amz-content-sha256 against the body, nor the region, and
+# it lets unsigned requests through (real S3 refuses them on a private
+# bucket): a test proves a signature only by a wrongly signed request being
+# refused, never by an unsigned one.
+# scripts/lib/s3rver.js starts it (node_modules stays untouched) with:
+# - the bucket's CORS rules, so that a browser on the app's origin can upload
+#   and play: any origin; PUT, GET, HEAD; any request header; ETag exposed;
+#   preflights cached 3600 s;
+# - CompleteMultipartUpload checked as S3 does: a part never uploaded or with
+#   another ETag is 400 InvalidPart (s3rver crashed into a 500 and compared
+#   no ETags), parts out of order 400 InvalidPartOrder, a part but the last
+#   under 5 MiB 400 EntityTooSmall, an unknown upload 404 NoSuchUpload;
+# - AbortMultipartUpload (DELETE KEY?uploadId=ID; s3rver answered 405): 204,
+#   the upload's parts removed; 404 NoSuchUpload for an unknown upload;
+# - UploadPart into an unknown (aborted, completed) upload: 404 NoSuchUpload.
+# All behind s3rver's signature check.
 SVC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SVC_S3_MODULE=$SVC_ROOT/node_modules/@20minutes/s3rver
 SVC_S3_ACCESS_KEY=S3RVER
@@ -271,19 +286,11 @@ svc_s3_start()
 	svc_s3_install || return 1
 	mkdir -p "$dir/data"
 	svc_s3_stop "$dir"
-	# Prints "s3rver listening on HOST:PORT" once bound; exits 1 if it cannot bind.
-	local js='
-const [module, dir, port, bucket] = process.argv.slice(1);
-const S3rver = require(module);
-new S3rver({ address: "127.0.0.1", port: Number(port), directory: dir, silent: false,
-             configureBuckets: [{ name: bucket, configs: [] }] })
-  .run()
-  .then(({ address, port }) => console.log("s3rver listening on %s:%d", address, port))
-  .catch((e) => { console.error("s3rver: %s", e.message); process.exit(1); });'
 	for ((try = 1; try <= 5; try++)); do
 		port=${want_port:-$(svc_free_port)} || return 1
 		: >"$dir/s3.log"
-		node -e "$js" "$SVC_S3_MODULE" "$dir/data" "$port" "$SVC_S3_BUCKET" \
+		# Prints "s3rver listening on HOST:PORT" once bound; exits 1 if it cannot bind.
+		node "$SVC_ROOT/scripts/lib/s3rver.js" "$SVC_S3_MODULE" "$dir/data" "$port" "$SVC_S3_BUCKET" \
 			</dev/null >>"$dir/s3.log" 2>&1 &
 		pid=$!
 		echo "$pid" >"$dir/s3.pid"

@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"            create an account (the first admin, for instance)\n"
 		"  seed [--file PATH] [--movies N]\n"
 		"            load the demo catalog, or add N generated movies\n"
+		"  seed --media DIR\n"
+		"            store and link the media files DIR/media.tsv lists\n"
 		"  healthcheck\n"
 		"            GET http://127.0.0.1:$HTTP_PORT/readyz within 2 s: exit 0 on 200,\n"
 		"            else 1 (container health checks; reads no other setting)\n\n");

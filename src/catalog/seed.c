@@ -20,6 +20,7 @@
 #include "cinema/kv.h"
 #include "cinema/log.h"
 #include "cinema/mem.h"
+#include "media/seed.h"
 
 #define SEED_ERR_MAX 512
 
@@ -434,13 +435,16 @@ struct seed_run {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: cinema-api seed [--file PATH] [--movies N]\n\n"
+		"usage: cinema-api seed [--file PATH] [--movies N]\n"
+		"       cinema-api seed --media DIR\n\n"
 		"Loads the demo catalog from a JSON data file into DATABASE_URL, in one\n"
 		"transaction. Movies already there (same name, year and runtime) are skipped,\n"
 		"so seeding again adds nothing.\n\n"
 		"  --file PATH  the data file (default: SEED_FILE, else %s)\n"
 		"  --movies N   instead add N generated movies (0 to %d) for benchmarks;\n"
 		"               the data file is loaded first if the catalog is empty\n"
+		"  --media DIR  instead store and link the media files DIR/media.tsv lists\n"
+		"               (lines INDEX KIND FILE DURATION_S; see src/media/seed.h)\n"
 		"  --help       print this and exit\n",
 		CATALOG_SEED_DEFAULT_FILE, CATALOG_SEED_MAX_MOVIES);
 }
@@ -612,6 +616,7 @@ int catalog_seed_command(const struct config *cfg, int argc, char **argv)
 	struct db_conn *conn = NULL;
 	struct timespec t0;
 	const char *env = getenv("SEED_FILE");
+	const char *media_dir = NULL;
 	enum err e;
 	int rc = 1;
 
@@ -631,11 +636,20 @@ int catalog_seed_command(const struct config *cfg, int argc, char **argv)
 				return 2;
 			}
 			run.file_always = false;
+		} else if (strcmp(argv[i], "--media") == 0 && i + 1 < argc && *argv[i + 1]) {
+			media_dir = argv[++i];
 		} else {
 			fprintf(stderr, "cinema-api: seed: unexpected \"%s\" (try --help)\n",
 				argv[i]);
 			return 2;
 		}
+	}
+	if (media_dir) {
+		if (argc != 4) {
+			fprintf(stderr, "cinema-api: seed: --media goes alone (try --help)\n");
+			return 2;
+		}
+		return media_seed_command(cfg, media_dir);
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);

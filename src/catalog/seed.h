@@ -1,6 +1,7 @@
 /* `cinema-api seed`: the demo catalog and generated benchmark movies.
  *
  *   cinema-api seed [--file PATH] [--movies N]
+ *   cinema-api seed --media DIR      (src/media/seed.h)
  *
  * Without --movies, loads the movies of a JSON data file (default
  * data/movies.json, or SEED_FILE) with their certifications, genres, stars

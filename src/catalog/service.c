@@ -5,6 +5,7 @@
 #include "catalog/list_cache.h"
 #include "cinema/log.h"
 #include "commerce/guard.h"
+#include "media/service.h"
 
 enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
 			     long long *total)
@@ -118,6 +119,7 @@ enum err catalog_delete_movie(const struct app *app, long long id, bool force, l
 	*carts = t.carts;
 	if (rc == ERR_OK) {
 		movie_lists_changed(app);
+		media_trash_changed(app); /* its media rows cascaded into media_trash */
 		LOG_INFO("movie deleted", LOG_INT("movie_id", id));
 	}
 	return rc;

@@ -9,7 +9,7 @@
 #include "cinema/buf.h"
 #include "cinema/mem.h"
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_LOGLEVEL, CFG_ENV };
+enum cfg_type { CFG_STR, CFG_INT, CFG_LLONG, CFG_LOGLEVEL, CFG_ENV };
 
 enum {
 	CFG_SECRET = 1 << 0,   /* never logged */
@@ -27,7 +27,7 @@ struct cfg_entry {
 	enum cfg_type type;
 	size_t offset;
 	const char *def;
-	long min, max; /* CFG_INT bounds */
+	long long min, max; /* CFG_INT and CFG_LLONG bounds */
 	unsigned flags;
 	const char *help;
 };
@@ -161,6 +161,23 @@ static const struct cfg_entry cfg_table[] = {
 	{"S3_REGION", CFG_STR, OFF(s3_region), "us-east-1", 0, 0, CFG_NONEMPTY, "S3 region"},
 	{"S3_TIMEOUT_MS", CFG_INT, OFF(s3_timeout_ms), "15000", 100, 600000, 0,
 	 "whole S3 request (upload, delete), connecting included"},
+	{"MEDIA_POSTER_MAX_BYTES", CFG_LLONG, OFF(media_poster_max_bytes), "10485760", 1024,
+	 5368709120LL, 0, "largest poster upload (docs/MEDIA.md)"},
+	{"MEDIA_TRAILER_MAX_BYTES", CFG_LLONG, OFF(media_trailer_max_bytes), "2147483648", 1024,
+	 5368709120000LL, 0, "largest trailer upload"},
+	{"MEDIA_FEATURE_MAX_BYTES", CFG_LLONG, OFF(media_feature_max_bytes), "107374182400", 1024,
+	 5368709120000LL, 0, "largest feature upload"},
+	{"MEDIA_PART_BYTES", CFG_LLONG, OFF(media_part_bytes), "8388608", 5242880, 5368709120LL, 0,
+	 "files up to this size are one presigned PUT; larger ones a multipart upload in parts "
+	 "of this size (grown in whole MiB past 1,000 parts; at least S3's 5 MiB)"},
+	{"MEDIA_UPLOAD_TTL_S", CFG_INT, OFF(media_upload_ttl_s), "86400", 1, 604800, 0,
+	 "how long the presigned upload URLs stay valid"},
+	{"MEDIA_UPLOAD_GRACE_S", CFG_INT, OFF(media_upload_grace_s), "3600", 0, 604800, 0,
+	 "how long after its URLs expire an unconfirmed upload is deleted by the scheduler"},
+	{"MEDIA_CLEANUP_INTERVAL_S", CFG_INT, OFF(media_cleanup_interval_s), "300", 1, 86400, 0,
+	 "seconds between the scheduler's sweeps of abandoned uploads and media objects to delete"},
+	{"MEDIA_TRASH_QUEUE_KEY", CFG_STR, OFF(media_trash_queue_key), "cinema:media_trash", 0, 0,
+	 CFG_NONEMPTY, "Redis list that wakes the scheduler to delete orphaned media objects"},
 	{"LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 	{"OPENAPI_PATH", CFG_STR, OFF(openapi_path), "openapi.yaml", 0, 0, CFG_NONEMPTY,
 	 "the OpenAPI document served at /openapi.yaml (its .json twin beside it)"},
@@ -186,12 +203,21 @@ static const char *getenv_lookup(const char *name, void *ctx)
 	return getenv(name);
 }
 
-static bool parse_int(const char *s, long min, long max, int *out)
+static bool parse_llong(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
 	errno = 0;
-	long v = strtol(s, &end, 10);
+	long long v = strtoll(s, &end, 10);
 	if (errno || end == s || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_int(const char *s, long long min, long long max, int *out)
+{
+	long long v;
+	if (!parse_llong(s, min, max, &v))
 		return false;
 	*out = (int)v;
 	return true;
@@ -268,7 +294,14 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 			break;
 		case CFG_INT:
 			if (!parse_int(v, e->min, e->max, (int *)(void *)field)) {
-				snprintf(err, errlen, "%s must be an integer from %ld to %ld",
+				snprintf(err, errlen, "%s must be an integer from %lld to %lld",
+					 e->env, e->min, e->max);
+				goto fail;
+			}
+			break;
+		case CFG_LLONG:
+			if (!parse_llong(v, e->min, e->max, (long long *)(void *)field)) {
+				snprintf(err, errlen, "%s must be an integer from %lld to %lld",
 					 e->env, e->min, e->max);
 				goto fail;
 			}
@@ -437,6 +470,10 @@ void config_log(const struct config *cfg)
 		case CFG_INT:
 			LOG_DEBUG("config", LOG_STR("name", e->env),
 				  LOG_INT("value", *(const int *)(const void *)field));
+			break;
+		case CFG_LLONG:
+			LOG_DEBUG("config", LOG_STR("name", e->env),
+				  LOG_INT("value", *(const long long *)(const void *)field));
 			break;
 		case CFG_ENV:
 			LOG_DEBUG("config", LOG_STR("name", e->env),

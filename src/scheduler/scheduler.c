@@ -4,8 +4,9 @@
  *     jobs whose period this process claims (token cleanup, payment
  *     reconciliation), ask Stripe for new automatic refunds, send every due
  *     pending email (retries, and jobs whose announcement was lost);
- *   otherwise: block up to a second on the Redis list for a new job id,
- *     claim it and send it.
+ *   otherwise: block up to a second on the Redis lists for a new job id
+ *     (claim it and send it) or a media trash announcement (delete the
+ *     objects just queued in media_trash).
  *
  * Claims are row updates guarded by FOR UPDATE SKIP LOCKED, so any number of
  * schedulers can share the queue without sending an email twice. */
@@ -30,6 +31,8 @@
 #include "jobs/email_jobs.h"
 #include "mail/mail.h"
 #include "mail/template.h"
+#include "media/cleanup.h"
+#include "storage/s3.h"
 
 #define BRPOP_TIMEOUT_S 1
 #define SWEEP_BATCH	200
@@ -40,6 +43,7 @@ struct scheduler {
 	struct db_pool *db;
 	struct kv *kv;
 	struct mail_sender *mail;
+	struct s3_client *s3; /* NULL when S3_ACCESS_KEY or S3_SECRET_KEY is unset */
 	char from_addr[256];
 	sigset_t stop_signals;
 	bool stopping;
@@ -195,10 +199,39 @@ static void reconcile_payments(struct scheduler *s)
 		 LOG_INT("refunds_left", n.refunds_left));
 }
 
+static bool drain_should_stop(void *ctx)
+{
+	return stop_wait(ctx, 0);
+}
+
+/* Deletes what media_trash holds (all of it, or only rows never tried). */
+static void drain_media_trash(struct scheduler *s, bool only_new)
+{
+	struct media_drain_counts n;
+	enum err rc = media_trash_drain(s->db, s->s3, only_new, drain_should_stop, s, &n);
+	if (rc != ERR_OK || n.deleted || n.failed)
+		LOG_INFO("media trash drained",
+			 LOG_STR("outcome", rc == ERR_OK ? "done" : err_code(rc)),
+			 LOG_BOOL("only_new", only_new), LOG_INT("deleted", n.deleted),
+			 LOG_INT("failed", n.failed));
+}
+
+/* Abandoned uploads go to the trash, then the whole trash is drained
+ * (retrying earlier failures). */
+static void cleanup_media(struct scheduler *s)
+{
+	long long expired = 0;
+	enum err rc = media_cleanup_expired(s->db, s->cfg->media_upload_grace_s, &expired);
+	LOG_INFO("periodic job", LOG_STR("job", "cleanup_media"),
+		 LOG_STR("outcome", rc == ERR_OK ? "done" : err_code(rc)),
+		 LOG_INT("expired_uploads", expired));
+	drain_media_trash(s, false);
+}
+
 static void run_periodic(struct scheduler *s)
 {
 	struct db_conn *conn = NULL;
-	bool claimed = false, reconcile = false;
+	bool claimed = false, reconcile = false, media = false;
 	long long requeued = 0;
 	if (db_acquire(s->db, &conn) != ERR_OK)
 		return;
@@ -210,9 +243,15 @@ static void run_periodic(struct scheduler *s)
 	if (*s->cfg->stripe_secret_key)
 		scheduler_claim_period(conn, "reconcile_payments",
 				       s->cfg->payment_reconcile_interval_s, &reconcile);
+	/* Likewise without S3 keys: a scheduler that has them runs it. */
+	if (s->s3)
+		scheduler_claim_period(conn, "cleanup_media", s->cfg->media_cleanup_interval_s,
+				       &media);
 	db_release(conn);
 	if (reconcile)
 		reconcile_payments(s);
+	if (media)
+		cleanup_media(s);
 	if (requeued)
 		LOG_WARN("email jobs with expired leases requeued", LOG_INT("count", requeued));
 	if (claimed) {
@@ -250,20 +289,30 @@ static void sweep(struct scheduler *s)
 			break;
 }
 
-/* Blocks up to BRPOP_TIMEOUT_S for an announced job id; 0 if none. */
-static long long next_announced(struct scheduler *s)
+/* Blocks up to BRPOP_TIMEOUT_S for an announced email job id (returned; 0
+ * if none) or, with S3, an announcement of media trash (*trash set). */
+static long long next_announced(struct scheduler *s, bool *trash)
 {
 	redisReply *r = NULL;
 	long long id = 0;
-	enum err rc =
-		kv_command(s->kv, &r, "BRPOP %s %d", s->cfg->email_queue_key, BRPOP_TIMEOUT_S);
+	const char *media_key = s->cfg->media_trash_queue_key;
+	enum err rc = s->s3 ? kv_command(s->kv, &r, "BRPOP %s %s %d", s->cfg->email_queue_key,
+					 media_key, BRPOP_TIMEOUT_S)
+			    : kv_command(s->kv, &r, "BRPOP %s %d", s->cfg->email_queue_key,
+					 BRPOP_TIMEOUT_S);
+	*trash = false;
 	if (rc != ERR_OK) {
 		stop_wait(s, 1000); /* Redis down: the sweep still sends everything */
 		return 0;
 	}
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[1]->type == REDIS_REPLY_STRING)
-		id = strtoll(r->element[1]->str, NULL, 10);
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING) {
+		if (s->s3 && strcmp(r->element[0]->str, media_key) == 0)
+			*trash = true;
+		else
+			id = strtoll(r->element[1]->str, NULL, 10);
+	}
 	freeReplyObject(r);
 	return id;
 }
@@ -308,11 +357,30 @@ static enum err open_handles(struct scheduler *s, const struct config *cfg)
 				 .timeout_ms = cfg->smtp_timeout_ms,
 				 .allow_plain = cfg->smtp_allow_plain != 0};
 	s->mail = mail_sender_new(&smtp);
+	if (*cfg->s3_access_key && *cfg->s3_secret_key) {
+		struct s3_options so = {
+			.endpoint = cfg->s3_endpoint,
+			.bucket = cfg->s3_bucket,
+			.access_key = cfg->s3_access_key,
+			.secret_key = cfg->s3_secret_key,
+			.region = cfg->s3_region,
+			.timeout_ms = cfg->s3_timeout_ms,
+			.public_endpoint = cfg->s3_public_endpoint,
+		};
+		if (!(s->s3 = s3_client_new(&so))) {
+			fprintf(stderr, "cinema-scheduler: S3_ENDPOINT, S3_PUBLIC_ENDPOINT, "
+					"S3_BUCKET or S3_REGION is malformed\n");
+			return ERR_VALIDATION;
+		}
+	} else {
+		LOG_WARN("S3_ACCESS_KEY or S3_SECRET_KEY unset: media objects are not deleted");
+	}
 	return ERR_OK;
 }
 
 static void close_handles(struct scheduler *s)
 {
+	s3_client_free(s->s3);
 	mail_sender_free(s->mail);
 	kv_free(s->kv);
 	db_pool_free(s->db);
@@ -338,9 +406,12 @@ int scheduler_run(const struct config *cfg)
 			next_sweep = mono_ms() + cfg->scheduler_sweep_ms;
 			continue;
 		}
-		long long id = next_announced(&s);
+		bool trash = false;
+		long long id = next_announced(&s, &trash);
 		if (id > 0)
 			claim_and_deliver(&s, id);
+		else if (trash)
+			drain_media_trash(&s, true);
 	}
 	LOG_INFO("scheduler stopped");
 	rc = 0;

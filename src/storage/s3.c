@@ -13,6 +13,9 @@
 #define S3_MAX_KEY	      1024
 #define S3_MAX_REPLY	      (64 * 1024) /* error bodies are small; the rest is dropped */
 #define S3_CONNECT_TIMEOUT_MS 5000
+#define S3_MAX_UPLOAD_ID      1024
+#define S3_MAX_PARTS	      10000
+#define S3_MAX_RANGE	      (16LL * 1024 * 1024) /* bytes s3_get_range reads at most */
 
 struct s3_client {
 	char *endpoint; /* as configured, for error messages */
@@ -173,6 +176,27 @@ void s3_client_free(struct s3_client *c)
 
 /* --- one signed request --- */
 
+/* What s3_send sends. Strings borrowed; NULL when absent. */
+struct s3_request {
+	const char *method;	  /* GET, HEAD, PUT, POST, DELETE */
+	const char *path;	  /* URI-encoded, absolute */
+	const char *query;	  /* canonical (encoded, sorted, "name=value"), no '?' */
+	const void *body;	  /* PUT and POST */
+	size_t len;		  /* of body */
+	const char *content_type; /* Content-Type header */
+	const char *range;	  /* Range header value */
+	size_t max_reply;	  /* bytes of the answer kept; 0: S3_MAX_REPLY */
+};
+
+/* What came back. */
+struct s3_response {
+	long status;
+	struct buf body;  /* up to max_reply bytes */
+	long long length; /* Content-Length, -1 when absent */
+	char content_type[128];
+	char etag[130];
+};
+
 struct upload {
 	const char *data;
 	size_t len, off;
@@ -190,13 +214,26 @@ static size_t read_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+struct sink {
+	struct buf *b;
+	size_t max;
+	bool full; /* stopped on purpose: max bytes kept */
+};
+
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	struct buf *b = ud;
+	struct sink *s = ud;
 	size_t n = size * nmemb;
-	if (b->len < S3_MAX_REPLY)
-		buf_append(b, ptr, n < S3_MAX_REPLY - b->len ? n : S3_MAX_REPLY - b->len);
-	return n;
+	if (s->b->len + n <= s->max) {
+		buf_append(s->b, ptr, n);
+		return n;
+	}
+	/* Keep what fits, then stop the transfer rather than read a large
+	 * object to its end: curl reports a write error, which s3_send knows
+	 * was wanted. */
+	buf_append(s->b, ptr, s->max - s->b->len);
+	s->full = true;
+	return 0;
 }
 
 static struct curl_slist *slist_add(struct curl_slist *l, const char *line)
@@ -207,38 +244,61 @@ static struct curl_slist *slist_add(struct curl_slist *l, const char *line)
 	return n;
 }
 
-/* Sends method path (path already URI-encoded) with body (PUT) signed by
- * curl's SigV4, and stores the HTTP status and up to S3_MAX_REPLY bytes of the
- * answer. ERR_OK whenever an HTTP answer came, whatever its status;
- * ERR_INTERNAL with the reason in err when none did. */
-static enum err s3_send(struct s3_client *c, const char *method, const char *path, const void *body,
-			size_t len, const char *content_type, long *status, struct buf *reply,
+/* Copies the value of response header name (its last instance) into out,
+ * or "" when absent or too long. */
+static void response_header(CURL *h, const char *name, char *out, size_t outlen)
+{
+	struct curl_header *hd = NULL;
+	out[0] = '\0';
+	if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) == CURLHE_OK && hd->value &&
+	    strlen(hd->value) < outlen)
+		snprintf(out, outlen, "%s", hd->value);
+}
+
+/* Sends r signed by curl's SigV4 (Authorization header), and fills *resp
+ * (whose body the caller frees). ERR_OK whenever an HTTP answer came,
+ * whatever its status; ERR_INTERNAL with the reason in err when none did.
+ *
+ * curl 7.88 signs the query string as it is given (it does not sort or
+ * encode it): r->query must already be canonical. It signs every header in
+ * CURLOPT_HTTPHEADER, so none may be one that curl then leaves out (such as
+ * "Expect:" to disable it). */
+static enum err s3_send(struct s3_client *c, const struct s3_request *r, struct s3_response *resp,
 			char *err, size_t errlen)
 {
-	struct upload up = {body ? body : "", len, 0};
+	struct upload up = {r->body ? r->body : "", r->len, 0};
+	struct sink sink = {&resp->body, r->max_reply ? r->max_reply : S3_MAX_REPLY, false};
 	struct curl_slist *headers = NULL;
 	struct buf url = BUF_INIT, line = BUF_INIT;
 	char hash[SIGV4_HEX_LEN + 1], curlerr[CURL_ERROR_SIZE] = "";
 	enum err rc = ERR_INTERNAL;
 	CURL *h = curl_easy_init();
 
+	resp->status = 0;
+	resp->length = -1;
+	resp->content_type[0] = resp->etag[0] = '\0';
 	if (!h) {
 		snprintf(err, errlen, "curl_easy_init failed");
 		goto out;
 	}
-	buf_printf(&url, "%s://%s%s", c->scheme, c->host, path);
+	buf_printf(&url, "%s://%s%s", c->scheme, c->host, r->path);
+	if (r->query && *r->query)
+		buf_printf(&url, "?%s", r->query);
 	/* curl 7.88 signs this header when present but does not add it, and S3
 	 * requires it with SigV4. It also makes the store check the body. */
-	sigv4_sha256_hex(up.data, len, hash);
+	sigv4_sha256_hex(up.data, r->len, hash);
 	buf_printf(&line, "x-amz-content-sha256: %s", hash);
 	headers = slist_add(headers, line.data);
-	if (content_type) {
+	if (r->content_type) {
 		buf_reset(&line);
-		buf_printf(&line, "Content-Type: %s", content_type);
+		buf_printf(&line, "Content-Type: %s", r->content_type);
 		headers = slist_add(headers, line.data);
 	}
-	/* Every header in CURLOPT_HTTPHEADER is signed, so none may be one
-	 * that curl then leaves out (such as "Expect:" to disable it). */
+	if (r->range) {
+		buf_reset(&line);
+		buf_printf(&line, "Range: %s", r->range);
+		headers = slist_add(headers, line.data);
+	}
 	curl_easy_setopt(h, CURLOPT_URL, url.data);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
@@ -253,19 +313,25 @@ static enum err s3_send(struct s3_client *c, const char *method, const char *pat
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
-	if (strcmp(method, "PUT") == 0) {
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+	if (strcmp(r->method, "PUT") == 0) {
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(h, CURLOPT_READDATA, &up);
-		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	} else if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->len);
+	} else if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, up.data);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+	} else if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(method, "GET") != 0) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	} else if (strcmp(r->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
 
 	CURLcode cc = curl_easy_perform(h);
+	if (cc == CURLE_WRITE_ERROR && sink.full)
+		cc = CURLE_OK; /* stopped on purpose */
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(err, errlen, "cannot reach S3 at %s: no answer within %d ms", c->endpoint,
 			 c->timeout_ms);
@@ -276,7 +342,12 @@ static enum err s3_send(struct s3_client *c, const char *method, const char *pat
 			 curlerr[0] ? curlerr : curl_easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_off_t cl = -1;
+	if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0)
+		resp->length = (long long)cl;
+	response_header(h, "Content-Type", resp->content_type, sizeof(resp->content_type));
+	response_header(h, "ETag", resp->etag, sizeof(resp->etag));
 	rc = ERR_OK;
 out:
 	curl_slist_free_all(headers);
@@ -327,13 +398,85 @@ static bool is_2xx(long status)
 	return status >= 200 && status <= 299;
 }
 
+static bool is_content_type(const char *s)
+{
+	return s && *s && strlen(s) < 128 && !strpbrk(s, "\r\n");
+}
+
+/* An S3 UploadId as we accept it from S3 or a caller: printable ASCII. */
+static bool is_upload_id(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > S3_MAX_UPLOAD_ID)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* "uploadId=ID" encoded, the canonical query of the calls on an upload. */
+static void upload_query(const char *upload_id, struct buf *out)
+{
+	buf_append_str(out, "uploadId=");
+	sigv4_uri_encode(out, upload_id, false);
+}
+
+static void response_free(struct s3_response *r)
+{
+	buf_free(&r->body);
+}
+
+/* ERR_OK for a 2xx answer; otherwise ERR_INTERNAL with err set to
+ * "S3 WHAT KEY: HTTP status Code". */
+static enum err s3_call_status(const char *key, const char *what, const struct s3_response *resp,
+			       char *err, size_t errlen)
+{
+	if (is_2xx(resp->status))
+		return ERR_OK;
+	struct buf w = BUF_INIT;
+	buf_printf(&w, "%s %s", what, key);
+	describe_s3_error(w.data, resp->status, &resp->body, err, errlen);
+	buf_free(&w);
+	return ERR_INTERNAL;
+}
+
+/* s3_send, then s3_call_status. */
+static enum err s3_call(struct s3_client *c, const char *what, const char *key,
+			const struct s3_request *r, struct s3_response *resp, char *err,
+			size_t errlen)
+{
+	enum err rc = s3_send(c, r, resp, err, errlen);
+	return rc == ERR_OK ? s3_call_status(key, what, resp, err, errlen) : rc;
+}
+
+/* The text of the first <tag>...</tag> in xml into out (owned), or NULL. */
+static char *xml_text(const char *xml, const char *tag)
+{
+	struct buf open = BUF_INIT, close = BUF_INIT;
+	char *res = NULL;
+	buf_printf(&open, "<%s>", tag);
+	buf_printf(&close, "</%s>", tag);
+	const char *p = xml ? strstr(xml, open.data) : NULL;
+	const char *e = p ? strstr(p + open.len, close.data) : NULL;
+	if (e) {
+		p += open.len;
+		struct buf v = BUF_INIT;
+		buf_append(&v, p, (size_t)(e - p));
+		res = buf_steal(&v, NULL);
+	}
+	buf_free(&open);
+	buf_free(&close);
+	return res;
+}
+
 /* --- the API --- */
 
 enum err s3_put_object(struct s3_client *c, const char *key, const void *data, size_t len,
 		       const char *content_type, char *err, size_t errlen)
 {
-	struct buf path = BUF_INIT, reply = BUF_INIT, what = BUF_INIT;
-	long status = 0;
+	struct buf path = BUF_INIT;
+	struct s3_response resp = {0};
 	enum err rc = ERR_INTERNAL;
 
 	if (!is_key(key)) {
@@ -345,23 +488,22 @@ enum err s3_put_object(struct s3_client *c, const char *key, const void *data, s
 		goto out;
 	}
 	object_path(c, key, &path);
-	buf_printf(&what, "PUT %s", key);
-	rc = s3_send(c, "PUT", path.data, data, len, content_type, &status, &reply, err, errlen);
-	if (rc == ERR_OK && !is_2xx(status)) {
-		describe_s3_error(what.data, status, &reply, err, errlen);
-		rc = ERR_INTERNAL;
-	}
+	struct s3_request r = {.method = "PUT",
+			       .path = path.data,
+			       .body = data,
+			       .len = len,
+			       .content_type = content_type};
+	rc = s3_call(c, "PUT", key, &r, &resp, err, errlen);
 out:
 	buf_free(&path);
-	buf_free(&reply);
-	buf_free(&what);
+	response_free(&resp);
 	return rc;
 }
 
 enum err s3_delete_object(struct s3_client *c, const char *key, char *err, size_t errlen)
 {
-	struct buf path = BUF_INIT, reply = BUF_INIT, what = BUF_INIT;
-	long status = 0;
+	struct buf path = BUF_INIT;
+	struct s3_response resp = {0};
 	enum err rc = ERR_INTERNAL;
 
 	if (!is_key(key)) {
@@ -369,32 +511,32 @@ enum err s3_delete_object(struct s3_client *c, const char *key, char *err, size_
 		goto out;
 	}
 	object_path(c, key, &path);
-	buf_printf(&what, "DELETE %s", key);
-	rc = s3_send(c, "DELETE", path.data, NULL, 0, NULL, &status, &reply, err, errlen);
-	if (rc == ERR_OK && !is_2xx(status) && status != 404) {
-		describe_s3_error(what.data, status, &reply, err, errlen);
-		rc = ERR_INTERNAL;
-	}
+	struct s3_request r = {.method = "DELETE", .path = path.data};
+	rc = s3_send(c, &r, &resp, err, errlen);
+	if (rc == ERR_OK && resp.status == 404)
+		goto out;
+	if (rc == ERR_OK)
+		rc = s3_call_status(key, "DELETE", &resp, err, errlen);
 out:
 	buf_free(&path);
-	buf_free(&reply);
-	buf_free(&what);
+	response_free(&resp);
 	return rc;
 }
 
 enum err s3_ensure_bucket(struct s3_client *c, char *err, size_t errlen)
 {
-	struct buf path = BUF_INIT, reply = BUF_INIT, body = BUF_INIT;
-	long status = 0;
+	struct buf path = BUF_INIT, body = BUF_INIT;
+	struct s3_response resp = {0};
 	char code[64];
 	enum err rc;
 
 	buf_append_str(&path, *c->bucket_path ? c->bucket_path : "/"); /* "/" when virtual-hosted */
-	rc = s3_send(c, "HEAD", path.data, NULL, 0, NULL, &status, &reply, err, errlen);
-	if (rc != ERR_OK || is_2xx(status))
+	struct s3_request head = {.method = "HEAD", .path = path.data};
+	rc = s3_send(c, &head, &resp, err, errlen);
+	if (rc != ERR_OK || is_2xx(resp.status))
 		goto out;
-	if (status != 404) {
-		describe_s3_error("HEAD bucket", status, &reply, err, errlen);
+	if (resp.status != 404) {
+		describe_s3_error("HEAD bucket", resp.status, &resp.body, err, errlen);
 		rc = ERR_INTERNAL;
 		goto out;
 	}
@@ -406,31 +548,58 @@ enum err s3_ensure_bucket(struct s3_client *c, char *err, size_t errlen)
 			"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 			"<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
 			c->region);
-	buf_reset(&reply);
-	rc = s3_send(c, "PUT", path.data, body.data, body.len, body.len ? "application/xml" : NULL,
-		     &status, &reply, err, errlen);
-	if (rc != ERR_OK || is_2xx(status))
+	response_free(&resp);
+	struct s3_request put = {.method = "PUT",
+				 .path = path.data,
+				 .body = body.data,
+				 .len = body.len,
+				 .content_type = body.len ? "application/xml" : NULL};
+	rc = s3_send(c, &put, &resp, err, errlen);
+	if (rc != ERR_OK || is_2xx(resp.status))
 		goto out;
-	s3_error_code(&reply, status, code, sizeof(code));
-	if (status == 409 && strcmp(code, "BucketAlreadyOwnedByYou") == 0)
+	s3_error_code(&resp.body, resp.status, code, sizeof(code));
+	if (resp.status == 409 && strcmp(code, "BucketAlreadyOwnedByYou") == 0)
 		goto out; /* created meanwhile by another of our processes */
-	describe_s3_error("PUT bucket", status, &reply, err, errlen);
+	describe_s3_error("PUT bucket", resp.status, &resp.body, err, errlen);
 	rc = ERR_INTERNAL;
 out:
 	buf_free(&path);
-	buf_free(&reply);
 	buf_free(&body);
+	response_free(&resp);
 	return rc;
 }
 
-char *s3_presign_get(struct s3_client *c, const char *key, int expires_s, time_t now)
+char *s3_presign(struct s3_client *c, const struct s3_presign_req *r)
 {
-	if (!is_key(key))
+	struct sigv4_pair query[2], headers[2];
+	size_t nq = 0, nh = 0;
+	char length[32], number[16];
+
+	if (!r || !r->method || (strcmp(r->method, "GET") != 0 && strcmp(r->method, "PUT") != 0) ||
+	    !is_key(r->key))
 		return NULL;
+	if (r->content_length >= 0) {
+		snprintf(length, sizeof(length), "%lld", r->content_length);
+		headers[nh++] = (struct sigv4_pair){"content-length", length};
+	}
+	if (r->content_type) {
+		if (!is_content_type(r->content_type))
+			return NULL;
+		headers[nh++] = (struct sigv4_pair){"content-type", r->content_type};
+	}
+	if (r->part_number > 0 || r->upload_id) {
+		if (r->part_number < 1 || r->part_number > S3_MAX_PARTS ||
+		    !is_upload_id(r->upload_id))
+			return NULL;
+		snprintf(number, sizeof(number), "%d", r->part_number);
+		query[nq++] = (struct sigv4_pair){"partNumber", number};
+		query[nq++] = (struct sigv4_pair){"uploadId", r->upload_id};
+	}
+
 	struct buf path = BUF_INIT;
-	object_path(c, key, &path);
+	object_path(c, r->key, &path);
 	struct sigv4_presign p = {
-		.method = "GET",
+		.method = r->method,
 		.scheme = c->public_scheme,
 		.host = c->public_host,
 		.path = path.data,
@@ -438,10 +607,274 @@ char *s3_presign_get(struct s3_client *c, const char *key, int expires_s, time_t
 		.secret_key = c->secret_key,
 		.region = c->region,
 		.service = "s3",
-		.now = now,
-		.expires_s = expires_s,
+		.now = r->now,
+		.expires_s = r->expires_s,
+		.query = nq ? query : NULL,
+		.nquery = nq,
+		.headers = nh ? headers : NULL,
+		.nheaders = nh,
 	};
 	char *url = sigv4_presign_url(&p);
 	buf_free(&path);
 	return url;
+}
+
+char *s3_presign_get(struct s3_client *c, const char *key, int expires_s, time_t now)
+{
+	struct s3_presign_req r = {
+		.method = "GET",
+		.key = key,
+		.expires_s = expires_s,
+		.now = now,
+		.content_length = -1,
+	};
+	return s3_presign(c, &r);
+}
+
+enum err s3_head_object(struct s3_client *c, const char *key, struct s3_object_info *out, char *err,
+			size_t errlen)
+{
+	struct buf path = BUF_INIT;
+	struct s3_response resp = {0};
+	enum err rc = ERR_INTERNAL;
+
+	memset(out, 0, sizeof(*out));
+	if (!is_key(key)) {
+		snprintf(err, errlen, "S3 object key is empty, too long or malformed");
+		goto out;
+	}
+	object_path(c, key, &path);
+	struct s3_request r = {.method = "HEAD", .path = path.data};
+	rc = s3_send(c, &r, &resp, err, errlen);
+	if (rc != ERR_OK)
+		goto out;
+	if (resp.status == 404) {
+		snprintf(err, errlen, "S3 HEAD %s: HTTP 404 NotFound", key);
+		rc = ERR_NOT_FOUND;
+		goto out;
+	}
+	if (!is_2xx(resp.status)) {
+		rc = s3_call_status(key, "HEAD", &resp, err, errlen);
+		goto out;
+	}
+	if (resp.length < 0) {
+		snprintf(err, errlen, "S3 HEAD %s: no Content-Length in the answer", key);
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	out->size = resp.length;
+	snprintf(out->content_type, sizeof(out->content_type), "%s", resp.content_type);
+	snprintf(out->etag, sizeof(out->etag), "%s", resp.etag);
+out:
+	buf_free(&path);
+	response_free(&resp);
+	return rc;
+}
+
+enum err s3_get_range(struct s3_client *c, const char *key, long long first, long long last,
+		      struct buf *out, char *err, size_t errlen)
+{
+	struct buf path = BUF_INIT, range = BUF_INIT;
+	struct s3_response resp = {0};
+	enum err rc = ERR_INTERNAL;
+
+	if (!is_key(key)) {
+		snprintf(err, errlen, "S3 object key is empty, too long or malformed");
+		goto out;
+	}
+	if (first < 0 || last < first || last - first >= S3_MAX_RANGE) {
+		snprintf(err, errlen, "S3 range %lld-%lld is empty, negative or too long", first,
+			 last);
+		goto out;
+	}
+	object_path(c, key, &path);
+	buf_printf(&range, "bytes=%lld-%lld", first, last);
+	struct s3_request r = {.method = "GET",
+			       .path = path.data,
+			       .range = range.data,
+			       .max_reply = (size_t)(last - first + 1)};
+	rc = s3_send(c, &r, &resp, err, errlen);
+	if (rc != ERR_OK)
+		goto out;
+	if (resp.status == 404) {
+		snprintf(err, errlen, "S3 GET %s: HTTP 404 NotFound", key);
+		rc = ERR_NOT_FOUND;
+		goto out;
+	}
+	if (resp.status == 416) /* the object ends before first: no bytes */
+		goto out;
+	if (resp.status != 206 && !(resp.status == 200 && first == 0)) {
+		rc = s3_call_status(key, "GET", &resp, err, errlen);
+		goto out;
+	}
+	buf_append(out, resp.body.data ? resp.body.data : "", resp.body.len);
+out:
+	buf_free(&path);
+	buf_free(&range);
+	response_free(&resp);
+	return rc;
+}
+
+enum err s3_create_multipart(struct s3_client *c, const char *key, const char *content_type,
+			     char **upload_id, char *err, size_t errlen)
+{
+	struct buf path = BUF_INIT;
+	struct s3_response resp = {0};
+	enum err rc = ERR_INTERNAL;
+	char *id = NULL;
+
+	*upload_id = NULL;
+	if (!is_key(key)) {
+		snprintf(err, errlen, "S3 object key is empty, too long or malformed");
+		goto out;
+	}
+	if (!is_content_type(content_type)) {
+		snprintf(err, errlen, "S3 content type is missing or holds a line break");
+		goto out;
+	}
+	object_path(c, key, &path);
+	/* "uploads=": the canonical form of "?uploads", which curl 7.88 signs
+	 * as given. */
+	struct s3_request r = {.method = "POST",
+			       .path = path.data,
+			       .query = "uploads=",
+			       .content_type = content_type};
+	rc = s3_call(c, "CreateMultipartUpload", key, &r, &resp, err, errlen);
+	if (rc != ERR_OK)
+		goto out;
+	id = xml_text(resp.body.data, "UploadId");
+	if (!is_upload_id(id)) {
+		snprintf(err, errlen,
+			 "S3 CreateMultipartUpload %s: no valid UploadId in the answer", key);
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	*upload_id = id;
+	id = NULL;
+out:
+	free(id);
+	buf_free(&path);
+	response_free(&resp);
+	return rc;
+}
+
+/* The codes with which S3 refuses a part list or an upload: the client may
+ * upload again and retry. */
+static bool is_conflict_code(const char *code)
+{
+	return strcmp(code, "InvalidPart") == 0 || strcmp(code, "InvalidPartOrder") == 0 ||
+	       strcmp(code, "NoSuchUpload") == 0 || strcmp(code, "EntityTooSmall") == 0;
+}
+
+enum err s3_complete_multipart(struct s3_client *c, const char *key, const char *upload_id,
+			       const struct s3_part *parts, size_t n, char *err, size_t errlen)
+{
+	struct buf path = BUF_INIT, query = BUF_INIT, body = BUF_INIT;
+	struct s3_response resp = {0};
+	enum err rc = ERR_INTERNAL;
+	char code[64];
+
+	if (!is_key(key)) {
+		snprintf(err, errlen, "S3 object key is empty, too long or malformed");
+		goto out;
+	}
+	if (!is_upload_id(upload_id)) {
+		snprintf(err, errlen, "S3 upload id is empty, too long or malformed");
+		goto out;
+	}
+	if (n == 0 || n > S3_MAX_PARTS) {
+		snprintf(err, errlen, "S3 CompleteMultipartUpload needs 1 to %d parts, not %zu",
+			 S3_MAX_PARTS, n);
+		goto out;
+	}
+	buf_append_str(&body, "<CompleteMultipartUpload "
+			      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+	for (size_t i = 0; i < n; i++) {
+		const char *etag = parts[i].etag;
+		size_t elen = etag ? strlen(etag) : 0;
+		/* Quotes are optional; what is inside must be a plain token. */
+		if (elen >= 2 && etag[0] == '"' && etag[elen - 1] == '"') {
+			etag++;
+			elen -= 2;
+		}
+		bool ok = elen > 0 && elen <= 128 && parts[i].number >= 1 &&
+			  parts[i].number <= S3_MAX_PARTS &&
+			  (i == 0 || parts[i].number > parts[i - 1].number);
+		for (size_t j = 0; ok && j < elen; j++)
+			ok = isalnum((unsigned char)etag[j]) || etag[j] == '-';
+		if (!ok) {
+			snprintf(err, errlen,
+				 "S3 CompleteMultipartUpload: part %zu has a bad number or ETag",
+				 i + 1);
+			rc = ERR_CONFLICT;
+			goto out;
+		}
+		buf_printf(&body, "<Part><PartNumber>%d</PartNumber><ETag>\"%.*s\"</ETag></Part>",
+			   parts[i].number, (int)elen, etag);
+	}
+	buf_append_str(&body, "</CompleteMultipartUpload>");
+
+	object_path(c, key, &path);
+	upload_query(upload_id, &query);
+	struct s3_request r = {.method = "POST",
+			       .path = path.data,
+			       .query = query.data,
+			       .body = body.data,
+			       .len = body.len,
+			       .content_type = "application/xml"};
+	rc = s3_send(c, &r, &resp, err, errlen);
+	if (rc != ERR_OK)
+		goto out;
+	/* S3 answers 200 at once and then works, sending blanks to keep the
+	 * connection open: a failure then comes as a 200 with an <Error>. */
+	bool failed =
+		!is_2xx(resp.status) || (resp.body.data && strstr(resp.body.data, "<Error>") &&
+					 !strstr(resp.body.data, "<CompleteMultipartUploadResult"));
+	if (!failed)
+		goto out;
+	s3_error_code(&resp.body, resp.status, code, sizeof(code));
+	struct buf w = BUF_INIT;
+	buf_printf(&w, "CompleteMultipartUpload %s", key);
+	describe_s3_error(w.data, resp.status, &resp.body, err, errlen);
+	buf_free(&w);
+	rc = is_conflict_code(code) ? ERR_CONFLICT : ERR_INTERNAL;
+out:
+	buf_free(&path);
+	buf_free(&query);
+	buf_free(&body);
+	response_free(&resp);
+	return rc;
+}
+
+enum err s3_abort_multipart(struct s3_client *c, const char *key, const char *upload_id, char *err,
+			    size_t errlen)
+{
+	struct buf path = BUF_INIT, query = BUF_INIT;
+	struct s3_response resp = {0};
+	enum err rc = ERR_INTERNAL;
+	char code[64];
+
+	if (!is_key(key)) {
+		snprintf(err, errlen, "S3 object key is empty, too long or malformed");
+		goto out;
+	}
+	if (!is_upload_id(upload_id)) {
+		snprintf(err, errlen, "S3 upload id is empty, too long or malformed");
+		goto out;
+	}
+	object_path(c, key, &path);
+	upload_query(upload_id, &query);
+	struct s3_request r = {.method = "DELETE", .path = path.data, .query = query.data};
+	rc = s3_send(c, &r, &resp, err, errlen);
+	if (rc != ERR_OK || is_2xx(resp.status))
+		goto out;
+	s3_error_code(&resp.body, resp.status, code, sizeof(code));
+	if (resp.status == 404 && strcmp(code, "NoSuchBucket") != 0)
+		goto out; /* an unknown or already finished upload */
+	rc = s3_call_status(key, "AbortMultipartUpload", &resp, err, errlen);
+out:
+	buf_free(&path);
+	buf_free(&query);
+	response_free(&resp);
+	return rc;
 }

@@ -102,7 +102,10 @@ enum err s3_head_object(struct s3_client *c, const char *key, struct s3_object_i
 
 /* GET bytes first..last (inclusive) of key into out (appended; at most
  * last - first + 1 bytes kept). ERR_OK on 206 (or 200 for an object shorter
- * than asked); ERR_NOT_FOUND on 404; otherwise as s3_put_object. */
+ * than asked), and on 416 with nothing appended (an object that ends before
+ * first, e.g. an empty one); ERR_NOT_FOUND on 404; otherwise as
+ * s3_put_object. ERR_INTERNAL without I/O when first < 0, last < first or the
+ * range is over 16 MiB. */
 enum err s3_get_range(struct s3_client *c, const char *key, long long first, long long last,
 		      struct buf *out, char *err, size_t errlen);
 
@@ -123,7 +126,8 @@ struct s3_part {
 enum err s3_complete_multipart(struct s3_client *c, const char *key, const char *upload_id,
 			       const struct s3_part *parts, size_t n, char *err, size_t errlen);
 
-/* AbortMultipartUpload; an unknown upload (NoSuchUpload, 404) is no error. */
+/* AbortMultipartUpload; an unknown upload (NoSuchUpload, 404) is no error.
+ * Errors as s3_put_object. */
 enum err s3_abort_multipart(struct s3_client *c, const char *key, const char *upload_id, char *err,
 			    size_t errlen);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cinema/mem.h"
+
 #define SIGV4_ALGORITHM	  "AWS4-HMAC-SHA256"
 #define SIGV4_MAX_EXPIRES 604800 /* a week: S3 refuses longer presigned URLs */
 
@@ -92,19 +94,120 @@ bool sigv4_amz_date(time_t t, char out[SIGV4_DATE_LEN + 1])
 	return strftime(out, SIGV4_DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) == SIGV4_DATE_LEN;
 }
 
-/* The fixed part of a presigned URL's query: every X-Amz-* parameter but the
- * signature, in the (already sorted) order the canonical request needs. */
-static void presign_query(const struct sigv4_presign *p, const char *amz_date, const char *scope,
-			  struct buf *out)
-{
-	struct buf credential = BUF_INIT;
-	buf_printf(&credential, "%s/%s", p->access_key, scope);
+/* --- presigning --- */
 
-	buf_append_str(out, "X-Amz-Algorithm=" SIGV4_ALGORITHM "&X-Amz-Credential=");
-	sigv4_uri_encode(out, credential.data, false);
-	buf_printf(out, "&X-Amz-Date=%s&X-Amz-Expires=%d&X-Amz-SignedHeaders=host", amz_date,
-		   p->expires_s);
+#define SIGV4_MAX_EXTRA 16 /* extra query parameters, extra signed headers */
+
+/* One query parameter or header, as it goes into the canonical request:
+ * query names and values URI-encoded, header names and values as given. */
+struct sigv4_entry {
+	char *name;
+	char *value;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct sigv4_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+static char *encoded(const char *s)
+{
+	struct buf b = BUF_INIT;
+	sigv4_uri_encode(&b, s, false);
+	return buf_steal(&b, NULL);
+}
+
+static bool is_header_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+static bool is_header_value(const char *s)
+{
+	size_t n = strlen(s);
+	if (n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		return false;
+	return strpbrk(s, "\r\n") == NULL;
+}
+
+bool sigv4_presign_valid(const struct sigv4_presign *p)
+{
+	if (p->nquery > SIGV4_MAX_EXTRA || p->nheaders > SIGV4_MAX_EXTRA ||
+	    (p->nquery && !p->query) || (p->nheaders && !p->headers))
+		return false;
+	for (size_t i = 0; i < p->nquery; i++)
+		if (!p->query[i].name || !*p->query[i].name || !p->query[i].value ||
+		    strncmp(p->query[i].name, "X-Amz-", 6) == 0)
+			return false;
+	for (size_t i = 0; i < p->nheaders; i++) {
+		const struct sigv4_pair *h = &p->headers[i];
+		if (!h->name || !h->value || !is_header_name(h->name) ||
+		    strcmp(h->name, "host") == 0 || !is_header_value(h->value))
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->headers[j].name, h->name) == 0)
+				return false;
+	}
+	return true;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct sigv4_pair *x = a, *y = b;
+	return strcmp(x->name, y->name); /* names are unique */
+}
+
+/* The signed headers of p, host among them, sorted by name. Returns their
+ * count. */
+static size_t signed_headers(const struct sigv4_presign *p, struct sigv4_pair *out)
+{
+	size_t n = 0;
+	out[n++] = (struct sigv4_pair){"host", p->host};
+	for (size_t i = 0; i < p->nheaders; i++)
+		out[n++] = p->headers[i];
+	qsort(out, n, sizeof(*out), pair_cmp);
+	return n;
+}
+
+/* The canonical query string of p: every parameter but the signature,
+ * encoded, sorted by name (then value), joined by '&'. */
+static void canonical_query(const struct sigv4_presign *p, const char *amz_date, const char *scope,
+			    struct buf *out)
+{
+	struct sigv4_pair hdrs[SIGV4_MAX_EXTRA + 1];
+	struct sigv4_entry params[SIGV4_MAX_EXTRA + 5];
+	struct buf credential = BUF_INIT, names = BUF_INIT, num = BUF_INIT;
+	size_t nh = signed_headers(p, hdrs), n = 0;
+
+	buf_printf(&credential, "%s/%s", p->access_key, scope);
+	for (size_t i = 0; i < nh; i++)
+		buf_printf(&names, "%s%s", i ? ";" : "", hdrs[i].name);
+	buf_printf(&num, "%d", p->expires_s);
+
+	params[n++] = (struct sigv4_entry){xstrdup("X-Amz-Algorithm"), xstrdup(SIGV4_ALGORITHM)};
+	params[n++] = (struct sigv4_entry){xstrdup("X-Amz-Credential"), encoded(credential.data)};
+	params[n++] = (struct sigv4_entry){xstrdup("X-Amz-Date"), xstrdup(amz_date)};
+	params[n++] = (struct sigv4_entry){xstrdup("X-Amz-Expires"), xstrdup(num.data)};
+	params[n++] = (struct sigv4_entry){xstrdup("X-Amz-SignedHeaders"), encoded(names.data)};
+	for (size_t i = 0; i < p->nquery; i++)
+		params[n++] =
+			(struct sigv4_entry){encoded(p->query[i].name), encoded(p->query[i].value)};
+	qsort(params, n, sizeof(*params), entry_cmp);
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(out, "%s%s=%s", i ? "&" : "", params[i].name, params[i].value);
+		free(params[i].name);
+		free(params[i].value);
+	}
 	buf_free(&credential);
+	buf_free(&names);
+	buf_free(&num);
 }
 
 static void presign_scope(const struct sigv4_presign *p, const char *amz_date, struct buf *out)
@@ -115,15 +218,26 @@ static void presign_scope(const struct sigv4_presign *p, const char *amz_date, s
 static void canonical_request(const struct sigv4_presign *p, const char *amz_date,
 			      const char *scope, struct buf *out)
 {
+	struct sigv4_pair hdrs[SIGV4_MAX_EXTRA + 1];
+	size_t nh = signed_headers(p, hdrs);
+
 	buf_printf(out, "%s\n%s\n", p->method, p->path);
-	presign_query(p, amz_date, scope, out);
-	buf_printf(out, "\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", p->host);
+	canonical_query(p, amz_date, scope, out);
+	buf_append_char(out, '\n');
+	for (size_t i = 0; i < nh; i++)
+		buf_printf(out, "%s:%s\n", hdrs[i].name, hdrs[i].value);
+	buf_append_char(out, '\n');
+	for (size_t i = 0; i < nh; i++)
+		buf_printf(out, "%s%s", i ? ";" : "", hdrs[i].name);
+	buf_append_str(out, "\nUNSIGNED-PAYLOAD");
 }
 
 void sigv4_presign_canonical_request(const struct sigv4_presign *p, struct buf *out)
 {
 	char amz_date[SIGV4_DATE_LEN + 1] = "";
 	struct buf scope = BUF_INIT;
+	if (!sigv4_presign_valid(p))
+		return;
 	sigv4_amz_date(p->now, amz_date);
 	presign_scope(p, amz_date, &scope);
 	canonical_request(p, amz_date, scope.data, out);
@@ -145,7 +259,7 @@ char *sigv4_presign_url(const struct sigv4_presign *p)
 	struct buf scope = BUF_INIT, creq = BUF_INIT, sts = BUF_INIT, url = BUF_INIT;
 
 	if (p->expires_s < 1 || p->expires_s > SIGV4_MAX_EXPIRES ||
-	    !sigv4_amz_date(p->now, amz_date))
+	    !sigv4_amz_date(p->now, amz_date) || !sigv4_presign_valid(p))
 		return NULL;
 	memcpy(date, amz_date, 8);
 	date[8] = '\0';
@@ -159,7 +273,7 @@ char *sigv4_presign_url(const struct sigv4_presign *p)
 	sigv4_hex(sig, sizeof(sig), sig_hex);
 
 	buf_printf(&url, "%s://%s%s?", p->scheme, p->host, p->path);
-	presign_query(p, amz_date, scope.data, &url);
+	canonical_query(p, amz_date, scope.data, &url);
 	buf_printf(&url, "&X-Amz-Signature=%s", sig_hex);
 
 	buf_free(&scope);

@@ -35,9 +35,16 @@ void sigv4_uri_encode(struct buf *out, const char *s, bool keep_slash);
 /* out = t in UTC as "YYYYMMDDTHHMMSSZ". False if t cannot be represented. */
 bool sigv4_amz_date(time_t t, char out[SIGV4_DATE_LEN + 1]);
 
-/* A request to presign. Every string is borrowed; none may be NULL. */
+/* A name and a value, borrowed: an extra query parameter or signed header. */
+struct sigv4_pair {
+	const char *name;
+	const char *value;
+};
+
+/* A request to presign. Every string is borrowed; none may be NULL (but the
+ * optional arrays, NULL when their count is 0). */
 struct sigv4_presign {
-	const char *method; /* "GET" */
+	const char *method; /* "GET", "PUT" */
 	const char *scheme; /* "http" or "https" */
 	const char *host;   /* exactly the Host header the client will send: host,
 			       or host:port when the port is not the scheme's default */
@@ -48,20 +55,35 @@ struct sigv4_presign {
 	const char *service; /* "s3" */
 	time_t now;	     /* signing time */
 	int expires_s;	     /* 1 to 604800 (a week, S3's limit) */
+	/* Query parameters besides the X-Amz-* ones (e.g. partNumber, uploadId),
+	 * unencoded: they are encoded here, and sorted with the X-Amz-* ones by
+	 * encoded name as the canonical query string requires. */
+	const struct sigv4_pair *query;
+	size_t nquery;
+	/* Headers signed besides host (e.g. content-length, content-type): the
+	 * client must send them with exactly these values. Names in lower case
+	 * (a-z 0-9 -, not "host" nor twice); values without CR, LF or NUL and
+	 * without leading or trailing blanks (S3 trims what it signs). */
+	const struct sigv4_pair *headers;
+	size_t nheaders;
 };
 
-/* Appends the canonical request of p: method, path, the X-Amz-* query
- * parameters but the signature (sorted), "host:HOST", "host", and
- * UNSIGNED-PAYLOAD, separated by newlines. */
+/* True when p's extra parameters and headers are acceptable (see above). */
+bool sigv4_presign_valid(const struct sigv4_presign *p);
+/* Appends the canonical request of p: method, path, the query parameters
+ * (X-Amz-* but the signature, and p->query) encoded and sorted, the signed
+ * headers ("name:value" lines sorted by name, host among them), the empty
+ * line, their names joined by ';', and UNSIGNED-PAYLOAD. Nothing for an
+ * invalid p (sigv4_presign_valid). */
 void sigv4_presign_canonical_request(const struct sigv4_presign *p, struct buf *out);
 /* Appends the string to sign: "AWS4-HMAC-SHA256", the date, the scope
  * (date/region/service/aws4_request) and the hex SHA-256 of the canonical
  * request, separated by newlines. */
 void sigv4_string_to_sign(const char *amz_date, const char *scope, const char *canonical_request,
 			  struct buf *out);
-/* Returns the presigned URL of p (owned): scheme://host/path?X-Amz-Algorithm=
- * ...&X-Amz-Signature=HEX. NULL if expires_s is out of range or now cannot
- * be formatted. */
+/* Returns the presigned URL of p (owned): scheme://host/path?QUERY&
+ * X-Amz-Signature=HEX, QUERY as in the canonical request. NULL if expires_s
+ * is out of range, now cannot be formatted or p is not valid. */
 char *sigv4_presign_url(const struct sigv4_presign *p);
 
 #endif
