@@ -296,12 +296,14 @@ function MediaSlot({
             <ErrorMessage error={removeError} />
           ))}
         <div class="row">
+          {/* Keys: never the same element, or the click on "Cancel upload" would
+              land on the submit button it turns into and start the upload again. */}
           {uploading ? (
-            <button type="button" class="btn" onClick={cancel}>
+            <button key="cancel" type="button" class="btn" onClick={cancel}>
               Cancel upload
             </button>
           ) : (
-            <button type="submit" class="btn btn-primary" disabled={!file || !!fileError}>
+            <button key="submit" type="submit" class="btn btn-primary" disabled={!file || !!fileError}>
               {phase.at === 'failed' && uploader.current ? 'Try again' : media ? `Replace ${noun}` : `Upload ${noun}`}
             </button>
           )}
