@@ -1,7 +1,9 @@
 /* AWS SigV4 canonicalisation (src/storage/sigv4.c): URI encoding, the
- * canonical request, the string to sign and presigned URLs. Input: path
- * NUL host NUL access key NUL secret NUL region NUL method; the first byte
- * of the path also picks the expiry and the time. */
+ * canonical request, the string to sign and presigned URLs, with signed
+ * headers and extra query parameters. Input: path NUL host NUL access key
+ * NUL secret NUL region NUL method NUL a header value NUL a query value; the
+ * first byte of the path also picks the expiry, the time and which extras
+ * are signed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,12 +56,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.now = (time_t)pick * 86400 * 365,
 		.expires_s = (int)pick * 4000 - 1000, /* some out of range */
 	};
+	/* Names from the input too (bit 2): most are not valid header names. */
+	const struct sigv4_pair headers[] = {{pick & 4 ? ff.f[7] : "content-type", ff.f[6]},
+					     {"content-length", "42"}};
+	const struct sigv4_pair query[] = {{"uploadId", ff.f[7]}, {ff.f[6], "1"}};
+	if (pick & 2) {
+		p.headers = headers;
+		p.nheaders = 2;
+		p.query = query;
+		p.nquery = pick & 8 ? 2 : 1;
+	}
 	struct buf canon = BUF_INIT, sts = BUF_INIT;
 	sigv4_presign_canonical_request(&p, &canon);
 	sigv4_string_to_sign("20240101T000000Z", "20240101/us-east-1/s3/aws4_request",
 			     canon.data ? canon.data : "", &sts);
 	char *url = sigv4_presign_url(&p);
-	if ((p.expires_s >= 1 && p.expires_s <= 604800) != (url != NULL))
+	if ((p.expires_s >= 1 && p.expires_s <= 604800 && sigv4_presign_valid(&p)) != (url != NULL))
 		abort();
 	free(url);
 	buf_free(&canon);

@@ -11,6 +11,7 @@
 // - AbortMultipartUpload (DELETE /bucket/key?uploadId=ID), which s3rver
 //   refuses with 405: 204 and the upload's parts removed; 404 NoSuchUpload
 //   for an unknown upload.
+// - CORS preflights carry Access-Control-Max-Age (s3rver left it out).
 // - UploadPart into an unknown (e.g. aborted) upload: 404 NoSuchUpload.
 //
 // All run inside s3rver's router, after its CORS, signature and bucket checks.
@@ -32,6 +33,7 @@ const router = lib('routes');
 const { XMLParser } = require(require.resolve('fast-xml-parser', { paths: [moduleDir] }));
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
+const CORS_MAX_AGE_S = 3600;
 
 // Browsers on the app's origin upload with presigned PUTs and read the ETag
 // of each part; the player GETs with Range.
@@ -43,7 +45,7 @@ const CORS = `<CORSConfiguration>
     <AllowedMethod>HEAD</AllowedMethod>
     <AllowedHeader>*</AllowedHeader>
     <ExposeHeader>ETag</ExposeHeader>
-    <MaxAgeSeconds>3600</MaxAgeSeconds>
+    <MaxAgeSeconds>${CORS_MAX_AGE_S}</MaxAgeSeconds>
   </CORSRule>
 </CORSConfiguration>`;
 
@@ -164,13 +166,22 @@ router.delete('/:bucket/:key+', abortMultipartUpload);
   router.stack.splice(at, 0, layer);
 }
 
-new S3rver({
+const server = new S3rver({
   address: '127.0.0.1',
   port: Number(port),
   directory: dataDir,
   silent: false,
   configureBuckets: [{ name: bucket, configs: [CORS] }],
-})
+});
+// s3rver sends the rule's MaxAgeSeconds on simple answers only; S3 sends it
+// on preflights, which is where browsers use it (one preflight per upload,
+// not one per part). First in the chain, so it sees the final answer.
+server.middleware.unshift(async function preflightMaxAge(ctx, next) {
+  await next();
+  if (ctx.method === 'OPTIONS' && ctx.status === 200 && ctx.response.get('Access-Control-Allow-Origin'))
+    ctx.set('Access-Control-Max-Age', String(CORS_MAX_AGE_S));
+});
+server
   .run()
   .then(({ address, port }) => console.log('s3rver listening on %s:%d', address, port))
   .catch((e) => {

@@ -252,7 +252,8 @@ svc_redis_stop()
 # scripts/lib/s3rver.js starts it (node_modules stays untouched) with:
 # - the bucket's CORS rules, so that a browser on the app's origin can upload
 #   and play: any origin; PUT, GET, HEAD; any request header; ETag exposed;
-#   preflights cached 3600 s;
+#   preflights cached 3600 s (Access-Control-Max-Age, which s3rver only sent
+#   on simple answers);
 # - CompleteMultipartUpload checked as S3 does: a part never uploaded or with
 #   another ETag is 400 InvalidPart (s3rver crashed into a 500 and compared
 #   no ETags), parts out of order 400 InvalidPartOrder, a part but the last

@@ -689,25 +689,30 @@ enum err s3_get_range(struct s3_client *c, const char *key, long long first, lon
 	}
 	object_path(c, key, &path);
 	buf_printf(&range, "bytes=%lld-%lld", first, last);
+	size_t want = (size_t)(last - first + 1);
+	/* Room for an error's XML too, so that err can name S3's code. */
 	struct s3_request r = {.method = "GET",
 			       .path = path.data,
 			       .range = range.data,
-			       .max_reply = (size_t)(last - first + 1)};
+			       .max_reply = want > S3_MAX_REPLY ? want : S3_MAX_REPLY};
 	rc = s3_send(c, &r, &resp, err, errlen);
 	if (rc != ERR_OK)
 		goto out;
-	if (resp.status == 404) {
+	if (resp.status == 206 || (resp.status == 200 && first == 0)) {
+		/* 200: the whole object, from its first byte (a store that
+		 * ignores Range); keep what was asked. */
+		buf_append(out, resp.body.data ? resp.body.data : "",
+			   resp.body.len < want ? resp.body.len : want);
+	} else if (resp.status == 200) {
+		snprintf(err, errlen, "S3 GET %s: HTTP 200 to a range request (Range ignored)",
+			 key);
+		rc = ERR_INTERNAL;
+	} else if (resp.status == 404) {
 		snprintf(err, errlen, "S3 GET %s: HTTP 404 NotFound", key);
 		rc = ERR_NOT_FOUND;
-		goto out;
-	}
-	if (resp.status == 416) /* the object ends before first: no bytes */
-		goto out;
-	if (resp.status != 206 && !(resp.status == 200 && first == 0)) {
+	} else if (resp.status != 416) { /* 416: the object ends before first */
 		rc = s3_call_status(key, "GET", &resp, err, errlen);
-		goto out;
 	}
-	buf_append(out, resp.body.data ? resp.body.data : "", resp.body.len);
 out:
 	buf_free(&path);
 	buf_free(&range);

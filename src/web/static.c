@@ -259,15 +259,15 @@ static bool variant_of(const struct loader *l, const char *name, const char *suf
 
 static char *csp_new(const struct config *cfg)
 {
-	char origin[512], csp[1536];
+	char origin[512], csp[2048];
 	if (!http_url_origin(*cfg->s3_public_endpoint ? cfg->s3_public_endpoint : cfg->s3_endpoint,
 			     origin, sizeof(origin)))
 		origin[0] = '\0'; /* not reached: the configuration has http(s) URLs */
 	snprintf(csp, sizeof(csp),
 		 "default-src 'self'; script-src 'self'; style-src 'self'; "
-		 "img-src 'self' data: blob: %s; media-src 'self' blob: %s; connect-src 'self'; "
+		 "img-src 'self' data: blob: %s; media-src 'self' blob: %s; connect-src 'self' %s; "
 		 "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
-		 origin, origin);
+		 origin, origin, origin);
 	return xstrdup(csp);
 }
 

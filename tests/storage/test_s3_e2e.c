@@ -210,6 +210,19 @@ START_TEST(wrong_secret_is_refused)
 	/* Nothing was stored, and a URL presigned with the wrong secret is refused. */
 	ck_assert_msg(s3_put_object(good, key, "x", 1, "image/png", err, sizeof(err)) == ERR_OK,
 		      "%s", err);
+	/* Every call is signed: HEAD (no body, so no S3 code), ranged GET and
+	 * CreateMultipartUpload refused too. */
+	struct s3_object_info info;
+	char *upload_id = NULL;
+	ck_assert_int_eq(s3_head_object(bad, key, &info, err, sizeof(err)), ERR_INTERNAL);
+	ck_assert_msg(strstr(err, "HTTP 403") != NULL, "err: %s", err);
+	ck_assert_int_eq(s3_get_range(bad, key, 0, 0, &got, err, sizeof(err)), ERR_INTERNAL);
+	ck_assert_msg(strstr(err, "HTTP 403 SignatureDoesNotMatch") != NULL, "err: %s", err);
+	ck_assert_uint_eq(got.len, 0);
+	ck_assert_int_eq(s3_create_multipart(bad, key, "video/mp4", &upload_id, err, sizeof(err)),
+			 ERR_INTERNAL);
+	ck_assert_msg(strstr(err, "HTTP 403 SignatureDoesNotMatch") != NULL, "err: %s", err);
+	ck_assert_ptr_null(upload_id);
 	char *url = s3_presign_get(bad, key, 300, time(NULL));
 	ck_assert_int_eq(http_get(url, &got, NULL, 0), 403);
 	ck_assert_ptr_nonnull(strstr(got.data, "SignatureDoesNotMatch"));
@@ -794,6 +807,15 @@ START_TEST(cors_lets_a_browser_upload)
 		  NULL, 0, "Access-Control-Allow-Methods", &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(strstr(r.header, "PUT"));
+	buf_reset(&r.body);
+	/* The same preflight again: browsers cache it that long. */
+	http_send("OPTIONS", url,
+		  (const char *const[]){"Origin: http://app.example:8080",
+					"Access-Control-Request-Method: PUT",
+					"Access-Control-Request-Headers: content-type", NULL},
+		  NULL, 0, "Access-Control-Max-Age", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.header, "3600");
 
 	buf_reset(&r.body);
 	http_send("PUT", url,

@@ -239,7 +239,8 @@ START_TEST(app_answers_carry_the_security_headers)
 	ck_assert_str_eq(web_files_csp(web),
 			 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' "
 			 "data: blob: https://media.example.com; media-src 'self' blob: "
-			 "https://media.example.com; connect-src 'self'; object-src 'none'; "
+			 "https://media.example.com; connect-src 'self' https://media.example.com; "
+			 "object-src 'none'; "
 			 "base-uri 'self'; frame-ancestors 'none'; form-action 'self'");
 	ck_assert_str_eq(header(&r, "X-Content-Type-Options"), "nosniff");
 	ck_assert_str_eq(header(&r, "Referrer-Policy"), "same-origin");
@@ -268,7 +269,8 @@ START_TEST(the_csp_names_s3_endpoint_without_a_public_one)
 	ck_assert_msg(w != NULL, "%s", err);
 	ck_assert_ptr_nonnull(strstr(web_files_csp(w), "img-src 'self' data: blob: "
 						       "http://127.0.0.1:9000; media-src 'self' "
-						       "blob: http://127.0.0.1:9000;"));
+						       "blob: http://127.0.0.1:9000; connect-src "
+						       "'self' http://127.0.0.1:9000;"));
 	web_files_free(w);
 }
 END_TEST

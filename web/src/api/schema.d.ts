@@ -1941,9 +1941,10 @@ export interface paths {
          *     Every answer has an `ETag` (`If-None-Match` gives 304) and the app's
          *     `Content-Security-Policy`: `default-src 'self'; script-src 'self';
          *     style-src 'self'; img-src 'self' data: blob: <S3>; media-src 'self'
-         *     blob: <S3>; connect-src 'self'; object-src 'none'; base-uri 'self';
-         *     frame-ancestors 'none'; form-action 'self'`, where `<S3>` is the
-         *     origin of `S3_PUBLIC_ENDPOINT` (else `S3_ENDPOINT`), with
+         *     blob: <S3>; connect-src 'self' <S3>; object-src 'none'; base-uri
+         *     'self'; frame-ancestors 'none'; form-action 'self'`, where `<S3>` is
+         *     the origin of `S3_PUBLIC_ENDPOINT` (else `S3_ENDPOINT`): posters,
+         *     trailers and features load from it and uploads go to it, with
          *     `Referrer-Policy: same-origin` and `X-Content-Type-Options: nosniff`.
          */
         get: operations["getWebApp"];
