@@ -1,17 +1,20 @@
 // Issue 14, item 5: the moderators' media form, on the real stack (the API
 // signs, the local S3 server stores and verifies the signatures). A moderator
-// uploads a poster (one presigned PUT) and sees it in the form and on the
-// catalog card; uploads a WebM trailer of ~11 MiB (a multipart upload: the
-// stack's MEDIA_PART_BYTES is 8 MiB), sees the progress reach 100 % and the
-// file linked; cancels a feature upload mid-way, and nothing is linked. axe
-// on the form, and no sideways scrolling at 375 px. The media are made by
-// ffmpeg here (a real PNG, a real WebM padded to size by a high bitrate).
+// uploads a poster (one presigned PUT, never with the app's token) and sees
+// it in the form and on the catalog card; uploads a WebM trailer of ~11 MiB
+// (a multipart upload: the stack's MEDIA_PART_BYTES is 8 MiB), sees the
+// progress reach 100 % and the file linked; cancels a feature upload mid-way,
+// and nothing is linked; removes a poster; sees the server's sniff refuse a
+// file the client let through; cannot remove a bought movie's feature, only
+// replace it. axe on the form, and no sideways scrolling at 375 px. The media
+// are made by ffmpeg here (a real PNG, real WebMs, the big one padded to size
+// by a high bitrate over random frames).
 import type { Page, Route } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Api } from './fixtures';
+import { expect, test, type Api, type Stack } from './fixtures';
 
 interface Movie {
   id: number;
@@ -29,6 +32,7 @@ interface Media {
 const dir = join(tmpdir(), `cinema-studio-media-${process.pid}`);
 const POSTER = join(dir, 'poster.png');
 const VIDEO = join(dir, 'trailer.webm');
+const SMALL = join(dir, 'small.webm');
 
 test.beforeAll(() => {
   mkdirSync(dir, { recursive: true });
@@ -41,6 +45,7 @@ test.beforeAll(() => {
       .concat(['-b:v', '40M', '-minrate', '40M', '-maxrate', '40M', '-bufsize', '40M', '-an', VIDEO]),
   );
   expect(statSync(VIDEO).size).toBeGreaterThan(9 * 1024 * 1024);
+  ff(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=10', '-t', '2', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-an', SMALL]);
 });
 
 const tag = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
@@ -168,9 +173,20 @@ test('a moderator uploads a poster and a multipart trailer, and cancels a featur
   await checkA11y(page, 'studio media filled @375');
   await page.getByRole('heading', { level: 2, name: 'Media' }).scrollIntoViewIfNeeded();
   await shot(page, 'studio-media-375');
-  await page.setViewportSize({ width: 1280, height: 800 });
+});
 
-  // The poster is on the movie's card in the catalog.
+test('the uploaded poster shows on the movie’s card in the catalog', async ({ page, stack, signIn }) => {
+  const moderator = await stack.createUser({ group: 'MODERATOR' });
+  const api = stack.api(moderator);
+  const name = `Media Card ${tag()}`;
+  const movie = await newMovie(api, name);
+  await signIn(page, moderator);
+  await page.goto(`/studio/movies/${movie.id}`);
+  const poster = slot(page, 'Poster');
+  await poster.getByLabel('Poster file').setInputFiles(POSTER);
+  await poster.getByRole('button', { name: 'Upload poster' }).click();
+  await expect(poster.getByText('The poster is uploaded.')).toBeVisible();
+
   const card = await api.get<{ items: Movie[] }>(`/movies?search=${encodeURIComponent(name)}`);
   const url = card.items.find((m) => m.id === movie.id)?.poster_url;
   expect(url).toMatch(new RegExp(`^/api/v1/media/${movie.id}/poster/`));
@@ -204,4 +220,46 @@ test('removing a trailer, and the server refusing what the client let through', 
   await expect(poster.getByText('No poster yet.')).toBeVisible();
   const left = await api.get<{ items: Media[] }>(`/movies/${movie.id}/media`);
   expect(left.items).toEqual([]);
+});
+
+/** A buyer of the movie: cart, order, and the Stripe fake's hosted page. */
+async function buy(page: Page, stack: Stack, movieId: number, signIn: (p: Page, u: { email: string; password: string }) => Promise<void>) {
+  const buyer = await stack.createUser();
+  const api = stack.api(buyer);
+  await api.post('/cart/items', { movie_id: movieId });
+  const { order } = await api.post<{ order: { id: number } }>('/orders', {});
+  await signIn(page, buyer);
+  await page.goto(`/orders/${order.id}`);
+  await page.getByRole('button', { name: /^Pay( again)?$/ }).click();
+  await page.waitForURL((u) => u.origin !== new URL(stack.baseURL).origin && u.pathname.startsWith('/checkout/'));
+  await page.getByRole('button', { name: /^Pay\b/ }).click();
+  await page.waitForURL(`${stack.baseURL}/orders/${order.id}?checkout=success`);
+  await expect(page.getByText(/Payment received/)).toBeVisible({ timeout: 25_000 });
+}
+
+test('a bought movie’s feature cannot be removed, only replaced', async ({ page, browser, stack, signIn }) => {
+  test.setTimeout(90_000);
+  const moderator = await stack.createUser({ group: 'MODERATOR' });
+  const movie = await newMovie(stack.api(moderator), `Media Bought ${tag()}`);
+  await signIn(page, moderator);
+  await page.goto(`/studio/movies/${movie.id}`);
+  const feature = slot(page, 'Feature');
+  await feature.getByLabel('Feature file').setInputFiles(SMALL);
+  await feature.getByRole('button', { name: 'Upload feature' }).click();
+  await expect(feature.getByText('The feature is uploaded.')).toBeVisible();
+
+  const context = await browser.newContext();
+  await buy(await context.newPage(), stack, movie.id, signIn);
+  await context.close();
+
+  await feature.getByRole('button', { name: 'Remove feature' }).click();
+  await page.getByRole('dialog', { name: 'Remove the feature?' }).getByRole('button', { name: 'Remove feature' }).click();
+  await expect(feature.getByRole('alert')).toContainText('its feature cannot be removed');
+  await expect(feature.getByText('WebM video')).toBeVisible();
+
+  await feature.getByLabel('New feature file').setInputFiles(SMALL);
+  await feature.getByRole('button', { name: 'Replace feature' }).click();
+  await expect(feature.getByText('The feature is uploaded and replaces the previous file.')).toBeVisible();
+  const media = await stack.api(moderator).get<{ items: Media[] }>(`/movies/${movie.id}/media`);
+  expect(media.items.map((m) => m.kind)).toEqual(['feature']);
 });
