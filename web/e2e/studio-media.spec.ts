@@ -196,7 +196,7 @@ test('the uploaded poster shows on the movie’s card in the catalog', async ({ 
   await expect.poll(() => cardImg.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(200);
 });
 
-test('removing a trailer, and the server refusing what the client let through', async ({ page, stack, signIn }) => {
+test('removing a poster, and the server’s sniff refusing what the client let through', async ({ page, stack, signIn }) => {
   const moderator = await stack.createUser({ group: 'MODERATOR' });
   const api = stack.api(moderator);
   const movie = await newMovie(api, `Media Remove ${tag()}`);
@@ -262,4 +262,48 @@ test('a bought movie’s feature cannot be removed, only replaced', async ({ pag
   await expect(feature.getByText('The feature is uploaded and replaces the previous file.')).toBeVisible();
   const media = await stack.api(moderator).get<{ items: Media[] }>(`/movies/${movie.id}/media`);
   expect(media.items.map((m) => m.kind)).toEqual(['feature']);
+});
+
+test('leaving the page mid-upload asks first, and cancels the upload', async ({ page, stack, signIn }) => {
+  const moderator = await stack.createUser({ group: 'MODERATOR' });
+  const api = stack.api(moderator);
+  const movie = await newMovie(api, `Media Leave ${tag()}`);
+  await signIn(page, moderator);
+  await page.goto(`/studio/movies/${movie.id}`);
+  // Every PUT to S3 is held: the upload stays in progress.
+  const held: Route[] = [];
+  const toS3 = (u: URL) => u.origin !== new URL(stack.baseURL).origin && u.pathname.includes('/media/');
+  await page.route(toS3, async (route) => {
+    if (route.request().method() !== 'PUT') return route.fallback();
+    held.push(route);
+  });
+  const feature = slot(page, 'Feature');
+  await feature.getByLabel('Feature file').setInputFiles(SMALL);
+  await feature.getByRole('button', { name: 'Upload feature' }).click();
+  await expect(feature.getByText(/Uploading “small\.webm”: 0 %/)).toBeVisible();
+  await expect.poll(() => held.length).toBe(1);
+
+  // Closing the tab: the browser asks (beforeunload); stay.
+  const asked = new Promise<string>((resolve) =>
+    page.once('dialog', (d) => {
+      resolve(d.type());
+      void d.dismiss();
+    }),
+  );
+  await page.close({ runBeforeUnload: true });
+  expect(await asked).toBe('beforeunload');
+  expect(page.isClosed()).toBe(false);
+
+  // An in-app link: the app asks; leaving cancels the upload.
+  page.once('dialog', (d) => {
+    expect(d.message()).toMatch(/upload is in progress/);
+    void d.accept();
+  });
+  const cancelled = page.waitForResponse((r) => r.request().method() === 'DELETE' && /\/media\/feature\/uploads\/[^/]+$/.test(r.url()));
+  await page.getByRole('link', { name: 'View on the site' }).click();
+  expect((await cancelled).status()).toBe(204);
+  await expect(page).toHaveURL(new RegExp(`/movies/${movie.id}$`));
+  for (const r of held) await r.abort().catch(() => undefined);
+  const media = await api.get<{ items: Media[] }>(`/movies/${movie.id}/media`);
+  expect(media.items).toEqual([]);
 });
