@@ -174,9 +174,13 @@ function MediaSlot({
   async function run(u: MediaUploader<Media>) {
     try {
       const linked = await u.start();
-      if (uploader.current !== u) return;
-      uploader.current = null;
+      // Cancelled while the API was already linking it: the file is linked all the same.
       onLinked(linked);
+      if (uploader.current !== u) {
+        setPhase({ at: 'done', message: `The ${noun} had already reached the server before the cancel: it is linked.` });
+        return;
+      }
+      uploader.current = null;
       setFile(null);
       setInputKey((n) => n + 1);
       setPhase({ at: 'done', message: `The ${noun} is uploaded${media ? ' and replaces the previous file' : ''}.` });
@@ -299,9 +303,12 @@ function MediaSlot({
           {/* Keys: never the same element, or the click on "Cancel upload" would
               land on the submit button it turns into and start the upload again. */}
           {uploading ? (
-            <button key="cancel" type="button" class="btn" onClick={cancel}>
-              Cancel upload
-            </button>
+            // Once every byte is sent the API is checking and linking the file: too late to cancel.
+            !confirming && (
+              <button key="cancel" type="button" class="btn" onClick={cancel}>
+                Cancel upload
+              </button>
+            )
           ) : (
             <button key="submit" type="submit" class="btn btn-primary" disabled={!file || !!fileError}>
               {phase.at === 'failed' && uploader.current ? 'Try again' : media ? `Replace ${noun}` : `Upload ${noun}`}
