@@ -81,6 +81,7 @@ struct config {
 	int media_upload_grace_s;   /* after expiry, before the scheduler drops the upload */
 	int media_cleanup_interval_s;
 	char *media_trash_queue_key; /* Redis list waking the scheduler's trash drain */
+	int play_url_ttl_s;	     /* how long a feature's presigned URL is valid */
 	enum log_level log_level;
 	char *openapi_path;
 	char *docs_assets_dir;

@@ -7,11 +7,12 @@
 #include "docs/docs.h"
 #include "health/health.h"
 #include "media/handlers.h"
+#include "media/playback.h"
 #include "web/static.h"
 
 const struct route *const app_route_tables[] = {
-	health_routes,	   accounts_routes, docs_routes,  catalog_routes,
-	engagement_routes, commerce_routes, media_routes, NULL,
+	health_routes,	 accounts_routes, docs_routes,	   catalog_routes, engagement_routes,
+	commerce_routes, media_routes,	  playback_routes, NULL,
 };
 
 const struct route *const app_fallback = &web_route;

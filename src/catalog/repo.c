@@ -26,13 +26,7 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 
 /* ---- movies: list ---- */
 
-#define MOVIE_SUMMARY_JSON                                                               \
-	"json_build_object('id', m.id, 'uuid', m.uuid, 'name', m.name, 'year', m.year, " \
-	"'time', m.time, 'imdb', m.imdb, 'votes', m.votes, 'meta_score', m.meta_score, " \
-	"'price', m.price::text, 'certification', json_build_object('id', c.id, "        \
-	"'name', c.name), 'genres', m.genres_json, 'likes', m.likes, "                   \
-	"'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "                \
-	"'rating_count', m.rating_count, 'popularity', m.popularity)::text"
+#define MOVIE_SUMMARY_JSON CATALOG_MOVIE_SUMMARY "::text"
 
 /* The list is built from the filters that are present: each adds one
  * condition with its own parameter, so the planner sees plain conditions
@@ -184,6 +178,10 @@ static const struct db_stmt stmt_get = {
 	"'rating_count', m.rating_count, 'comment_count', m.comments, "
 	"'favorite_count', m.favorites, 'popularity', m.popularity, "
 	"'created_at', " RFC3339("m.created_at") ", 'updated_at', " RFC3339("m.updated_at") ", "
+	"'poster_url', " CATALOG_MEDIA_URL("m.poster_key") ", "
+	"'trailer_url', " CATALOG_MEDIA_URL("m.trailer_key") ", "
+	"'has_feature', EXISTS (SELECT 1 FROM movie_media f WHERE f.movie_id = m.id "
+	"AND f.kind = 'feature'), "
 	"'me', CASE WHEN $2::bigint IS NULL THEN NULL ELSE json_build_object("
 	"'reaction', (SELECT r.reaction FROM movie_reactions r WHERE r.movie_id = m.id "
 	"AND r.user_id = $2::bigint), "
@@ -192,7 +190,11 @@ static const struct db_stmt stmt_get = {
 	"'is_favorite', EXISTS (SELECT 1 FROM favorites f WHERE f.movie_id = m.id "
 	"AND f.user_id = $2::bigint), "
 	"'is_purchased', EXISTS (SELECT 1 FROM purchases p WHERE p.movie_id = m.id "
-	"AND p.user_id = $2::bigint)) END)::text "
+	"AND p.user_id = $2::bigint), "
+	"'progress', (SELECT json_build_object('position_s', w.position_s, "
+	"'duration_s', w.duration_s, 'finished', w.finished, "
+	"'updated_at', " RFC3339("w.updated_at") ") FROM watch_progress w "
+	"WHERE w.movie_id = m.id AND w.user_id = $2::bigint)) END)::text "
 	"FROM movies m JOIN certifications c ON c.id = m.certification_id WHERE m.id = $1"};
 /* clang-format on */
 

@@ -23,6 +23,27 @@ struct movie_filter {
 	long long limit, offset;
 };
 
+/* A MovieSummary of openapi.yaml as a json value, from movies m joined
+ * with certifications c (one row, no join per row: the media paths come
+ * from movies.poster_key and trailer_key, which a trigger of
+ * migrations/0010_media.sql keeps). For other modules' lists of movies
+ * (continue watching), so every list renders a movie the same way. */
+/* clang-format off */
+#define CATALOG_MOVIE_SUMMARY                                                            \
+	"json_build_object('id', m.id, 'uuid', m.uuid, 'name', m.name, 'year', m.year, " \
+	"'time', m.time, 'imdb', m.imdb, 'votes', m.votes, 'meta_score', m.meta_score, " \
+	"'price', m.price::text, 'certification', json_build_object('id', c.id, "        \
+	"'name', c.name), 'genres', m.genres_json, 'likes', m.likes, "                   \
+	"'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "                \
+	"'rating_count', m.rating_count, 'popularity', m.popularity, "                   \
+	"'poster_url', " CATALOG_MEDIA_URL("m.poster_key") ", "                          \
+	"'trailer_url', " CATALOG_MEDIA_URL("m.trailer_key") ")"
+/* clang-format on */
+
+/* The public path of a media key (media/{movie}/{kind}/{token} becomes
+ * /api/v1/media/...: the redirect of docs/MEDIA.md), NULL when key is. */
+#define CATALOG_MEDIA_URL(key) "('/api/v1/' || " key ")"
+
 /* Whether key ("year", "-imdb", ...) is a sort the list supports. */
 bool movies_sort_valid(const char *key);
 

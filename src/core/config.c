@@ -178,6 +178,8 @@ static const struct cfg_entry cfg_table[] = {
 	 "seconds between the scheduler's sweeps of abandoned uploads and media objects to delete"},
 	{"MEDIA_TRASH_QUEUE_KEY", CFG_STR, OFF(media_trash_queue_key), "cinema:media_trash", 0, 0,
 	 CFG_NONEMPTY, "Redis list that wakes the scheduler to delete orphaned media objects"},
+	{"PLAY_URL_TTL_S", CFG_INT, OFF(play_url_ttl_s), "7200", 60, 604800, 0,
+	 "seconds a feature's playback URL (GET /movies/{id}/play) stays valid"},
 	{"LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 	{"OPENAPI_PATH", CFG_STR, OFF(openapi_path), "openapi.yaml", 0, 0, CFG_NONEMPTY,
 	 "the OpenAPI document served at /openapi.yaml (its .json twin beside it)"},

@@ -50,13 +50,18 @@ enum err media_trash_drain(struct db_pool *db, struct s3_client *s3, bool only_n
 		if (rc != ERR_OK)
 			break;
 		int rows = PQntuples(res);
+		bool stopped = false;
 		for (int i = 0; i < rows && rc == ERR_OK; i++) {
 			const char *key = db_text(res, i, 0);
 			char err[256] = "";
-			bool ok = !(stop && stop(ctx)) &&
-				  trash_one(s3, key, db_text(res, i, 1), err, sizeof(err));
+			/* Rows left untouched are taken again by a later drain. */
+			if (stop && stop(ctx)) {
+				stopped = true;
+				break;
+			}
+			bool ok = trash_one(s3, key, db_text(res, i, 1), err, sizeof(err));
 			if (!ok && !*err)
-				snprintf(err, sizeof(err), "stopped before deleting it");
+				snprintf(err, sizeof(err), "unknown S3 failure");
 			c = NULL;
 			rc = db_acquire(db, &c);
 			if (rc == ERR_OK)
@@ -75,8 +80,7 @@ enum err media_trash_drain(struct db_pool *db, struct s3_client *s3, bool only_n
 		/* A short batch was the last; with failures, the rest waits
 		 * for the next sweep rather than spinning on a store that is
 		 * down. */
-		if (rc != ERR_OK || rows < MEDIA_TRASH_BATCH || n->failed > 0 ||
-		    (stop && stop(ctx)))
+		if (rc != ERR_OK || rows < MEDIA_TRASH_BATCH || n->failed > 0 || stopped)
 			break;
 	}
 	return rc;

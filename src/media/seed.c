@@ -80,6 +80,7 @@ static bool parse_line(const char *dir, char *line, int lineno, struct seed_item
 {
 	char *f[5] = {0};
 	int nf = 0;
+	memset(it, 0, sizeof(*it));
 	for (char *p = line; nf < 5; nf++) {
 		f[nf] = p;
 		p = strchr(p, '\t');
@@ -97,7 +98,6 @@ static bool parse_line(const char *dir, char *line, int lineno, struct seed_item
 		return false;
 	}
 	char *end;
-	memset(it, 0, sizeof(*it));
 	it->line = lineno;
 	errno = 0;
 	it->index = strtoll(f[0], &end, 10);

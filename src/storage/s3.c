@@ -578,7 +578,8 @@ char *s3_presign(struct s3_client *c, const struct s3_presign_req *r)
 	if (!r || !r->method || (strcmp(r->method, "GET") != 0 && strcmp(r->method, "PUT") != 0) ||
 	    !is_key(r->key))
 		return NULL;
-	if (r->content_length >= 0) {
+	bool put = strcmp(r->method, "PUT") == 0;
+	if (put && r->content_length >= 0) {
 		snprintf(length, sizeof(length), "%lld", r->content_length);
 		headers[nh++] = (struct sigv4_pair){"content-length", length};
 	}
@@ -588,7 +589,7 @@ char *s3_presign(struct s3_client *c, const struct s3_presign_req *r)
 		headers[nh++] = (struct sigv4_pair){"content-type", r->content_type};
 	}
 	if (r->part_number > 0 || r->upload_id) {
-		if (r->part_number < 1 || r->part_number > S3_MAX_PARTS ||
+		if (!put || r->part_number < 1 || r->part_number > S3_MAX_PARTS ||
 		    !is_upload_id(r->upload_id))
 			return NULL;
 		snprintf(number, sizeof(number), "%d", r->part_number);

@@ -1,6 +1,8 @@
 /* A small S3 client for one bucket of an S3-compatible store (AWS S3, MinIO,
- * the local test server of scripts/lib/services.sh): put and delete objects
- * with libcurl's AWS SigV4 signing, and presigned GET URLs signed here.
+ * the local test server of scripts/lib/services.sh): put, delete, HEAD and
+ * ranged GET of objects and multipart create / complete / abort, signed by
+ * libcurl's AWS SigV4 (Authorization header); and presigned URLs, signed
+ * here (sigv4.h), for GET and for browser PUTs of whole objects or parts.
  *
  * Thread safety: a client is immutable after s3_client_new; any number of
  * threads may use one at once (each call uses its own curl handle). The
@@ -77,9 +79,10 @@ struct s3_presign_req {
 	const char *key;	  /* as for every call */
 	int expires_s;		  /* 1 to 604800 */
 	time_t now;		  /* signing time */
-	long long content_length; /* >= 0: "content-length" is signed; < 0: not */
+	long long content_length; /* PUT: >= 0: "content-length" is signed; < 0: not.
+				     Ignored for GET (no body: a zeroed struct works) */
 	const char *content_type; /* non-NULL: "content-type" is signed */
-	int part_number;	  /* > 0 (with upload_id): an UploadPart URL */
+	int part_number;	  /* > 0 (with upload_id): an UploadPart URL (PUT only) */
 	const char *upload_id;	  /* S3's UploadId for part_number */
 };
 

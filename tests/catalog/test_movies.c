@@ -1228,9 +1228,10 @@ START_TEST(movie_detail)
 {
 	boot();
 	static const char *const summary_keys[] = {
-		"id",	    "uuid",	  "name",	  "year",	   "time",   "imdb",
-		"votes",    "meta_score", "price",	  "certification", "genres", "likes",
-		"dislikes", "rating",	  "rating_count", "popularity",	   NULL};
+		"id",	      "uuid",	    "name",	   "year",   "time",
+		"imdb",	      "votes",	    "meta_score",  "price",  "certification",
+		"genres",     "likes",	    "dislikes",	   "rating", "rating_count",
+		"popularity", "poster_url", "trailer_url", NULL};
 	static const char *const detail_keys[] = {"id",
 						  "uuid",
 						  "name",
@@ -1255,6 +1256,9 @@ START_TEST(movie_detail)
 						  "popularity",
 						  "created_at",
 						  "updated_at",
+						  "poster_url",
+						  "trailer_url",
+						  "has_feature",
 						  "me",
 						  NULL};
 	/* Every summary of the list. */
@@ -1298,8 +1302,8 @@ START_TEST(movie_detail)
 	}
 	/* Signed in: the caller's own reaction, rating and flags. */
 	int amelie = movie_index("Amélie", 0), oldboy = movie_index("Oldboy", 0);
-	static const char *const me_keys[] = {"reaction", "rating", "is_favorite", "is_purchased",
-					      NULL};
+	static const char *const me_keys[] = {"reaction",     "rating",	  "is_favorite",
+					      "is_purchased", "progress", NULL};
 	struct e2e_resp r = harness_call("GET", harness_fmt("/api/v1/movies/%lld", w.movie[amelie]),
 					 w.user, NULL);
 	expect(&r, 200, NULL);

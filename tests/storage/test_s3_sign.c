@@ -447,6 +447,16 @@ START_TEST(presign_get_signs_host_only)
 	char *url = s3_presign(c, &r);
 	ck_assert_str_eq(url, EXAMPLE_URL);
 	free(url);
+	/* A GET has no body: content_length is not signed, even when 0 (a
+	 * zeroed request). */
+	r.content_length = 0;
+	url = s3_presign(c, &r);
+	ck_assert_str_eq(url, EXAMPLE_URL);
+	free(url);
+	/* Parts are for uploads. */
+	r.part_number = 1;
+	r.upload_id = "abc";
+	ck_assert_ptr_null(s3_presign(c, &r));
 	s3_client_free(c);
 }
 END_TEST

@@ -146,6 +146,37 @@ START_TEST(other_integer_bounds_named)
 }
 END_TEST
 
+/* Byte sizes past 2 GiB are 64-bit settings. */
+START_TEST(media_sizes_load)
+{
+	assert_loads(ENV_EMPTY);
+	ck_assert_int_eq(cfg.media_poster_max_bytes, 10485760LL);
+	ck_assert_int_eq(cfg.media_feature_max_bytes, 107374182400LL);
+	ck_assert_int_eq(cfg.media_part_bytes, 8388608LL);
+	ck_assert_str_eq(cfg.media_trash_queue_key, "cinema:media_trash");
+	config_free(&cfg);
+	assert_loads(ENV("MEDIA_FEATURE_MAX_BYTES", "5368709120000", "MEDIA_PART_BYTES", "5242880",
+			 "MEDIA_UPLOAD_TTL_S", "1", "MEDIA_UPLOAD_GRACE_S", "0"));
+	ck_assert_int_eq(cfg.media_feature_max_bytes, 5368709120000LL);
+	ck_assert_int_eq(cfg.media_part_bytes, 5242880LL);
+	ck_assert_int_eq(cfg.media_upload_ttl_s, 1);
+	ck_assert_int_eq(cfg.media_upload_grace_s, 0);
+}
+END_TEST
+
+START_TEST(media_bounds_named)
+{
+	/* S3 refuses parts under 5 MiB (but the last). */
+	assert_refused(ENV("MEDIA_PART_BYTES", "5242879"), "MEDIA_PART_BYTES");
+	assert_refused(ENV("MEDIA_FEATURE_MAX_BYTES", "5368709120001"), "MEDIA_FEATURE_MAX_BYTES");
+	assert_refused(ENV("MEDIA_POSTER_MAX_BYTES", "99999999999999999999999"),
+		       "MEDIA_POSTER_MAX_BYTES");
+	/* Presigned URLs live at most 7 days. */
+	assert_refused(ENV("MEDIA_UPLOAD_TTL_S", "604801"), "MEDIA_UPLOAD_TTL_S");
+	assert_refused(ENV("MEDIA_TRASH_QUEUE_KEY", ""), "MEDIA_TRASH_QUEUE_KEY");
+}
+END_TEST
+
 START_TEST(unknown_log_level_refused)
 {
 	assert_refused(ENV("LOG_LEVEL", "loud"), "LOG_LEVEL");
@@ -429,6 +460,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, port_with_trailing_garbage_refused);
 	tcase_add_test(tc, port_overflowing_long_refused);
 	tcase_add_test(tc, other_integer_bounds_named);
+	tcase_add_test(tc, media_sizes_load);
+	tcase_add_test(tc, media_bounds_named);
 	tcase_add_test(tc, unknown_log_level_refused);
 	tcase_add_test(tc, unknown_app_env_refused);
 	tcase_add_test(tc, empty_required_string_refused);

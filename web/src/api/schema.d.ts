@@ -1828,7 +1828,8 @@ export interface paths {
          *     current hour and valid 24 hours, cacheable for an hour; no I/O
          *     (the object may have been replaced meanwhile: S3 then answers 404).
          *     Only `poster` and `trailer`: the feature is reached through
-         *     `playMovie`.
+         *     `playMovie`. 503 `storage_unavailable` when the API has no S3
+         *     keys.
          */
         get: operations["getPublicMedia"];
         put?: never;
@@ -1852,7 +1853,9 @@ export interface paths {
          *     hours); S3 answers range requests on it (206), so players seek.
          *     Ask again when it expires. Also where the caller stopped. The
          *     caller must own the movie (a paid order, not refunded) or be a
-         *     moderator: otherwise 403 `not_purchased`.
+         *     moderator: otherwise 403 `not_purchased`, whether or not the movie
+         *     has a feature yet (404 `feature_not_found` is for those who may
+         *     watch it).
          */
         get: operations["playMovie"];
         put?: never;
@@ -7004,6 +7007,7 @@ export interface operations {
                 content?: never;
             };
             404: components["responses"]["MediaNotFound"];
+            503: components["responses"]["StorageUnavailable"];
         };
     };
     playMovie: {
@@ -7031,7 +7035,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["NotPurchased"];
             404: components["responses"]["FeatureNotFound"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["StorageUnavailable"];
         };
     };
     putWatchProgress: {
