@@ -12,6 +12,7 @@ import { dateTime } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { StudioPage } from './common';
 import { createLookup, searchLookups } from './lookupApi';
+import { MediaSection } from './MediaSection';
 import { DeleteMovie } from './MovieDelete';
 import { Picker, type Option } from './Picker';
 
@@ -354,6 +355,11 @@ export default function MovieEdit({ params }: PageProps) {
           </a>
         </div>
       </form>
+      {movie.data ? (
+        <MediaSection movieId={movie.data.id} title={movie.data.name} />
+      ) : (
+        <p class="muted media-later">Once the movie is created, its poster, trailer and feature can be uploaded here.</p>
+      )}
       {deleting && movie.data && (
         <DeleteMovie
           movie={movie.data}
