@@ -29,6 +29,25 @@ enum err media_repo_movie_exists(struct db_conn *c, long long movie_id)
 	return rc;
 }
 
+/* FOR UPDATE: the one row lock that waits for (and holds off) a
+ * transaction inserting an order item or a purchase of the movie (their
+ * foreign key checks take FOR KEY SHARE on it). */
+static const struct db_stmt stmt_movie_lock = {"media_movie_lock",
+					       "SELECT 1 FROM movies WHERE id = $1 FOR UPDATE"};
+
+enum err media_repo_movie_lock(struct db_conn *c, long long movie_id)
+{
+	PGresult *res = NULL;
+	char id[24];
+	ll_str(id, movie_id);
+	const char *p[] = {id};
+	enum err rc = db_exec(c, &stmt_movie_lock, 1, p, &res);
+	if (rc == ERR_OK && PQntuples(res) == 0)
+		rc = ERR_NOT_FOUND;
+	PQclear(res);
+	return rc;
+}
+
 static const struct db_stmt stmt_movie_ids = {"media_movie_ids",
 					      "SELECT id FROM movies ORDER BY id"};
 

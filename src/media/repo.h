@@ -32,6 +32,11 @@ struct media_upload {
 /* Whether movie id exists: ERR_OK, or ERR_NOT_FOUND. */
 enum err media_repo_movie_exists(struct db_conn *c, long long movie_id);
 
+/* Locks movie id's row until the end of the transaction, so that no order
+ * or purchase of it can commit meanwhile (the rule of media_unlink).
+ * ERR_NOT_FOUND when there is no such movie. */
+enum err media_repo_movie_lock(struct db_conn *c, long long movie_id);
+
 /* Appends the JSON array of the Media objects of the movie (openapi.yaml
  * Media), in kind order (poster, trailer, feature). */
 enum err media_repo_list(struct db_conn *c, long long movie_id, struct buf *out);

@@ -461,7 +461,11 @@ static enum err unlink_fn(struct db_conn *c, void *ctx)
 	if (t->kind == MEDIA_FEATURE) {
 		bool ordered = false;
 		long long carts = 0;
-		enum err rc = commerce_movie_usage(c, t->movie_id, &ordered, &carts);
+		/* Without the lock, an order committed between the check and
+		 * the DELETE would buy a movie with no feature. */
+		enum err rc = media_repo_movie_lock(c, t->movie_id);
+		if (rc == ERR_OK)
+			rc = commerce_movie_usage(c, t->movie_id, &ordered, &carts);
 		if (rc != ERR_OK)
 			return rc;
 		if (ordered)

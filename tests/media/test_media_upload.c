@@ -14,6 +14,9 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,6 +827,102 @@ START_TEST(unlink_and_the_purchased_feature)
 }
 END_TEST
 
+/* One API call on its own thread (only e2e_request: the harness's helpers
+ * are not thread-safe), to hold it at a lock the test takes. */
+struct api_call {
+	const char *method;
+	char url[256];
+	char auth[2200];
+	long status;
+	char code[64];
+	atomic_bool done;
+};
+
+static void *api_call_run(void *arg)
+{
+	struct api_call *u = arg;
+	const char *h[] = {u->auth, NULL};
+	struct e2e_resp r;
+	if (e2e_request(u->method, u->url, h, NULL, 0, &r)) {
+		u->status = r.status;
+		snprintf(u->code, sizeof(u->code), "%s", r.status >= 400 ? e2e_code(&r) : "");
+		e2e_resp_free(&r);
+	}
+	atomic_store(&u->done, true);
+	return NULL;
+}
+
+/* Starts method path (no body) as the moderator on a thread, and returns
+ * once it waits on a lock of a statement whose text holds like (or has
+ * answered already). */
+static struct api_call *api_call_start(pthread_t *t, const char *method, const char *path,
+				       const char *like)
+{
+	struct api_call *u = calloc(1, sizeof(*u));
+	ck_assert_ptr_nonnull(u);
+	u->method = method;
+	snprintf(u->url, sizeof(u->url), "%s%s", w.srv.base_url, path);
+	snprintf(u->auth, sizeof(u->auth), "Authorization: Bearer %s", users[MOD].access);
+	char *sql = strdup(harness_fmt("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+				       "current_database() AND wait_event_type = 'Lock' AND "
+				       "query LIKE '%%%s%%'",
+				       like));
+	ck_assert_ptr_nonnull(sql);
+	ck_assert_int_eq(pthread_create(t, NULL, api_call_run, u), 0);
+	for (long long end = harness_now_ms() + 20000;
+	     !atomic_load(&u->done) && harness_now_ms() < end && harness_sql_int(sql) == 0;)
+		harness_sleep_ms(20);
+	free(sql);
+	return u;
+}
+
+static void pg_ok(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+			      PQresultStatus(res) == PGRES_TUPLES_OK,
+		      "%s: %s", sql, PQerrorMessage(pg));
+	PQclear(res);
+}
+
+/* An order being placed while the feature is unlinked: the unlink waits for
+ * it and then refuses, rather than leaving a bought movie with nothing to
+ * watch (the check and the DELETE were not atomic against a concurrent
+ * order). */
+START_TEST(unlink_waits_for_an_order_being_placed)
+{
+	boot(NULL);
+	long long movie = new_movie("Being bought");
+	size_t len = 1200;
+	char *v = file_bytes("video/webm", len);
+	json_decref(upload(movie, "feature", "video/webm", v, len));
+
+	/* A checkout inserts its order in a transaction of its own. */
+	PGconn *buyer = PQconnectdb(w.ci);
+	ck_assert_int_eq(PQstatus(buyer), CONNECTION_OK);
+	pg_ok(buyer, "BEGIN");
+	pg_ok(buyer, harness_fmt("WITH o AS (INSERT INTO orders (user_id) VALUES (%lld) "
+				 "RETURNING id) INSERT INTO order_items (order_id, movie_id, "
+				 "price_at_order) SELECT id, %lld, 4.99 FROM o",
+				 users[USR].id, movie));
+
+	pthread_t t;
+	struct api_call *u = api_call_start(&t, "DELETE",
+					    harness_fmt("/api/v1/movies/%lld/media/feature", movie),
+					    "FROM movies");
+	pg_ok(buyer, "COMMIT");
+	PQfinish(buyer);
+	pthread_join(t, NULL);
+	ck_assert_msg(u->status == 409 && strcmp(u->code, "feature_purchased") == 0,
+		      "DELETE answered %ld %s", u->status, u->code);
+	char *key = linked_key(movie, "feature");
+	ck_assert_str_ne(key, "NULL");
+	free(key);
+	free(u);
+	free(v);
+}
+END_TEST
+
 START_TEST(cancelled_and_abandoned_uploads_are_cleaned_up)
 {
 	static const char *const env[] = {"MEDIA_PART_BYTES=5242880", NULL};
@@ -1061,6 +1160,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, replaced_and_deleted_objects_are_removed_from_s3);
 	tcase_add_test(tc, unlink_and_the_purchased_feature);
+	tcase_add_test(tc, unlink_waits_for_an_order_being_placed);
 	tcase_add_test(tc, cancelled_and_abandoned_uploads_are_cleaned_up);
 	tcase_add_test(tc, moderators_only_and_the_public_route);
 	tcase_add_test(tc, seed_media_links_files_and_refuses_bad_manifests);
