@@ -311,6 +311,22 @@ enum err media_repo_trash_failed(struct db_conn *c, const char *object_key, cons
 	return db_exec(c, &stmt_trash_failed, 2, p, NULL);
 }
 
+static const struct db_stmt stmt_trash_add = {
+	"media_trash_add",
+	"INSERT INTO media_trash (object_key) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM "
+	"movie_media WHERE object_key = $1) ON CONFLICT (object_key) DO NOTHING"};
+
+enum err media_repo_trash_add(struct db_conn *c, const char *object_key, bool *added)
+{
+	PGresult *res = NULL;
+	const char *p[] = {object_key};
+	enum err rc = db_exec(c, &stmt_trash_add, 1, p, &res);
+	if (rc == ERR_OK)
+		*added = strcmp(PQcmdTuples(res), "0") != 0;
+	PQclear(res);
+	return rc;
+}
+
 static const struct db_stmt stmt_trash_count = {"media_trash_count",
 						"SELECT count(*) FROM media_trash"};
 

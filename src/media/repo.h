@@ -84,6 +84,9 @@ enum err media_repo_trash_take(struct db_conn *c, bool only_new, int limit, PGre
 enum err media_repo_trash_done(struct db_conn *c, const char *object_key);
 /* Deleting the object of key failed: error is kept for the next attempt. */
 enum err media_repo_trash_failed(struct db_conn *c, const char *object_key, const char *error);
+/* Queues object_key in media_trash unless it is linked to a movie or
+ * queued already; *added tells whether it was. */
+enum err media_repo_trash_add(struct db_conn *c, const char *object_key, bool *added);
 /* How many rows media_trash holds (for tests and logs). */
 enum err media_repo_trash_count(struct db_conn *c, long long *n);
 

@@ -345,6 +345,26 @@ static void refuse_object(const struct app *app, const struct media_upload *u)
 		media_trash_changed(app);
 }
 
+/* The upload went away (cancelled, expired away, its movie deleted) while
+ * S3 completed and checked its object: its trash row may have been drained
+ * before CompleteMultipartUpload made the object, which would then stay
+ * forever. Queued again unless linked (a concurrent completion of the same
+ * upload won). Best effort. */
+static void requeue_object(const struct app *app, const struct media_upload *u)
+{
+	struct db_conn *c = NULL;
+	bool added = false;
+	enum err rc = db_acquire(app->db, &c);
+	if (rc == ERR_OK)
+		rc = media_repo_trash_add(c, u->object_key, &added);
+	db_release(c);
+	if (rc != ERR_OK)
+		LOG_WARN("media: object of a vanished upload not queued for deletion",
+			 LOG_STR("key", u->object_key), LOG_STR("error", err_code(rc)));
+	else if (added)
+		media_trash_changed(app);
+}
+
 struct link_tx {
 	const struct media_upload *u;
 	long long user_id;
@@ -430,6 +450,8 @@ enum err media_upload_complete(const struct app *app, long long movie_id, enum m
 
 	struct link_tx t = {.u = u, .user_id = user_id};
 	rc = db_transaction(app->db, link_fn, &t);
+	if (rc == ERR_NOT_FOUND)
+		requeue_object(app, u);
 	if (rc != ERR_OK)
 		goto out;
 	if (t.replaced)

@@ -923,6 +923,51 @@ START_TEST(unlink_waits_for_an_order_being_placed)
 }
 END_TEST
 
+/* An upload cancelled while its completion is at S3: the trash row that
+ * cancel queued may be drained before CompleteMultipartUpload has made the
+ * object (S3 may finish a completion that an abort arrives during). The
+ * completion, finding its upload gone, queues the object it saw again. */
+START_TEST(completion_of_a_cancelled_upload_leaves_no_object)
+{
+	boot(NULL);
+	long long movie = new_movie("Cancelled late");
+	size_t len = 1500;
+	char *p = file_bytes("image/png", len);
+	json_t *up = create_upload(movie, "poster", "image/png", (long long)len);
+	json_decref(put_parts(up, p, 0));
+	const char *id = jstr(up, "id");
+	char *key = harness_sql_value(
+		harness_fmt("SELECT object_key FROM media_uploads WHERE id = '%s'", id));
+
+	/* The completion checks the object, then waits to lock the upload... */
+	PGconn *other = PQconnectdb(w.ci);
+	ck_assert_int_eq(PQstatus(other), CONNECTION_OK);
+	pg_ok(other, "BEGIN");
+	pg_ok(other, harness_fmt("SELECT 1 FROM media_uploads WHERE id = '%s' FOR UPDATE", id));
+	pthread_t t;
+	struct api_call *u = api_call_start(&t, "POST", complete_path(movie, "poster", id),
+					    "FROM media_uploads");
+	/* ...which a cancel deletes meanwhile, its trash row drained at once
+	 * (by a scheduler that found no object yet). */
+	pg_ok(other, harness_fmt("DELETE FROM media_uploads WHERE id = '%s'", id));
+	pg_ok(other, harness_fmt("DELETE FROM media_trash WHERE object_key = '%s'", key));
+	pg_ok(other, "COMMIT");
+	PQfinish(other);
+	pthread_join(t, NULL);
+	ck_assert_msg(u->status == 404, "complete answered %ld %s", u->status, u->code);
+	ck_assert(s3_has(key));
+	ck_assert_int_eq(sql_count(harness_fmt("SELECT count(*) FROM media_trash WHERE "
+					       "object_key = '%s'",
+					       key)),
+			 1);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM movie_media"), 0);
+	free(u);
+	free(key);
+	json_decref(up);
+	free(p);
+}
+END_TEST
+
 START_TEST(cancelled_and_abandoned_uploads_are_cleaned_up)
 {
 	static const char *const env[] = {"MEDIA_PART_BYTES=5242880", NULL};
@@ -1161,6 +1206,7 @@ int main(void)
 	tcase_add_test(tc, replaced_and_deleted_objects_are_removed_from_s3);
 	tcase_add_test(tc, unlink_and_the_purchased_feature);
 	tcase_add_test(tc, unlink_waits_for_an_order_being_placed);
+	tcase_add_test(tc, completion_of_a_cancelled_upload_leaves_no_object);
 	tcase_add_test(tc, cancelled_and_abandoned_uploads_are_cleaned_up);
 	tcase_add_test(tc, moderators_only_and_the_public_route);
 	tcase_add_test(tc, seed_media_links_files_and_refuses_bad_manifests);
