@@ -423,15 +423,18 @@ enum err media_upload_complete(const struct app *app, long long movie_id, enum m
 			 * upload is gone and the object there. */
 			struct s3_object_info info;
 			char e2[256] = "";
-			if (s3_head_object(app->s3, u->object_key, &info, e2, sizeof(e2)) ==
-			    ERR_OK) {
-				rc = ERR_OK;
-			} else {
+			rc = s3_head_object(app->s3, u->object_key, &info, e2, sizeof(e2));
+			if (rc == ERR_NOT_FOUND) {
 				snprintf(detail, detail_len,
 					 "Storage refused the part list (%.100s): upload every "
 					 "part and try again.",
 					 s3err);
 				rc = ERR_UPLOAD_INCOMPLETE;
+				goto out;
+			}
+			/* Not "upload again" when S3 cannot say: 503. */
+			if (rc != ERR_OK) {
+				rc = storage_failed("HeadObject", u->object_key, e2);
 				goto out;
 			}
 		} else if (rc != ERR_OK) {
