@@ -280,7 +280,8 @@ enum err media_repo_expired_delete(struct db_conn *c, int grace_s, int limit, lo
 static const struct db_stmt stmt_trash_take = {
 	"media_trash_take",
 	"UPDATE media_trash t SET attempts = t.attempts + 1 FROM (SELECT object_key "
-	"FROM media_trash WHERE NOT $1::boolean OR attempts = 0 ORDER BY queued_at LIMIT $2 "
+	"FROM media_trash WHERE NOT $1::boolean OR attempts = 0 ORDER BY attempts, queued_at LIMIT "
+	"$2 "
 	"FOR UPDATE SKIP LOCKED) s WHERE t.object_key = s.object_key "
 	"RETURNING t.object_key, t.s3_upload_id"};
 

@@ -75,7 +75,9 @@ enum err media_repo_unlink(struct db_conn *c, long long movie_id, enum media_kin
  * trigger queues their objects); *n gets how many. */
 enum err media_repo_expired_delete(struct db_conn *c, int grace_s, int limit, long long *n);
 
-/* At most limit rows of media_trash, oldest first, counting this attempt
+/* At most limit rows of media_trash, the least tried first, then the
+ * oldest (so that rows that keep failing cannot hold the others off for
+ * ever), counting this attempt
  * (attempts + 1), skipping rows another scheduler holds; only those never
  * tried when only_new. *res (owned) has columns object_key, s3_upload_id
  * (NULL when none). */

@@ -1041,6 +1041,42 @@ END_TEST
 
 /* --- access --- */
 
+/* A full batch of old rows that keep failing does not hold the rest of the
+ * trash off: the drain takes the least tried rows first (it took the
+ * oldest, and stopped at the batch's failures, every sweep). */
+START_TEST(failing_trash_rows_do_not_hold_the_others_off)
+{
+	boot(NULL);
+	long long movie = new_movie("Stuck trash");
+	size_t len = 1000;
+	char *png = file_bytes("image/png", len);
+	json_t *u = create_upload(movie, "poster", "image/png", (long long)len);
+	json_decref(put_parts(u, png, 0));
+	char *key = harness_sql_value("SELECT object_key FROM media_uploads");
+	harness_check_call(
+		"DELETE",
+		harness_fmt("/api/v1/movies/%lld/media/poster/uploads/%s", movie, jstr(u, "id")),
+		users[MOD].access, NULL, 204, NULL);
+	/* Its prompt deletion failed once; older rows fail every time (a key
+	 * S3 calls are refused for, without I/O). */
+	harness_sql_ok(
+		harness_fmt("UPDATE media_trash SET attempts = 1 WHERE object_key = '%s'", key));
+	harness_sql_ok("INSERT INTO media_trash (object_key, queued_at, attempts) "
+		       "SELECT 'media/../stuck-' || i, now() - interval '1 day', 1 "
+		       "FROM generate_series(1, 150) i");
+	harness_sql_ok("UPDATE scheduler_runs SET last_run_at = '-infinity' "
+		       "WHERE job = 'cleanup_media'");
+	scheduler_start(1);
+	wait_s3_gone(key);
+	wait_sql_zero(harness_fmt("SELECT count(*) FROM media_trash WHERE object_key = '%s'", key));
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM media_trash"), 150);
+
+	free(key);
+	json_decref(u);
+	free(png);
+}
+END_TEST
+
 START_TEST(moderators_only_and_the_public_route)
 {
 	boot(NULL);
@@ -1208,6 +1244,7 @@ int main(void)
 	tcase_add_test(tc, unlink_waits_for_an_order_being_placed);
 	tcase_add_test(tc, completion_of_a_cancelled_upload_leaves_no_object);
 	tcase_add_test(tc, cancelled_and_abandoned_uploads_are_cleaned_up);
+	tcase_add_test(tc, failing_trash_rows_do_not_hold_the_others_off);
 	tcase_add_test(tc, moderators_only_and_the_public_route);
 	tcase_add_test(tc, seed_media_links_files_and_refuses_bad_manifests);
 	suite_add_tcase(s, tc);
