@@ -96,6 +96,13 @@ test('a moderator uploads a poster and a multipart trailer, and cancels a featur
   await poster.getByLabel('Poster file').setInputFiles(VIDEO);
   await expect(poster.getByText(/a poster must be JPEG, PNG or WebP/)).toBeVisible();
   await expect(poster.getByRole('button', { name: 'Upload poster' })).toBeDisabled();
+  // A long file name without spaces (as downloads are named) wraps at 375 px.
+  const wide = page.viewportSize() ?? { width: 1280, height: 720 };
+  await page.setViewportSize({ width: 375, height: 800 });
+  await poster.getByLabel('Poster file').setInputFiles({ name: `${'The.Long.Movie.Name.1994.1080p.BluRay'.repeat(3)}.gif`, mimeType: 'image/gif', buffer: Buffer.from('GIF89a') });
+  await expect(poster.getByText(/a poster must be JPEG, PNG or WebP/)).toBeVisible();
+  await noSidewaysScroll(page);
+  await page.setViewportSize(wide);
 
   // The poster: one presigned PUT straight to S3, never with the app's token.
   const puts: { url: string; auth: string | undefined }[] = [];
@@ -157,10 +164,13 @@ test('a moderator uploads a poster and a multipart trailer, and cancels a featur
   await feature.getByRole('button', { name: 'Upload feature' }).click();
   await expect(feature.getByText(/: ([1-9]|[1-9]\d) %/)).toBeVisible({ timeout: 30_000 });
   await expect.poll(() => heldParts.length).toBe(1);
+  // The focused "Upload" became "Cancel upload": focus followed it (not lost to the top of the page).
+  await expect(feature.getByRole('button', { name: 'Cancel upload' })).toBeFocused();
   const cancelled = page.waitForResponse((r) => r.request().method() === 'DELETE' && /\/media\/feature\/uploads\/[^/]+$/.test(r.url()));
   await feature.getByRole('button', { name: 'Cancel upload' }).click();
   expect((await cancelled).status()).toBe(204);
   await expect(feature.getByText('The upload is cancelled; nothing was changed.')).toBeVisible();
+  await expect(feature.getByRole('button', { name: 'Upload feature' })).toBeFocused();
   for (const r of heldParts) await r.abort().catch(() => undefined);
   await page.unroute(s3part2);
   const after = await api.get<{ items: Media[] }>(`/movies/${movie.id}/media`);
@@ -213,6 +223,8 @@ test('removing a poster, and the server’s sniff refusing what the client let t
   await poster.getByLabel('Poster file').setInputFiles(POSTER);
   await poster.getByRole('button', { name: 'Upload poster' }).click();
   await expect(poster.getByText('The poster is uploaded.')).toBeVisible();
+  // Uploaded: the buttons it pressed are gone, focus is on the (new) file input.
+  await expect(poster.getByLabel('New poster file')).toBeFocused();
   await poster.getByRole('button', { name: 'Remove poster' }).click();
   const dialog = page.getByRole('dialog', { name: 'Remove the poster?' });
   await dialog.getByRole('button', { name: 'Remove poster' }).click();

@@ -67,7 +67,7 @@ class FakeXhr implements XhrLike {
   }
 }
 
-function harness(size: number, partSize: number, opts: { multipart?: boolean } = {}) {
+function harness(size: number, partSize: number, opts: { multipart?: boolean; sleep?: (ms: number) => Promise<void> } = {}) {
   const xhrs: FakeXhr[] = [];
   const file = new Blob([new Uint8Array(size).map((_, i) => i % 251)], { type: 'video/webm' });
   const n = Math.max(1, Math.ceil(size / partSize));
@@ -105,7 +105,7 @@ function harness(size: number, partSize: number, opts: { multipart?: boolean } =
       xhrs.push(x);
       return x;
     },
-    sleep: () => Promise.resolve(),
+    sleep: opts.sleep ?? (() => Promise.resolve()),
     onProgress: (p) => progress.push(p),
   });
   const pending = () => xhrs.filter((x) => !x.done);
@@ -294,6 +294,24 @@ describe('MediaUploader', () => {
     await expect(third).resolves.toBe('linked');
     expect(h.api.create).toHaveBeenCalledTimes(2);
     expect(h.api.complete.mock.calls.at(-1)?.[0]).toBe('up-2');
+  });
+
+  it('a part waiting to be retried is not sent once another part failed for good', async () => {
+    let wake: () => void = () => undefined;
+    const h = harness(300, 100, { sleep: () => new Promise<void>((r) => (wake = r)) });
+    const done = h.up.start().catch((e: unknown) => e);
+    await flush();
+    expect(h.pending()).toHaveLength(3);
+    const part = (n: number) => h.xhrs.filter((x) => x.url.includes(`partNumber=${n}&`));
+    part(1)[0]?.respond(500); // part 1 waits before its retry
+    await flush();
+    part(2)[0]?.respond(200, null); // part 2 fails for good: the lot fails, part 3 is aborted
+    await flush();
+    wake();
+    const err = await Promise.race([done, flush().then(() => 'still running')]);
+    expect((err as UploadError).code).toBe('etag_missing');
+    expect(part(1)).toHaveLength(1);
+    expect(h.pending()).toHaveLength(0);
   });
 
   it('refuses a multipart part whose ETag it cannot read (CORS must expose it)', async () => {

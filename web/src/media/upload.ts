@@ -266,7 +266,7 @@ export class MediaUploader<M> {
         const r = queue.shift();
         if (!r) break;
         try {
-          await this.sendPart(r);
+          await this.sendPart(r, () => failed !== null);
         } catch (e) {
           failed ??= e;
           for (const x of [...this.inflight]) x.abort();
@@ -279,11 +279,13 @@ export class MediaUploader<M> {
     this.checkCancelled();
   }
 
-  private async sendPart(r: { part: UploadPart; start: number; end: number }): Promise<void> {
+  /** One part, retried; `lotFailed`: another part failed for good meanwhile (a retry waiting then is not sent). */
+  private async sendPart(r: { part: UploadPart; start: number; end: number }, lotFailed: () => boolean): Promise<void> {
     const o = this.o;
     const multipart = this.plan?.multipart ?? false;
     for (let attempt = 0; ; attempt++) {
       this.checkCancelled();
+      if (lotFailed()) throw new UploadError('cancelled', 'The upload stopped: another part failed.', 0, r.part.number);
       try {
         const etag = await this.put(r);
         if (!etag && multipart)

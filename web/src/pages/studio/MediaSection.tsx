@@ -152,6 +152,20 @@ function MediaSlot({
   // Bumped by cancel: an upload still reading the video's length then stops.
   const attempt = useRef(0);
   const uploading = phase.at === 'reading' || phase.at === 'sending';
+  // The form's buttons turn into others as the upload goes (Upload → Cancel
+  // → Upload, the file input renewed): when the focused one goes away, focus
+  // goes to the one that takes its place rather than to the top of the page.
+  const form = useRef<HTMLFormElement>(null);
+  const lastFocus = useRef<Element | null>(null);
+  useEffect(() => {
+    const f = form.current;
+    const last = lastFocus.current;
+    if (!f || !last || last.isConnected) return;
+    const now = document.activeElement;
+    if (now && now !== document.body) return;
+    const next = f.querySelector<HTMLElement>('.media-cancel, .media-submit:not([disabled])') ?? f.querySelector<HTMLElement>('input[type="file"]:not([disabled])');
+    next?.focus();
+  });
 
   const stop = () => {
     const u = uploader.current;
@@ -257,7 +271,15 @@ function MediaSlot({
     <section class="media-slot" aria-labelledby={headingId}>
       <h3 id={headingId}>{k.label}</h3>
       <CurrentFile kind={kind} media={media} title={title} />
-      <form class="media-upload" noValidate onSubmit={(e) => void upload(e)}>
+      <form
+        ref={form}
+        class="media-upload"
+        noValidate
+        onSubmit={(e) => void upload(e)}
+        onFocusIn={(e) => {
+          lastFocus.current = e.target as Element;
+        }}
+      >
         <Field
           key={inputKey}
           label={media ? `New ${noun} file` : `${k.label} file`}
@@ -305,12 +327,12 @@ function MediaSlot({
           {uploading ? (
             // Once every byte is sent the API is checking and linking the file: too late to cancel.
             !confirming && (
-              <button key="cancel" type="button" class="btn" onClick={cancel}>
+              <button key="cancel" type="button" class="btn media-cancel" onClick={cancel}>
                 Cancel upload
               </button>
             )
           ) : (
-            <button key="submit" type="submit" class="btn btn-primary" disabled={!file || !!fileError}>
+            <button key="submit" type="submit" class="btn btn-primary media-submit" disabled={!file || !!fileError}>
               {phase.at === 'failed' && uploader.current ? 'Try again' : media ? `Replace ${noun}` : `Upload ${noun}`}
             </button>
           )}

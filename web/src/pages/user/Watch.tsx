@@ -20,7 +20,7 @@ import { clock, spokenClock } from '../../ui/format';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { Buy } from '../visitor/buy';
 import '../../styles/visitor.css';
-import { ProgressReporter, resumeAt } from './progress';
+import { lengthOf, ProgressReporter, resumeAt, resumeSeek } from './progress';
 
 type Movie = Schemas['MovieDetail'];
 type Playback = Schemas['Playback'];
@@ -122,7 +122,10 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
   const [started, setStarted] = useState(false);
   const [failure, setFailure] = useState<unknown>(null);
   const [note, setNote] = useState('');
-  const resume = fromStart ? 0 : resumeAt(first);
+  // Not at or past the end of the file (a shorter one may have replaced the film).
+  const resume = fromStart ? 0 : (resumeSeek(resumeAt(first), first.duration_s ?? Number.NaN) ?? 0);
+  /** The film's length as the server knows it: the reports' fallback when the file's header has none. */
+  const known = useRef(first.duration_s);
   /** Where to go once the (new) source has its metadata; null when nothing to do. */
   const seekTo = useRef<number | null>(resume > 0 ? resume : null);
   /** Whether the viewer wants it playing (set by play, cleared by a pause of theirs). */
@@ -147,15 +150,17 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
     if (!v) return;
     let live = true;
     const position = () => (reloading.current && seekTo.current !== null ? seekTo.current : v.currentTime);
+    const length = () => lengthOf(v.duration, known.current);
     const flush = (keepalive: boolean) => {
-      if (played.current) reporter.flush(position(), v.duration, { keepalive });
+      if (played.current) reporter.flush(position(), length(), { keepalive });
     };
 
     const onMeta = () => {
       const to = seekTo.current;
       seekTo.current = null;
       reloading.current = false;
-      if (to !== null && to > 0 && (!Number.isFinite(v.duration) || to < v.duration - 1)) v.currentTime = to;
+      const at = to === null ? null : resumeSeek(to, length());
+      if (at !== null) v.currentTime = at;
       if (wantPlay.current) v.play().catch(() => setStarted(false));
     };
     const onPlaying = () => {
@@ -164,7 +169,7 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
       setFailure(null);
     };
     const onTime = () => {
-      if (!v.paused && !v.seeking && !reloading.current) reporter.tick(v.currentTime, v.duration);
+      if (!v.paused && !v.seeking && !reloading.current) reporter.tick(v.currentTime, length());
     };
     const onPause = () => {
       // A pause of the viewer's (not the one before "ended", nor a reload of the source).
@@ -174,7 +179,8 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
     };
     const onEnded = () => {
       wantPlay.current = false;
-      if (played.current) reporter.flush(v.duration, v.duration);
+      const d = length();
+      if (played.current) reporter.flush(d, d);
     };
     // The URL expired (S3 answers 403) or the network dropped: a new URL, the same second.
     const onError = () => {
@@ -198,6 +204,7 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
         (p) => {
           if (!live) return;
           setNote('');
+          known.current = p.duration_s;
           setSource((s) => ({ url: p.url, n: s.n + 1 }));
         },
         (e: unknown) => {
@@ -254,7 +261,9 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
     const to = at ?? (played.current ? null : resume);
     if (to !== null) {
       if (v.readyState >= HTMLMediaElement.HAVE_METADATA) {
-        if (Math.abs(v.currentTime - to) > 1) v.currentTime = to;
+        // Not past the end of the file (that would end the film at once): the start then.
+        const target = to > 0 ? resumeSeek(to, lengthOf(v.duration, known.current)) : 0;
+        if (target !== null && Math.abs(v.currentTime - target) > 1) v.currentTime = target;
       } else seekTo.current = to;
     }
     v.focus();

@@ -3,7 +3,7 @@
 // nothing after stop(); with a hand-driven clock.
 import { describe, expect, it } from 'vitest';
 import { clock, spokenClock } from '../../ui/format';
-import { cleanPosition, ProgressReporter, resumeAt, type Position } from './progress';
+import { cleanPosition, lengthOf, ProgressReporter, resumeAt, resumeSeek, type Position } from './progress';
 
 function setup(interval?: number) {
   let t = 1_000;
@@ -124,6 +124,29 @@ describe('helpers', () => {
     expect(resumeAt({ position_s: 5, finished: false })).toBe(0);
     expect(resumeAt({ position_s: 5.5, finished: false })).toBe(5.5);
     expect(resumeAt({ position_s: 3000, finished: true })).toBe(0);
+  });
+
+  it('lengthOf: the video’s duration, else the one the server knows (a WebM without one in its header)', () => {
+    expect(lengthOf(90.5, 60)).toBe(90.5);
+    expect(lengthOf(Number.POSITIVE_INFINITY, 90)).toBe(90);
+    expect(lengthOf(Number.NaN, 90)).toBe(90);
+    expect(lengthOf(Number.POSITIVE_INFINITY, null)).toBeNaN();
+    expect(lengthOf(0, undefined)).toBeNaN();
+    // So such a film's position is recorded at all.
+    const { r, sent, advance } = setup();
+    advance(15_000);
+    expect(r.tick(20, Number.POSITIVE_INFINITY)).toBe(false);
+    expect(r.tick(20, lengthOf(Number.POSITIVE_INFINITY, 90))).toBe(true);
+    expect(sent[0]?.p).toEqual({ position_s: 20, duration_s: 90 });
+  });
+
+  it('resumeSeek: not at or past the last second of the film, anywhere when its length is unknown', () => {
+    expect(resumeSeek(0, 90)).toBeNull();
+    expect(resumeSeek(42, 90)).toBe(42);
+    expect(resumeSeek(88.9, 90)).toBe(88.9);
+    expect(resumeSeek(89, 90)).toBeNull();
+    expect(resumeSeek(3000, 90)).toBeNull(); // the film was replaced by a shorter file
+    expect(resumeSeek(3000, Number.NaN)).toBe(3000);
   });
 
   it('clock and spokenClock', () => {

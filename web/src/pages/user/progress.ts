@@ -79,6 +79,28 @@ export class ProgressReporter {
   }
 }
 
+/**
+ * The film's length for the reports: the video's when it knows it, else the
+ * one the server has (`Playback.duration_s`): a WebM without a duration in
+ * its header (a MediaRecorder file, a live muxer's) has an infinite
+ * `duration`, and its position would never be recorded. NaN when neither is known.
+ */
+export function lengthOf(videoDuration: number, known: number | null | undefined): number {
+  if (Number.isFinite(videoDuration) && videoDuration > 0) return videoDuration;
+  return typeof known === 'number' && Number.isFinite(known) && known > 0 ? known : Number.NaN;
+}
+
+/**
+ * Where to seek to resume at `to`: `to` itself when it lies before the film's
+ * last second (or the length is not known), else null: a saved position at or
+ * past the end (the file was replaced by a shorter one) would end the film at
+ * once, so it starts from the beginning instead.
+ */
+export function resumeSeek(to: number, length: number): number | null {
+  if (!(to > 0)) return null;
+  return Number.isFinite(length) && to >= length - 1 ? null : to;
+}
+
 /** Where a player should start: the saved position when unfinished and past the first 5 seconds, else 0. */
 export function resumeAt(p: { position_s: number | null; finished: boolean } | null | undefined): number {
   if (!p || p.finished || p.position_s === null || !(p.position_s > 5)) return 0;

@@ -1,7 +1,7 @@
 // Buying from a movie's page and from the player ("Buy to watch"): the cart
 // button, or where the movie already is (in the cart, owned). Shared by
 // Movie.tsx and user/Watch.tsx.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { ErrorMessage } from '../../ui/common';
@@ -53,13 +53,21 @@ export function Buy({ m, purchased, canWatch = purchased }: { m: Movie; purchase
       {conflict.message}
     </p>
   );
+  // The pressed button is replaced by where the movie now is: focus goes to
+  // that link rather than to the top of the page.
+  const moved = useRef<HTMLAnchorElement>(null);
+  useEffect(() => {
+    if (added || owned) moved.current?.focus();
+  }, [added, owned]);
   const inCart = added || Boolean(cart.data?.items.some((i) => i.movie_id === m.id));
   if (purchased || owned || conflict?.code === 'already_purchased') {
     return (
       <div class="buy">
         <p class="buy-state">
           <span class="status status-paid">Purchased</span>{' '}
-          {m.has_feature && purchased ? <span class="muted">It is yours to watch, as often as you like.</span> : <a href="/purchases">See it in My movies</a>}
+          {m.has_feature && purchased ? <span class="muted">It is yours to watch, as often as you like.</span> : <a ref={moved} href="/purchases">
+              See it in My movies
+            </a>}
         </p>
         {note}
       </div>
@@ -70,7 +78,9 @@ export function Buy({ m, purchased, canWatch = purchased }: { m: Movie; purchase
       <div class="buy">
         <p class="buy-state">
           <span class="status status-pending">In your cart</span>{' '}
-          <a href="/cart">{m.has_feature && !canWatch ? 'Go to the cart to buy it and watch' : 'Go to the cart'}</a>
+          <a ref={moved} href="/cart">
+            {m.has_feature && !canWatch ? 'Go to the cart to buy it and watch' : 'Go to the cart'}
+          </a>
         </p>
         {note}
       </div>
