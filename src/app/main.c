@@ -168,25 +168,13 @@ static bool app_open(struct app *app, const struct config *cfg, bool with_s3, ch
 	app->hasher = password_hasher_new(cfg->password_hash_concurrency, 10000);
 	if (!with_s3)
 		return true;
-	if (*cfg->s3_access_key && *cfg->s3_secret_key) {
-		struct s3_options so = {
-			.endpoint = cfg->s3_endpoint,
-			.bucket = cfg->s3_bucket,
-			.access_key = cfg->s3_access_key,
-			.secret_key = cfg->s3_secret_key,
-			.region = cfg->s3_region,
-			.timeout_ms = cfg->s3_timeout_ms,
-			.public_endpoint = cfg->s3_public_endpoint,
-		};
-		if (!(app->s3 = s3_client_new(&so))) {
-			snprintf(err, errlen,
-				 "S3_ENDPOINT, S3_PUBLIC_ENDPOINT, S3_BUCKET or S3_REGION is "
-				 "malformed");
-			return false;
-		}
-	} else {
-		LOG_WARN("S3_ACCESS_KEY or S3_SECRET_KEY unset: avatar uploads are off");
+	if (s3_client_from_config(cfg, &app->s3) != ERR_OK) {
+		snprintf(err, errlen,
+			 "S3_ENDPOINT, S3_PUBLIC_ENDPOINT, S3_BUCKET or S3_REGION is malformed");
+		return false;
 	}
+	if (!app->s3)
+		LOG_WARN("S3_ACCESS_KEY or S3_SECRET_KEY unset: avatar uploads are off");
 	return true;
 }
 

@@ -293,23 +293,14 @@ int media_seed_command(const struct config *cfg, const char *dir)
 		fprintf(stderr, "cinema-api: seed: %s/media.tsv: %s\n", dir, err);
 		goto out;
 	}
-	if (!*cfg->s3_access_key || !*cfg->s3_secret_key) {
-		fprintf(stderr, "cinema-api: seed: S3_ACCESS_KEY and S3_SECRET_KEY must be set to "
-				"seed media\n");
-		goto out;
-	}
-	struct s3_options so = {
-		.endpoint = cfg->s3_endpoint,
-		.bucket = cfg->s3_bucket,
-		.access_key = cfg->s3_access_key,
-		.secret_key = cfg->s3_secret_key,
-		.region = cfg->s3_region,
-		.timeout_ms = cfg->s3_timeout_ms,
-		.public_endpoint = cfg->s3_public_endpoint,
-	};
-	if (!(s3 = s3_client_new(&so))) {
+	if (s3_client_from_config(cfg, &s3) != ERR_OK) {
 		fprintf(stderr, "cinema-api: seed: S3_ENDPOINT, S3_BUCKET or S3_REGION is "
 				"malformed\n");
+		goto out;
+	}
+	if (!s3) {
+		fprintf(stderr, "cinema-api: seed: S3_ACCESS_KEY and S3_SECRET_KEY must be set to "
+				"seed media\n");
 		goto out;
 	}
 	struct db_pool_options dbo = {

@@ -357,24 +357,13 @@ static enum err open_handles(struct scheduler *s, const struct config *cfg)
 				 .timeout_ms = cfg->smtp_timeout_ms,
 				 .allow_plain = cfg->smtp_allow_plain != 0};
 	s->mail = mail_sender_new(&smtp);
-	if (*cfg->s3_access_key && *cfg->s3_secret_key) {
-		struct s3_options so = {
-			.endpoint = cfg->s3_endpoint,
-			.bucket = cfg->s3_bucket,
-			.access_key = cfg->s3_access_key,
-			.secret_key = cfg->s3_secret_key,
-			.region = cfg->s3_region,
-			.timeout_ms = cfg->s3_timeout_ms,
-			.public_endpoint = cfg->s3_public_endpoint,
-		};
-		if (!(s->s3 = s3_client_new(&so))) {
-			fprintf(stderr, "cinema-scheduler: S3_ENDPOINT, S3_PUBLIC_ENDPOINT, "
-					"S3_BUCKET or S3_REGION is malformed\n");
-			return ERR_VALIDATION;
-		}
-	} else {
-		LOG_WARN("S3_ACCESS_KEY or S3_SECRET_KEY unset: media objects are not deleted");
+	if (s3_client_from_config(cfg, &s->s3) != ERR_OK) {
+		fprintf(stderr, "cinema-scheduler: S3_ENDPOINT, S3_PUBLIC_ENDPOINT, "
+				"S3_BUCKET or S3_REGION is malformed\n");
+		return ERR_VALIDATION;
 	}
+	if (!s->s3)
+		LOG_WARN("S3_ACCESS_KEY or S3_SECRET_KEY unset: media objects are not deleted");
 	return ERR_OK;
 }
 

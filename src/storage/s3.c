@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cinema/buf.h"
+#include "cinema/config.h"
 #include "cinema/mem.h"
 #include "storage/sigv4.h"
 
@@ -159,6 +160,24 @@ struct s3_client *s3_client_new(const struct s3_options *opt)
 	c->region = xstrdup(opt->region);
 	c->timeout_ms = opt->timeout_ms;
 	return c;
+}
+
+enum err s3_client_from_config(const struct config *cfg, struct s3_client **out)
+{
+	*out = NULL;
+	if (!*cfg->s3_access_key || !*cfg->s3_secret_key)
+		return ERR_OK;
+	struct s3_options so = {
+		.endpoint = cfg->s3_endpoint,
+		.bucket = cfg->s3_bucket,
+		.access_key = cfg->s3_access_key,
+		.secret_key = cfg->s3_secret_key,
+		.region = cfg->s3_region,
+		.timeout_ms = cfg->s3_timeout_ms,
+		.public_endpoint = cfg->s3_public_endpoint,
+	};
+	*out = s3_client_new(&so);
+	return *out ? ERR_OK : ERR_VALIDATION;
 }
 
 void s3_client_free(struct s3_client *c)

@@ -43,6 +43,14 @@ struct s3_client;
 struct s3_client *s3_client_new(const struct s3_options *opt);
 void s3_client_free(struct s3_client *c);
 
+struct config;
+
+/* The client of the S3_* settings, for the binaries that use S3. ERR_OK with
+ * *out NULL when S3_ACCESS_KEY or S3_SECRET_KEY is unset (S3 is off: the
+ * caller says what that disables); ERR_VALIDATION when S3_ENDPOINT,
+ * S3_PUBLIC_ENDPOINT, S3_BUCKET or S3_REGION is malformed. */
+enum err s3_client_from_config(const struct config *cfg, struct s3_client **out);
+
 /* Stores len bytes of data under key with the given Content-Type (no CR or
  * LF), replacing any object there. The body's SHA-256 is signed
  * (x-amz-content-sha256), so the store rejects a body altered in transit.
