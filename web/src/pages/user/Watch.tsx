@@ -219,14 +219,17 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
     };
     const onPageHide = () => flush(true);
 
-    v.addEventListener('loadedmetadata', onMeta);
-    v.addEventListener('playing', onPlaying);
-    v.addEventListener('timeupdate', onTime);
-    v.addEventListener('pause', onPause);
-    v.addEventListener('ended', onEnded);
-    v.addEventListener('error', onError);
-    document.addEventListener('visibilitychange', onHidden);
-    window.addEventListener('pagehide', onPageHide);
+    // One signal removes every listener when the effect is cleaned up.
+    const listening = new AbortController();
+    const on = { signal: listening.signal };
+    v.addEventListener('loadedmetadata', onMeta, on);
+    v.addEventListener('playing', onPlaying, on);
+    v.addEventListener('timeupdate', onTime, on);
+    v.addEventListener('pause', onPause, on);
+    v.addEventListener('ended', onEnded, on);
+    v.addEventListener('error', onError, on);
+    document.addEventListener('visibilitychange', onHidden, on);
+    window.addEventListener('pagehide', onPageHide, on);
     // Metadata may have arrived before this effect ran.
     if (v.readyState >= HTMLMediaElement.HAVE_METADATA) onMeta();
     return () => {
@@ -234,14 +237,7 @@ function Player({ m, first, fromStart }: { m: Movie; first: Playback; fromStart:
       // Leaving the page inside the app: where the viewer was, then nothing more.
       flush(true);
       reporter.stop();
-      v.removeEventListener('loadedmetadata', onMeta);
-      v.removeEventListener('playing', onPlaying);
-      v.removeEventListener('timeupdate', onTime);
-      v.removeEventListener('pause', onPause);
-      v.removeEventListener('ended', onEnded);
-      v.removeEventListener('error', onError);
-      document.removeEventListener('visibilitychange', onHidden);
-      window.removeEventListener('pagehide', onPageHide);
+      listening.abort();
     };
   }, [reporter, m.id]);
 
