@@ -191,9 +191,12 @@ static void teardown(void)
 	srv = NULL;
 }
 
+/* Per thread: the bg_* requests build their URLs while the test's own thread
+ * builds its (one shared buffer garbled them now and then: "couldn't
+ * connect", "bad URL"). */
 static const char *url(const char *path)
 {
-	static char u[256];
+	static _Thread_local char u[256];
 	snprintf(u, sizeof(u), "%s%s", base, path);
 	return u;
 }

@@ -218,6 +218,11 @@ static bool do_request(const char *method, const char *url, const char *const *h
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 		if (out->body.len)
 			out->json = json_loadb(out->body.data, out->body.len, 0, NULL);
+	} else {
+		long os_errno = 0;
+		curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+		fprintf(stderr, "e2e: %s %s: %s (errno %ld)\n", method, url, curl_easy_strerror(rc),
+			os_errno);
 	}
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
