@@ -10,7 +10,12 @@
 --    with every like or rating: one to three link rows follow).
 -- 2. Unrated movies last in both directions, from an index: the rating sorts
 --    order by coalesce(rating, +/-Infinity), each with its own index.
--- 3. Counters: movie_counts holds how many movies have each (genre, year,
+-- 3. Titles searched apart: title_doc holds the words of the title alone
+--    (search_doc's weight-A part), with its own GIN index and statistics,
+--    so that the planner knows how common a word is in titles, and the
+--    relevance order (title matches first, then by popularity) walks
+--    either the matches or the popularity index, whichever is cheaper.
+-- 4. Counters: movie_counts holds how many movies have each (genre, year,
 --    certification), genre_id 0 standing for "any genre", kept by
 --    triggers in the same transaction as the change (statement-level for
 --    inserts and deletes, so a bulk seed updates each counter once per
@@ -96,6 +101,10 @@ CREATE INDEX movies_rating_asc_idx
 	ON movies (coalesce(rating, 'Infinity'::double precision), id);
 CREATE INDEX movies_rating_desc_idx
 	ON movies (coalesce(rating, '-Infinity'::double precision), id);
+
+ALTER TABLE movies ADD COLUMN title_doc tsvector
+	GENERATED ALWAYS AS (to_tsvector('simple', name)) STORED;
+CREATE INDEX movies_title_idx ON movies USING gin (title_doc);
 
 -- Counters ------------------------------------------------------------------
 
