@@ -1208,7 +1208,7 @@ START_TEST(movie_search_syntax)
 	check_search("\xF0\x9F\x8E\xAC or -jaws", "", END);
 	/* Nothing typed is tsquery syntax, around the operators either. */
 	check_search("-\"harbor or\" \"(jaws\\\" or !zzzz:*", "", jaws, END);
-	check_search("jaws -'shark'", "", END); /* the dash before a quote ' is punctuation */
+	check_search("jaws -'shark'", "", jaws, END); /* before ' a dash is punctuation */
 }
 END_TEST
 
