@@ -456,9 +456,10 @@ START_TEST(parse_long_inputs_fit)
 	/* every operator around 8 words of 20 4-byte characters: the positive
 	 * words first (400 bytes), then each negation if it fits whole (the
 	 * phrase of 160 bytes does not, the word of 80 does) */
-	repeat(word, "\xF0\x9F\x8E\xAC", 20);
-	snprintf(text, sizeof(text), "%s -\"%s %s\" %s or \"%s %s\" -%s %s", word, word, word, word,
-		 word, word, word, word);
+	char w20[20 * 4 + 1];
+	repeat(w20, "\xF0\x9F\x8E\xAC", 20);
+	snprintf(text, sizeof(text), "%s -\"%s %s\" %s or \"%s %s\" -%s %s", w20, w20, w20, w20,
+		 w20, w20, w20, w20);
 	ck_assert_int_le(search_utf8_length(text), SEARCH_MAX_CHARS);
 	ck_assert_str_ne(parse(text), "-");
 	ck_assert_int_eq(quoted_chars(sq.tsq), 6 * 20);
