@@ -99,6 +99,12 @@ static bool list_where(struct list_query *q, const struct movie_filter *f, const
 	cond_exists(q, &first, f->purchased_by, "purchases", "user_id");
 	/* search_doc is only on movies: a genre walk joins them for it */
 	cond(q, &first, tsq, "", "m", "search_doc @@ to_tsquery('simple', ", ")");
+	/* PostgreSQL drops a word with no letter or digit (an emoji): what is
+	 * left may be only a negation, which no index serves and which must
+	 * match nothing (a search needs a positive match); checked once per
+	 * statement, on the parameter. */
+	if (tsq)
+		buf_printf(&q->sql, " AND querytree(to_tsquery('simple', $%d)) <> 'T'", q->n);
 	return first;
 }
 
@@ -278,7 +284,9 @@ static void relevance_sql(struct list_query *q, const struct movie_filter *f, ch
 }
 
 /* Nothing matched the words: titles like them (misspellings: "Godfater"),
- * by pg_trgm's word similarity, one page. */
+ * by pg_trgm's word similarity, one page. Only for plain words: a phrase,
+ * a negation or an "or" is precise on purpose (their operators, ! | <->,
+ * are never inside a quoted word: all three are separators). */
 static void similar_sql(struct list_query *q, const struct movie_filter *f, char *lim)
 {
 	struct movie_filter rest = *f;
@@ -396,7 +404,7 @@ enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf
 		relevance_sql(&q, f, lim, lim_off, off, idbuf);
 	rc = list_run(c, &q, &res);
 	if (rc == ERR_OK && !s && PQntuples(res) == 0 && !f->after && f->offset == 0 &&
-	    f->search_text && *f->search_text) {
+	    f->search_text && *f->search_text && !strpbrk(f->tsquery, "!|<")) {
 		PQclear(res);
 		res = NULL;
 		similar_sql(&q, f, lim);

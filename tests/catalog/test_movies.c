@@ -1180,6 +1180,63 @@ START_TEST(movie_search_unicode)
 }
 END_TEST
 
+/* Web-search syntax (issue 15): "phrases", -word, or. */
+START_TEST(movie_search_syntax)
+{
+	boot();
+	int harbor = movie_index("Harbor Lights", 0), jaws = movie_index("Jaws", 0);
+	int xanadu = movie_index("Xanadu", 0), ikiru = movie_index("Ikiru", 0);
+	int tampopo = movie_index("Tampopo", 0), rashomon = movie_index("Rashomon", 0);
+	int yojimbo = movie_index("Yojimbo", 0), casablanca = movie_index("Casablanca", 0);
+	int oldboy = movie_index("Oldboy", 0), dune84 = movie_index("Dune", 1984);
+	int dune21 = movie_index("Dune", 2021);
+	struct list l;
+
+	/* A phrase: its words in this order, next to each other, whole. */
+	check_search("\"harbor lights\"", "", harbor, END);
+	check_search("\"HARBOR LIGHTS\"", "", harbor, END);
+	check_search("\"lights harbor\"", "", END);
+	check_search("\"harbor light\"", "", END);
+	check_search("\"desert planet\"", "&sort=year", dune84, dune21, END);
+	check_search("\"planet desert\"", "", END);
+	check_search("\"desert planet\" arrakis", "", dune21, END);
+	check_search("\"harbor lights", "", harbor, END);			/* unclosed */
+	check_search("\xE2\x80\x9Charbor lights\xE2\x80\x9D", "", harbor, END); /* curly quotes */
+	/* -word: must not match (anywhere: title, names, description). */
+	check_search("harbor -jaws", "", harbor, xanadu, END);
+	check_search("harbor -lights", "", jaws, xanadu, END);
+	check_search("harbor -\"great white\"", "", harbor, xanadu, END);
+	check_search("harbor -\"white great\"", "", harbor, jaws, xanadu, END);
+	check_search("kurosawa -samurai", "&sort=year", rashomon, ikiru, END);
+	check_search("harbor -harb", "", harbor, jaws, xanadu, END); /* a whole word */
+	check_search("harbor-lights", "", harbor, END);		     /* a dash inside a word */
+	/* or: either side; AND binds tighter. */
+	check_search("ikiru or tampopo", "&sort=year", ikiru, tampopo, END);
+	check_search("Ikiru OR Tampopo", "&sort=year", ikiru, tampopo, END);
+	check_search("casablanca or oldboy or zzzz", "&sort=year", casablanca, oldboy, END);
+	check_search("kurosawa samurai or noodle", "&sort=year", yojimbo, tampopo, END);
+	check_search("\"desert planet\" or \"harbor lights\"", "&sort=year", dune84, harbor, dune21,
+		     END);
+	/* A branch of only negations is left out; only negations: no search. */
+	check_search("-jaws or harbor", "", harbor, jaws, xanadu, END);
+	get_list("/api/v1/movies?search=-jaws&per_page=100", NULL, &l);
+	ck_assert_int_eq(l.total, NMOVIES);
+	list_free(&l);
+	get_list(
+		harness_fmt("/api/v1/movies?search=%s&per_page=100", urlenc("-\"great white\" -x")),
+		NULL, &l);
+	ck_assert_int_eq(l.total, NMOVIES);
+	list_free(&l);
+	/* A word PostgreSQL finds no letter in (an emoji) is dropped from the
+	 * query; what is left must still need a positive match: nothing. */
+	check_search("\xF0\x9F\x8E\xAC -jaws", "", END);
+	check_search("\xF0\x9F\x8E\xAC or -jaws", "", END);
+	/* Nothing typed is tsquery syntax, around the operators either. */
+	check_search("-\"harbor or\" \"(jaws\\\" or !zzzz:*", "", jaws, END);
+	check_search("jaws -'shark'", "", jaws, END); /* before ' a dash is punctuation */
+}
+END_TEST
+
 /* --- tests: one movie --- */
 
 static void assert_named_list(const json_t *a, const char *const *names, const long long *ids,
@@ -2140,6 +2197,7 @@ int main(void)
 	tcase_add_test(tc, movie_pagination);
 	tcase_add_test(tc, movie_search);
 	tcase_add_test(tc, movie_search_unicode);
+	tcase_add_test(tc, movie_search_syntax);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("movie");
