@@ -119,15 +119,28 @@ static bool filter_of(char *key, struct movie_filter *f)
 
 /* ---- reading ---- */
 
-static enum err list_from_db(const struct app *app, const struct movie_filter *f, struct buf *items,
-			     long long *total)
+struct list_read {
+	const struct movie_filter *f;
+	struct buf *items;
+	size_t start;
+	long long *total;
+};
+
+static enum err list_read_fn(struct db_conn *c, void *ctx)
 {
-	struct db_conn *c = NULL;
-	enum err rc = db_acquire(app->db, &c);
-	if (rc == ERR_OK)
-		rc = movies_list(c, f, items, total);
-	db_release(c);
-	return rc;
+	struct list_read *r = ctx;
+	buf_truncate(r->items, r->start); /* a second run, on the primary */
+	return movies_list(c, r->f, r->items, r->total);
+}
+
+/* One user's favorites or purchases, and every list a catalog writer asks
+ * for, read the primary; the public lists read the replica if there is one
+ * (db_read). */
+static enum err list_from_db(const struct app *app, const struct movie_filter *f,
+			     bool caller_writes, struct buf *items, long long *total)
+{
+	struct list_read r = {.f = f, .items = items, .start = items->len, .total = total};
+	return db_read(app, caller_writes || f->favorites_of || f->purchased_by, list_read_fn, &r);
 }
 
 /* Queues a refresh of key; when the queue is full it is dropped, and the
@@ -220,25 +233,33 @@ static size_t cache_key(const struct movie_lists *ml, const struct movie_filter 
 	return ml && !f->favorites_of && !f->purchased_by ? key_of(f, key, KEY_MAX) : 0;
 }
 
-bool movie_lists_peek(const struct app *app, const struct movie_filter *f, struct buf *items,
-		      long long *total)
+/* A catalog writer must see its own writes at once, but with a replica a
+ * page dropped by that write may have been read again from a replica that
+ * had not replayed it yet: then the writer's lists skip the cache. */
+static bool writer_skips_cache(const struct app *app, bool caller_writes)
+{
+	return caller_writes && app->db_read;
+}
+
+bool movie_lists_peek(const struct app *app, const struct movie_filter *f, bool caller_writes,
+		      struct buf *items, long long *total)
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
 	uint64_t gen = 0;
-	size_t klen = cache_key(ml, f, key);
+	size_t klen = writer_skips_cache(app, caller_writes) ? 0 : cache_key(ml, f, key);
 	return klen && from_cache(ml, key, klen, items, total, &gen);
 }
 
-enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
-			  long long *total)
+enum err movie_lists_read(const struct app *app, const struct movie_filter *f, bool caller_writes,
+			  struct buf *items, long long *total)
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
 	uint64_t gen = 0;
-	size_t klen = cache_key(ml, f, key);
+	size_t klen = writer_skips_cache(app, caller_writes) ? 0 : cache_key(ml, f, key);
 	if (!klen)
-		return list_from_db(app, f, items, total);
+		return list_from_db(app, f, caller_writes, items, total);
 	if (from_cache(ml, key, klen, items, total, &gen))
 		return ERR_OK;
 	/* A miss: read it, unless another request is reading it already; then
@@ -252,7 +273,7 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 		return ERR_OK;
 	}
 	size_t start = items->len;
-	enum err rc = list_from_db(app, f, items, total);
+	enum err rc = list_from_db(app, f, false, items, total);
 	if (rc == ERR_OK)
 		cache_put(ml->cache, key, klen, gen, items->data + start, items->len - start,
 			  *total);
@@ -284,7 +305,8 @@ static void *refresher(void *arg)
 		long long total = 0;
 		memcpy(key, r->key, r->klen + 1);
 		buf_reset(&items);
-		if (filter_of(key, &f) && list_from_db(ml->app, &f, &items, &total) == ERR_OK)
+		if (filter_of(key, &f) &&
+		    list_from_db(ml->app, &f, false, &items, &total) == ERR_OK)
 			cache_put(ml->cache, r->key, r->klen, r->gen, items.data, items.len, total);
 		free(r);
 	}

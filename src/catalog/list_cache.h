@@ -30,14 +30,17 @@ struct movie_lists *movie_lists_start(const struct app *app, size_t max_bytes, i
 void movie_lists_stop(struct movie_lists *ml);
 
 /* The page of f: from the cache when f is public and the cache is on,
- * else from the database. Appends the items JSON array to items. */
-enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
-			  long long *total);
+ * else from the database (db_read: the read replica for public pages).
+ * Appends the items JSON array to items. caller_writes (a moderator or an
+ * admin) reads the primary, and skips the cache when there is a replica. */
+enum err movie_lists_read(const struct app *app, const struct movie_filter *f, bool caller_writes,
+			  struct buf *items, long long *total);
 /* The page of f when the cache holds it (fresh, or stale with a refresh
- * queued): appends it and returns true. Never waits on the database, so
- * it may run on a socket thread; false means "read it on a worker". */
-bool movie_lists_peek(const struct app *app, const struct movie_filter *f, struct buf *items,
-		      long long *total);
+ * queued) and the caller may be given it: appends it and returns true.
+ * Never waits on the database, so it may run on a socket thread; false
+ * means "read it on a worker". */
+bool movie_lists_peek(const struct app *app, const struct movie_filter *f, bool caller_writes,
+		      struct buf *items, long long *total);
 /* After a committed write that changes what lists show: drops the cached
  * pages here and tells the other processes. */
 void movie_lists_changed(const struct app *app);
