@@ -15,7 +15,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=scripts/lib/services.sh
+# shellcheck source=scripts/lib/services.sh disable=SC1091
 source "$root/scripts/lib/services.sh"
 
 cmd=${1:-} dir=${2:-}
