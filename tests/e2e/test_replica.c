@@ -9,7 +9,9 @@
  * own like in `me`, while anonymous callers are answered by the standby and
  * do not see them yet; after replay resumes they do. Then, with the standby
  * stopped, anonymous reads are answered by the primary, /readyz stays ready
- * (and says the replica is down), and that is logged once, not per request.
+ * (and says the replica is down), and that is logged once, not per request;
+ * started again, it is tried again after the back-off and answers the
+ * public reads once more (logged once too).
  * Without DATABASE_READ_URL nothing changes: every other suite runs so.
  *
  * Needs PG_BIN_DIR (scripts/test.sh exports it; else the newest server under
@@ -235,6 +237,16 @@ static long long create(const char *path, json_t *body)
 	return id;
 }
 
+/* Runs pg_replica.sh cmd (stop-standby, start-standby) from the test. */
+static void standby(const char *cmd)
+{
+	struct buf err = BUF_INIT;
+	char *argv[] = {(char *)"bash", (char *)cluster_script(), (char *)cmd, cluster_dir, NULL};
+	int rc = e2e_run_capture("bash", argv, NULL, NULL, 60, NULL, &err);
+	ck_assert_msg(rc == 0, "pg_replica.sh %s exited %d: %s", cmd, rc, err.data ? err.data : "");
+	buf_free(&err);
+}
+
 /* Counts the lines of the server's log that contain needle. */
 static int log_count(const char *needle)
 {
@@ -370,12 +382,7 @@ START_TEST(public_reads_go_to_the_replica_own_reads_to_the_primary)
 	ck_assert_int_eq(log_count("\"database down"), 0);
 
 	/* 4. The standby stops: anonymous reads fall back to the primary. */
-	struct buf err = BUF_INIT;
-	char *argv[] = {(char *)"bash", (char *)cluster_script(), (char *)"stop-standby",
-			cluster_dir, NULL};
-	int rc = e2e_run_capture("bash", argv, NULL, NULL, 60, NULL, &err);
-	ck_assert_msg(rc == 0, "stop-standby exited %d: %s", rc, err.data ? err.data : "");
-	buf_free(&err);
+	standby("stop-standby");
 	for (int i = 0; i < 20; i++) {
 		ck_assert_int_eq(status_of(movie_path, NULL), 200);
 		ck_assert_int_eq(status_of(genre_path, NULL), 200);
@@ -398,9 +405,32 @@ START_TEST(public_reads_go_to_the_replica_own_reads_to_the_primary)
 		strstr(r.body.data, "cinema_db_read_pool_connections{state=\"size\"} 4\n"));
 	e2e_resp_free(&r);
 	/* Each of those 60 reads went to the primary. */
-	ck_assert_int_ge(fallbacks(), 60);
+	long long fell = fallbacks();
+	ck_assert_int_ge(fell, 60);
 	/* Logged when the replica went down, not for each of those reads. */
 	ck_assert_int_eq(log_count("\"database down"), 1);
+
+	/* 5. The standby comes back: within a back-off or so, a read tries it,
+	 * and public reads are its again. */
+	standby("start-standby");
+	until = harness_now_ms() + REPLICA_WAIT;
+	for (;;) {
+		ck_assert_int_eq(status_of(movie_path, NULL), 200);
+		ready = harness_get_json("/readyz", NULL);
+		const char *rs = json_string_value(
+			json_object_get(json_object_get(ready, "checks"), "postgres_replica"));
+		bool up = rs && strcmp(rs, "ok") == 0;
+		json_decref(ready);
+		if (up)
+			break;
+		ck_assert_msg(harness_now_ms() < until, "the read pool did not come back up");
+		harness_sleep_ms(HARNESS_POLL_MS);
+	}
+	ck_assert_int_eq(log_count("\"database back up"), 1);
+	fell = fallbacks();
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(status_of(movie_path, NULL), 200);
+	ck_assert_int_eq(fallbacks(), fell);
 }
 END_TEST
 

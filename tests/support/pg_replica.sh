@@ -7,6 +7,7 @@
 #   pg_replica.sh start DIR          primary in DIR/primary, standby (pg_basebackup -R)
 #                                    in DIR/standby; prints "PRIMARY_PORT STANDBY_PORT"
 #   pg_replica.sh stop-standby DIR   stops the standby only
+#   pg_replica.sh start-standby DIR  starts it again, on the same port
 #   pg_replica.sh stop DIR           stops both (never fails)
 #
 # Both clusters have the role and database `cinema`. The primary keeps the
@@ -47,8 +48,9 @@ start()
 	local try
 	for ((try = 1; try <= 5; try++)); do
 		sport=$(svc_free_port)
-		if svc_pg_run "$bin/pg_ctl" -D "$sdata" -l "$dir/standby/pg/server.log" -w \
-			-t "$SVC_READY_TIMEOUT" -o "-p $sport" start >/dev/null 2>&1; then
+		# In the file, so that start-standby finds the same port.
+		echo "port = $sport" | svc_pg_run tee -a "$sdata/postgresql.conf" >/dev/null
+		if standby_start; then
 			printf '%s %s\n' "$pport" "$sport"
 			return 0
 		fi
@@ -58,9 +60,16 @@ start()
 	return 1
 }
 
+standby_start()
+{
+	svc_pg_run "$bin/pg_ctl" -D "$dir/standby/pg/data" -l "$dir/standby/pg/server.log" -w \
+		-t "$SVC_READY_TIMEOUT" start >/dev/null 2>&1
+}
+
 case $cmd in
 start) start ;;
 stop-standby) svc_pg_stop "$dir/standby" ;;
+start-standby) standby_start ;;
 stop)
 	svc_pg_stop "$dir/standby"
 	svc_pg_stop "$dir/primary"
