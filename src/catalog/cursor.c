@@ -30,7 +30,9 @@ bool movie_cursor_make(const char *sort, int tier, const char *value, long long 
 	return ok;
 }
 
-/* "2026-12-05T12:00:00.123456Z", a real instant (no 31 February). */
+/* "2026-12-05T12:00:00.123456Z", a real instant (no 31 February, and no
+ * year 0000: PostgreSQL has no year zero and refuses it, which would fail
+ * the statement instead of answering 422). */
 static bool timestamp_valid(const char *v)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
@@ -39,6 +41,8 @@ static bool timestamp_valid(const char *v)
 	for (size_t i = 0; shape[i]; i++)
 		if (shape[i] == 'd' ? !isdigit((unsigned char)v[i]) : v[i] != shape[i])
 			return false;
+	if (atoi(v) < 1)
+		return false;
 	struct tm tm = {0};
 	tm.tm_year = atoi(v) - 1900;
 	tm.tm_mon = atoi(v + 5) - 1;
