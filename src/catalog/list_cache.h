@@ -7,8 +7,9 @@
  *   merely old (only for one never seen, or dropped).
  * - A catalog write drops every page of this process at once and publishes
  *   on CATALOG_CHANNEL:<redis db> (channels are server-wide; the number
- *   keeps deployments sharing a Redis server apart); every process listens there (a Redis Pub/Sub thread)
- *   and drops its pages too, so moderators' edits show everywhere at once.
+ *   keeps deployments sharing a Redis server apart); every process listens
+ *   there (a Redis Pub/Sub thread) and drops its pages too, so moderators'
+ *   edits show everywhere at once.
  * - Counters in a cached page (likes, ratings, popularity) may lag by twice
  *   the TTL. */
 #ifndef CINEMA_CATALOG_LIST_CACHE_H
