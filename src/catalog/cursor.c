@@ -50,9 +50,12 @@ static bool timestamp_valid(const char *v)
 	tm.tm_hour = atoi(v + 11);
 	tm.tm_min = atoi(v + 14);
 	tm.tm_sec = atoi(v + 17);
+	/* timegm normalises a day or time that does not exist into another
+	 * one. Its result is not checked: -1 is also 1969-12-31T23:59:59Z, and
+	 * four-digit years never overflow a time_t of 64 bits. */
 	struct tm back = tm;
-	time_t t = timegm(&back);
-	return t != (time_t)-1 && back.tm_mday == tm.tm_mday && back.tm_mon == tm.tm_mon &&
+	(void)timegm(&back);
+	return back.tm_mday == tm.tm_mday && back.tm_mon == tm.tm_mon &&
 	       back.tm_hour == tm.tm_hour && back.tm_min == tm.tm_min && back.tm_sec == tm.tm_sec;
 }
 
