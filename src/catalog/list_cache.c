@@ -14,7 +14,11 @@
 #include "cinema/log.h"
 #include "cinema/mem.h"
 
-#define KEY_MAX	      1024
+/* A key holds every filter: with a search, its tsquery (< 640 bytes) and
+ * its trigram text (<= 800) besides about 200 bytes of the rest, so the
+ * longest search is still cached. (A longer key, from numbers written with
+ * many leading zeros, is not cached: key_of answers 0.) */
+#define KEY_MAX	      2048
 #define REFRESHERS    2
 #define QUEUE_MAX     256    /* refreshes waiting; more are dropped (the lease retries them) */
 #define KEY_SEPARATOR '\x1f' /* a control: never in a validated value nor a tsquery */
