@@ -2251,6 +2251,14 @@ START_TEST(movie_keyset_counts)
 	ck_assert_str_eq(l.next, "");
 	ck_assert(l.exact);
 	list_free(&l);
+	/* With a cursor, page only labels the page: the next link never names
+	 * a page past the largest ?page= accepts (it would answer 422). */
+	ck_assert(movie_cursor_make("name", 0, "", 1, c, sizeof(c)));
+	get_list(harness_fmt("/api/v1/movies?sort=name&per_page=1&page=1000000&cursor=%s", c), NULL,
+		 &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_ptr_nonnull(strstr(l.next, "&page=1000000&per_page=1"));
+	list_free(&l);
 
 	/* Keyset pages while rows come and go: every movie that stays is seen
 	 * once, in order; one inserted ahead of the reader is seen, one
