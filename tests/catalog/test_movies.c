@@ -2397,10 +2397,72 @@ START_TEST(movie_keyset_counts)
 	ck_assert_int_eq(n, high);
 	free(all);
 
-	/* Misspelt and prefix searches. */
+	/* Misspelt and prefix searches; the misspelling fallback keeps the
+	 * other filters (not a genre: Casablanca lost its links above). */
 	int casablanca = movie_index("Casablanca", 0);
 	check_search("casablnca", "", casablanca, END);
 	check_search("casab", "", casablanca, END);
+	check_search("casablnca", harness_fmt("&certification=%lld", w.cert[CERT_G]), casablanca,
+		     END);
+	check_search("casablnca", harness_fmt("&certification=%lld", w.cert[CERT_R]), END);
+	check_search("casablnca", "&year_min=1950", END);
+
+	/* Relevance by cursor: the title match (tier 0), then the matches in
+	 * descriptions (tier 1), in the order of one numbered page. */
+	long long rel[8];
+	n = walk_cursor("/api/v1/movies?search=harbor&per_page=1", NULL, rel, 8);
+	get_list("/api/v1/movies?search=harbor&per_page=100", NULL, &l);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(l.n, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(rel[i], l.ids[i]);
+	list_free(&l);
+
+	/* A genre with a search is counted through the join of movie_genres
+	 * and movies (per_page=1: the first page is not the last). */
+	long long detectives =
+		sql_count(harness_fmt("SELECT count(*) FROM movie_genres g JOIN movies m ON m.id = "
+				      "g.movie_id WHERE g.genre_id = %lld AND m.search_doc @@ "
+				      "to_tsquery('simple', 'detective:*')",
+				      w.genre[THRILLER]));
+	ck_assert_int_gt(detectives, 1);
+	static const char *const genre_search_sorts[] = {"", "&sort=name", "&sort=-rating", NULL};
+	for (int k = 0; genre_search_sorts[k]; k++) {
+		get_list(harness_fmt("/api/v1/movies?genre=%lld&search=detective&per_page=1%s",
+				     w.genre[THRILLER], genre_search_sorts[k]),
+			 NULL, &l);
+		ck_assert(l.exact);
+		ck_assert_int_eq(l.total, detectives);
+		ck_assert_int_eq(l.n, 1);
+		list_free(&l);
+	}
+
+	/* A cursor past the end: no rows, no next page, the count of all. */
+	long long all_movies = sql_count("SELECT count(*) FROM movies");
+	ck_assert(movie_cursor_make("-name", 0, "", 1, c, sizeof(c)));
+	get_list(harness_fmt("/api/v1/movies?sort=-name&cursor=%s", c), NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_str_eq(l.next, "");
+	ck_assert(l.exact);
+	ck_assert_int_eq(l.total, all_movies);
+	list_free(&l);
+
+	/* The deepest page there is: empty, counted, prev_page on the last
+	 * page with items; plain, searched, and filtered past the counters. */
+	get_list("/api/v1/movies?per_page=100&page=1000000", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, all_movies);
+	ck_assert_ptr_nonnull(strstr(l.prev, harness_fmt("page=%lld&", (all_movies + 99) / 100)));
+	list_free(&l);
+	get_list("/api/v1/movies?search=harbor&per_page=100&page=1000000", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, 3);
+	list_free(&l);
+	get_list("/api/v1/movies?imdb_min=9.5&sort=-rating&per_page=100&page=1000000", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_gt(l.total, MOVIES_EXACT_COUNT_MAX);
+	ck_assert(!l.exact);
+	list_free(&l);
 }
 END_TEST
 
