@@ -2417,7 +2417,17 @@ export interface components {
             items: components["schemas"]["MovieSummary"][];
             page: number;
             per_page: number;
+            /**
+             * @description How many movies match: counted exactly when the list has at most
+             *     1,000 matches or its filters are only `genre`, `year`,
+             *     `year_min`, `year_max` and `certification` (counters kept with
+             *     every write); otherwise, past 1,000 matches, PostgreSQL's
+             *     estimate, and `total_items_exact` is false. The last page always
+             *     gives the exact count.
+             */
             total_items: number;
+            /** @description Whether `total_items` (and so `total_pages`) was counted (true) or estimated (false). */
+            total_items_exact: boolean;
             total_pages: number;
             /**
              * @description Relative URL of the previous page (past the end, of the last page
@@ -2426,8 +2436,21 @@ export interface components {
              * @example /api/v1/movies?genre=3&sort=-imdb&page=1&per_page=20
              */
             prev_page: string | null;
-            /** @description Relative URL of the next page, keeping the other query parameters; null on the last page. */
+            /**
+             * @description Relative URL of the next page, keeping the other query
+             *     parameters; null when no row follows this page. Up to page 5 it
+             *     names the page by number (`page=N&per_page=M`); after page 5,
+             *     and after any page read with `cursor`, it carries the
+             *     `cursor` of the next page too, so reading page after page costs
+             *     the same at any depth.
+             * @example /api/v1/movies?genre=3&cursor=WyItaW1kYiIsMCwiOS45Iiw5ODk0MV0&page=7&per_page=20
+             */
             next_page: string | null;
+            /**
+             * @description The `cursor` of the next page (opaque); null when no row follows
+             *     this page.
+             */
+            next_cursor: string | null;
         };
         MovieDeleteConflict: {
             detail: string;
@@ -3364,6 +3387,17 @@ export interface components {
         Page: number;
         /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
         PerPage: number;
+        /**
+         * @description Where a page starts, for keyset paging: the `next_cursor` of the
+         *     page before (or the `cursor` in its `next_page` link), opaque. With
+         *     it, the page holds the `per_page` rows after that page's last row in
+         *     the same order, whatever `page` says (`page` then only labels the
+         *     page in the answer and its links), and it costs what page 1 costs
+         *     however deep it is; rows added or removed meanwhile neither repeat
+         *     nor skip a row. Keep the other parameters as they were; a cursor of
+         *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+         */
+        Cursor: string;
         /** @description The user's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
         UserId: number;
         /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
@@ -3429,10 +3463,17 @@ export interface components {
          *     valid UTF-8, else 422 naming `search` (very long words may be cut
          *     to a shorter prefix).
          *
-         *     Without `sort`, the matches come by relevance: a match in the title
-         *     counts most, then in star and director names, then in the
-         *     description; equal relevance goes by popularity (highest first),
-         *     then by ascending id.
+         *     Without `sort`, the matches come by relevance: first the movies
+         *     whose title matches, then those that match only in star or director
+         *     names or the description; within each, by popularity (highest
+         *     first), then by descending id (docs/CATALOG.md "Search").
+         *
+         *     When nothing matches on the first page of a search of plain words
+         *     (no phrase, `-word` or `or`) without `sort`,
+         *     the answer lists instead the movies whose title has a word similar
+         *     to the words typed (misspellings: `godfater` finds The Godfather;
+         *     pg_trgm word similarity of at least 0.6), most similar first, one
+         *     page (`next_page` null).
          */
         MovieSearch: string;
         /**
@@ -5076,10 +5117,17 @@ export interface operations {
                  *     valid UTF-8, else 422 naming `search` (very long words may be cut
                  *     to a shorter prefix).
                  *
-                 *     Without `sort`, the matches come by relevance: a match in the title
-                 *     counts most, then in star and director names, then in the
-                 *     description; equal relevance goes by popularity (highest first),
-                 *     then by ascending id.
+                 *     Without `sort`, the matches come by relevance: first the movies
+                 *     whose title matches, then those that match only in star or director
+                 *     names or the description; within each, by popularity (highest
+                 *     first), then by descending id (docs/CATALOG.md "Search").
+                 *
+                 *     When nothing matches on the first page of a search of plain words
+                 *     (no phrase, `-word` or `or`) without `sort`,
+                 *     the answer lists instead the movies whose title has a word similar
+                 *     to the words typed (misspellings: `godfater` finds The Godfather;
+                 *     pg_trgm word similarity of at least 0.6), most similar first, one
+                 *     page (`next_page` null).
                  */
                 search?: components["parameters"]["MovieSearch"];
                 /**
@@ -5096,6 +5144,17 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Where a page starts, for keyset paging: the `next_cursor` of the
+                 *     page before (or the `cursor` in its `next_page` link), opaque. With
+                 *     it, the page holds the `per_page` rows after that page's last row in
+                 *     the same order, whatever `page` says (`page` then only labels the
+                 *     page in the answer and its links), and it costs what page 1 costs
+                 *     however deep it is; rows added or removed meanwhile neither repeat
+                 *     nor skip a row. Keep the other parameters as they were; a cursor of
+                 *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -5323,10 +5382,17 @@ export interface operations {
                  *     valid UTF-8, else 422 naming `search` (very long words may be cut
                  *     to a shorter prefix).
                  *
-                 *     Without `sort`, the matches come by relevance: a match in the title
-                 *     counts most, then in star and director names, then in the
-                 *     description; equal relevance goes by popularity (highest first),
-                 *     then by ascending id.
+                 *     Without `sort`, the matches come by relevance: first the movies
+                 *     whose title matches, then those that match only in star or director
+                 *     names or the description; within each, by popularity (highest
+                 *     first), then by descending id (docs/CATALOG.md "Search").
+                 *
+                 *     When nothing matches on the first page of a search of plain words
+                 *     (no phrase, `-word` or `or`) without `sort`,
+                 *     the answer lists instead the movies whose title has a word similar
+                 *     to the words typed (misspellings: `godfater` finds The Godfather;
+                 *     pg_trgm word similarity of at least 0.6), most similar first, one
+                 *     page (`next_page` null).
                  */
                 search?: components["parameters"]["MovieSearch"];
                 /**
@@ -5343,6 +5409,17 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Where a page starts, for keyset paging: the `next_cursor` of the
+                 *     page before (or the `cursor` in its `next_page` link), opaque. With
+                 *     it, the page holds the `per_page` rows after that page's last row in
+                 *     the same order, whatever `page` says (`page` then only labels the
+                 *     page in the answer and its links), and it costs what page 1 costs
+                 *     however deep it is; rows added or removed meanwhile neither repeat
+                 *     nor skip a row. Keep the other parameters as they were; a cursor of
+                 *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -5428,10 +5505,17 @@ export interface operations {
                  *     valid UTF-8, else 422 naming `search` (very long words may be cut
                  *     to a shorter prefix).
                  *
-                 *     Without `sort`, the matches come by relevance: a match in the title
-                 *     counts most, then in star and director names, then in the
-                 *     description; equal relevance goes by popularity (highest first),
-                 *     then by ascending id.
+                 *     Without `sort`, the matches come by relevance: first the movies
+                 *     whose title matches, then those that match only in star or director
+                 *     names or the description; within each, by popularity (highest
+                 *     first), then by descending id (docs/CATALOG.md "Search").
+                 *
+                 *     When nothing matches on the first page of a search of plain words
+                 *     (no phrase, `-word` or `or`) without `sort`,
+                 *     the answer lists instead the movies whose title has a word similar
+                 *     to the words typed (misspellings: `godfater` finds The Godfather;
+                 *     pg_trgm word similarity of at least 0.6), most similar first, one
+                 *     page (`next_page` null).
                  */
                 search?: components["parameters"]["MovieSearch"];
                 /**
@@ -5448,6 +5532,17 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Where a page starts, for keyset paging: the `next_cursor` of the
+                 *     page before (or the `cursor` in its `next_page` link), opaque. With
+                 *     it, the page holds the `per_page` rows after that page's last row in
+                 *     the same order, whatever `page` says (`page` then only labels the
+                 *     page in the answer and its links), and it costs what page 1 costs
+                 *     however deep it is; rows added or removed meanwhile neither repeat
+                 *     nor skip a row. Keep the other parameters as they were; a cursor of
+                 *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
