@@ -129,7 +129,7 @@ export default function Favorites() {
                 )}
               />
             ))}
-          {d && !list.error && (
+          {d && !list.error && (d.items.length > 0 || d.total_items_exact) && (
             <Pagination
               page={page}
               totalPages={d.total_pages}

@@ -92,7 +92,7 @@ export default function Purchases() {
           ))}
         </ul>
       )}
-      {d && <Pagination page={page} totalPages={d.total_pages} hrefFor={hrefFor} next={next} estimated={!d.total_items_exact} />}
+      {d && (d.items.length > 0 || d.total_items_exact) && <Pagination page={page} totalPages={d.total_pages} hrefFor={hrefFor} next={next} estimated={!d.total_items_exact} />}
     </section>
   );
 }

@@ -73,7 +73,7 @@ export default function Catalog() {
                 {!filtered && page > 1 && <a href={hrefFor(1)}>Back to the first page</a>}
               </Empty>
             ))}
-          {list.data && !invalid && (
+          {list.data && !invalid && (list.data.items.length > 0 || exact) && (
             <Pagination page={page} totalPages={list.data.total_pages} hrefFor={hrefFor} next={next && basePath + writeState(next)} estimated={!exact} />
           )}
         </div>

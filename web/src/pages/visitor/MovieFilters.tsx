@@ -4,6 +4,7 @@
 // "Apply filters" or Enter. Every change is a new history entry, so the back
 // button walks back through them. The server's 422 messages show by the
 // control they are about.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, call } from '../../api/client';
 import { navigate } from '../../router';
@@ -66,7 +67,13 @@ export function InvalidSummary({ errors, clearHref }: { errors: Errors; clearHre
 }
 
 /** The search syntax in a line (MovieSearch in openapi.yaml), tied to the field by aria-describedby. */
-export const SEARCH_HINT = '"two words" finds a phrase; -word leaves a word out.';
+function SearchHint() {
+  return (
+    <>
+      <code>"two words"</code> finds a phrase, <code>-word</code> leaves a word out.
+    </>
+  );
+}
 
 function go(basePath: string, s: MovieState): void {
   navigate(basePath + writeState(s), { keepScroll: true });
@@ -90,7 +97,7 @@ function DraftField({
   error?: string | undefined;
   inputMode?: 'numeric' | 'decimal' | 'search';
   placeholder?: string;
-  hint?: string;
+  hint?: ComponentChildren;
 }) {
   return (
     <Field
@@ -151,7 +158,7 @@ export function FilterPanel({ basePath, state, errors }: { basePath: string; sta
           error={errors.search}
           inputMode="search"
           placeholder="Title, star, director…"
-          hint={SEARCH_HINT}
+          hint={<SearchHint />}
         />
         <SelectField label="Genre" value={state.genre ?? ''} error={errors.genre} onChange={(e) => apply({ genre: e.currentTarget.value })}>
           <option value="">Any genre</option>
