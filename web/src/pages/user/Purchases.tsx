@@ -66,7 +66,9 @@ export default function Purchases() {
       </div>
       <ErrorMessage error={list.error} retry={list.reload} />
       {list.loading && !d && <Loading label="Loading your movies…" />}
-      {d && d.items.length === 0 && d.total_items > 0 && <PastTheEnd totalPages={d.total_pages} exact={d.total_items_exact} hrefFor={hrefFor} />}
+      {d && d.items.length === 0 && d.total_items > 0 && (
+        <PastTheEnd totalPages={d.total_pages} exact={d.total_items_exact} hrefFor={hrefFor} />
+      )}
       {d && d.items.length === 0 && d.total_items === 0 && (
         <Empty>
           {page > 1 ? (
@@ -92,7 +94,9 @@ export default function Purchases() {
           ))}
         </ul>
       )}
-      {d && (d.items.length > 0 || d.total_items_exact) && <Pagination page={page} totalPages={d.total_pages} hrefFor={hrefFor} next={next} estimated={!d.total_items_exact} />}
+      {d && (d.items.length > 0 || d.total_items_exact) && (
+        <Pagination page={page} totalPages={d.total_pages} hrefFor={hrefFor} next={next} estimated={!d.total_items_exact} />
+      )}
     </section>
   );
 }
