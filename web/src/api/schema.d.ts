@@ -35,6 +35,9 @@ export interface paths {
          * Readiness
          * @description Answers 200 when PostgreSQL and Redis both answer, 503 naming what is
          *     down otherwise; it turns back to 200 by itself once they are back.
+         *     With a read replica (`DATABASE_READ_URL`), `checks.postgres_replica`
+         *     says whether the last reads found it up; it never makes the answer
+         *     503, since the primary answers those reads meanwhile.
          *     Like every public API route it refuses a bad `Authorization` header
          *     (401); probes send none.
          */
@@ -62,7 +65,10 @@ export interface paths {
          *     `cinema_http_requests_in_flight`; `cinema_db_pool_connections`
          *     (size, in use, waiting); `cinema_email_queue_length`;
          *     `cinema_catalog_cache_lookups_total` (hit, miss) and
-         *     `cinema_catalog_cache_bytes` (the movie list cache). Only with
+         *     `cinema_catalog_cache_bytes` (the movie list cache); with a read
+         *     replica (`DATABASE_READ_URL`) also `cinema_db_read_pool_connections`
+         *     (size, in use, waiting), `cinema_db_read_replica_up` (0 while its
+         *     reads go to the primary) and `cinema_db_read_fallbacks_total`. Only with
          *     `Authorization: Bearer $METRICS_TOKEN` (compared in constant time);
          *     when `METRICS_TOKEN` is unset the endpoint does not exist (404).
          *     Counters are per process: scrape every replica.
@@ -894,6 +900,13 @@ export interface paths {
          *     Redis relays it; without Redis, within twice that time); counters
          *     (`likes`, `rating`, `popularity`, ...) and the order they give may
          *     lag by up to twice that time. `GET /movies/{id}` is always current.
+         *
+         *     With a read replica (`DATABASE_READ_URL`, docs/SCALING.md) this list
+         *     is read on the replica, so for everyone but moderators and admins a
+         *     change shows once the replica has replayed it: add the replica's
+         *     replay lag (usually well under a second) to the times above.
+         *     Moderators and admins read the primary, bypassing the cache, and see
+         *     their own changes at once.
          */
         get: operations["listMovies"];
         put?: never;
@@ -933,6 +946,13 @@ export interface paths {
          *     ratings, comments, favorites), its average rating and popularity.
          *     For a signed-in caller `me` holds the caller's own reaction, rating
          *     and flags; for an anonymous one it is null.
+         *
+         *     Freshness: always current for a signed-in caller (a like made a
+         *     moment ago shows in `me` and the counters). With a read replica
+         *     (`DATABASE_READ_URL`, docs/SCALING.md) an anonymous caller is
+         *     answered by the replica and may see the movie as it was up to the
+         *     replica's replay lag ago (a movie created a moment ago may still be
+         *     404).
          */
         get: operations["getMovie"];
         put?: never;
@@ -1968,6 +1988,11 @@ export interface components {
             postgres: "ok" | "down";
             /** @enum {string} */
             redis: "ok" | "down";
+            /**
+             * @description Only with a read replica (`DATABASE_READ_URL`): down while its reads go to the primary. Never makes the process unready.
+             * @enum {string}
+             */
+            postgres_replica?: "ok" | "down";
         };
         Error: {
             /** @description A human-readable sentence. */
@@ -2422,8 +2447,9 @@ export interface components {
              *     1,000 matches or its filters are only `genre`, `year`,
              *     `year_min`, `year_max` and `certification` (counters kept with
              *     every write); otherwise, past 1,000 matches, PostgreSQL's
-             *     estimate, and `total_items_exact` is false. The last page always
-             *     gives the exact count.
+             *     estimate, and `total_items_exact` is false. The last page read
+             *     by number always gives the exact count (a page read with
+             *     `cursor` does not know how many rows came before it).
              */
             total_items: number;
             /** @description Whether `total_items` (and so `total_pages`) was counted (true) or estimated (false). */
@@ -3392,7 +3418,8 @@ export interface components {
          *     page before (or the `cursor` in its `next_page` link), opaque. With
          *     it, the page holds the `per_page` rows after that page's last row in
          *     the same order, whatever `page` says (`page` then only labels the
-         *     page in the answer and its links), and it costs what page 1 costs
+         *     page in the answer and its links, up to 1,000,000, the largest
+         *     `page`), and it costs what page 1 costs
          *     however deep it is; rows added or removed meanwhile neither repeat
          *     nor skip a row. Keep the other parameters as they were; a cursor of
          *     another sort (or not a cursor at all) answers 422 naming `cursor`.
@@ -5149,7 +5176,8 @@ export interface operations {
                  *     page before (or the `cursor` in its `next_page` link), opaque. With
                  *     it, the page holds the `per_page` rows after that page's last row in
                  *     the same order, whatever `page` says (`page` then only labels the
-                 *     page in the answer and its links), and it costs what page 1 costs
+                 *     page in the answer and its links, up to 1,000,000, the largest
+                 *     `page`), and it costs what page 1 costs
                  *     however deep it is; rows added or removed meanwhile neither repeat
                  *     nor skip a row. Keep the other parameters as they were; a cursor of
                  *     another sort (or not a cursor at all) answers 422 naming `cursor`.
@@ -5414,7 +5442,8 @@ export interface operations {
                  *     page before (or the `cursor` in its `next_page` link), opaque. With
                  *     it, the page holds the `per_page` rows after that page's last row in
                  *     the same order, whatever `page` says (`page` then only labels the
-                 *     page in the answer and its links), and it costs what page 1 costs
+                 *     page in the answer and its links, up to 1,000,000, the largest
+                 *     `page`), and it costs what page 1 costs
                  *     however deep it is; rows added or removed meanwhile neither repeat
                  *     nor skip a row. Keep the other parameters as they were; a cursor of
                  *     another sort (or not a cursor at all) answers 422 naming `cursor`.
@@ -5537,7 +5566,8 @@ export interface operations {
                  *     page before (or the `cursor` in its `next_page` link), opaque. With
                  *     it, the page holds the `per_page` rows after that page's last row in
                  *     the same order, whatever `page` says (`page` then only labels the
-                 *     page in the answer and its links), and it costs what page 1 costs
+                 *     page in the answer and its links, up to 1,000,000, the largest
+                 *     `page`), and it costs what page 1 costs
                  *     however deep it is; rows added or removed meanwhile neither repeat
                  *     nor skip a row. Keep the other parameters as they were; a cursor of
                  *     another sort (or not a cursor at all) answers 422 naming `cursor`.
