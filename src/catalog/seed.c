@@ -4,8 +4,10 @@
  * the server as one jsonb parameter: a few set-based statements upsert the
  * lookups, insert the movies with their associations and rebuild their
  * search documents, all in one transaction on one connection. Generated
- * movies are made entirely on the server from generate_series; every value of
- * generated movie number n is a hash of n, so runs are repeatable. */
+ * movies are made entirely on the server from generate_series, one chunk
+ * per statement and transaction; every value of generated movie number n is
+ * drawn from hashes of n, so runs are repeatable (see "generated catalogs"
+ * below and docs/CATALOG.md). */
 #include "catalog/seed.h"
 
 #include <limits.h>
