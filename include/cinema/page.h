@@ -38,6 +38,20 @@ json_t *page_envelope(struct http_request *req, const struct page *pg, json_t *i
  * no parsing and re-serializing on hot paths. */
 void page_envelope_raw(struct http_request *req, const struct page *pg, const char *items_json,
 		       size_t items_len, long long total_items, struct buf *out);
+/* Lists paged by keyset as well as by number (GET /movies, docs/CATALOG.md
+ * "Lists at scale"): the envelope gains total_items_exact and next_cursor,
+ * and next_page follows `more` (not total_items, which may be estimated):
+ * a numbered link up to page PAGE_NUMBERED_MAX, a ?cursor= link after it
+ * and after any keyset page. */
+#define PAGE_NUMBERED_MAX 5
+struct page_more {
+	long long total_items;
+	bool exact;		 /* total_items counted, not estimated */
+	bool more;		 /* rows follow this page */
+	const char *next_cursor; /* where they start */
+};
+void page_envelope_keyset(struct http_request *req, const struct page *pg, const char *items_json,
+			  size_t items_len, const struct page_more *more, struct buf *out);
 /* Parses a whole decimal number in [min, max]; false otherwise. */
 bool parse_ll(const char *s, long long min, long long max, long long *out);
 

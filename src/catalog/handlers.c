@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/cursor.h"
 #include "catalog/search.h"
 #include "catalog/service.h"
 #include "cinema/page.h"
@@ -88,8 +89,23 @@ static bool search_valid(const char *search, json_t *errors)
 	return n >= 0 && n <= SEARCH_MAX_CHARS;
 }
 
+/* Reads ?cursor= for the sort f asks for into cur and sets f->after. */
+static void q_cursor(struct http_request *req, json_t *errors, struct movie_filter *f,
+		     struct movie_cursor *cur)
+{
+	const char *why = NULL;
+	const char *text = http_query(req, "cursor");
+	if (!text || (f->sort && !movies_sort_valid(f->sort)))
+		return;
+	const char *sort = movies_sort_of(f);
+	if (movie_cursor_read(text, sort, movies_sort_type(sort), cur, &why))
+		f->after = cur;
+	else
+		query_error(errors, "cursor", why);
+}
+
 bool catalog_parse_filter(struct http_request *req, struct http_response *res,
-			  struct movie_filter *f, char *tsq_buf, size_t tsq_len)
+			  struct movie_filter *f, struct filter_bufs *bufs)
 {
 	json_t *errors = json_array();
 	struct page pg;
@@ -109,13 +125,16 @@ bool catalog_parse_filter(struct http_request *req, struct http_response *res,
 	q_int(req, errors, "star", 1, ID_MAX, &f->star);
 	q_int(req, errors, "director", 1, ID_MAX, &f->director);
 	const char *search = http_query(req, "search");
-	if (search && search_valid(search, errors) && search_to_tsquery(search, tsq_buf, tsq_len))
-		f->tsquery = tsq_buf;
+	if (search && search_valid(search, errors) && search_parse(search, &bufs->search)) {
+		f->tsquery = bufs->search.tsq;
+		f->search_text = bufs->search.plain;
+	}
 	f->sort = http_query(req, "sort");
 	if (f->sort && !movies_sort_valid(f->sort))
 		query_error(errors, "sort",
 			    "must be one of name, year, price, imdb, votes, popularity, rating, "
 			    "created_at, each optionally prefixed with - for descending order");
+	q_cursor(req, errors, f, &bufs->cursor);
 	if (json_array_size(errors)) {
 		http_validation_error(res, errors);
 		return false;
@@ -128,7 +147,7 @@ bool catalog_parse_filter(struct http_request *req, struct http_response *res,
 
 static unsigned list_response(struct http_request *req, struct http_response *res,
 			      const struct movie_filter *f, enum err rc, struct buf *items,
-			      long long total)
+			      const struct movie_page *mp)
 {
 	if (rc != ERR_OK) {
 		buf_free(items);
@@ -136,8 +155,12 @@ static unsigned list_response(struct http_request *req, struct http_response *re
 	}
 	struct page pg = {
 		.page = f->offset / f->limit + 1, .per_page = f->limit, .offset = f->offset};
+	struct page_more more = {.total_items = mp->total,
+				 .exact = mp->exact,
+				 .more = mp->more,
+				 .next_cursor = mp->next_cursor};
 	buf_reset(&res->body);
-	page_envelope_raw(req, &pg, items->data, items->len, total, &res->body);
+	page_envelope_keyset(req, &pg, items->data, items->len, &more, &res->body);
 	buf_free(items);
 	return http_json_raw(res, 200);
 }
@@ -146,50 +169,52 @@ static unsigned h_list(struct http_request *req, struct http_response *res)
 {
 	struct movie_filter f;
 	struct buf items = BUF_INIT;
-	char tsq[512];
-	long long total = 0;
-	if (!catalog_parse_filter(req, res, &f, tsq, sizeof(tsq)))
+	struct filter_bufs bufs;
+	struct movie_page mp;
+	if (!catalog_parse_filter(req, res, &f, &bufs))
 		return res->status;
 	enum err rc = ERR_OK;
 	/* On a socket thread only a cached page is answered; the rest waits
 	 * for the database on a worker. */
 	if (!req->may_block) {
-		if (!catalog_list_movies_cached(req->app, &f, &items, &total)) {
+		if (!catalog_list_movies_cached(req->app, &f, &items, &mp)) {
 			buf_free(&items);
 			return HTTP_DEFER;
 		}
 	} else {
-		rc = catalog_list_movies(req->app, &f, &items, &total);
+		rc = catalog_list_movies(req->app, &f, &items, &mp);
 	}
-	return list_response(req, res, &f, rc, &items, total);
+	return list_response(req, res, &f, rc, &items, &mp);
 }
 
 static unsigned h_favorites(struct http_request *req, struct http_response *res)
 {
 	struct movie_filter f;
 	struct buf items = BUF_INIT;
-	char tsq[512], uid[24];
-	long long total = 0;
-	if (!catalog_parse_filter(req, res, &f, tsq, sizeof(tsq)))
+	struct filter_bufs bufs;
+	struct movie_page mp;
+	char uid[24];
+	if (!catalog_parse_filter(req, res, &f, &bufs))
 		return res->status;
 	snprintf(uid, sizeof(uid), "%lld", req->auth.user_id);
 	f.favorites_of = uid;
-	enum err rc = catalog_list_movies(req->app, &f, &items, &total);
-	return list_response(req, res, &f, rc, &items, total);
+	enum err rc = catalog_list_movies(req->app, &f, &items, &mp);
+	return list_response(req, res, &f, rc, &items, &mp);
 }
 
 static unsigned h_purchases(struct http_request *req, struct http_response *res)
 {
 	struct movie_filter f;
 	struct buf items = BUF_INIT;
-	char tsq[512], uid[24];
-	long long total = 0;
-	if (!catalog_parse_filter(req, res, &f, tsq, sizeof(tsq)))
+	struct filter_bufs bufs;
+	struct movie_page mp;
+	char uid[24];
+	if (!catalog_parse_filter(req, res, &f, &bufs))
 		return res->status;
 	snprintf(uid, sizeof(uid), "%lld", req->auth.user_id);
 	f.purchased_by = uid;
-	enum err rc = catalog_list_movies(req->app, &f, &items, &total);
-	return list_response(req, res, &f, rc, &items, total);
+	enum err rc = catalog_list_movies(req->app, &f, &items, &mp);
+	return list_response(req, res, &f, rc, &items, &mp);
 }
 
 static unsigned movie_response(struct http_request *req, struct http_response *res, long long id,

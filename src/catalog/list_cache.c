@@ -16,9 +16,9 @@
 
 #define KEY_MAX	      1024
 #define REFRESHERS    2
-#define QUEUE_MAX     256 /* refreshes waiting; more are dropped (the lease retries them) */
-#define KEY_SEPARATOR '|'
-#define FILLS_MAX     32 /* pages read at once for waiting requests */
+#define QUEUE_MAX     256    /* refreshes waiting; more are dropped (the lease retries them) */
+#define KEY_SEPARATOR '\x1f' /* a control: never in a validated value nor a tsquery */
+#define FILLS_MAX     32     /* pages read at once for waiting requests */
 /* How long a request waits for another's read of the same page: the default
  * statement timeout, after which that read has failed anyway. */
 #define FILL_WAIT_MS 10000
@@ -64,7 +64,7 @@ static const size_t key_fields[] = {
 	offsetof(struct movie_filter, price_max),     offsetof(struct movie_filter, genre),
 	offsetof(struct movie_filter, certification), offsetof(struct movie_filter, star),
 	offsetof(struct movie_filter, director),      offsetof(struct movie_filter, tsquery),
-	offsetof(struct movie_filter, sort),
+	offsetof(struct movie_filter, search_text),   offsetof(struct movie_filter, sort),
 };
 #define NFIELDS (sizeof(key_fields) / sizeof(key_fields[0]))
 
@@ -120,14 +120,50 @@ static bool filter_of(char *key, struct movie_filter *f)
 /* ---- reading ---- */
 
 static enum err list_from_db(const struct app *app, const struct movie_filter *f, struct buf *items,
-			     long long *total)
+			     struct movie_page *pg)
 {
 	struct db_conn *c = NULL;
 	enum err rc = db_acquire(app->db, &c);
 	if (rc == ERR_OK)
-		rc = movies_list(c, f, items, total);
+		rc = movies_list(c, f, items, pg);
 	db_release(c);
 	return rc;
+}
+
+/* A cached page is one blob: a flag character ('0' + 2 x exact + more),
+ * the next cursor, a newline, then the items (cursors are base64url). */
+static void page_put(struct movie_lists *ml, const char *key, size_t klen, uint64_t gen,
+		     const char *items, size_t len, const struct movie_page *pg)
+{
+	struct buf blob = BUF_INIT;
+	buf_append_char(&blob, (char)('0' + 2 * pg->exact + pg->more));
+	buf_append_str(&blob, pg->next_cursor);
+	buf_append_char(&blob, '\n');
+	buf_append(&blob, items, len);
+	cache_put(ml->cache, key, klen, gen, blob.data, blob.len, pg->total);
+	buf_free(&blob);
+}
+
+static enum cache_result page_get(struct movie_lists *ml, const char *key, size_t klen,
+				  struct buf *items, struct movie_page *pg, uint64_t *gen)
+{
+	struct buf blob = BUF_INIT;
+	long long total = 0;
+	enum cache_result r = cache_get(ml->cache, key, klen, &blob, &total, gen);
+	const char *nl = r != CACHE_MISS && blob.len ? memchr(blob.data, '\n', blob.len) : NULL;
+	size_t clen = nl ? (size_t)(nl - blob.data) - 1 : 0;
+	if (!nl || clen >= sizeof(pg->next_cursor)) {
+		buf_free(&blob);
+		return CACHE_MISS;
+	}
+	pg->total = total;
+	pg->exact = (blob.data[0] - '0') & 2;
+	pg->more = (blob.data[0] - '0') & 1;
+	memcpy(pg->next_cursor, blob.data + 1, clen);
+	pg->next_cursor[clen] = '\0';
+	buf_append(items, nl + 1, blob.len - (size_t)(nl + 1 - blob.data));
+	buf_free(&blob);
+	return r;
 }
 
 /* Queues a refresh of key; when the queue is full it is dropped, and the
@@ -199,9 +235,9 @@ static void fill_done(struct movie_lists *ml, struct fill *mine)
 /* From the cache: true when the page was appended (queueing a refresh when
  * it is stale). */
 static bool from_cache(struct movie_lists *ml, const char *key, size_t klen, struct buf *items,
-		       long long *total, uint64_t *gen)
+		       struct movie_page *pg, uint64_t *gen)
 {
-	switch (cache_get(ml->cache, key, klen, items, total, gen)) {
+	switch (page_get(ml, key, klen, items, pg, gen)) {
 	case CACHE_HIT:
 		return true;
 	case CACHE_STALE:
@@ -214,48 +250,49 @@ static bool from_cache(struct movie_lists *ml, const char *key, size_t klen, str
 }
 
 /* The cache key of f into key, or 0 when f is not cached: the cache is
- * off, or f lists one user's favorites or purchases (never shared). */
+ * off, f lists one user's favorites or purchases (never shared), or f
+ * is a keyset page (a cursor is one of as many starts as there are rows). */
 static size_t cache_key(const struct movie_lists *ml, const struct movie_filter *f, char *key)
 {
-	return ml && !f->favorites_of && !f->purchased_by ? key_of(f, key, KEY_MAX) : 0;
+	return ml && !f->favorites_of && !f->purchased_by && !f->after ? key_of(f, key, KEY_MAX)
+								       : 0;
 }
 
 bool movie_lists_peek(const struct app *app, const struct movie_filter *f, struct buf *items,
-		      long long *total)
+		      struct movie_page *pg)
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
 	uint64_t gen = 0;
 	size_t klen = cache_key(ml, f, key);
-	return klen && from_cache(ml, key, klen, items, total, &gen);
+	return klen && from_cache(ml, key, klen, items, pg, &gen);
 }
 
 enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
-			  long long *total)
+			  struct movie_page *pg)
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
 	uint64_t gen = 0;
 	size_t klen = cache_key(ml, f, key);
 	if (!klen)
-		return list_from_db(app, f, items, total);
-	if (from_cache(ml, key, klen, items, total, &gen))
+		return list_from_db(app, f, items, pg);
+	if (from_cache(ml, key, klen, items, pg, &gen))
 		return ERR_OK;
 	/* A miss: read it, unless another request is reading it already; then
 	 * wait for that read and look again. If the page is still missing (the
 	 * read failed, or was not kept), read it without waiting any more. */
 	struct timespec deadline = deadline_after_ms(CLOCK_MONOTONIC, FILL_WAIT_MS);
 	struct fill *mine = fill_claim(ml, key, klen, &deadline);
-	if (from_cache(ml, key, klen, items, total, &gen)) {
+	if (from_cache(ml, key, klen, items, pg, &gen)) {
 		if (mine)
 			fill_done(ml, mine);
 		return ERR_OK;
 	}
 	size_t start = items->len;
-	enum err rc = list_from_db(app, f, items, total);
+	enum err rc = list_from_db(app, f, items, pg);
 	if (rc == ERR_OK)
-		cache_put(ml->cache, key, klen, gen, items->data + start, items->len - start,
-			  *total);
+		page_put(ml, key, klen, gen, items->data + start, items->len - start, pg);
 	if (mine)
 		fill_done(ml, mine);
 	return rc;
@@ -281,11 +318,11 @@ static void *refresher(void *arg)
 			break;
 		char key[KEY_MAX];
 		struct movie_filter f;
-		long long total = 0;
+		struct movie_page pg;
 		memcpy(key, r->key, r->klen + 1);
 		buf_reset(&items);
-		if (filter_of(key, &f) && list_from_db(ml->app, &f, &items, &total) == ERR_OK)
-			cache_put(ml->cache, r->key, r->klen, r->gen, items.data, items.len, total);
+		if (filter_of(key, &f) && list_from_db(ml->app, &f, &items, &pg) == ERR_OK)
+			page_put(ml, r->key, r->klen, r->gen, items.data, items.len, &pg);
 		free(r);
 	}
 	buf_free(&items);

@@ -32,12 +32,12 @@ void movie_lists_stop(struct movie_lists *ml);
 /* The page of f: from the cache when f is public and the cache is on,
  * else from the database. Appends the items JSON array to items. */
 enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
-			  long long *total);
+			  struct movie_page *pg);
 /* The page of f when the cache holds it (fresh, or stale with a refresh
  * queued): appends it and returns true. Never waits on the database, so
  * it may run on a socket thread; false means "read it on a worker". */
 bool movie_lists_peek(const struct app *app, const struct movie_filter *f, struct buf *items,
-		      long long *total);
+		      struct movie_page *pg);
 /* After a committed write that changes what lists show: drops the cached
  * pages here and tells the other processes. */
 void movie_lists_changed(const struct app *app);

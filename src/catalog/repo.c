@@ -1,5 +1,8 @@
 #include "catalog/repo.h"
 
+#include "catalog/cursor.h"
+#include "cinema/log.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +15,11 @@ static void ll_str(char out[24], long long v)
 	snprintf(out, 24, "%lld", v);
 }
 
-/* Appends the first column of every row, comma-separated, inside [ ]. */
-static void rows_to_array(const PGresult *res, struct buf *out)
+/* Appends the first column of the first n rows, comma-separated, inside [ ]. */
+static void rows_to_array(const PGresult *res, int n, struct buf *out)
 {
 	buf_append_char(out, '[');
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (int i = 0; i < n; i++) {
 		if (i)
 			buf_append_char(out, ',');
 		buf_append_json_compact(out, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
@@ -26,78 +29,178 @@ static void rows_to_array(const PGresult *res, struct buf *out)
 
 /* ---- movies: list ---- */
 
-#define MOVIE_SUMMARY_JSON CATALOG_MOVIE_SUMMARY "::text"
-
-/* The list is built from the filters that are present: each adds one
+/* docs/CATALOG.md "Lists at scale" explains the shapes built here. The
+ * statement is built from the filters that are present: each adds one
  * condition with its own parameter, so the planner sees plain conditions
- * (and semi-joins for the EXISTS) instead of "$n IS NULL OR ..." for
- * every filter. Built and planned per call: the values pick the plan. */
+ * (and semi-joins for the EXISTS) instead of "$n IS NULL OR ..." for every
+ * filter. Built and planned per call: the values pick the plan. */
 struct list_query {
 	struct buf sql;
-	const char *p[18];
+	const char *p[48];
 	int n;
-	int tsq; /* the parameter number of the search words, 0 when none */
+	const char *row; /* the alias whose columns are filtered and sorted: m or g */
+	const char *id;	 /* its movie id column */
 };
 
-static void cond(struct list_query *q, const char *value, const char *before, const char *after)
+/* Adds a parameter and returns its number. */
+static int param(struct list_query *q, const char *value)
+{
+	q->p[q->n++] = value;
+	return q->n;
+}
+
+/* One condition, " AND <not><alias>.<column>$N<after>", N value's
+ * parameter; nothing when value is NULL. */
+static void cond(struct list_query *q, bool *first, const char *value, const char * not,
+		 const char *alias, const char *column, const char *after_param)
 {
 	if (!value)
 		return;
-	q->p[q->n++] = value;
-	buf_printf(&q->sql, "%s%s$%d%s", q->n > 1 ? " AND " : " WHERE ", before, q->n, after);
+	buf_printf(&q->sql, "%s %s%s.%s$%d%s", *first ? " WHERE" : " AND", not, alias, column,
+		   param(q, value), after_param);
+	*first = false;
 }
 
-#define EXISTS_IN(table, column) \
-	"EXISTS (SELECT 1 FROM " table " x WHERE x.movie_id = m.id AND x." column " = "
-
-static void list_where(struct list_query *q, const struct movie_filter *f)
+/* " AND EXISTS (a row of table for this movie with column = value)". */
+static void cond_exists(struct list_query *q, bool *first, const char *value, const char *table,
+			const char *column)
 {
-	cond(q, f->year, "m.year = ", "::int");
-	cond(q, f->year_min, "m.year >= ", "::int");
-	cond(q, f->year_max, "m.year <= ", "::int");
-	cond(q, f->imdb_min, "m.imdb >= ", "::float8");
-	cond(q, f->imdb_max, "m.imdb <= ", "::float8");
-	cond(q, f->price_min, "m.price >= ", "::numeric");
-	cond(q, f->price_max, "m.price <= ", "::numeric");
-	cond(q, f->genre, EXISTS_IN("movie_genres", "genre_id"), "::bigint)");
-	cond(q, f->certification, "m.certification_id = ", "::bigint");
-	cond(q, f->star, EXISTS_IN("movie_stars", "star_id"), "::bigint)");
-	cond(q, f->director, EXISTS_IN("movie_directors", "director_id"), "::bigint)");
-	cond(q, f->favorites_of, EXISTS_IN("favorites", "user_id"), "::bigint)");
-	cond(q, f->purchased_by, EXISTS_IN("purchases", "user_id"), "::bigint)");
-	cond(q, f->tsquery, "m.search_doc @@ to_tsquery('simple', ", ")");
-	q->tsq = f->tsquery ? q->n : 0;
+	if (!value)
+		return;
+	buf_printf(&q->sql,
+		   "%s EXISTS (SELECT 1 FROM %s x WHERE x.movie_id = %s AND x.%s = $%d::bigint)",
+		   *first ? " WHERE" : " AND", table, q->id, column, param(q, value));
+	*first = false;
 }
 
-/* Every sort of API.md, each with an index to walk; id breaks ties so pages
- * never overlap. */
-static const struct {
-	const char *key, *order;
+/* The WHERE of f on q->row (m: movies, g: movie_genres, which carries the
+ * filtered columns too). The genre filter is g's own (g.genre_id) when g
+ * drives, else a semi-join. tsq: the search to apply (f->tsquery or
+ * NULL). */
+static bool list_where(struct list_query *q, const struct movie_filter *f, const char *tsq)
+{
+	bool first = true;
+	bool g = strcmp(q->row, "g") == 0;
+	cond(q, &first, f->year, "", q->row, "year = ", "::int");
+	cond(q, &first, f->year_min, "", q->row, "year >= ", "::int");
+	cond(q, &first, f->year_max, "", q->row, "year <= ", "::int");
+	cond(q, &first, f->imdb_min, "", q->row, "imdb >= ", "::float8");
+	cond(q, &first, f->imdb_max, "", q->row, "imdb <= ", "::float8");
+	cond(q, &first, f->price_min, "", q->row, "price >= ", "::numeric");
+	cond(q, &first, f->price_max, "", q->row, "price <= ", "::numeric");
+	cond(q, &first, f->certification, "", q->row, "certification_id = ", "::bigint");
+	if (g)
+		cond(q, &first, f->genre, "", q->row, "genre_id = ", "::bigint");
+	else
+		cond_exists(q, &first, f->genre, "movie_genres", "genre_id");
+	cond_exists(q, &first, f->star, "movie_stars", "star_id");
+	cond_exists(q, &first, f->director, "movie_directors", "director_id");
+	cond_exists(q, &first, f->favorites_of, "favorites", "user_id");
+	cond_exists(q, &first, f->purchased_by, "purchases", "user_id");
+	/* search_doc is only on movies: a genre walk joins them for it */
+	cond(q, &first, tsq, "", "m", "search_doc @@ to_tsquery('simple', ", ")");
+	/* PostgreSQL drops a word with no letter or digit (an emoji): what is
+	 * left may be only a negation, which no index serves and which must
+	 * match nothing (a search needs a positive match); checked once per
+	 * statement, on the parameter. */
+	if (tsq)
+		buf_printf(&q->sql, " AND querytree(to_tsquery('simple', $%d)) <> 'T'", q->n);
+	return first;
+}
+
+/* Every sort of API.md, each with an index to walk (on movies, and on
+ * movie_genres for a genre); id breaks ties so pages never overlap. Unrated
+ * movies come last both ways: the rating sorts order by coalesce(rating,
+ * +/-Infinity), which migrations/0012_catalog_scale.sql indexes. */
+static const struct sort_def {
+	const char *key, *column, *type;
+	bool desc;
 } sorts[] = {
-	{"name", "m.name, m.id"},
-	{"-name", "m.name DESC, m.id DESC"},
-	{"year", "m.year, m.id"},
-	{"-year", "m.year DESC, m.id DESC"},
-	{"price", "m.price, m.id"},
-	{"-price", "m.price DESC, m.id DESC"},
-	{"imdb", "m.imdb, m.id"},
-	{"-imdb", "m.imdb DESC, m.id DESC"},
-	{"votes", "m.votes, m.id"},
-	{"-votes", "m.votes DESC, m.id DESC"},
-	{"popularity", "m.popularity, m.id"},
-	{"-popularity", "m.popularity DESC, m.id DESC"},
-	{"rating", "m.rating NULLS LAST, m.id"},
-	{"-rating", "m.rating DESC NULLS LAST, m.id DESC"},
-	{"created_at", "m.created_at, m.id"},
-	{"-created_at", "m.created_at DESC, m.id DESC"},
+	{"name", "name", "text", false},
+	{"-name", "name", "text", true},
+	{"year", "year", "int", false},
+	{"-year", "year", "int", true},
+	{"price", "price", "numeric", false},
+	{"-price", "price", "numeric", true},
+	{"imdb", "imdb", "float8", false},
+	{"-imdb", "imdb", "float8", true},
+	{"votes", "votes", "int", false},
+	{"-votes", "votes", "int", true},
+	{"popularity", "popularity", "float8", false},
+	{"-popularity", "popularity", "float8", true},
+	{"rating", "rating", "float8", false},
+	{"-rating", "rating", "float8", true},
+	{"created_at", "created_at", "timestamptz", false},
+	{"-created_at", "created_at", "timestamptz", true},
 };
+#define NSORTS		   (sizeof(sorts) / sizeof(sorts[0]))
+#define DEFAULT_SORT	   11 /* -popularity */
+#define CURSOR_CREATED_FMT "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'"
+
+static const struct sort_def *sort_find(const char *key)
+{
+	for (size_t i = 0; key && i < NSORTS; i++)
+		if (strcmp(sorts[i].key, key) == 0)
+			return &sorts[i];
+	return NULL;
+}
 
 bool movies_sort_valid(const char *key)
 {
-	for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
-		if (strcmp(sorts[i].key, key) == 0)
-			return true;
-	return false;
+	return sort_find(key) != NULL;
+}
+
+const char *movies_sort_type(const char *key)
+{
+	const struct sort_def *s = sort_find(key);
+	return s ? s->type : "float8"; /* relevance: by popularity */
+}
+
+const char *movies_sort_of(const struct movie_filter *f)
+{
+	if (!f->sort && f->tsquery)
+		return "";
+	return f->sort ? f->sort : sorts[DEFAULT_SORT].key;
+}
+
+/* The sort key of row alias a, as the indexes have it. */
+static void sort_key(struct buf *b, const struct sort_def *s, const char *a)
+{
+	if (strcmp(s->column, "rating") == 0)
+		buf_printf(b, "coalesce(%s.rating, '%sInfinity'::float8)", a, s->desc ? "-" : "");
+	else
+		buf_printf(b, "%s.%s", a, s->column);
+}
+
+/* The sort key value k as cursor text (PostgreSQL's text of it; float8
+ * text is the shortest that reads back exactly). */
+static void sort_key_text(struct buf *b, const struct sort_def *s, const char *k)
+{
+	if (strcmp(s->type, "timestamptz") == 0)
+		buf_printf(b, "to_char(%s AT TIME ZONE 'UTC', " CURSOR_CREATED_FMT ")", k);
+	else
+		buf_printf(b, "%s::text", k);
+}
+
+/* " ORDER BY key dir, id dir" of alias a with id column id. */
+static void order_by(struct buf *b, const struct sort_def *s, const char *a, const char *id)
+{
+	buf_append_str(b, " ORDER BY ");
+	sort_key(b, s, a);
+	buf_printf(b, "%s, %s%s", s->desc ? " DESC" : "", id, s->desc ? " DESC" : "");
+}
+
+/* The keyset condition: rows after the cursor in the order of s. */
+static void after(struct list_query *q, bool first, const struct sort_def *s,
+		  const struct movie_cursor *cur, char *idbuf)
+{
+	snprintf(idbuf, 24, "%lld", cur->id);
+	buf_append_str(&q->sql, first ? " WHERE (" : " AND (");
+	sort_key(&q->sql, s, q->row);
+	int v = param(q, cur->value);
+	int i = param(q, idbuf);
+	buf_printf(&q->sql, ", %s) %c ($%d::%s, $%d::bigint)", q->id, s->desc ? '<' : '>', v,
+		   s->type, i);
 }
 
 static enum err list_run(struct db_conn *c, struct list_query *q, PGresult **res)
@@ -106,57 +209,232 @@ static enum err list_run(struct db_conn *c, struct list_query *q, PGresult **res
 	return db_exec_planned(c, &stmt, q->n, q->p, res);
 }
 
+static void list_reset(struct list_query *q, const char *row, const char *id)
+{
+	buf_reset(&q->sql);
+	q->n = 0;
+	q->row = row;
+	q->id = id;
+}
+
+/* The rows of one page: summary JSON, cursor value, id (and, for
+ * relevance, the tier). Only the ids of the page are walked in the inner
+ * query (an index walk, with what OFFSET skips never rendered); the outer
+ * query renders the limit + 1 rows found. */
+static void page_sql(struct list_query *q, const struct movie_filter *f, const struct sort_def *s,
+		     char *lim, char *off, char *idbuf)
+{
+	bool genre = f->genre != NULL;
+	list_reset(q, genre ? "g" : "m", genre ? "g.movie_id" : "m.id");
+	buf_printf(&q->sql, "SELECT %s AS id, ", q->id);
+	sort_key(&q->sql, s, q->row);
+	buf_append_str(&q->sql, genre ? " AS k FROM movie_genres g" : " AS k FROM movies m");
+	if (genre && f->tsquery)
+		buf_append_str(&q->sql, " JOIN movies m ON m.id = g.movie_id");
+	bool first = list_where(q, f, f->tsquery);
+	if (f->after)
+		after(q, first, s, f->after, idbuf);
+	order_by(&q->sql, s, q->row, q->id);
+	buf_printf(&q->sql, " LIMIT $%d", param(q, lim));
+	if (!f->after)
+		buf_printf(&q->sql, " OFFSET $%d", param(q, off));
+	/* wrap: render the page */
+	struct buf inner = q->sql;
+	q->sql = (struct buf)BUF_INIT;
+	buf_append_str(&q->sql, "SELECT " CATALOG_MOVIE_SUMMARY "::text, ");
+	sort_key_text(&q->sql, s, "p.k");
+	buf_printf(&q->sql,
+		   ", m.id, 0 FROM (%s) p JOIN movies m ON m.id = p.id "
+		   "JOIN certifications c ON c.id = m.certification_id ORDER BY p.k%s, p.id%s",
+		   inner.data, s->desc ? " DESC" : "", s->desc ? " DESC" : "");
+	buf_free(&inner);
+}
+
+/* Relevance (a search without sort, docs/CATALOG.md "Search"): the movies
+ * whose title matches come first, then the others, each by popularity. Two
+ * index walks, each stopping at the page: no match is ranked that is not
+ * returned. */
+static void relevance_sql(struct list_query *q, const struct movie_filter *f, char *lim,
+			  char *lim_off, char *off, char *idbuf)
+{
+	static const struct sort_def pop = {"", "popularity", "float8", true};
+	const struct movie_cursor *cur = f->after;
+	list_reset(q, "m", "m.id");
+	buf_append_str(&q->sql, "SELECT " CATALOG_MOVIE_SUMMARY "::text, u.pop::text, m.id, u.tier "
+				"FROM (");
+	for (int tier = cur ? cur->tier : 0; tier < 2; tier++) {
+		if (tier == 1 && !(cur && cur->tier == 1))
+			buf_append_str(&q->sql, " UNION ALL ");
+		buf_printf(&q->sql, "(SELECT m.id, %d AS tier, m.popularity AS pop FROM movies m",
+			   tier);
+		bool first = list_where(q, f, f->tsquery);
+		cond(q, &first, f->tsquery, tier ? "NOT " : "", "m",
+		     "title_doc @@ to_tsquery('simple', ", ")");
+		if (cur && cur->tier == tier)
+			after(q, first, &pop, cur, idbuf);
+		order_by(&q->sql, &pop, "m", "m.id");
+		buf_printf(&q->sql, " LIMIT $%d)", param(q, cur ? lim : lim_off));
+	}
+	buf_append_str(&q->sql, ") u JOIN movies m ON m.id = u.id "
+				"JOIN certifications c ON c.id = m.certification_id "
+				"ORDER BY u.tier, u.pop DESC, u.id DESC");
+	buf_printf(&q->sql, " LIMIT $%d", param(q, lim));
+	if (!cur)
+		buf_printf(&q->sql, " OFFSET $%d", param(q, off));
+}
+
+/* Nothing matched the words: titles like them (misspellings: "Godfater"),
+ * by pg_trgm's word similarity, one page. Only for plain words: a phrase,
+ * a negation or an "or" is precise on purpose (their operators, ! | <->,
+ * are never inside a quoted word: all three are separators). */
+static void similar_sql(struct list_query *q, const struct movie_filter *f, char *lim)
+{
+	struct movie_filter rest = *f;
+	rest.tsquery = NULL;
+	list_reset(q, "m", "m.id");
+	buf_append_str(&q->sql, "SELECT " CATALOG_MOVIE_SUMMARY "::text, '', m.id, 0 "
+				"FROM movies m JOIN certifications c ON c.id = m.certification_id");
+	bool first = list_where(q, &rest, NULL);
+	int t = param(q, f->search_text);
+	buf_printf(&q->sql,
+		   "%s$%d <%% m.name ORDER BY word_similarity($%d, m.name) DESC, "
+		   "m.popularity DESC, m.id DESC LIMIT $%d",
+		   first ? " WHERE " : " AND ", t, t, param(q, lim));
+}
+
+/* Whether the maintained counters answer f's count: only genre, year and
+ * certification filters. */
+static bool countable(const struct movie_filter *f)
+{
+	return !f->imdb_min && !f->imdb_max && !f->price_min && !f->price_max && !f->star &&
+	       !f->director && !f->favorites_of && !f->purchased_by && !f->tsquery;
+}
+
+static enum err count_from_counters(struct db_conn *c, const struct movie_filter *f,
+				    struct list_query *q, long long *total)
+{
+	PGresult *res = NULL;
+	list_reset(q, "t", "t.id");
+	buf_printf(&q->sql,
+		   "SELECT coalesce(sum(t.n), 0) FROM movie_counts t WHERE t.genre_id = "
+		   "coalesce($%d::bigint, 0)",
+		   param(q, f->genre));
+	struct movie_filter rest = {.year = f->year,
+				    .year_min = f->year_min,
+				    .year_max = f->year_max,
+				    .certification = f->certification};
+	bool first = false;
+	cond(q, &first, rest.year, "", q->row, "year = ", "::int");
+	cond(q, &first, rest.year_min, "", q->row, "year >= ", "::int");
+	cond(q, &first, rest.year_max, "", q->row, "year <= ", "::int");
+	cond(q, &first, rest.certification, "", q->row, "certification_id = ", "::bigint");
+	enum err rc = list_run(c, q, &res);
+	if (rc == ERR_OK)
+		*total = db_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+/* The planner's estimate of f's matches ("rows=" of EXPLAIN's top node). */
+static enum err count_estimate(struct db_conn *c, struct list_query *q, long long *est)
+{
+	PGresult *res = NULL;
+	enum err rc = list_run(c, q, &res);
+	const char *plan = rc == ERR_OK && PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : NULL;
+	const char *rows = plan ? strstr(plan, "rows=") : NULL;
+	*est = rows ? strtoll(rows + 5, NULL, 10) : 0;
+	PQclear(res);
+	return rc;
+}
+
+/* Counts f's matches up to MOVIES_EXACT_COUNT_MAX; past it, estimates. */
+static enum err count_matches(struct db_conn *c, const struct movie_filter *f, struct list_query *q,
+			      struct movie_page *pg)
+{
+	PGresult *res = NULL;
+	char cap[24];
+	pg->exact = true;
+	if (countable(f))
+		return count_from_counters(c, f, q, &pg->total);
+	for (int explain = 0; explain < 2; explain++) {
+		bool genre = f->genre != NULL;
+		list_reset(q, genre ? "g" : "m", genre ? "g.movie_id" : "m.id");
+		buf_append_str(&q->sql,
+			       explain ? "EXPLAIN SELECT 1" : "SELECT count(*) FROM (SELECT 1");
+		buf_append_str(&q->sql, genre ? " FROM movie_genres g" : " FROM movies m");
+		if (genre && f->tsquery)
+			buf_append_str(&q->sql, " JOIN movies m ON m.id = g.movie_id");
+		list_where(q, f, f->tsquery);
+		if (explain) {
+			long long est = 0;
+			enum err rc = count_estimate(c, q, &est);
+			pg->exact = false;
+			pg->total = est > MOVIES_EXACT_COUNT_MAX ? est : MOVIES_EXACT_COUNT_MAX + 1;
+			return rc;
+		}
+		snprintf(cap, sizeof(cap), "%d", MOVIES_EXACT_COUNT_MAX + 1);
+		buf_printf(&q->sql, " LIMIT $%d) s", param(q, cap));
+		enum err rc = list_run(c, q, &res);
+		if (rc != ERR_OK)
+			return rc;
+		pg->total = db_int(res, 0, 0);
+		PQclear(res);
+		if (pg->total <= MOVIES_EXACT_COUNT_MAX)
+			return ERR_OK;
+	}
+	return ERR_OK;
+}
+
 enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf *items,
-		     long long *total)
+		     struct movie_page *pg)
 {
 	struct list_query q = {.sql = BUF_INIT};
 	PGresult *res = NULL;
-	char limit[24], offset[24];
-	const char *order = "m.popularity DESC, m.id DESC";
-	/* Relevance order ranks every match anyway, so its count is free. */
-	bool relevance = !f->sort && f->tsquery;
+	char lim[24], lim_off[24], off[24], idbuf[24];
+	const struct sort_def *s = sort_find(movies_sort_of(f));
 	enum err rc;
 
-	buf_append_str(&q.sql, "SELECT " MOVIE_SUMMARY_JSON);
-	buf_append_str(&q.sql, relevance ? ", count(*) OVER ()" : ", 0");
-	buf_append_str(&q.sql, " FROM movies m JOIN certifications c ON c.id = m.certification_id");
-	list_where(&q, f);
-	for (size_t i = 0; f->sort && i < sizeof(sorts) / sizeof(sorts[0]); i++)
-		if (strcmp(sorts[i].key, f->sort) == 0)
-			order = sorts[i].order;
-	if (relevance)
-		buf_printf(&q.sql,
-			   " ORDER BY ts_rank_cd(m.search_doc, to_tsquery('simple', $%d)) DESC, "
-			   "m.popularity DESC, m.id",
-			   q.tsq);
+	memset(pg, 0, sizeof(*pg));
+	ll_str(lim, f->limit + 1); /* one more: whether a next page exists */
+	ll_str(lim_off, f->limit + 1 + f->offset);
+	ll_str(off, f->offset);
+	if (s)
+		page_sql(&q, f, s, lim, off, idbuf);
 	else
-		buf_printf(&q.sql, " ORDER BY %s", order);
-	ll_str(limit, f->limit);
-	ll_str(offset, f->offset);
-	q.p[q.n] = limit;
-	q.p[q.n + 1] = offset;
-	buf_printf(&q.sql, " LIMIT $%d OFFSET $%d", q.n + 1, q.n + 2);
-	q.n += 2;
+		relevance_sql(&q, f, lim, lim_off, off, idbuf);
 	rc = list_run(c, &q, &res);
-	if (rc != ERR_OK)
-		goto out;
-	rows_to_array(res, items);
-	int n = PQntuples(res);
-	if (relevance && n > 0) {
-		*total = db_int(res, 0, 1);
-	} else if (n < f->limit && (n > 0 || f->offset == 0)) {
-		*total = f->offset + n; /* the last page */
-	} else {
-		/* A full page, or past the last one: count the matches. (A
-		 * window count would make every sort read all matching rows.) */
+	if (rc == ERR_OK && !s && PQntuples(res) == 0 && !f->after && f->offset == 0 &&
+	    f->search_text && *f->search_text && !strpbrk(f->tsquery, "!|<")) {
 		PQclear(res);
 		res = NULL;
-		buf_reset(&q.sql);
-		q.n = 0;
-		buf_append_str(&q.sql, "SELECT count(*) FROM movies m");
-		list_where(&q, f);
+		similar_sql(&q, f, lim);
 		rc = list_run(c, &q, &res);
-		*total = rc == ERR_OK ? db_int(res, 0, 0) : 0;
+		if (rc == ERR_OK) {
+			int n = PQntuples(res) > f->limit ? (int)f->limit : PQntuples(res);
+			rows_to_array(res, n, items);
+			pg->total = n;
+			pg->exact = true;
+			goto out;
+		}
+	}
+	if (rc != ERR_OK)
+		goto out;
+	int n = PQntuples(res);
+	pg->more = n > f->limit;
+	if (pg->more) {
+		n = (int)f->limit;
+		if (!movie_cursor_make(movies_sort_of(f), (int)db_int(res, n - 1, 3),
+				       PQgetvalue(res, n - 1, 1), db_int(res, n - 1, 2),
+				       pg->next_cursor, sizeof(pg->next_cursor)))
+			LOG_WARN("list cursor too long",
+				 LOG_INT("movie_id", db_int(res, n - 1, 2)));
+	}
+	rows_to_array(res, n, items);
+	if (!f->after && !pg->more && (n > 0 || f->offset == 0)) {
+		pg->total = f->offset + n; /* the last page */
+		pg->exact = true;
+	} else {
+		rc = count_matches(c, f, &q, pg);
 	}
 out:
 	PQclear(res);
@@ -455,7 +733,7 @@ enum err lookup_list(struct db_conn *c, enum lookup_kind k, const char *name_lik
 	res = NULL;
 	rc = db_exec(c, &lookups[k].list, 3, p, &res);
 	if (rc == ERR_OK)
-		rows_to_array(res, items);
+		rows_to_array(res, PQntuples(res), items);
 	PQclear(res);
 	return rc;
 }

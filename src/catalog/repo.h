@@ -9,6 +9,14 @@
 #include "cinema/buf.h"
 #include "cinema/db.h"
 
+/* Where a keyset page starts: after the row with this sort value and id
+ * (src/catalog/cursor.h makes and reads the opaque ?cursor= text). */
+struct movie_cursor {
+	int tier;	  /* relevance order: 0 title matches, 1 the others */
+	char value[1300]; /* the sort key as PostgreSQL text, already normalised */
+	long long id;
+};
+
 /* Filters of GET /movies and GET /favorites; NULL fields are not applied.
  * Values are text already validated by the handler. */
 struct movie_filter {
@@ -16,12 +24,27 @@ struct movie_filter {
 	const char *imdb_min, *imdb_max;
 	const char *price_min, *price_max;
 	const char *genre, *certification, *star, *director;
-	const char *tsquery;	  /* to_tsquery('simple', ...) input: 'word':* joined by & */
+	const char *tsquery;	  /* to_tsquery('simple', ...) input (search.h search_parse) */
+	const char *search_text;  /* the search words for trigram matching; set with tsquery */
 	const char *favorites_of; /* user id: only that user's favorites */
 	const char *purchased_by; /* user id: only the movies that user bought */
 	const char *sort;	  /* one of movies_sort_keys, or NULL for the default */
 	long long limit, offset;
+	const struct movie_cursor *after; /* keyset page: offset is ignored */
 };
+
+/* What a list page says besides its items. */
+#define MOVIE_CURSOR_MAX 4096
+struct movie_page {
+	long long total; /* matches: counted, or estimated when !exact */
+	bool exact;
+	bool more;			    /* rows follow this page */
+	char next_cursor[MOVIE_CURSOR_MAX]; /* where the next page starts; "" when !more */
+};
+
+/* Lists whose total is counted exactly up to this many matches; past it,
+ * unless maintained counters give it, the total is the planner's estimate. */
+#define MOVIES_EXACT_COUNT_MAX 1000
 
 /* A MovieSummary of openapi.yaml as a json value, from movies m joined
  * with certifications c (one row, no join per row: the media paths come
@@ -47,10 +70,17 @@ struct movie_filter {
 /* Whether key ("year", "-imdb", ...) is a sort the list supports. */
 bool movies_sort_valid(const char *key);
 
-/* Appends a JSON array of movie summaries to items and gives the count of
- * all matches. */
+/* The sort f asks for: its key ("-imdb"), or "" for relevance (search
+ * without sort); for checking that a cursor belongs to it. */
+const char *movies_sort_of(const struct movie_filter *f);
+/* The SQL type of a sort's key (movie_cursor_read checks values by it). */
+const char *movies_sort_type(const char *key);
+
+/* Appends a JSON array of movie summaries to items and fills pg: the count
+ * of all matches (docs/CATALOG.md "Lists at scale" says how it is taken),
+ * whether more rows follow and the cursor of the next page. */
 enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf *items,
-		     long long *total);
+		     struct movie_page *pg);
 /* Appends the movie's full JSON to out (with poster_url, trailer_url and
  * has_feature); viewer (a user id, or NULL) adds the "me" object with that
  * user's reaction, rating, flags and progress in the feature. */

@@ -36,4 +36,28 @@ bool search_is_separator(unsigned long cp);
  * Returns whether at least one word was written. */
 bool search_to_tsquery(const char *s, char *out, size_t outlen);
 
+/* ?search= parsed with web-search syntax (issue 15; openapi.yaml MovieSearch
+ * says it for users):
+ *   words            each a prefix operand, all must match ('casa':*)
+ *   "two words"      a phrase: the words in this order, next to each other,
+ *                    each a whole word ('star' <-> 'wars'); an unclosed
+ *                    quote runs to the end
+ *   -word            must not match (a whole word: !'word'); only at the
+ *                    start of a word, after white space or at the start
+ *   a or b           either side (OR binds looser than AND, as in
+ *                    PostgreSQL's websearch_to_tsquery: "a b or c" is
+ *                    (a & b) | c); a leading/trailing/doubled "or" is a word
+ * Words are split as search_to_tsquery splits them; at most SEARCH_MAX_WORDS
+ * words count in all. With no positive operand (nothing, or only negated
+ * words) there is no search: returns false. */
+struct search_query {
+	char tsq[640];	     /* to_tsquery('simple', ...) input of the whole query */
+	char tsq_title[720]; /* the same, every positive operand restricted to the
+				title (weight A: 'casa':*A); negations unchanged */
+	char plain[SEARCH_MAX_CHARS * 4 + 1]; /* the positive words, lowercased
+						 as typed, joined by single
+						 spaces: trigram input */
+};
+bool search_parse(const char *s, struct search_query *out);
+
 #endif

@@ -8,15 +8,15 @@
 #include "media/service.h"
 
 enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
-			     long long *total)
+			     struct movie_page *pg)
 {
-	return movie_lists_read(app, f, items, total);
+	return movie_lists_read(app, f, items, pg);
 }
 
 bool catalog_list_movies_cached(const struct app *app, const struct movie_filter *f,
-				struct buf *items, long long *total)
+				struct buf *items, struct movie_page *pg)
 {
-	return movie_lists_peek(app, f, items, total);
+	return movie_lists_peek(app, f, items, pg);
 }
 
 /* ---- movies ---- */

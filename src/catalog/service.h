@@ -14,10 +14,10 @@
  * in any process drops it at once; counters in a cached page (likes,
  * ratings, popularity) may lag by twice CATALOG_CACHE_TTL_MS. */
 enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
-			     long long *total);
+			     struct movie_page *pg);
 /* The list from memory only (never waits): false when it is not cached. */
 bool catalog_list_movies_cached(const struct app *app, const struct movie_filter *f,
-				struct buf *items, long long *total);
+				struct buf *items, struct movie_page *pg);
 enum err catalog_get_movie(const struct app *app, long long id, long long viewer, struct buf *out);
 /* On ERR_VALIDATION *errors gets an owned JSON array naming the unknown ids. */
 enum err catalog_create_movie(const struct app *app, const struct movie_fields *f, long long *id,

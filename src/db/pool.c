@@ -53,7 +53,7 @@ struct db_pool {
 	int acquire_timeout_ms;
 	char *conninfo;
 	char connect_timeout[16]; /* "" when unset */
-	char options[96];	  /* libpq "options": server settings for every session */
+	char options[192];	  /* libpq "options": server settings for every session */
 };
 
 /* ---- prepared statement set ---- */
@@ -445,7 +445,14 @@ struct db_pool *db_pool_new(const struct db_pool_options *opt)
 	/* JIT compiles statements whose estimated cost is high, which here
 	 * means a count over the whole catalog planned at every call: 10+ ms of
 	 * compiling to save less than that in execution. */
-	int n = snprintf(pool->options, sizeof(pool->options), "-c jit=off");
+	/* Parallel workers: starting them costs more than the short statements
+	 * of an API gain, and they take cores from other requests. Pages are
+	 * cached (shared buffers or the OS), so a random read costs about what
+	 * a sequential one does: with the default random_page_cost (4) the
+	 * planner walks a sort index through thousands of rows rather than
+	 * fetch the few hundred that match (docs/CATALOG.md "Lists at scale"). */
+	int n = snprintf(pool->options, sizeof(pool->options),
+			 "-c jit=off -c max_parallel_workers_per_gather=0 -c random_page_cost=1.1");
 	if (opt->statement_timeout_ms > 0)
 		snprintf(pool->options + n, sizeof(pool->options) - (size_t)n,
 			 " -c statement_timeout=%d", opt->statement_timeout_ms);

@@ -70,7 +70,7 @@ struct link_ctx {
 static void keep_param(void *ctx, const char *key, const char *value)
 {
 	struct link_ctx *l = ctx;
-	if (strcmp(key, "page") == 0 || strcmp(key, "per_page") == 0)
+	if (strcmp(key, "page") == 0 || strcmp(key, "per_page") == 0 || strcmp(key, "cursor") == 0)
 		return;
 	url_encode(l->b, key);
 	if (value) {
@@ -80,17 +80,29 @@ static void keep_param(void *ctx, const char *key, const char *value)
 	buf_append_char(l->b, '&');
 }
 
-static json_t *page_link(struct http_request *req, long long page, long long per_page)
+/* The link to page (a keyset page when cursor is not NULL). */
+static json_t *page_link_at(struct http_request *req, long long page, long long per_page,
+			    const char *cursor)
 {
 	struct buf b = BUF_INIT;
 	struct link_ctx l = {&b};
 	buf_append_str(&b, req->path);
 	buf_append_char(&b, '?');
 	http_query_each(req, keep_param, &l);
+	if (cursor) {
+		buf_append_str(&b, "cursor=");
+		url_encode(&b, cursor);
+		buf_append_char(&b, '&');
+	}
 	buf_printf(&b, "page=%lld&per_page=%lld", page, per_page);
 	json_t *j = json_stringn(b.data, b.len);
 	buf_free(&b);
 	return j;
+}
+
+static json_t *page_link(struct http_request *req, long long page, long long per_page)
+{
+	return page_link_at(req, page, per_page, NULL);
 }
 
 json_t *page_envelope(struct http_request *req, const struct page *pg, json_t *items,
@@ -124,6 +136,33 @@ void page_envelope_raw(struct http_request *req, const struct page *pg, const ch
 	buf_append(out, items_json, items_len);
 	buf_append_char(out, ',');
 	buf_append_str(out, tail + 1); /* skip the tail's opening brace */
+	free(tail);
+	json_decref(rest);
+}
+
+void page_envelope_keyset(struct http_request *req, const struct page *pg, const char *items_json,
+			  size_t items_len, const struct page_more *more, struct buf *out)
+{
+	json_t *rest = page_envelope(req, pg, json_array(), more->total_items);
+	json_object_del(rest, "items");
+	json_t *next = json_null();
+	if (more->more && more->next_cursor && *more->next_cursor) {
+		json_decref(next);
+		next = pg->page + 1 <= PAGE_NUMBERED_MAX && !http_query(req, "cursor")
+			       ? page_link(req, pg->page + 1, pg->per_page)
+			       : page_link_at(req, pg->page + 1, pg->per_page, more->next_cursor);
+	}
+	json_object_set_new(rest, "next_page", next);
+	json_object_set_new(rest, "total_items_exact", json_boolean(more->exact));
+	json_object_set_new(rest, "next_cursor",
+			    more->more && more->next_cursor && *more->next_cursor
+				    ? json_string(more->next_cursor)
+				    : json_null());
+	char *tail = json_dumps(rest, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	buf_append_str(out, "{\"items\":");
+	buf_append(out, items_json, items_len);
+	buf_append_char(out, ',');
+	buf_append_str(out, tail + 1);
 	free(tail);
 	json_decref(rest);
 }

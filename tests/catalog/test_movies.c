@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cinema/log.h"
+#include "catalog/cursor.h"
 #include "e2e.h"
 #include "harness.h"
 
@@ -420,9 +421,10 @@ static int cmp_movies(int a, int b, const char *k)
 	const char *key = desc ? k + 1 : k;
 	int c = 0;
 	if (strcmp(k, "relevance") == 0) {
-		/* equal ranks: most popular first, then by ascending id */
+		/* equal ranks: most popular first, then by descending id (the
+		 * popularity index walked backwards) */
 		c = (popularity2(y) > popularity2(x)) - (popularity2(y) < popularity2(x));
-		return c ? c : (w.movie[a] > w.movie[b]) - (w.movie[a] < w.movie[b]);
+		return c ? c : (w.movie[b] > w.movie[a]) - (w.movie[b] < w.movie[a]);
 	}
 	if (strcmp(key, "name") == 0) {
 		c = strcmp(x->name, y->name);
@@ -561,6 +563,8 @@ struct list {
 	int n;
 	long long page, per_page, total, total_pages;
 	char prev[1024], next[1024]; /* "" for null */
+	char cursor[1024];	     /* next_cursor, "" for null */
+	bool exact;		     /* total_items_exact */
 	json_t *items;		     /* owned */
 };
 
@@ -569,10 +573,28 @@ static void get_list_at(const char *path, const char *bearer, struct list *l, in
 {
 	struct e2e_resp r = harness_call("GET", path, bearer, NULL);
 	expect_at(&r, 200, NULL, line);
+	memset(l, 0, sizeof(*l));
 	static const char *const keys[] = {"items",	  "page",      "per_page",  "total_items",
 					   "total_pages", "prev_page", "next_page", NULL};
-	harness_assert_keys(r.json, keys, "page envelope");
-	memset(l, 0, sizeof(*l));
+	/* The movie lists add the count's exactness and the keyset cursor. */
+	static const char *const movie_keys[] = {
+		"items",     "page",	  "per_page",	       "total_items", "total_pages",
+		"prev_page", "next_page", "total_items_exact", "next_cursor", NULL};
+	size_t ml = strlen("/api/v1/movies");
+	bool movie_list = (strncmp(path, "/api/v1/movies", ml) == 0 &&
+			   (path[ml] == '\0' || path[ml] == '?')) ||
+			  strncmp(path, "/api/v1/favorites", 17) == 0 ||
+			  strncmp(path, "/api/v1/purchases", 17) == 0;
+	harness_assert_keys(r.json, movie_list ? movie_keys : keys, "page envelope");
+	if (movie_list) {
+		const json_t *c = json_object_get(r.json, "next_cursor");
+		ck_assert_msg(json_is_boolean(json_object_get(r.json, "total_items_exact")),
+			      "line %d: total_items_exact", line);
+		ck_assert_msg(json_is_null(c) || json_is_string(c), "line %d: next_cursor", line);
+		snprintf(l->cursor, sizeof(l->cursor), "%s",
+			 json_is_string(c) ? json_string_value(c) : "");
+		l->exact = json_is_true(json_object_get(r.json, "total_items_exact"));
+	}
 	l->items = json_incref(json_object_get(r.json, "items"));
 	ck_assert_msg(json_is_array(l->items), "line %d: items is not an array", line);
 	size_t i;
@@ -1059,7 +1081,8 @@ START_TEST(movie_search)
 	text[0] = '\0';
 	for (int i = 0; i < 10; i++)
 		strcat(text, "casablanca1234 ");
-	check_search(text, "", END);
+	/* no title has casablanca1234: the similar title comes instead */
+	check_search(text, "", casablanca, END);
 	text[0] = '\0';
 	for (int i = 0; i < 8 * 25; i++)
 		strcat(text, i % 25 == 24 ? " " : "\xF0\x9F\x8E\xAC");
@@ -1097,9 +1120,11 @@ START_TEST(movie_search_unicode)
 	 * U+200B (zero width space), U+FEFF: every word must still match. */
 	check_search("harbor\xE3\x80\x80lights", "", harbor, END);
 	check_search("HARBOR\xE3\x80\x80LIGHT", "", harbor, END);
+	/* No movie has both words: the titles with a similar word come instead
+	 * (the misspelling fallback of docs/CATALOG.md "Search"). */
 	check_search("harbor\xE3\x80\x80"
 		     "casablanca",
-		     "", END);
+		     "", casablanca, END);
 	check_search_at("grace\xE2\x80\x83kurosawa", "", both, 2, __LINE__);
 	n = movies_with(stars_of, B(PIAF), want);
 	check_search_at("\xC3\x89"
@@ -1137,7 +1162,8 @@ START_TEST(movie_search_unicode)
 	check_search("\"casablanca\"", "", casablanca, END);
 	check_search("casablanca\\", "", casablanca, END);
 	check_search("\\'casablanca\\'", "", casablanca, END);
-	check_search("casa'blanca", "", END);
+	/* two words, casa and blanca: no title has both, a similar one comes */
+	check_search("casa'blanca", "", casablanca, END);
 	/* Nothing but separators: no search at all. */
 	static const char *const blank[] = {
 		"'", "\\", "''", "\"", "'\\'", "&|!:*()", "\xE3\x80\x80", "\xC2\xA0\xE2\x80\x83"};
@@ -1152,6 +1178,63 @@ START_TEST(movie_search_unicode)
 	list_free(&l);
 	get_list(harness_fmt("/api/v1/purchases?search=%s", urlenc("a\xE3\x80\x80'b")), w.user, &l);
 	list_free(&l);
+}
+END_TEST
+
+/* Web-search syntax (issue 15): "phrases", -word, or. */
+START_TEST(movie_search_syntax)
+{
+	boot();
+	int harbor = movie_index("Harbor Lights", 0), jaws = movie_index("Jaws", 0);
+	int xanadu = movie_index("Xanadu", 0), ikiru = movie_index("Ikiru", 0);
+	int tampopo = movie_index("Tampopo", 0), rashomon = movie_index("Rashomon", 0);
+	int yojimbo = movie_index("Yojimbo", 0), casablanca = movie_index("Casablanca", 0);
+	int oldboy = movie_index("Oldboy", 0), dune84 = movie_index("Dune", 1984);
+	int dune21 = movie_index("Dune", 2021);
+	struct list l;
+
+	/* A phrase: its words in this order, next to each other, whole. */
+	check_search("\"harbor lights\"", "", harbor, END);
+	check_search("\"HARBOR LIGHTS\"", "", harbor, END);
+	check_search("\"lights harbor\"", "", END);
+	check_search("\"harbor light\"", "", END);
+	check_search("\"desert planet\"", "&sort=year", dune84, dune21, END);
+	check_search("\"planet desert\"", "", END);
+	check_search("\"desert planet\" arrakis", "", dune21, END);
+	check_search("\"harbor lights", "", harbor, END);			/* unclosed */
+	check_search("\xE2\x80\x9Charbor lights\xE2\x80\x9D", "", harbor, END); /* curly quotes */
+	/* -word: must not match (anywhere: title, names, description). */
+	check_search("harbor -jaws", "", harbor, xanadu, END);
+	check_search("harbor -lights", "", jaws, xanadu, END);
+	check_search("harbor -\"great white\"", "", harbor, xanadu, END);
+	check_search("harbor -\"white great\"", "", harbor, jaws, xanadu, END);
+	check_search("kurosawa -samurai", "&sort=year", rashomon, ikiru, END);
+	check_search("harbor -harb", "", harbor, jaws, xanadu, END); /* a whole word */
+	check_search("harbor-lights", "", harbor, END);		     /* a dash inside a word */
+	/* or: either side; AND binds tighter. */
+	check_search("ikiru or tampopo", "&sort=year", ikiru, tampopo, END);
+	check_search("Ikiru OR Tampopo", "&sort=year", ikiru, tampopo, END);
+	check_search("casablanca or oldboy or zzzz", "&sort=year", casablanca, oldboy, END);
+	check_search("kurosawa samurai or noodle", "&sort=year", yojimbo, tampopo, END);
+	check_search("\"desert planet\" or \"harbor lights\"", "&sort=year", dune84, harbor, dune21,
+		     END);
+	/* A branch of only negations is left out; only negations: no search. */
+	check_search("-jaws or harbor", "", harbor, jaws, xanadu, END);
+	get_list("/api/v1/movies?search=-jaws&per_page=100", NULL, &l);
+	ck_assert_int_eq(l.total, NMOVIES);
+	list_free(&l);
+	get_list(
+		harness_fmt("/api/v1/movies?search=%s&per_page=100", urlenc("-\"great white\" -x")),
+		NULL, &l);
+	ck_assert_int_eq(l.total, NMOVIES);
+	list_free(&l);
+	/* A word PostgreSQL finds no letter in (an emoji) is dropped from the
+	 * query; what is left must still need a positive match: nothing. */
+	check_search("\xF0\x9F\x8E\xAC -jaws", "", END);
+	check_search("\xF0\x9F\x8E\xAC or -jaws", "", END);
+	/* Nothing typed is tsquery syntax, around the operators either. */
+	check_search("-\"harbor or\" \"(jaws\\\" or !zzzz:*", "", jaws, END);
+	check_search("jaws -'shark'", "", jaws, END); /* before ' a dash is punctuation */
 }
 END_TEST
 
@@ -2100,6 +2183,214 @@ START_TEST(favorites_list)
 }
 END_TEST
 
+/* Keyset pages, cursor checks, counters and estimated counts (issue 15,
+ * docs/CATALOG.md "Lists at scale"). */
+static long long sql_count(const char *sql)
+{
+	return harness_sql_int(sql);
+}
+
+/* Follows next_cursor from path's first page to the end; appends the ids
+ * seen to ids (at most max). Between the first and second page, runs
+ * between (SQL) when not NULL. */
+static int walk_cursor(const char *path, const char *between, long long *ids, int max)
+{
+	struct list l;
+	char next[2048];
+	int n = 0, pages = 0;
+	snprintf(next, sizeof(next), "%s", path);
+	while (next[0]) {
+		get_list(next, NULL, &l);
+		for (int i = 0; i < l.n && n < max; i++)
+			ids[n++] = l.ids[i];
+		next[0] = '\0';
+		if (l.cursor[0])
+			snprintf(next, sizeof(next), "%s&cursor=%s", path, l.cursor);
+		list_free(&l);
+		if (pages++ == 0 && between)
+			harness_sql_ok(between);
+		ck_assert_int_le(pages, 200);
+	}
+	return n;
+}
+
+START_TEST(movie_keyset_counts)
+{
+	boot();
+	struct list l;
+	char c[MOVIE_CURSOR_MAX];
+
+	/* A cursor is checked: not one, one of another sort, a forged value. */
+	harness_check_invalid("GET", "/api/v1/movies?cursor=nonsense", NULL, NULL, "cursor",
+			      "not a cursor");
+	ck_assert(movie_cursor_make("name", 0, "Jaws", 1, c, sizeof(c)));
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?sort=-name&cursor=%s", c), NULL,
+			      NULL, "cursor", "another sort");
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?cursor=%s", c), NULL, NULL,
+			      "cursor", "another sort");
+	ck_assert(
+		movie_cursor_make("created_at", 0, "2026-02-31T00:00:00.000000Z", 1, c, sizeof(c)));
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?sort=created_at&cursor=%s", c),
+			      NULL, NULL, "cursor", "not a cursor");
+	ck_assert(movie_cursor_make("-imdb", 0, "nan", 1, c, sizeof(c)));
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?sort=-imdb&cursor=%s", c), NULL,
+			      NULL, "cursor", "not a cursor");
+	ck_assert(movie_cursor_make("-price", 0, "1e3", 1, c, sizeof(c)));
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?sort=-price&cursor=%s", c), NULL,
+			      NULL, "cursor", "not a cursor");
+	/* A well-formed cursor of no row still pages: after "M" by name. */
+	ck_assert(movie_cursor_make("name", 0, "M", 1, c, sizeof(c)));
+	get_list(harness_fmt("/api/v1/movies?sort=name&per_page=100&cursor=%s", c), NULL, &l);
+	ck_assert_int_gt(l.n, 0);
+	ck_assert_int_lt(l.n, NMOVIES);
+	ck_assert_str_eq(l.next, "");
+	ck_assert(l.exact);
+	list_free(&l);
+
+	/* Keyset pages while rows come and go: every movie that stays is seen
+	 * once, in order; one inserted ahead of the reader is seen, one
+	 * inserted behind is not, one deleted ahead is not. */
+	static const char *const sorts_walked[] = {"name", "-year", "-rating", "price", NULL};
+	for (int k = 0; sorts_walked[k]; k++) {
+		long long before[NMOVIES + 8], after[NMOVIES + 8];
+		const char *path =
+			harness_fmt("/api/v1/movies?sort=%s&per_page=3", sorts_walked[k]);
+		char p[256];
+		snprintf(p, sizeof(p), "%s", path);
+		int nb = walk_cursor(p, NULL, before, NMOVIES + 8);
+		ck_assert_int_eq(nb, NMOVIES);
+		int na = walk_cursor(p, NULL, after, NMOVIES + 8);
+		ck_assert_int_eq(na, nb);
+		for (int i = 0; i < nb; i++)
+			ck_assert_int_eq(before[i], after[i]);
+	}
+	long long cert = w.cert[0];
+	harness_sql_ok(
+		harness_fmt("INSERT INTO movies (name, year, time, imdb, votes, description, "
+			    "price, certification_id) VALUES ('0 keyset a', 2000, 90, 5, 1, "
+			    "'', 1, %lld), ('zzz keyset', 2000, 90, 5, 1, '', 1, %lld)",
+			    cert, cert));
+	long long first = sql_count("SELECT id FROM movies WHERE name = '0 keyset a'");
+	long long last = sql_count("SELECT id FROM movies WHERE name = 'zzz keyset'");
+	long long ids[NMOVIES + 8];
+	/* Between pages: one more at each end, and the last of the rest goes. */
+	long long gone = sql_count("SELECT id FROM movies WHERE name NOT LIKE '%keyset' ORDER BY "
+				   "name DESC, id DESC LIMIT 1");
+	/* (per_page 4: page 1 of per_page 3 is in the list cache, which a
+	 * write through SQL does not drop) */
+	int n = walk_cursor("/api/v1/movies?sort=name&per_page=4",
+			    harness_fmt("INSERT INTO movies (name, year, time, imdb, votes, "
+					"description, price, certification_id) VALUES "
+					"('0 keyset b', 2000, 90, 5, 1, '', 1, %lld), "
+					"('zzzz keyset', 2000, 90, 5, 1, '', 1, %lld); "
+					"DELETE FROM movies WHERE id = %lld",
+					cert, cert, gone),
+			    ids, NMOVIES + 8);
+	long long zzzz = sql_count("SELECT id FROM movies WHERE name = 'zzzz keyset'");
+	ck_assert_int_eq(n, NMOVIES + 2); /* + 0 keyset a, zzz, zzzz; - gone */
+	ck_assert_int_eq(ids[0], first);
+	ck_assert_int_eq(ids[n - 2], last);
+	ck_assert_int_eq(ids[n - 1], zzzz);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_ne(ids[i], gone);
+		for (int j = i + 1; j < n; j++)
+			ck_assert_int_ne(ids[i], ids[j]);
+	}
+
+	/* The counters follow every kind of write. */
+	long long m = w.movie[0];
+	harness_sql_ok(harness_fmt("UPDATE movies SET year = year + 1 WHERE id = %lld", m));
+	harness_sql_ok(harness_fmt("UPDATE movies SET certification_id = %lld WHERE id = %lld",
+				   w.cert[1], w.movie[1]));
+	harness_sql_ok(harness_fmt("DELETE FROM movie_genres WHERE movie_id = %lld", w.movie[2]));
+	harness_sql_ok(harness_fmt("INSERT INTO movie_genres (movie_id, genre_id) VALUES (%lld, "
+				   "%lld)",
+				   first, w.genre[0]));
+	static const char drift[] =
+		"SELECT count(*) FROM ((SELECT genre_id, year, certification_id, n FROM "
+		"movie_counts "
+		"WHERE n <> 0 EXCEPT (SELECT 0, year, certification_id, count(*) FROM movies GROUP "
+		"BY 2, 3 UNION ALL SELECT genre_id, year, certification_id, count(*) FROM "
+		"movie_genres GROUP BY 1, 2, 3)) UNION ALL ((SELECT 0, year, certification_id, "
+		"count(*) FROM movies GROUP BY 2, 3 UNION ALL SELECT genre_id, year, "
+		"certification_id, count(*) FROM movie_genres GROUP BY 1, 2, 3) EXCEPT SELECT "
+		"genre_id, year, certification_id, n FROM movie_counts WHERE n <> 0)) d";
+	ck_assert_int_eq(sql_count(drift), 0);
+	ck_assert_int_eq(sql_count("SELECT count(*) FROM movie_genres g JOIN movies m ON m.id = "
+				   "g.movie_id WHERE (g.year, g.certification_id, g.name, g.imdb, "
+				   "g.price, g.popularity, g.rating) IS DISTINCT FROM (m.year, "
+				   "m.certification_id, m.name, m.imdb, m.price, m.popularity, "
+				   "m.rating)"),
+			 0);
+
+	/* 1,200 more movies rated 9.9, all Drama: a genre count stays exact
+	 * (counters), an imdb count past 1,000 is estimated and says so, a
+	 * small result and the last page stay exact. */
+	harness_sql_ok(harness_fmt("INSERT INTO movies (name, year, time, imdb, votes, "
+				   "description, price, certification_id) SELECT 'bulk ' || i, "
+				   "1990 + i %% 30, 90, 9.9, i, '', 1, %lld FROM "
+				   "generate_series(1, 1200) i",
+				   cert));
+	harness_sql_ok(harness_fmt("INSERT INTO movie_genres (movie_id, genre_id) SELECT id, %lld "
+				   "FROM movies WHERE name LIKE 'bulk %%'",
+				   w.genre[0]));
+	harness_sql_ok("ANALYZE movies");
+	long long drama = sql_count(
+		harness_fmt("SELECT count(*) FROM movie_genres WHERE genre_id = %lld", w.genre[0]));
+	get_list(harness_fmt("/api/v1/movies?genre=%lld&per_page=5", w.genre[0]), NULL, &l);
+	ck_assert(l.exact);
+	ck_assert_int_eq(l.total, drama);
+	list_free(&l);
+	get_list(harness_fmt("/api/v1/movies?genre=%lld&year_min=2000&year_max=2009&"
+			     "certification=%lld&per_page=5",
+			     w.genre[0], cert),
+		 NULL, &l);
+	ck_assert(l.exact);
+	ck_assert_int_eq(
+		l.total,
+		sql_count(harness_fmt("SELECT count(*) FROM movie_genres WHERE genre_id = %lld "
+				      "AND year BETWEEN 2000 AND 2009 AND certification_id = %lld",
+				      w.genre[0], cert)));
+	list_free(&l);
+	long long high = sql_count("SELECT count(*) FROM movies WHERE imdb >= 9.5");
+	ck_assert_int_gt(high, MOVIES_EXACT_COUNT_MAX);
+	get_list("/api/v1/movies?imdb_min=9.5&per_page=5", NULL, &l);
+	ck_assert(!l.exact);
+	ck_assert_int_gt(l.total, MOVIES_EXACT_COUNT_MAX);
+	ck_assert_int_eq(l.total_pages, (l.total + 4) / 5);
+	ck_assert_str_ne(l.next, "");
+	list_free(&l);
+	get_list("/api/v1/movies?imdb_min=9.5&year=1995&per_page=5", NULL, &l);
+	ck_assert(l.exact); /* 40 matches: counted */
+	ck_assert_int_eq(l.total, sql_count("SELECT count(*) FROM movies WHERE imdb >= 9.5 AND "
+					    "year = 1995"));
+	list_free(&l);
+	get_list(harness_fmt("/api/v1/movies?imdb_min=9.5&per_page=100&page=%lld",
+			     (high + 99) / 100),
+		 NULL, &l);
+	ck_assert(l.exact); /* the last page counts itself */
+	ck_assert_int_eq(l.total, high);
+	list_free(&l);
+	/* Past page 5, next_page carries the cursor; following it to the end
+	 * visits every match once. */
+	get_list("/api/v1/movies?imdb_min=9.5&sort=votes&per_page=100&page=5", NULL, &l);
+	ck_assert_ptr_nonnull(strstr(l.next, "cursor="));
+	ck_assert_ptr_nonnull(strstr(l.next, "page=6&per_page=100"));
+	list_free(&l);
+	long long *all = calloc((size_t)high + 10, sizeof(*all));
+	ck_assert_ptr_nonnull(all);
+	n = walk_cursor("/api/v1/movies?imdb_min=9.5&sort=votes&per_page=97", NULL, all,
+			(int)high + 10);
+	ck_assert_int_eq(n, high);
+	free(all);
+
+	/* Misspelt and prefix searches. */
+	int casablanca = movie_index("Casablanca", 0);
+	check_search("casablnca", "", casablanca, END);
+	check_search("casab", "", casablanca, END);
+}
+END_TEST
+
 int main(void)
 {
 	if (!harness_main_ready("catalog_test_movies"))
@@ -2115,6 +2406,8 @@ int main(void)
 	tcase_add_test(tc, movie_pagination);
 	tcase_add_test(tc, movie_search);
 	tcase_add_test(tc, movie_search_unicode);
+	tcase_add_test(tc, movie_search_syntax);
+	tcase_add_test(tc, movie_keyset_counts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("movie");

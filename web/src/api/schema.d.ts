@@ -3402,18 +3402,32 @@ export interface components {
         DirectorFilter: number;
         /**
          * @description Full-text search over the title, the description and the names of
-         *     the stars and directors. Any Unicode text is a valid search. It is
-         *     split into words: white space of any script (U+3000, U+2003,
-         *     no-break space...), invisible characters (U+200B, U+FEFF) and
-         *     punctuation (ASCII, Latin-1, general, CJK and fullwidth) separate
-         *     them, so nothing typed is query syntax; the first 8 words count,
-         *     each matches as a word prefix (`casa` finds Casablanca), in any case
-         *     (non-ASCII letters included), and every word must match somewhere.
-         *     Characters that are neither letters nor digits inside a word (emoji,
-         *     for one) split it into parts that must follow one another; a word
-         *     made only of them matches nothing. Text with no word at all does not
-         *     filter. At most 200 characters of valid UTF-8, else 422 naming
-         *     `search` (very long words may be cut to a shorter prefix).
+         *     the stars and directors, with web-search syntax. Any Unicode text
+         *     is a valid search. It is split into words: white space of any
+         *     script (U+3000, U+2003, no-break space...), invisible characters
+         *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
+         *     fullwidth) separate them. Each word matches as a word prefix
+         *     (`casa` finds Casablanca), in any case (non-ASCII letters
+         *     included), and every word must match somewhere, except for:
+         *       - `"two words"`: a phrase, the words in this order next to each
+         *         other, each a whole word; an unclosed quote runs to the end;
+         *         the curly quotes “ ” „ work as `"`.
+         *       - `-word` or `-"a phrase"`: must not match (a whole word). The
+         *         dash counts only right before a word or a quote, at the start
+         *         or after white space (`spider-man` is two words).
+         *       - `or` (any case) between two words or phrases: either side.
+         *         AND binds tighter: `star wars or trek` finds "star" and "wars",
+         *         or "trek". An `or` at the start or the end is a word.
+         *     Nothing else typed is syntax. The first 8 words count (phrase and
+         *     negated words included). A search must need something to match:
+         *     negations alone do not filter, and in `a or -b` the branch `-b` is
+         *     left out. Characters that are neither letters nor digits inside a
+         *     word (emoji, for one) split it into parts that must follow one
+         *     another; a word made only of them is left out, and a search left
+         *     with nothing to match finds nothing. Text with no word at all does
+         *     not filter. At most 200 characters of
+         *     valid UTF-8, else 422 naming `search` (very long words may be cut
+         *     to a shorter prefix).
          *
          *     Without `sort`, the matches come by relevance: a match in the title
          *     counts most, then in star and director names, then in the
@@ -5035,18 +5049,32 @@ export interface operations {
                 director?: components["parameters"]["DirectorFilter"];
                 /**
                  * @description Full-text search over the title, the description and the names of
-                 *     the stars and directors. Any Unicode text is a valid search. It is
-                 *     split into words: white space of any script (U+3000, U+2003,
-                 *     no-break space...), invisible characters (U+200B, U+FEFF) and
-                 *     punctuation (ASCII, Latin-1, general, CJK and fullwidth) separate
-                 *     them, so nothing typed is query syntax; the first 8 words count,
-                 *     each matches as a word prefix (`casa` finds Casablanca), in any case
-                 *     (non-ASCII letters included), and every word must match somewhere.
-                 *     Characters that are neither letters nor digits inside a word (emoji,
-                 *     for one) split it into parts that must follow one another; a word
-                 *     made only of them matches nothing. Text with no word at all does not
-                 *     filter. At most 200 characters of valid UTF-8, else 422 naming
-                 *     `search` (very long words may be cut to a shorter prefix).
+                 *     the stars and directors, with web-search syntax. Any Unicode text
+                 *     is a valid search. It is split into words: white space of any
+                 *     script (U+3000, U+2003, no-break space...), invisible characters
+                 *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
+                 *     fullwidth) separate them. Each word matches as a word prefix
+                 *     (`casa` finds Casablanca), in any case (non-ASCII letters
+                 *     included), and every word must match somewhere, except for:
+                 *       - `"two words"`: a phrase, the words in this order next to each
+                 *         other, each a whole word; an unclosed quote runs to the end;
+                 *         the curly quotes “ ” „ work as `"`.
+                 *       - `-word` or `-"a phrase"`: must not match (a whole word). The
+                 *         dash counts only right before a word or a quote, at the start
+                 *         or after white space (`spider-man` is two words).
+                 *       - `or` (any case) between two words or phrases: either side.
+                 *         AND binds tighter: `star wars or trek` finds "star" and "wars",
+                 *         or "trek". An `or` at the start or the end is a word.
+                 *     Nothing else typed is syntax. The first 8 words count (phrase and
+                 *     negated words included). A search must need something to match:
+                 *     negations alone do not filter, and in `a or -b` the branch `-b` is
+                 *     left out. Characters that are neither letters nor digits inside a
+                 *     word (emoji, for one) split it into parts that must follow one
+                 *     another; a word made only of them is left out, and a search left
+                 *     with nothing to match finds nothing. Text with no word at all does
+                 *     not filter. At most 200 characters of
+                 *     valid UTF-8, else 422 naming `search` (very long words may be cut
+                 *     to a shorter prefix).
                  *
                  *     Without `sort`, the matches come by relevance: a match in the title
                  *     counts most, then in star and director names, then in the
@@ -5268,18 +5296,32 @@ export interface operations {
                 director?: components["parameters"]["DirectorFilter"];
                 /**
                  * @description Full-text search over the title, the description and the names of
-                 *     the stars and directors. Any Unicode text is a valid search. It is
-                 *     split into words: white space of any script (U+3000, U+2003,
-                 *     no-break space...), invisible characters (U+200B, U+FEFF) and
-                 *     punctuation (ASCII, Latin-1, general, CJK and fullwidth) separate
-                 *     them, so nothing typed is query syntax; the first 8 words count,
-                 *     each matches as a word prefix (`casa` finds Casablanca), in any case
-                 *     (non-ASCII letters included), and every word must match somewhere.
-                 *     Characters that are neither letters nor digits inside a word (emoji,
-                 *     for one) split it into parts that must follow one another; a word
-                 *     made only of them matches nothing. Text with no word at all does not
-                 *     filter. At most 200 characters of valid UTF-8, else 422 naming
-                 *     `search` (very long words may be cut to a shorter prefix).
+                 *     the stars and directors, with web-search syntax. Any Unicode text
+                 *     is a valid search. It is split into words: white space of any
+                 *     script (U+3000, U+2003, no-break space...), invisible characters
+                 *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
+                 *     fullwidth) separate them. Each word matches as a word prefix
+                 *     (`casa` finds Casablanca), in any case (non-ASCII letters
+                 *     included), and every word must match somewhere, except for:
+                 *       - `"two words"`: a phrase, the words in this order next to each
+                 *         other, each a whole word; an unclosed quote runs to the end;
+                 *         the curly quotes “ ” „ work as `"`.
+                 *       - `-word` or `-"a phrase"`: must not match (a whole word). The
+                 *         dash counts only right before a word or a quote, at the start
+                 *         or after white space (`spider-man` is two words).
+                 *       - `or` (any case) between two words or phrases: either side.
+                 *         AND binds tighter: `star wars or trek` finds "star" and "wars",
+                 *         or "trek". An `or` at the start or the end is a word.
+                 *     Nothing else typed is syntax. The first 8 words count (phrase and
+                 *     negated words included). A search must need something to match:
+                 *     negations alone do not filter, and in `a or -b` the branch `-b` is
+                 *     left out. Characters that are neither letters nor digits inside a
+                 *     word (emoji, for one) split it into parts that must follow one
+                 *     another; a word made only of them is left out, and a search left
+                 *     with nothing to match finds nothing. Text with no word at all does
+                 *     not filter. At most 200 characters of
+                 *     valid UTF-8, else 422 naming `search` (very long words may be cut
+                 *     to a shorter prefix).
                  *
                  *     Without `sort`, the matches come by relevance: a match in the title
                  *     counts most, then in star and director names, then in the
@@ -5359,18 +5401,32 @@ export interface operations {
                 director?: components["parameters"]["DirectorFilter"];
                 /**
                  * @description Full-text search over the title, the description and the names of
-                 *     the stars and directors. Any Unicode text is a valid search. It is
-                 *     split into words: white space of any script (U+3000, U+2003,
-                 *     no-break space...), invisible characters (U+200B, U+FEFF) and
-                 *     punctuation (ASCII, Latin-1, general, CJK and fullwidth) separate
-                 *     them, so nothing typed is query syntax; the first 8 words count,
-                 *     each matches as a word prefix (`casa` finds Casablanca), in any case
-                 *     (non-ASCII letters included), and every word must match somewhere.
-                 *     Characters that are neither letters nor digits inside a word (emoji,
-                 *     for one) split it into parts that must follow one another; a word
-                 *     made only of them matches nothing. Text with no word at all does not
-                 *     filter. At most 200 characters of valid UTF-8, else 422 naming
-                 *     `search` (very long words may be cut to a shorter prefix).
+                 *     the stars and directors, with web-search syntax. Any Unicode text
+                 *     is a valid search. It is split into words: white space of any
+                 *     script (U+3000, U+2003, no-break space...), invisible characters
+                 *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
+                 *     fullwidth) separate them. Each word matches as a word prefix
+                 *     (`casa` finds Casablanca), in any case (non-ASCII letters
+                 *     included), and every word must match somewhere, except for:
+                 *       - `"two words"`: a phrase, the words in this order next to each
+                 *         other, each a whole word; an unclosed quote runs to the end;
+                 *         the curly quotes “ ” „ work as `"`.
+                 *       - `-word` or `-"a phrase"`: must not match (a whole word). The
+                 *         dash counts only right before a word or a quote, at the start
+                 *         or after white space (`spider-man` is two words).
+                 *       - `or` (any case) between two words or phrases: either side.
+                 *         AND binds tighter: `star wars or trek` finds "star" and "wars",
+                 *         or "trek". An `or` at the start or the end is a word.
+                 *     Nothing else typed is syntax. The first 8 words count (phrase and
+                 *     negated words included). A search must need something to match:
+                 *     negations alone do not filter, and in `a or -b` the branch `-b` is
+                 *     left out. Characters that are neither letters nor digits inside a
+                 *     word (emoji, for one) split it into parts that must follow one
+                 *     another; a word made only of them is left out, and a search left
+                 *     with nothing to match finds nothing. Text with no word at all does
+                 *     not filter. At most 200 characters of
+                 *     valid UTF-8, else 422 naming `search` (very long words may be cut
+                 *     to a shorter prefix).
                  *
                  *     Without `sort`, the matches come by relevance: a match in the title
                  *     counts most, then in star and director names, then in the
