@@ -78,8 +78,8 @@
 #   BENCH_POOL_SIZE     DB_POOL_SIZE of cinema-api (default 16)
 #   BENCH_DATA_DIR      keep each size's seeded cluster in DIR/SIZE and reuse it
 #                       while DIR/SIZE/cold-marker matches (size, number and
-#                       last of the migrations, a hash of src/catalog/seed.c and
-#                       data/*.json, favorites); reseeded otherwise (default: a
+#                       last of the migrations, a hash of src/catalog/seed*.[ch]
+#                       and data/*.json, favorites); reseeded otherwise (default: a
 #                       temp dir, removed once its size is measured)
 #   BENCH_PG_SETTINGS   extra PostgreSQL settings, "name=value ..." (ALTER SYSTEM)
 #   BENCH_BUILD_DIR     build tree (default build-bench)
@@ -159,7 +159,7 @@ pg_bin=$(svc_pg_bin_dir) || die "no PostgreSQL server (run scripts/install-deps.
 migrations=$(find "$root/migrations" -maxdepth 1 -name '*.sql' | wc -l)
 last_migration=$(find "$root/migrations" -maxdepth 1 -name '*.sql' -printf '%f\n' | sort | tail -n 1)
 # and the seed's generator: another one makes another catalog
-seed_sum=$(cat "$root/src/catalog/seed.c" "$root"/data/*.json 2>/dev/null | sha256sum | cut -c1-12)
+seed_sum=$(cat "$root"/src/catalog/seed*.[ch] "$root"/data/*.json 2>/dev/null | sha256sum | cut -c1-12)
 
 # --- build ---
 build_api
