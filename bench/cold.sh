@@ -35,8 +35,10 @@
 # (always page and per_page), so two distinct URLs are two distinct questions.
 #
 # Per size and round: a warm-up of the mix on its own URLs, then each kind in
-# its own `wrk -t2 -c16 --latency --timeout 30s` run (after wait_quiet), then
-# pgbench. "pg us" is the CPU time (utime + stime, /proc) of every process of
+# its own `wrk -t2 -c16 --latency --timeout 30s` run, then pgbench; before
+# each, wait_idle (the statements of requests that the previous run's wrk
+# dropped at its end finish first: else their CPU and plans would count for
+# the next kind) and wait_quiet. "pg us" is the CPU time (utime + stime, /proc) of every process of
 # the cluster over the run (the postmaster with its reaped children and the
 # live backends) divided by the requests wrk counted; "api us" the same for
 # cinema-api. The figures are medians over the rounds.
@@ -357,6 +359,20 @@ function done(summary, latency, requests)
 end
 EOF
 
+# Waits (up to 30 s) until cinema-api's connections run no statement: wrk
+# stops at its duration but the statements of the requests it dropped run on
+# (up to DB_STATEMENT_TIMEOUT_MS), and would be counted, and their plans
+# logged, with the next kind.
+wait_idle()
+{
+	for _ in $(seq 150); do
+		(($(psql_db "$db_url" -c "SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = 'cinema' AND state = 'active'") == 0)) && return 0
+		sleep 0.2
+	done
+	echo "   (cinema-api's statements still running after 30 s)" >&2
+}
+
 # One measurement: kind wrk (url_file) or pgbench (mode). Sets the parsed
 # figures, other_cpu (% of the CPUs used by other processes), api_us, pg_us.
 other_cpu=0 api_us=0 pg_us=0
@@ -548,6 +564,7 @@ EOF
 		fi
 		for k in "${kinds[@]}" pgbench-prepared pgbench-simple; do
 			[[ $k != pgbench-* || " ${kinds[*]} " == *" detail "* ]] || continue
+			wait_idle
 			wait_quiet
 			out=$tmp/out/$k-$size-r$r.txt
 			if [[ $k == pgbench-* ]]; then
@@ -580,9 +597,11 @@ EOF
 		pg_log=$cluster/pg/server.log
 		for k in "${kinds[@]}"; do
 			login "$api_port"
+			wait_idle
 			from=$(stat -c %s "$pg_log")
 			measure wrk "$plan_duration" "$tmp/out/plans-wrk-$k-$size.txt" "$api_pid" "$tmp/out/urls-$size-plans/$k.txt"
-			sleep 1 # the last statements' log entries
+			wait_idle
+			sleep 0.5 # the last statements' log entries
 			to=$(stat -c %s "$pg_log")
 			cut_plans "$pg_log" "$from" "$to" | awk -v k="$k" '{ print k "\037" $0 }' >>"$tmp/out/plans-$size.txt"
 			echo "   $k: $(awk -v k="$k" -F '\037' '$1 == k' "$tmp/out/plans-$size.txt" | wc -l) statements over ${ms} ms kept, $rps req/s with auto_explain" >&2
