@@ -501,7 +501,7 @@ for size in "${sizes[@]}"; do
 	psql_db "$db_url" -c "SELECT json_build_object(
 		'genres', (SELECT json_agg(id ORDER BY id) FROM genres),
 		'certs', (SELECT json_agg(id ORDER BY id) FROM certifications),
-		'id_lo', $id_lo, 'id_hi', $id_hi,
+		'id_lo', $id_lo, 'id_hi', $id_hi, 'ids_file', '$tmp/out/ids-$size.txt',
 		'years', (SELECT json_agg(year) FROM (SELECT year FROM movies TABLESAMPLE SYSTEM ($sample_pct) LIMIT 2000) s),
 		'imdbs', (SELECT json_agg(imdb) FROM (SELECT imdb FROM movies TABLESAMPLE SYSTEM ($sample_pct) LIMIT 2000) s),
 		'prices', (SELECT json_agg(price) FROM (SELECT price FROM movies TABLESAMPLE SYSTEM ($sample_pct) LIMIT 2000) s),
@@ -524,6 +524,8 @@ for size in "${sizes[@]}"; do
 		'words', (SELECT json_agg(json_build_array(word, ndoc)) FROM ts_stat(
 			'SELECT search_doc FROM movies TABLESAMPLE SYSTEM ($sample_pct)') WHERE word ~ '^[[:alpha:]]{2,}$'))" \
 		>"$tmp/out/facts-$size.json"
+	# the detail's ids: real ones (the seed may leave gaps), at random
+	psql_db "$db_url" -c "SELECT id FROM movies ORDER BY random() LIMIT $((4 * url_count))" >"$tmp/out/ids-$size.txt"
 	# the detail's row without the JSON building: the columns it returns
 	cat >"$tmp/pk.sql" <<EOF
 \set id random($id_lo, $id_hi)

@@ -6,7 +6,8 @@ Usage: cold_urls.py FACTS.json OUTDIR COUNT SEED KIND...
 FACTS.json is what bench/cold.sh reads from the database (genres,
 certifications, samples of years, IMDb scores and prices, frequent and rare
 stars and directors, people's names, title words with the number of sampled
-documents holding them, titles, id range). For each KIND this writes
+documents holding them, titles, and ids_file: ids of real movies in random
+order). For each KIND this writes
 OUTDIR/KIND.txt: up to COUNT distinct requests, one a line, in the order
 drawn (a duplicate draw is dropped, so once the common questions are used
 up the later lines lean to rarer ones: a run that reads the first N lines
@@ -71,6 +72,9 @@ class Gen:
         self.common = [w for w, _ in words[20:200]] or self.very_common
         self.medium = [w for w, _ in words[200:2000]] or self.common
         self.rare = [w for w, n in words if n <= 2] or self.medium
+        # real ids in random order (the seed may leave gaps in the range)
+        with open(facts["ids_file"], encoding="ascii") as f:
+            self.ids = [int(line) for line in f if line.strip()]
         self.prefix_src = [w for w in self.common + self.medium if len(w) >= 5] or ["godfather"]
 
     def page(self):
@@ -200,15 +204,13 @@ class Gen:
     def mix(self):
         k = weighted(self.rng, MIX_WEIGHTS)
         if k == "detail":
-            return "- /api/v1/movies/%d" % self.rng.randint(self.f["id_lo"], self.f["id_hi"])
+            return "- /api/v1/movies/%d" % self.rng.choice(self.ids)
         return getattr(self, k)()
 
 
 def generate(gen, kind, count):
     if kind == "detail":  # fast: up to 4 x COUNT, at most every movie once
-        lo, hi = gen.f["id_lo"], gen.f["id_hi"]
-        ids = gen.rng.sample(range(lo, hi + 1), min(4 * count, hi - lo + 1))
-        return ["- /api/v1/movies/%d" % i for i in ids]
+        return ["- /api/v1/movies/%d" % i for i in gen.ids[:4 * count]]
     make = getattr(gen, kind)
     seen, out = set(), []
     phases = [make] if kind != "deep" else [make, lambda: gen.deep(jitter=True)]
