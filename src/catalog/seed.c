@@ -4,8 +4,10 @@
  * the server as one jsonb parameter: a few set-based statements upsert the
  * lookups, insert the movies with their associations and rebuild their
  * search documents, all in one transaction on one connection. Generated
- * movies are made entirely on the server from generate_series; every value of
- * generated movie number n is a hash of n, so runs are repeatable. */
+ * movies are made entirely on the server from generate_series, one chunk
+ * per statement and transaction; every value of generated movie number n is
+ * drawn from hashes of n, so runs are repeatable (see "generated catalogs"
+ * below and docs/CATALOG.md). */
 #include "catalog/seed.h"
 
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 
 #include "catalog/list_cache.h"
+#include "catalog/seed_words.h"
 #include "cinema/config.h"
 #include "cinema/db.h"
 #include "cinema/kv.h"
@@ -23,6 +26,12 @@
 #include "media/seed.h"
 
 #define SEED_ERR_MAX 512
+
+/* Generated movies per statement and transaction: bounds the server's memory
+ * (the chunk's rows are materialized once) and what an interruption loses. */
+#define SEED_CHUNK 50000
+/* Tries per chunk to replace the candidates whose (name, year, time) exists. */
+#define SEED_CHUNK_TRIES 20
 
 /* Bounds of the schema (migrations/0004_catalog.sql) and of a sane file. */
 #define NAME_MAX_CHARS	      300
@@ -317,106 +326,225 @@ static const struct db_stmt stmt_file_movies = {
 static const struct db_stmt stmt_file_search = {"catalog_seed_file_search",
 						"SELECT movies_refresh_derived($1::bigint[])"};
 
-/* $1 movies to generate. Number n (from max(id) + 1) hashes to eight
- * non-negative values r1..r8 that pick every field; certifications, genres,
- * stars and directors come from the catalog, picked at distinct positions
- * (a start and a step below a quarter of the list). search_doc and the
- * JSON lists are built here from the picked names, as
- * movies_refresh_derived() would build them, so the new rows are written
- * once. */
+/* ---- generated catalogs (docs/CATALOG.md "Generated catalogs") ----
+ *
+ * Every value of generated movie number n is drawn from hashes of n, so a
+ * run is repeatable: the same commands on an empty database give the same
+ * catalog. n continues the movies' id sequence (one number per candidate
+ * row, inserted or skipped), so that a later run, or the rest of an
+ * interrupted one, goes on where the last chunk ended. */
+
+/* clang-format off */
+/* A uniform draw in (0, 1) from hash k of n. */
+#define U(k) "((hashint8extended(i.n, " #k ") & 2147483647)::float8 + 0.5) / 2147483648"
+/* A standard normal draw from two uniforms (Box-Muller). */
+#define NORMAL(a, b) "(sqrt(-2 * ln(h." a ")) * cos(2 * pi() * h." b "))"
+/* Rank 1..k (float8 k) drawn Zipf-like with exponent 1 and offset q:
+ * P(r) ~ 1 / (r + q), by inverting the continuous law. */
+#define ZIPF1(u, k, q) \
+	"least(" k ", floor((" q " + 1) * power((" k " + " q " + 1) / (" q " + 1), " u ") - " q "))::int"
+/* The same with exponent 1.2 (a heavier head): people's appearances. */
+#define ZIPF12(u, k, q)                                                                   \
+	"least(" k ", greatest(1, floor(power(power(" q " + 1, -0.2) + " u " * (power(" k \
+	" + " q " + 1, -0.2) - power(" q " + 1, -0.2)), -5) - " q ")))::int"
+#define STAR(u)	    "p.stars[" ZIPF12("h." u, "z.ns", "z.qs") "]"
+#define DIRECTOR(u) "p.directors[" ZIPF12("h." u, "z.nd", "z.qd") "]"
+#define GENRE(u)    "p.genres[" ZIPF1("h." u, "z.ng", "0.5") "]"
+#define TITLE_WORD(u) "initcap(p.tw[" ZIPF1("h." u, "z.nt", "40") "]::text)"
+/* The ids and names of 1..limit distinct picks (an array of candidates, in
+ * order of preference; a candidate equal to an earlier one is passed over)
+ * from table, as the id array, the JSON list and the names that
+ * movies_refresh_derived() (migrations/0008_movie_lists.sql) builds: sorted
+ * by name, then id, and the JSON text exactly as json_agg(json_build_object(
+ * 'id', id, 'name', name)) writes it. One sort feeds the three aggregates,
+ * and the JSON is built as text: json_build_object costs several times more
+ * (test_seed compares the columns with the function's). */
+#define PICKED(table, candidates, limit)                                                   \
+	"CROSS JOIN LATERAL (SELECT array_agg(s.id) AS ids, ('[' || string_agg('{\"id\" : ' " \
+	"|| s.id || ', \"name\" : ' || to_json(s.name)::text || '}', ', ') || ']')::json "    \
+	"AS js, string_agg(s.name, ' ') AS txt FROM (SELECT x.id, x.name FROM (SELECT c.x "   \
+	"FROM unnest(" candidates ") WITH ORDINALITY AS c(x, o) WHERE c.x <> ALL (("          \
+	candidates ")[1:c.o - 1]) LIMIT " limit ") k JOIN " table " x ON x.id = k.x "         \
+	"ORDER BY x.name, x.id) s) "
+
+/* Popularity order of the genres and certifications that the demo catalog
+ * has (others follow, by id): picks are Zipf-like over this order. */
+#define GENRE_ORDER                                                                           \
+	"ARRAY['Drama', 'Comedy', 'Action', 'Thriller', 'Romance', 'Crime', 'Adventure', "   \
+	"'Horror', 'Mystery', 'Fantasy', 'Sci-Fi', 'Family', 'Biography', 'Animation', "     \
+	"'History', 'War', 'Music', 'Sport', 'Musical', 'Western', 'Film-Noir']"
+#define CERT_ORDER "ARRAY['R', 'PG-13', 'Not Rated', 'PG', 'Approved', 'G', 'Passed', 'NC-17']"
+
+/* $1 people wanted in the pool (generated person numbers 0..$1-1), $2 first
+ * names, $3 last names (space-separated). Person k is a first and a last
+ * name, every pair once, then pairs with a middle initial ("Anna K. Berg"),
+ * then with a number: names are unique by construction, and only the ones
+ * not there yet are inserted, in k order, so ids are repeatable. mix varies
+ * the pairing between stars and directors. */
+#define PEOPLE_SQL(table, mix)                                                             \
+	"INSERT INTO " table " (name) SELECT g.name FROM (SELECT k, "                      \
+	"w.f[1 + c % w.nf] || CASE WHEN t = 0 THEN ' ' "                                   \
+	"ELSE ' ' || chr(65 + ((t - 1) % 26)::int) || '. ' END "                           \
+	"|| w.l[1 + (c / w.nf + (c % w.nf) * " mix ") % w.nl] "                            \
+	"|| CASE WHEN t > 26 THEN ' ' || ((t - 1) / 26 + 1)::text ELSE '' END AS name "    \
+	"FROM (SELECT f, l, cardinality(f)::bigint AS nf, cardinality(l)::bigint AS nl "   \
+	"FROM (SELECT string_to_array($2, ' ') AS f, string_to_array($3, ' ') AS l) a) w " \
+	"CROSS JOIN generate_series(0, $1::bigint - 1) AS k "                              \
+	"CROSS JOIN LATERAL (SELECT k % (w.nf * w.nl) AS c, k / (w.nf * w.nl) AS t) x) g " \
+	"WHERE NOT EXISTS (SELECT 1 FROM " table " s WHERE s.name = g.name) "              \
+	"ORDER BY g.k ON CONFLICT (name) DO NOTHING"
+
+static const struct db_stmt stmt_people_stars = {"catalog_seed_people_stars",
+						 PEOPLE_SQL("stars", "7")};
+static const struct db_stmt stmt_people_directors = {"catalog_seed_people_directors",
+						     PEOPLE_SQL("directors", "13 + 101")};
+
+/* The next generated movie number (the id sequence's position). */
+static const struct db_stmt stmt_next_number = {
+	"catalog_seed_next_number",
+	"SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('movies', 'id')::regclass), "
+	"0)"};
+
+/* $1 movies to try, $2 the description words, $3 the title words. Returns
+ * how many were tried, inserted, and linked (inserted rows whose id is their
+ * number, which the links need: anything else means another session inserted
+ * movies meanwhile). A candidate whose (name, year, time) exists is skipped;
+ * the caller tries again with new numbers. The stars and directors are the
+ * whole tables, in an order shuffled by a hash of their ids; genres and
+ * certifications are in popularity order. Every field is documented in
+ * docs/CATALOG.md. search_doc and the JSON lists are built here exactly as
+ * movies_refresh_derived() builds them, so the rows are written once. */
 static const struct db_stmt stmt_generate = {
 	"catalog_seed_generate",
-	"WITH pool AS (SELECT "
-	"(SELECT array_agg(id ORDER BY id) FROM certifications) AS certs, "
-	"(SELECT array_agg(id ORDER BY id) FROM genres) AS genres, "
-	"(SELECT array_agg(name ORDER BY id) FROM genres) AS genre_names, "
-	"(SELECT array_agg(id ORDER BY id) FROM stars) AS star_ids, "
-	"(SELECT array_agg(name ORDER BY id) FROM stars) AS star_names, "
-	"(SELECT array_agg(id ORDER BY id) FROM directors) AS director_ids, "
-	"(SELECT array_agg(name ORDER BY id) FROM directors) AS director_names, "
-	"(SELECT coalesce(max(id), 0) FROM movies) AS base, "
-	"ARRAY['Amber', 'Anchor', 'Autumn', 'Avalanche', 'Beacon', 'Blizzard', 'Bridge', "
-	"'Canyon', 'Carnival', 'Cascade', 'Cipher', 'Comet', 'Compass', 'Crimson', 'Crown', "
-	"'Dagger', 'Delta', 'Desert', 'Dragon', 'Echo', 'Eclipse', 'Ember', 'Falcon', 'Forest', "
-	"'Frontier', 'Galaxy', 'Garden', 'Glacier', 'Harbor', 'Horizon', 'Island', 'Jaguar', "
-	"'Jungle', 'Labyrinth', 'Lantern', 'Legend', 'Meadow', 'Midnight', 'Mirage', 'Monsoon', "
-	"'Nebula', 'Oasis', 'Orbit', 'Paradox', 'Phoenix', 'Prairie', 'Quartz', 'Raven', "
-	"'Riddle', 'River', 'Safari', 'Shadow', 'Silver', 'Storm', 'Summit', 'Thunder', "
-	"'Tide', 'Tundra', 'Velvet', 'Voyage', 'Whisper', 'Willow', 'Winter', 'Zephyr'] AS words), "
-	"sizes AS (SELECT cardinality(certs) AS nc, cardinality(genres) AS ng, "
-	"cardinality(star_ids) AS ns, cardinality(director_ids) AS nd, "
-	"cardinality(words) AS nw FROM pool), "
+	"WITH pool AS MATERIALIZED (SELECT "
+	"coalesce(pg_sequence_last_value(pg_get_serial_sequence('movies', 'id')::regclass), 0) "
+	"AS base, "
+	"(SELECT array_agg(id ORDER BY coalesce(array_position(" CERT_ORDER ", name), 99), id) "
+	"FROM certifications) AS certs, "
+	"(SELECT array_agg(id ORDER BY coalesce(array_position(" GENRE_ORDER ", name), 99), id) "
+	"FROM genres) AS genres, "
+	"(SELECT array_agg(id ORDER BY hashint8extended(id, 5), id) FROM stars) AS stars, "
+	"(SELECT array_agg(id ORDER BY hashint8extended(id, 6), id) FROM directors) AS directors, "
+	/* name[] has fixed-width elements: subscripts are O(1), not a walk. */
+	"string_to_array($2, ' ')::name[] AS dw, string_to_array($3, ' ')::name[] AS tw), "
+	"sizes AS (SELECT cardinality(certs)::float8 AS nc, cardinality(genres)::float8 AS ng, "
+	"cardinality(stars)::float8 AS ns, cardinality(directors)::float8 AS nd, "
+	"cardinality(dw)::float8 AS nw, cardinality(tw)::float8 AS nt, "
+	"100::float8 AS qs, 300::float8 AS qd FROM pool), "
 	"gen AS MATERIALIZED (SELECT i.n, "
-	"format('Generated Movie %s %s', lpad(i.n::text, greatest(6, length(i.n::text)), '0'), "
-	"p.words[k.w0]) AS name, "
-	"(1950 + h.r2 % 76)::integer AS year, (70 + h.r3 % 131)::integer AS time, "
-	"((10 + h.r4 % 90) / 10.0)::double precision AS imdb, "
-	"(100 + (h.r5 % 1414) * (h.r5 % 1414))::integer AS votes, "
-	"CASE WHEN h.r6 % 5 = 0 THEN NULL ELSE (20 + (h.r6 >> 8) % 81)::double precision END "
-	"AS meta_score, "
-	"CASE WHEN h.r7 % 3 = 0 THEN NULL ELSE ((h.r7 >> 8) % 500000000)::double precision END "
-	"AS gross, "
-	"format('A generated movie for benchmarks: the %s and the %s meet in a story of %s.', "
-	"lower(p.words[k.w1]), lower(p.words[k.w2]), lower(p.words[k.w3])) AS description, "
-	"(2.99 + h.r8 % 18)::numeric(10, 2) AS price, p.certs[k.c] AS certification_id, "
-	"(ARRAY[p.genres[k.g0], p.genres[k.g1], p.genres[k.g2]])[1:k.gn] AS genre_ids, "
-	"(ARRAY[p.genre_names[k.g0], p.genre_names[k.g1], p.genre_names[k.g2]])[1:k.gn] "
-	"AS genre_names, "
-	"(ARRAY[p.star_ids[k.s0], p.star_ids[k.s1], p.star_ids[k.s2], p.star_ids[k.s3]])[1:k.sn] "
-	"AS star_ids, "
-	"(ARRAY[p.star_names[k.s0], p.star_names[k.s1], p.star_names[k.s2], "
-	"p.star_names[k.s3]])[1:k.sn] AS star_names, "
-	"p.director_ids[k.d] AS director_id, p.director_names[k.d] AS director_name "
+	"t.title || CASE WHEN h.u8 < 0.03 THEN (ARRAY[' 2', ' 3', ' II', ' III', ' 4'])"
+	"[1 + floor(h.u8 * 1000)::int % 5] ELSE '' END AS name, "
+	"v.year, v.time, v.imdb, v.votes, v.meta_score, v.gross, ds.description, v.price, "
+	"v.certification_id, e.likes, e.dislikes, e.favorites, e.rating_count, e.rating_sum, "
+	"ge.ids AS genre_ids, ge.js AS genres_json, st.ids AS star_ids, st.js AS stars_json, "
+	"st.txt AS star_text, di.ids AS director_ids, di.js AS directors_json, "
+	"di.txt AS director_text "
 	"FROM pool p CROSS JOIN sizes z "
 	"CROSS JOIN generate_series(p.base + 1, p.base + $1::bigint) AS i(n) "
-	"CROSS JOIN LATERAL (SELECT "
-	"hashint8extended(i.n, 1) & 9223372036854775807 AS r1, "
-	"hashint8extended(i.n, 2) & 9223372036854775807 AS r2, "
-	"hashint8extended(i.n, 3) & 9223372036854775807 AS r3, "
-	"hashint8extended(i.n, 4) & 9223372036854775807 AS r4, "
-	"hashint8extended(i.n, 5) & 9223372036854775807 AS r5, "
-	"hashint8extended(i.n, 6) & 9223372036854775807 AS r6, "
-	"hashint8extended(i.n, 7) & 9223372036854775807 AS r7, "
-	"hashint8extended(i.n, 8) & 9223372036854775807 AS r8) AS h "
-	"CROSS JOIN LATERAL (SELECT "
-	"(1 + h.r1 % z.nw)::integer AS w0, (1 + (h.r1 >> 8) % z.nw)::integer AS w1, "
-	"(1 + (h.r1 >> 16) % z.nw)::integer AS w2, (1 + (h.r1 >> 24) % z.nw)::integer AS w3, "
-	"(1 + (h.r8 >> 8) % z.nc)::integer AS c, (1 + (h.r4 >> 8) % z.nd)::integer AS d, "
-	"(1 + (h.r2 >> 8) % 3)::integer AS gn, (2 + (h.r3 >> 8) % 3)::integer AS sn, "
-	"(1 + gs.pos % z.ng)::integer AS g0, (1 + (gs.pos + gs.step) % z.ng)::integer AS g1, "
-	"(1 + (gs.pos + 2 * gs.step) % z.ng)::integer AS g2, "
-	"(1 + ss.pos % z.ns)::integer AS s0, (1 + (ss.pos + ss.step) % z.ns)::integer AS s1, "
-	"(1 + (ss.pos + 2 * ss.step) % z.ns)::integer AS s2, "
-	"(1 + (ss.pos + 3 * ss.step) % z.ns)::integer AS s3 "
-	"FROM (SELECT (h.r2 >> 16) % z.ng AS pos, "
-	"1 + (h.r2 >> 32) % greatest(1, z.ng / 3) AS step) AS gs, "
-	"(SELECT (h.r3 >> 16) % z.ns AS pos, 1 + (h.r3 >> 40) % greatest(1, z.ns / 4) AS step) "
-	"AS ss) AS k), "
+	/* OFFSET 0 keeps each draw computed once per movie. */
+	"CROSS JOIN LATERAL (SELECT " U(1) " AS u1, " U(2) " AS u2, " U(3) " AS u3, " U(4) " AS u4, "
+	U(5) " AS u5, " U(6) " AS u6, " U(7) " AS u7, " U(8) " AS u8, " U(9) " AS u9, "
+	U(10) " AS u10, " U(11) " AS u11, " U(12) " AS u12, " U(13) " AS u13, " U(14) " AS u14, "
+	U(15) " AS u15, " U(16) " AS u16, " U(17) " AS u17, " U(18) " AS u18, " U(19) " AS u19, "
+	U(20) " AS u20, " U(21) " AS u21, " U(22) " AS u22, " U(23) " AS u23, " U(24) " AS u24, "
+	U(25) " AS u25, " U(26) " AS u26, " U(27) " AS u27, " U(28) " AS u28, " U(29) " AS u29, "
+	U(30) " AS u30, " U(31) " AS u31, " U(32) " AS u32, " U(33) " AS u33, " U(34) " AS u34, "
+	U(35) " AS u35, " U(36) " AS u36, " U(37) " AS u37, " U(38) " AS u38, " U(39) " AS u39, "
+	U(40) " AS u40, " U(41) " AS u41, " U(42) " AS u42, " U(43) " AS u43, " U(44) " AS u44, "
+	U(45) " AS u45, " U(46) " AS u46 OFFSET 0) h "
+	/* Years grow 2.8% a year from 1920: 2000-2025 hold about half. */
+	"CROSS JOIN LATERAL (SELECT least(2025, 1920 + floor(ln(1 + h.u9 * "
+	"(exp(105 * 0.0277::float8) - 1)) / 0.0277)::int) AS year, "
+	"least(200, greatest(70, round(exp(ln(100::float8) + 0.2 * " NORMAL("u10", "u11")
+	"))::int)) AS time, "
+	"round(least(9.8, greatest(1.0, 6.3 + 1.1 * " NORMAL("u12", "u13")
+	"))::numeric, 1)::float8 AS imdb, "
+	"least(2900000, greatest(5, round(exp(ln(2500::float8) + 1.8 * " NORMAL("u14", "u15")
+	"))))::int AS votes, "
+	"CASE WHEN h.u16 < 0.2 THEN NULL ELSE least(100, greatest(1, round(58 + 17 * "
+	NORMAL("u17", "u18") "))) END AS meta_score, "
+	"CASE WHEN h.u19 < 1 / 3.0::float8 THEN NULL ELSE least(3e9::float8, "
+	"round(exp(ln(2e7::float8) + 1.6 * " NORMAL("u20", "u21") "))) END AS gross, "
+	"(CASE WHEN h.u22 < 0.10 THEN 1.99 WHEN h.u22 < 0.32 THEN 2.99 WHEN h.u22 < 0.52 "
+	"THEN 3.99 WHEN h.u22 < 0.68 THEN 4.99 WHEN h.u22 < 0.79 THEN 5.99 WHEN h.u22 < 0.88 "
+	"THEN 7.99 WHEN h.u22 < 0.95 THEN 9.99 WHEN h.u22 < 0.98 THEN 12.99 ELSE 14.99 END)"
+	"::numeric(10, 2) AS price, "
+	"p.certs[" ZIPF1("h.u23", "z.nc", "1") "] AS certification_id OFFSET 0) v "
+	/* Imported engagement: a Pareto "fame" (most movies near 0, a few huge)
+	 * scales likes, dislikes, favorites and ratings, whose average follows
+	 * the IMDb score. */
+	"CROSS JOIN LATERAL (SELECT floor(power(h.u41, -1 / 1.1::float8) - 1) AS f OFFSET 0) fame "
+	"CROSS JOIN LATERAL (SELECT least(1000000, floor(2 * fame.f))::int AS likes, "
+	"least(1000000, floor(fame.f * (0.1 + 0.5 * h.u42)))::int AS dislikes, "
+	"least(1000000, floor(fame.f * (0.3 + 0.5 * h.u43)))::int AS favorites, "
+	"least(1000000, floor(fame.f * (0.5 + h.u44)))::int AS rating_count OFFSET 0) e0 "
+	"CROSS JOIN LATERAL (SELECT e0.likes, e0.dislikes, e0.favorites, e0.rating_count, "
+	"round(e0.rating_count * least(10, greatest(1, v.imdb + 1.5 * (h.u45 - 0.5))))::int "
+	"AS rating_sum) e "
+	/* Titles: "The X", "X of the Y", "X of Y", "X and Y", "A X", "X in the Y"
+	 * or X, where X is one to three words; 3% are sequels. */
+	"CROSS JOIN LATERAL (SELECT CASE WHEN h.u1 < 0.22 THEN 'The ' || w.x "
+	"WHEN h.u1 < 0.29 THEN w.w3 || ' of the ' || w.w4 "
+	"WHEN h.u1 < 0.33 THEN w.w3 || ' of ' || w.w4 "
+	"WHEN h.u1 < 0.37 THEN w.w3 || ' and ' || w.w4 WHEN h.u1 < 0.41 THEN 'A ' || w.x "
+	"WHEN h.u1 < 0.43 THEN w.w3 || ' in the ' || w.w4 ELSE w.x END AS title "
+	"FROM (SELECT w1 || CASE WHEN h.u2 < 0.25 THEN '' WHEN h.u2 < 0.75 THEN ' ' || w2 "
+	"ELSE ' ' || w2 || ' ' || w5 END AS x, w3, w4 "
+	"FROM (SELECT " TITLE_WORD("u3") " AS w1, " TITLE_WORD("u4") " AS w2, " TITLE_WORD("u5")
+	" AS w3, " TITLE_WORD("u6") " AS w4, " TITLE_WORD("u7") " AS w5) w0) w) t "
+	/* Descriptions: 15 to 40 words, Zipf-like over the whole vocabulary. */
+	"CROSS JOIN LATERAL (SELECT upper(left(a.s, 1)) || substr(a.s, 2) || '.' AS description "
+	"FROM (SELECT string_agg(p.dw[" ZIPF1("((hashint8extended(i.n, 1000 + g.k) & "
+					      "2147483647)::float8 + 0.5) / 2147483648",
+					      "z.nw", "1") "]::text, ' ') AS s "
+	"FROM generate_series(1, 15 + floor(h.u24 * 26)::int) AS g(k)) a) ds "
+	/* Candidates for the picks below; a small array per movie, so that no
+	 * lateral subquery takes the big pool arrays as a parameter. */
+	"CROSS JOIN LATERAL (SELECT ARRAY[" GENRE("u25") ", " GENRE("u26") ", " GENRE("u27") ", "
+	GENRE("u28") ", " GENRE("u29") "] AS gc, ARRAY[" STAR("u31") ", " STAR("u32") ", "
+	STAR("u33") ", " STAR("u34") ", " STAR("u35") ", " STAR("u36") ", " STAR("u37")
+	"] AS sc, ARRAY[" DIRECTOR("u39") ", " DIRECTOR("u40") "] AS dc OFFSET 0) pk "
+	PICKED("genres", "pk.gc",
+	       "CASE WHEN h.u30 < 0.45 THEN 1 WHEN h.u30 < 0.80 THEN 2 ELSE 3 END") "ge "
+	PICKED("stars", "pk.sc",
+	       "CASE WHEN h.u38 < 0.15 THEN 2 WHEN h.u38 < 0.50 THEN 3 WHEN h.u38 < 0.85 THEN 4 "
+	       "ELSE 5 END") "st "
+	PICKED("directors", "pk.dc", "CASE WHEN h.u46 < 0.08 THEN 2 ELSE 1 END") "di), "
 	"ins AS (INSERT INTO movies (name, year, time, imdb, votes, meta_score, gross, "
-	"description, price, certification_id, search_doc, genres_json, stars_json, "
-	"directors_json) "
+	"description, price, certification_id, likes, dislikes, favorites, rating_sum, "
+	"rating_count, search_doc, genres_json, stars_json, directors_json) "
 	"SELECT name, year, time, imdb, votes, meta_score, gross, description, price, "
-	"certification_id, "
+	"certification_id, likes, dislikes, favorites, rating_sum, rating_count, "
 	"setweight(to_tsvector('simple', name), 'A') "
-	"|| setweight(to_tsvector('simple', array_to_string(star_names, ' ')), 'B') "
-	"|| setweight(to_tsvector('simple', director_name), 'B') "
+	"|| setweight(to_tsvector('simple', coalesce(star_text, '')), 'B') "
+	"|| setweight(to_tsvector('simple', coalesce(director_text, '')), 'B') "
 	"|| setweight(to_tsvector('simple', description), 'C'), "
-	"(SELECT json_agg(json_build_object('id', u.i, 'name', u.n) ORDER BY u.n, u.i) "
-	"FROM unnest(genre_ids, genre_names) AS u(i, n)), "
-	"(SELECT json_agg(json_build_object('id', u.i, 'name', u.n) ORDER BY u.n, u.i) "
-	"FROM unnest(star_ids, star_names) AS u(i, n)), "
-	"json_build_array(json_build_object('id', director_id, 'name', director_name)) "
+	"coalesce(genres_json, '[]'), coalesce(stars_json, '[]'), coalesce(directors_json, '[]') "
 	"FROM gen ORDER BY n ON CONFLICT (name, year, time) DO NOTHING "
 	"RETURNING id, name, year, time), "
-	"added AS (SELECT ins.id, gen.genre_ids, gen.star_ids, gen.director_id "
-	"FROM ins JOIN gen USING (name, year, time)), "
-	"g AS (INSERT INTO movie_genres (movie_id, genre_id) "
-	"SELECT DISTINCT a.id, x FROM added a CROSS JOIN LATERAL unnest(a.genre_ids) AS x), "
-	"s AS (INSERT INTO movie_stars (movie_id, star_id) "
-	"SELECT DISTINCT a.id, x FROM added a CROSS JOIN LATERAL unnest(a.star_ids) AS x), "
-	"d AS (INSERT INTO movie_directors (movie_id, director_id) "
-	"SELECT id, director_id FROM added) "
-	"SELECT count(*) FROM added"};
+	"added AS (SELECT ins.id, gen.genre_ids, gen.star_ids, gen.director_ids FROM ins "
+	"JOIN gen ON gen.n = ins.id AND gen.name = ins.name AND gen.year = ins.year "
+	"AND gen.time = ins.time), "
+	"lg AS (INSERT INTO movie_genres (movie_id, genre_id) "
+	"SELECT a.id, x FROM added a CROSS JOIN LATERAL unnest(a.genre_ids) AS x), "
+	"ls AS (INSERT INTO movie_stars (movie_id, star_id) "
+	"SELECT a.id, x FROM added a CROSS JOIN LATERAL unnest(a.star_ids) AS x), "
+	"ld AS (INSERT INTO movie_directors (movie_id, director_id) "
+	"SELECT a.id, x FROM added a CROSS JOIN LATERAL unnest(a.director_ids) AS x) "
+	"SELECT $1::bigint, (SELECT count(*) FROM ins), (SELECT count(*) FROM added)"};
+
+#undef U
+#undef NORMAL
+#undef ZIPF1
+#undef ZIPF12
+#undef STAR
+#undef DIRECTOR
+#undef GENRE
+#undef TITLE_WORD
+#undef PICKED
+#undef GENRE_ORDER
+#undef CERT_ORDER
+/* clang-format on */
 
 /* ---- the command ---- */
 
@@ -428,7 +556,14 @@ struct seed_run {
 	/* Results, reset at the start of each attempt. */
 	long long file_added;
 	long long lookups_added;
+	long long people_added; /* generated stars and directors */
+	/* Generated movies: the committed chunks' totals, and the current
+	 * chunk's (reset at the start of each attempt of it). */
 	long long generated;
+	long long skipped; /* candidates whose (name, year, time) existed */
+	long long chunk_want;
+	long long chunk_added;
+	long long chunk_skipped;
 	char err[SEED_ERR_MAX]; /* a failure that is not the database's */
 };
 
@@ -445,8 +580,19 @@ static void usage(FILE *f)
 		"               the data file is loaded first if the catalog is empty\n"
 		"  --media DIR  instead store and link the media files DIR/media.tsv lists\n"
 		"               (lines INDEX KIND FILE DURATION_S; see src/media/seed.h)\n"
-		"  --help       print this and exit\n",
-		CATALOG_SEED_DEFAULT_FILE, CATALOG_SEED_MAX_MOVIES);
+		"  --help       print this and exit\n\n"
+		"Generated movies have realistic distributions (docs/CATALOG.md, \"Generated\n"
+		"catalogs\"): titles and descriptions drawn Zipf-like from a fixed vocabulary,\n"
+		"1-3 genres, 2-5 stars and 1-2 directors from a pool of generated people\n"
+		"sized to the catalog (N/5 stars, N/20 directors, added once), skewed years,\n"
+		"scores, votes and prices. Their likes, dislikes, favorites and ratings are\n"
+		"imported counters drawn Zipf-like, with no reaction, rating or favorite rows\n"
+		"behind them; popularity follows from them as for any movie, and real\n"
+		"engagement adds to them. Movies are inserted in chunks of %d, each its own\n"
+		"transaction, with a progress line per chunk on stderr; an interrupted run\n"
+		"keeps its chunks, and numbering continues the movie ids, so running the rest\n"
+		"gives the same catalog as one run. Ends with VACUUM (ANALYZE).\n",
+		CATALOG_SEED_DEFAULT_FILE, CATALOG_SEED_MAX_MOVIES, SEED_CHUNK);
 }
 
 static bool parse_count(const char *s, long long *out)
@@ -496,11 +642,11 @@ static bool seed_load(struct seed_run *run)
 }
 
 /* Runs stmt and adds its row count (INSERT n) to *count. */
-static enum err exec_count(struct db_conn *c, const struct db_stmt *stmt, const char *param,
-			   long long *count)
+static enum err exec_count(struct db_conn *c, const struct db_stmt *stmt, int nparams,
+			   const char *const *params, long long *count)
 {
 	PGresult *res = NULL;
-	enum err rc = db_exec(c, stmt, 1, &param, &res);
+	enum err rc = db_exec(c, stmt, nparams, params, &res);
 
 	if (rc == ERR_OK)
 		*count += strtoll(PQcmdTuples(res), NULL, 10);
@@ -517,7 +663,7 @@ static enum err seed_file(struct db_conn *c, struct seed_run *run)
 	enum err rc = ERR_OK;
 
 	for (size_t i = 0; i < sizeof(lookups) / sizeof(*lookups) && rc == ERR_OK; i++)
-		rc = exec_count(c, lookups[i], p, &run->lookups_added);
+		rc = exec_count(c, lookups[i], 1, &p, &run->lookups_added);
 	if (rc == ERR_OK)
 		rc = db_exec(c, &stmt_file_movies, 1, &p, &res);
 	if (rc == ERR_OK) {
@@ -542,13 +688,46 @@ static enum err lookups_min(struct db_conn *c, long long *out)
 	return rc;
 }
 
+/* Sets *out to the number of the next generated movie. */
+static enum err next_number(struct db_conn *c, long long *out)
+{
+	PGresult *res = NULL;
+	enum err rc = db_exec(c, &stmt_next_number, 0, NULL, &res);
+
+	if (rc == ERR_OK)
+		*out = db_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+/* The pool of generated people, sized to the catalog this run makes: about
+ * one star per 5 movies and one director per 20, at least a few hundred. */
+static enum err seed_people(struct db_conn *c, struct seed_run *run)
+{
+	long long base = 0, stars, directors;
+	char n[24];
+	const char *params[3] = {n, catalog_seed_first_names, catalog_seed_last_names};
+	enum err rc = next_number(c, &base);
+
+	if (rc != ERR_OK)
+		return rc;
+	stars = (base + run->generate) / 5;
+	directors = (base + run->generate) / 20;
+	snprintf(n, sizeof(n), "%lld", stars > 400 ? stars : 400);
+	rc = exec_count(c, &stmt_people_stars, 3, params, &run->people_added);
+	if (rc != ERR_OK)
+		return rc;
+	snprintf(n, sizeof(n), "%lld", directors > 200 ? directors : 200);
+	return exec_count(c, &stmt_people_directors, 3, params, &run->people_added);
+}
+
 static enum err seed_tx(struct db_conn *c, void *ctx)
 {
 	struct seed_run *run = ctx;
 	long long fewest = 0;
 	enum err rc;
 
-	run->file_added = run->lookups_added = run->generated = 0;
+	run->file_added = run->lookups_added = run->people_added = 0;
 	run->err[0] = '\0';
 	rc = db_exec(c, &stmt_lock, 0, NULL, NULL);
 	if (rc == ERR_OK && !run->file_always)
@@ -574,15 +753,58 @@ static enum err seed_tx(struct db_conn *c, void *ctx)
 			 run->path);
 		return ERR_VALIDATION;
 	}
-	char n[24];
-	const char *p = n;
-	PGresult *res = NULL;
+	return seed_people(c, run);
+}
 
-	snprintf(n, sizeof(n), "%lld", run->generate);
-	rc = db_exec(c, &stmt_generate, 1, &p, &res);
+/* One chunk of generated movies, in its own transaction: candidates whose
+ * (name, year, time) exists are replaced by further numbers until the chunk
+ * has run->chunk_want movies. */
+static enum err seed_chunk_tx(struct db_conn *c, void *ctx)
+{
+	struct seed_run *run = ctx;
+	char n[24];
+	const char *params[3] = {n, catalog_seed_words, catalog_seed_title_words};
+	enum err rc;
+
+	run->chunk_added = run->chunk_skipped = 0;
+	rc = db_exec(c, &stmt_lock, 0, NULL, NULL);
+	/* Memoize would key its cache on the pool arrays (megabytes per
+	 * movie); the chunk's rows are materialized once, in memory. */
 	if (rc == ERR_OK)
-		run->generated = db_int(res, 0, 0);
-	PQclear(res);
+		rc = db_exec_simple(c, "SET LOCAL enable_memoize = off");
+	if (rc == ERR_OK)
+		rc = db_exec_simple(c, "SET LOCAL work_mem = '64MB'");
+	/* The search and trigram indexes take each chunk's entries in bigger
+	 * batches (about 10% less work); VACUUM at the end empties the list. */
+	if (rc == ERR_OK)
+		rc = db_exec_simple(c, "SET LOCAL gin_pending_list_limit = '64MB'");
+	for (int i = 0; rc == ERR_OK && run->chunk_added < run->chunk_want; i++) {
+		PGresult *res = NULL;
+		long long tried, inserted, linked;
+
+		if (i == SEED_CHUNK_TRIES) {
+			snprintf(run->err, sizeof(run->err),
+				 "%d tries did not find %lld new movie titles", SEED_CHUNK_TRIES,
+				 run->chunk_want - run->chunk_added);
+			return ERR_CONFLICT;
+		}
+		snprintf(n, sizeof(n), "%lld", run->chunk_want - run->chunk_added);
+		rc = db_exec(c, &stmt_generate, 3, params, &res);
+		if (rc != ERR_OK)
+			break;
+		tried = db_int(res, 0, 0);
+		inserted = db_int(res, 0, 1);
+		linked = db_int(res, 0, 2);
+		PQclear(res);
+		if (linked != inserted) {
+			snprintf(run->err, sizeof(run->err),
+				 "movies were inserted by another session during the chunk; run "
+				 "again when nothing else writes the catalog");
+			return ERR_CONFLICT;
+		}
+		run->chunk_added += inserted;
+		run->chunk_skipped += tried - inserted;
+	}
 	return rc;
 }
 
@@ -607,6 +829,30 @@ static void announce_change(const struct config *cfg)
 	}
 	movie_lists_announce(kv);
 	kv_free(kv);
+}
+
+/* Generates run->generate movies, chunk by chunk, each committed on its
+ * own; run->generated counts the committed ones. */
+static enum err seed_chunks(struct db_pool *pool, struct seed_run *run, const struct timespec *t0)
+{
+	enum err e = ERR_OK;
+
+	while (e == ERR_OK && run->generated < run->generate) {
+		long long left = run->generate - run->generated;
+
+		run->chunk_want = left < SEED_CHUNK ? left : SEED_CHUNK;
+		run->err[0] = '\0';
+		e = db_transaction(pool, seed_chunk_tx, run);
+		if (e != ERR_OK)
+			break;
+		run->generated += run->chunk_added;
+		run->skipped += run->chunk_skipped;
+		fprintf(stderr,
+			"seed: %lld of %lld movies generated (%lld duplicate titles skipped), "
+			"%.1f s\n",
+			run->generated, run->generate, run->skipped, seconds_since(t0));
+	}
+	return e;
 }
 
 int catalog_seed_command(const struct config *cfg, int argc, char **argv)
@@ -681,19 +927,33 @@ int catalog_seed_command(const struct config *cfg, int argc, char **argv)
 			err_detail(e));
 		goto out;
 	}
-	/* Fresh statistics for the planner after a bulk load; outside the
-	 * transaction so that a failure here loses nothing. */
+	e = seed_chunks(pool, &run, &t0);
+	/* Fresh statistics for the planner and a set visibility map (index-only
+	 * scans) after a bulk load, even after a failed chunk: what the
+	 * committed ones added stays. Outside any transaction, as VACUUM needs. */
 	if (run.file_added + run.generated > 0) {
 		if (db_acquire(pool, &conn) != ERR_OK ||
-		    db_exec_simple(conn, "ANALYZE movies, movie_genres, movie_stars, "
-					 "movie_directors") != ERR_OK)
-			LOG_WARN("analyze after seeding failed; statistics may be stale");
+		    db_exec_simple(conn, "VACUUM (ANALYZE) movies, movie_genres, movie_stars, "
+					 "movie_directors, stars, directors") != ERR_OK)
+			LOG_WARN("vacuum after seeding failed; statistics may be stale");
 		announce_change(cfg);
 	}
-	printf("seed: %lld movies added (%lld from the data file, %lld generated), "
-	       "%lld lookups added, in %.1f s\n",
-	       run.file_added + run.generated, run.file_added, run.generated, run.lookups_added,
-	       seconds_since(&t0));
+	if (e != ERR_OK) {
+		if (run.err[0])
+			fprintf(stderr, "cinema-api: seed: %s\n", run.err);
+		else
+			fprintf(stderr, "cinema-api: seed: %s (see the log above)\n",
+				err_detail(e));
+		fprintf(stderr,
+			"cinema-api: seed: %lld of %lld movies were generated and kept (the "
+			"failed chunk was rolled back); seed --movies %lld adds the rest\n",
+			run.generated, run.generate, run.generate - run.generated);
+		goto out;
+	}
+	printf("seed: %lld movies added (%lld from the data file, %lld generated; %lld "
+	       "duplicate titles skipped), %lld lookups and %lld people added, in %.1f s\n",
+	       run.file_added + run.generated, run.file_added, run.generated, run.skipped,
+	       run.lookups_added, run.people_added, seconds_since(&t0));
 	rc = 0;
 out:
 	db_release(conn);

@@ -7,9 +7,11 @@
  * data/movies.json, or SEED_FILE) with their certifications, genres, stars
  * and directors, in one transaction; movies already present (same name,
  * year and runtime) are left alone, so seeding twice adds nothing. With
- * --movies N, adds N generated movies server-side, drawing their lookups
- * from the catalog (the data file is loaded first when the catalog has no
- * certifications, genres, stars or directors yet).
+ * --movies N, adds N generated movies server-side with realistic
+ * distributions, in chunks that each commit, after a pool of generated
+ * people sized to the catalog (docs/CATALOG.md, "Generated catalogs"); the
+ * data file is loaded first when the catalog has no certifications,
+ * genres, stars or directors yet.
  *
  * Not thread-safe: an operator command run from main. */
 #ifndef CINEMA_CATALOG_SEED_H

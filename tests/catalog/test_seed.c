@@ -349,59 +349,170 @@ START_TEST(seed_loads_the_catalog_once)
 }
 END_TEST
 
+/* Runs SQL that returns no rows (or whose rows do not matter). */
+static void exec_sql(const struct db *d, const char *sql)
+{
+	PGconn *pg = PQconnectdb(d->ci);
+	PGresult *res;
+
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "connect: %s", PQerrorMessage(pg));
+	res = PQexec(pg, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+			      PQresultStatus(res) == PGRES_TUPLES_OK,
+		      "%s: %s", sql, PQerrorMessage(pg));
+	PQclear(res);
+	PQfinish(pg);
+}
+
+/* query_int with the SQL built from a format. */
+static long long query_intf(const struct db *d, const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	ck_assert_int_lt(n, (int)sizeof(sql));
+	return query_int(d, sql);
+}
+
+/* The generated movies: ids above the data file's (loaded first, ids 1..F). */
+#define GEN "m.id > %lld"
+
 START_TEST(seed_generates_movies)
 {
 	struct db d;
-	struct buf err = BUF_INIT;
-	long long before, file_movies;
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	json_t *movies = load_data_file();
+	long long file_movies = (long long)json_array_size(movies);
+	long long before, last_id, n, top, median;
 	int rc;
 
+	json_decref(movies);
 	if (!db_open(&d))
 		return;
 	/* On an empty catalog the data file comes first. */
-	rc = seed(&d, NULL, &err, "--movies", "1000", NULL);
+	rc = seed(&d, &out, &err, "--movies", "3000", NULL);
 	ck_assert_msg(rc == 0, "seed --movies exited %d:\n%s", rc, err.data);
-	file_movies = query_int(&d, "SELECT count(*) FROM movies WHERE name NOT LIKE "
-				    "'Generated Movie %'");
-	ck_assert_int_ge(file_movies, 200);
-	ck_assert_int_eq(query_int(&d, "SELECT count(*) FROM movies"), file_movies + 1000);
+	ck_assert_msg(strstr(err.data, "3000 of 3000 movies generated"), "no progress line:\n%s",
+		      err.data);
+	ck_assert_ptr_nonnull(strstr(out.data, "3000 generated"));
+	ck_assert_int_eq(query_int(&d, "SELECT count(*) FROM movies"), file_movies + 3000);
+	ck_assert_int_eq(
+		query_intf(&d, "SELECT count(*) FROM movies m WHERE NOT (" GEN ")", file_movies),
+		file_movies);
+	ck_assert_int_eq(query_intf(&d, INCOMPLETE_SQL(GEN), file_movies), 0);
 
+	/* The pool of generated people: at least a few hundred, unique names. */
+	ck_assert_int_ge(query_int(&d, "SELECT count(*) FROM stars"), 400);
+	ck_assert_int_ge(query_int(&d, "SELECT count(*) FROM directors"), 200);
+
+	/* Every field in its range; no empty required text. */
+	ck_assert_int_eq(
+		query_intf(&d,
+			   "SELECT count(*) FROM movies m WHERE " GEN " AND NOT (year BETWEEN "
+			   "1920 AND 2025 AND time BETWEEN 70 AND 200 AND imdb BETWEEN 1 AND "
+			   "9.8 AND imdb = round(imdb::numeric, 1) AND votes BETWEEN 5 AND "
+			   "2900000 AND price IN (1.99, 2.99, 3.99, 4.99, 5.99, 7.99, 9.99, "
+			   "12.99, 14.99) AND coalesce(meta_score BETWEEN 1 AND 100, true) AND "
+			   "coalesce(gross >= 0, true) AND name <> '' AND description LIKE '%%.' "
+			   "AND likes >= 0 AND dislikes >= 0 AND favorites >= 0 AND "
+			   "rating_count >= 0 AND rating_sum BETWEEN rating_count AND "
+			   "10 * rating_count AND popularity = movies_popularity(m))",
+			   file_movies),
+		0);
+	/* 1 to 3 genres, 2 to 5 stars, 1 or 2 directors each. */
+	ck_assert_int_eq(
+		query_intf(&d,
+			   "SELECT count(*) FROM movies m WHERE " GEN " AND ("
+			   "(SELECT count(*) FROM movie_genres x WHERE x.movie_id = m.id) "
+			   "NOT BETWEEN 1 AND 3 OR "
+			   "(SELECT count(*) FROM movie_stars x WHERE x.movie_id = m.id) "
+			   "NOT BETWEEN 2 AND 5 OR "
+			   "(SELECT count(*) FROM movie_directors x WHERE x.movie_id = m.id) "
+			   "NOT BETWEEN 1 AND 2)",
+			   file_movies),
+		0);
+	/* Roughly 45% one genre; Drama far more common than Western. */
+	n = query_intf(&d,
+		       "SELECT count(*) FROM movies m WHERE " GEN " AND (SELECT count(*) FROM "
+		       "movie_genres x WHERE x.movie_id = m.id) = 1",
+		       file_movies);
+	ck_assert_msg(n > 3000 * 35 / 100 && n < 3000 * 55 / 100, "%lld with one genre", n);
+	ck_assert_int_gt(query_intf(&d,
+				    "SELECT count(*) FROM movie_genres x JOIN genres g ON g.id = "
+				    "x.genre_id WHERE g.name = 'Drama' AND x.movie_id > %lld",
+				    file_movies),
+			 3 * query_intf(&d,
+					"SELECT count(*) FROM movie_genres x JOIN genres g ON "
+					"g.id = x.genre_id WHERE g.name = 'Western' AND "
+					"x.movie_id > %lld",
+					file_movies));
+	/* "the" in roughly a third of the titles; a few titles with digits. */
+	n = query_intf(&d, "SELECT count(*) FROM movies m WHERE " GEN " AND name ~* '\\mthe\\M'",
+		       file_movies);
+	ck_assert_msg(n > 3000 * 22 / 100 && n < 3000 * 40 / 100, "%lld titles with \"the\"", n);
+	ck_assert_int_gt(query_intf(&d,
+				    "SELECT count(*) FROM movies m WHERE " GEN
+				    " AND name ~ ' ([0-9]|II|III)$'",
+				    file_movies),
+			 0);
+	/* Recent decades hold most movies; about a fifth without a meta score. */
+	n = query_intf(&d, "SELECT count(*) FROM movies m WHERE " GEN " AND year >= 2000",
+		       file_movies);
+	ck_assert_msg(n > 3000 * 40 / 100 && n < 3000 * 65 / 100, "%lld since 2000", n);
+	n = query_intf(&d, "SELECT count(*) FROM movies m WHERE " GEN " AND meta_score IS NULL",
+		       file_movies);
+	ck_assert_msg(n > 3000 * 12 / 100 && n < 3000 * 28 / 100, "%lld without meta score", n);
+	/* Zipf-like: the busiest star has many times the median star's movies,
+	 * and the most liked movie many times the median likes. */
+	top = query_intf(&d,
+			 "SELECT max(c) FROM (SELECT count(*) AS c FROM movie_stars WHERE "
+			 "movie_id > %lld GROUP BY star_id) x",
+			 file_movies);
+	median = query_intf(&d,
+			    "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY c) FROM (SELECT "
+			    "count(*) AS c FROM movie_stars WHERE movie_id > %lld GROUP BY "
+			    "star_id) x",
+			    file_movies);
+	ck_assert_msg(top >= 5 * median, "top star %lld movies, median %lld", top, median);
+	ck_assert_int_le(median, 10);
+	ck_assert_int_gt(query_intf(&d, "SELECT max(likes) FROM movies m WHERE " GEN, file_movies),
+			 10 * query_intf(&d,
+					 "SELECT 1 + percentile_disc(0.5) WITHIN GROUP (ORDER BY "
+					 "likes) FROM movies m WHERE " GEN,
+					 file_movies));
+	/* The derived columns are exactly what movies_refresh_derived() makes. */
+	exec_sql(&d, "CREATE TABLE seed_check AS SELECT id, search_doc, genres_json::text AS g, "
+		     "stars_json::text AS s, directors_json::text AS dj FROM movies "
+		     "WHERE id % 7 = 0");
+	ck_assert_int_gt(
+		query_intf(&d, "SELECT count(*) FROM seed_check m WHERE " GEN, file_movies), 300);
+	exec_sql(&d, "SELECT movies_refresh_derived(array(SELECT id FROM seed_check))");
+	ck_assert_int_eq(query_int(&d, "SELECT count(*) FROM seed_check c JOIN movies m USING "
+				       "(id) WHERE m.search_doc <> c.search_doc OR "
+				       "m.genres_json::text <> c.g OR m.stars_json::text <> c.s OR "
+				       "m.directors_json::text <> c.dj"),
+			 0);
+	exec_sql(&d, "DROP TABLE seed_check");
+
+	/* A second run continues the numbering and adds exactly N. */
 	before = query_int(&d, "SELECT count(*) FROM movies");
+	last_id = query_int(&d, "SELECT max(id) FROM movies");
 	rc = seed(&d, NULL, &err, "--movies", "1000", NULL);
 	ck_assert_msg(rc == 0, "seed --movies exited %d:\n%s", rc, err.data);
 	ck_assert_int_eq(query_int(&d, "SELECT count(*) FROM movies"), before + 1000);
-	ck_assert_int_eq(query_int(&d, "SELECT count(DISTINCT name) FROM movies WHERE name LIKE "
-				       "'Generated Movie %'"),
-			 2000);
-	ck_assert_int_eq(query_int(&d, INCOMPLETE_SQL("m.name LIKE 'Generated Movie %'")), 0);
-	ck_assert_int_eq(query_int(&d, "SELECT count(*) FROM movies WHERE name LIKE 'Generated "
-				       "Movie %' AND NOT (year BETWEEN 1950 AND 2025 AND time "
-				       "BETWEEN 70 AND 200 AND imdb BETWEEN 1 AND 9.9 AND price "
-				       "BETWEEN 2.99 AND 19.99)"),
-			 0);
-	/* 1 to 3 genres, 2 to 4 stars, 1 director each. */
-	ck_assert_int_eq(query_int(&d,
-				   "SELECT count(*) FROM movies m WHERE m.name LIKE "
-				   "'Generated Movie %' AND ("
-				   "(SELECT count(*) FROM movie_genres x WHERE x.movie_id = m.id) "
-				   "NOT BETWEEN 1 AND 3 OR "
-				   "(SELECT count(*) FROM movie_stars x WHERE x.movie_id = m.id) "
-				   "NOT BETWEEN 2 AND 4 OR "
-				   "(SELECT count(*) FROM movie_directors x WHERE x.movie_id = "
-				   "m.id) <> 1)"),
-			 0);
-	/* The search document is what movies_refresh_search would make. */
-	ck_assert_int_eq(query_int(&d, "SELECT count(*) FROM (SELECT id, search_doc FROM movies "
-				       "WHERE name LIKE 'Generated Movie %' ORDER BY id DESC "
-				       "LIMIT 20) g WHERE search_doc @@ plainto_tsquery('simple', "
-				       "(SELECT string_agg(s.name, ' ') FROM movie_stars ms JOIN "
-				       "stars s ON s.id = ms.star_id WHERE ms.movie_id = g.id))"),
-			 20);
+	ck_assert_int_eq(query_intf(&d, "SELECT count(*) FROM movies WHERE id > %lld", last_id),
+			 1000);
+	ck_assert_int_eq(query_intf(&d, INCOMPLETE_SQL(GEN), file_movies), 0);
 	/* Zero is allowed and adds nothing. */
 	rc = seed(&d, NULL, &err, "--movies", "0", NULL);
 	ck_assert_msg(rc == 0, "seed --movies 0 exited %d:\n%s", rc, err.data);
 	ck_assert_int_eq(query_int(&d, "SELECT count(*) FROM movies"), before + 1000);
 
+	buf_free(&out);
 	buf_free(&err);
 	db_close(&d);
 }
