@@ -195,3 +195,22 @@ CREATE TRIGGER movie_genres_count_move AFTER UPDATE ON movie_genres
 	FOR EACH ROW WHEN ((OLD.genre_id, OLD.year, OLD.certification_id)
 		IS DISTINCT FROM (NEW.genre_id, NEW.year, NEW.certification_id))
 	EXECUTE FUNCTION movies_count_move();
+
+-- TRUNCATE fires no row or statement trigger of the kinds above: without
+-- these, an operator's TRUNCATE movies (CASCADE) or TRUNCATE movie_genres
+-- would leave every counter counting rows that are gone.
+CREATE FUNCTION movies_count_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_TABLE_NAME = 'movies' THEN
+		DELETE FROM movie_counts WHERE genre_id = 0;
+	ELSE
+		DELETE FROM movie_counts WHERE genre_id <> 0;
+	END IF;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER movies_count_truncate AFTER TRUNCATE ON movies
+	FOR EACH STATEMENT EXECUTE FUNCTION movies_count_truncate();
+CREATE TRIGGER movie_genres_count_truncate AFTER TRUNCATE ON movie_genres
+	FOR EACH STATEMENT EXECUTE FUNCTION movies_count_truncate();

@@ -13,7 +13,8 @@ struct web_files;
 
 struct app {
 	const struct config *cfg;
-	struct db_pool *db;
+	struct db_pool *db;	 /* the primary: every write, and reads that must see them */
+	struct db_pool *db_read; /* DATABASE_READ_URL (db_read in db.h); NULL: unset */
 	struct kv *kv;
 	struct password_hasher *hasher; /* bounded Argon2id (src/accounts/password.h) */
 	struct s3_client *s3;		/* avatars (src/storage/s3.h) */

@@ -33,6 +33,8 @@ void buf_append_json_escaped(struct buf *b, const char *s, size_t n);
 void buf_append_json_compact(struct buf *b, const char *json, size_t n);
 /* Empties b, keeping its memory. */
 void buf_reset(struct buf *b);
+/* Drops what follows the first len bytes (nothing when b is shorter). */
+void buf_truncate(struct buf *b, size_t len);
 /* Releases b's memory; b is empty and reusable afterwards. */
 void buf_free(struct buf *b);
 /* Hands the data to the caller (owned, NUL-terminated, never NULL) and

@@ -30,6 +30,8 @@ struct config {
 	int db_acquire_timeout_ms;
 	int db_connect_timeout_s;
 	int db_statement_timeout_ms;
+	char *database_read_url; /* "" when there is no read replica */
+	int db_read_pool_size;	 /* DB_READ_POOL_SIZE, or DB_POOL_SIZE when that is 0 */
 	char *migrations_dir;
 
 	char *redis_url;

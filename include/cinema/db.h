@@ -32,6 +32,13 @@ struct db_pool_options {
 	int acquire_timeout_ms;
 	int connect_timeout_s;
 	int statement_timeout_ms; /* 0: server default */
+	/* > 0 for a pool that has somewhere else to go (a read replica): after
+	 * a failed connect the pool is "down" and db_acquire answers
+	 * ERR_DB_UNAVAILABLE at once, without connecting, for this long; then
+	 * one caller tries again. The change of state is logged, not each
+	 * refusal. 0: every acquire tries to connect (the primary). */
+	int down_backoff_ms;
+	const char *name; /* in the log lines of that state; NULL: "database" */
 };
 
 /* Creates the pool. Connections are opened lazily, so this succeeds while the
@@ -48,6 +55,8 @@ enum err db_acquire(struct db_pool *pool, struct db_conn **out);
 void db_release(struct db_conn *conn);
 /* Pool state for /metrics and /readyz: size, in use, waiting callers. */
 void db_pool_stats(struct db_pool *pool, int *size, int *in_use, int *waiting);
+/* True while a pool with down_backoff_ms is down (its last connect failed). */
+bool db_pool_down(struct db_pool *pool);
 
 /* Runs a prepared statement with text parameters (NULL element = SQL NULL).
  * On success *res (may be NULL to discard) owns the result; free it with
@@ -74,6 +83,22 @@ PGconn *db_conn_pg(struct db_conn *conn);
  * than once: it must not keep state in ctx across runs. */
 typedef enum err (*db_tx_fn)(struct db_conn *conn, void *ctx);
 enum err db_transaction(struct db_pool *pool, db_tx_fn fn, void *ctx);
+
+/* Reads on the read replica (app->db_read, DATABASE_READ_URL) or the
+ * primary (app->db), by one rule (docs/SCALING.md, "Read replica"): fn runs
+ * on the primary when caller_writes (the caller must see its own writes at
+ * once: a signed-in viewer's own data, a moderator, a read after a write) or
+ * when there is no replica; else on the replica. When the replica cannot be
+ * reached (ERR_DB_UNAVAILABLE, including a connection lost under fn) or
+ * cancels fn for a conflict with WAL replay (40001), fn runs again on the
+ * primary, so it must start over on each run (reset what it appends). A
+ * replica pool that is merely full (ERR_DB_BUSY) is not left for the
+ * primary: the primary would get the overload. No transaction is opened. */
+struct app;
+#define DB_READ_DOWN_BACKOFF_MS 1000 /* the replica's down_backoff_ms */
+enum err db_read(const struct app *app, bool caller_writes, db_tx_fn fn, void *ctx);
+/* Reads that went to the primary because the replica failed, since start. */
+unsigned long long db_read_fallbacks(void);
 
 /* Result helpers. Column values are borrowed from the PGresult. */
 bool db_is_null(const PGresult *res, int row, int col);

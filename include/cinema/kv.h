@@ -29,6 +29,10 @@ void kv_free(struct kv *kv);
 enum err kv_command(struct kv *kv, redisReply **reply, const char *fmt, ...);
 /* PING; true when Redis answered PONG. */
 bool kv_ping(struct kv *kv);
+/* The database number of the URL (0 by default). Pub/Sub channels are
+ * shared by every database of a server: name them with it to keep the
+ * deployments that share a server apart. */
+int kv_db(const struct kv *kv);
 
 /* Fixed-window rate limit: counts one hit on key (INCR, expiry set on the
  * first hit of a window) and tells whether it is within limit per window_s.

@@ -163,6 +163,19 @@ static bool app_open(struct app *app, const struct config *cfg, bool with_s3, ch
 		snprintf(err, errlen, "DATABASE_URL is not a valid connection string");
 		return false;
 	}
+	if (*cfg->database_read_url) {
+		/* Same timeouts; down for a second after a failed connect, while
+		 * the primary answers its reads (docs/SCALING.md). */
+		struct db_pool_options ro = dbo;
+		ro.conninfo = cfg->database_read_url;
+		ro.size = cfg->db_read_pool_size;
+		ro.down_backoff_ms = DB_READ_DOWN_BACKOFF_MS;
+		ro.name = "replica";
+		if (!(app->db_read = db_pool_new(&ro))) {
+			snprintf(err, errlen, "DATABASE_READ_URL is not a valid connection string");
+			return false;
+		}
+	}
 	if (!(app->kv = kv_new(&kvo, err, errlen)))
 		return false;
 	app->hasher = password_hasher_new(cfg->password_hash_concurrency, 10000);
@@ -184,6 +197,7 @@ static void app_close(struct app *app)
 	s3_client_free(app->s3);
 	password_hasher_free(app->hasher);
 	kv_free(app->kv);
+	db_pool_free(app->db_read);
 	db_pool_free(app->db);
 }
 

@@ -30,7 +30,9 @@ bool movie_cursor_make(const char *sort, int tier, const char *value, long long 
 	return ok;
 }
 
-/* "2026-12-05T12:00:00.123456Z", a real instant (no 31 February). */
+/* "2026-12-05T12:00:00.123456Z", a real instant (no 31 February, and no
+ * year 0000: PostgreSQL has no year zero and refuses it, which would fail
+ * the statement instead of answering 422). */
 static bool timestamp_valid(const char *v)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
@@ -39,6 +41,8 @@ static bool timestamp_valid(const char *v)
 	for (size_t i = 0; shape[i]; i++)
 		if (shape[i] == 'd' ? !isdigit((unsigned char)v[i]) : v[i] != shape[i])
 			return false;
+	if (atoi(v) < 1)
+		return false;
 	struct tm tm = {0};
 	tm.tm_year = atoi(v) - 1900;
 	tm.tm_mon = atoi(v + 5) - 1;
@@ -46,9 +50,12 @@ static bool timestamp_valid(const char *v)
 	tm.tm_hour = atoi(v + 11);
 	tm.tm_min = atoi(v + 14);
 	tm.tm_sec = atoi(v + 17);
+	/* timegm normalises a day or time that does not exist into another
+	 * one. Its result is not checked: -1 is also 1969-12-31T23:59:59Z, and
+	 * four-digit years never overflow a time_t of 64 bits. */
 	struct tm back = tm;
-	time_t t = timegm(&back);
-	return t != (time_t)-1 && back.tm_mday == tm.tm_mday && back.tm_mon == tm.tm_mon &&
+	(void)timegm(&back);
+	return back.tm_mday == tm.tm_mday && back.tm_mon == tm.tm_mon &&
 	       back.tm_hour == tm.tm_hour && back.tm_min == tm.tm_min && back.tm_sec == tm.tm_sec;
 }
 

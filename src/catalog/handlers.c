@@ -14,6 +14,13 @@
 #define MAX_LINKS 50
 #define ID_MAX	  999999999999999999LL /* 18 digits, as path ids */
 
+/* Moderators and admins write the catalog and must read their own writes
+ * at once: their reads go to the primary, not the read replica. */
+static bool catalog_writer(const struct http_request *req)
+{
+	return req->auth.group >= ACCESS_MODERATOR;
+}
+
 /* ---- query parsing ---- */
 
 static void query_error(json_t *errors, const char *field, const char *message)
@@ -177,12 +184,12 @@ static unsigned h_list(struct http_request *req, struct http_response *res)
 	/* On a socket thread only a cached page is answered; the rest waits
 	 * for the database on a worker. */
 	if (!req->may_block) {
-		if (!catalog_list_movies_cached(req->app, &f, &items, &mp)) {
+		if (!catalog_list_movies_cached(req->app, &f, catalog_writer(req), &items, &mp)) {
 			buf_free(&items);
 			return HTTP_DEFER;
 		}
 	} else {
-		rc = catalog_list_movies(req->app, &f, &items, &mp);
+		rc = catalog_list_movies(req->app, &f, catalog_writer(req), &items, &mp);
 	}
 	return list_response(req, res, &f, rc, &items, &mp);
 }
@@ -198,7 +205,7 @@ static unsigned h_favorites(struct http_request *req, struct http_response *res)
 		return res->status;
 	snprintf(uid, sizeof(uid), "%lld", req->auth.user_id);
 	f.favorites_of = uid;
-	enum err rc = catalog_list_movies(req->app, &f, &items, &mp);
+	enum err rc = catalog_list_movies(req->app, &f, true, &items, &mp);
 	return list_response(req, res, &f, rc, &items, &mp);
 }
 
@@ -213,7 +220,7 @@ static unsigned h_purchases(struct http_request *req, struct http_response *res)
 		return res->status;
 	snprintf(uid, sizeof(uid), "%lld", req->auth.user_id);
 	f.purchased_by = uid;
-	enum err rc = catalog_list_movies(req->app, &f, &items, &mp);
+	enum err rc = catalog_list_movies(req->app, &f, true, &items, &mp);
 	return list_response(req, res, &f, rc, &items, &mp);
 }
 
@@ -447,7 +454,7 @@ static unsigned lookup_list_h(struct http_request *req, struct http_response *re
 	enum err rc;
 	buf_reset(&res->body);
 	if (k == LOOKUP_GENRE || k == LOOKUP_CERTIFICATION) {
-		rc = catalog_lookup_all(req->app, k, &res->body);
+		rc = catalog_lookup_all(req->app, k, catalog_writer(req), &res->body);
 		return rc == ERR_OK ? http_json_raw(res, 200) : http_error(res, rc, NULL);
 	}
 	struct page pg;
@@ -460,7 +467,8 @@ static unsigned lookup_list_h(struct http_request *req, struct http_response *re
 	if (search && !search_valid(search, errors))
 		return http_validation_error(res, errors);
 	json_decref(errors);
-	rc = catalog_lookup_page(req->app, k, search, pg.per_page, pg.offset, &items, &total);
+	rc = catalog_lookup_page(req->app, k, catalog_writer(req), search, pg.per_page, pg.offset,
+				 &items, &total);
 	if (rc != ERR_OK) {
 		buf_free(&items);
 		return http_error(res, rc, NULL);
@@ -478,7 +486,7 @@ static unsigned lookup_get_h(struct http_request *req, struct http_response *res
 	if (!http_param_id(req, "id", &id))
 		return http_error(res, ERR_NOT_FOUND, NULL);
 	buf_reset(&res->body);
-	enum err rc = catalog_lookup_get(req->app, k, id, &res->body);
+	enum err rc = catalog_lookup_get(req->app, k, catalog_writer(req), id, &res->body);
 	return rc == ERR_OK ? http_json_raw(res, 200) : http_error(res, rc, NULL);
 }
 

@@ -14,7 +14,11 @@
 #include "cinema/log.h"
 #include "cinema/mem.h"
 
-#define KEY_MAX	      1024
+/* A key holds every filter: with a search, its tsquery (< 640 bytes) and
+ * its trigram text (<= 800) besides about 200 bytes of the rest, so the
+ * longest search is still cached. (A longer key, from numbers written with
+ * many leading zeros, is not cached: key_of answers 0.) */
+#define KEY_MAX	      2048
 #define REFRESHERS    2
 #define QUEUE_MAX     256    /* refreshes waiting; more are dropped (the lease retries them) */
 #define KEY_SEPARATOR '\x1f' /* a control: never in a validated value nor a tsquery */
@@ -119,15 +123,28 @@ static bool filter_of(char *key, struct movie_filter *f)
 
 /* ---- reading ---- */
 
-static enum err list_from_db(const struct app *app, const struct movie_filter *f, struct buf *items,
-			     struct movie_page *pg)
+struct list_read {
+	const struct movie_filter *f;
+	struct buf *items;
+	size_t start;
+	struct movie_page *pg;
+};
+
+static enum err list_read_fn(struct db_conn *c, void *ctx)
 {
-	struct db_conn *c = NULL;
-	enum err rc = db_acquire(app->db, &c);
-	if (rc == ERR_OK)
-		rc = movies_list(c, f, items, pg);
-	db_release(c);
-	return rc;
+	struct list_read *r = ctx;
+	buf_truncate(r->items, r->start); /* a second run, on the primary */
+	return movies_list(c, r->f, r->items, r->pg);
+}
+
+/* One user's favorites or purchases, and every list a catalog writer asks
+ * for, read the primary; the public lists read the replica if there is one
+ * (db_read). */
+static enum err list_from_db(const struct app *app, const struct movie_filter *f,
+			     bool caller_writes, struct buf *items, struct movie_page *pg)
+{
+	struct list_read r = {.f = f, .items = items, .start = items->len, .pg = pg};
+	return db_read(app, caller_writes || f->favorites_of || f->purchased_by, list_read_fn, &r);
 }
 
 /* A cached page is one blob: a flag character ('0' + 2 x exact + more),
@@ -258,25 +275,33 @@ static size_t cache_key(const struct movie_lists *ml, const struct movie_filter 
 								       : 0;
 }
 
-bool movie_lists_peek(const struct app *app, const struct movie_filter *f, struct buf *items,
-		      struct movie_page *pg)
+/* A catalog writer must see its own writes at once, but with a replica a
+ * page dropped by that write may have been read again from a replica that
+ * had not replayed it yet: then the writer's lists skip the cache. */
+static bool writer_skips_cache(const struct app *app, bool caller_writes)
+{
+	return caller_writes && app->db_read;
+}
+
+bool movie_lists_peek(const struct app *app, const struct movie_filter *f, bool caller_writes,
+		      struct buf *items, struct movie_page *pg)
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
 	uint64_t gen = 0;
-	size_t klen = cache_key(ml, f, key);
+	size_t klen = writer_skips_cache(app, caller_writes) ? 0 : cache_key(ml, f, key);
 	return klen && from_cache(ml, key, klen, items, pg, &gen);
 }
 
-enum err movie_lists_read(const struct app *app, const struct movie_filter *f, struct buf *items,
-			  struct movie_page *pg)
+enum err movie_lists_read(const struct app *app, const struct movie_filter *f, bool caller_writes,
+			  struct buf *items, struct movie_page *pg)
 {
 	struct movie_lists *ml = app->movie_lists;
 	char key[KEY_MAX];
 	uint64_t gen = 0;
-	size_t klen = cache_key(ml, f, key);
+	size_t klen = writer_skips_cache(app, caller_writes) ? 0 : cache_key(ml, f, key);
 	if (!klen)
-		return list_from_db(app, f, items, pg);
+		return list_from_db(app, f, caller_writes, items, pg);
 	if (from_cache(ml, key, klen, items, pg, &gen))
 		return ERR_OK;
 	/* A miss: read it, unless another request is reading it already; then
@@ -290,7 +315,7 @@ enum err movie_lists_read(const struct app *app, const struct movie_filter *f, s
 		return ERR_OK;
 	}
 	size_t start = items->len;
-	enum err rc = list_from_db(app, f, items, pg);
+	enum err rc = list_from_db(app, f, false, items, pg);
 	if (rc == ERR_OK)
 		page_put(ml, key, klen, gen, items->data + start, items->len - start, pg);
 	if (mine)
@@ -321,7 +346,7 @@ static void *refresher(void *arg)
 		struct movie_page pg;
 		memcpy(key, r->key, r->klen + 1);
 		buf_reset(&items);
-		if (filter_of(key, &f) && list_from_db(ml->app, &f, &items, &pg) == ERR_OK)
+		if (filter_of(key, &f) && list_from_db(ml->app, &f, false, &items, &pg) == ERR_OK)
 			page_put(ml, r->key, r->klen, r->gen, items.data, items.len, &pg);
 		free(r);
 	}
@@ -346,7 +371,9 @@ void movie_lists_changed(const struct app *app)
 
 void movie_lists_announce(struct kv *kv)
 {
-	if (kv_command(kv, NULL, "PUBLISH %s 1", CATALOG_CHANNEL) != ERR_OK)
+	char channel[64];
+	snprintf(channel, sizeof(channel), "%s:%d", CATALOG_CHANNEL, kv_db(kv));
+	if (kv_command(kv, NULL, "PUBLISH %s 1", channel) != ERR_OK)
 		LOG_WARN("catalog change not published: API processes may serve cached lists "
 			 "until they expire");
 }
@@ -381,7 +408,9 @@ struct movie_lists *movie_lists_start(const struct app *app, size_t max_bytes, i
 		}
 		ml->nthreads++;
 	}
-	ml->sync = kv_subscribe(app->kv, CATALOG_CHANNEL, drop_all, cache);
+	char channel[64];
+	snprintf(channel, sizeof(channel), "%s:%d", CATALOG_CHANNEL, kv_db(app->kv));
+	ml->sync = kv_subscribe(app->kv, channel, drop_all, cache);
 	return ml;
 }
 

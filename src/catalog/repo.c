@@ -444,23 +444,26 @@ out:
 
 /* ---- movies: detail ---- */
 
+/* The detail is read, never built: migrations/0013_movie_detail.sql keeps
+ * its fixed part pre-rendered in detail_head (id to directors) and
+ * detail_tail (created_at to has_feature); the counters between them are
+ * read live, so that a like shows at once and rendering never waits on a
+ * reaction. The anonymous statement is a primary-key read of nine columns
+ * (PostgreSQL CPU about that of a one-column primary-key select; building
+ * the object per read cost twice as much: docs/benchmarks.md, "Catalog cold
+ * path (issue 15): detail"). A viewer's statement adds the "me" object. */
+#define DETAIL_COLUMNS                                                             \
+	"SELECT m.detail_head, m.likes, m.dislikes, round(m.rating::numeric, 1), " \
+	"m.rating_count, m.comments, m.favorites, m.popularity, m.detail_tail"
+enum { DETAIL_NCOLS = 9 };
+
+static const struct db_stmt stmt_get = {"movies_get",
+					DETAIL_COLUMNS " FROM movies m WHERE m.id = $1"};
+
 /* clang-format off */
-static const struct db_stmt stmt_get = {
-	"movies_get",
-	"SELECT json_build_object('id', m.id, 'uuid', m.uuid, 'name', m.name, 'year', m.year, "
-	"'time', m.time, 'imdb', m.imdb, 'votes', m.votes, 'meta_score', m.meta_score, "
-	"'gross', m.gross, 'description', m.description, 'price', m.price::text, "
-	"'certification', json_build_object('id', c.id, 'name', c.name), "
-	"'genres', m.genres_json, 'stars', m.stars_json, 'directors', m.directors_json, "
-	"'likes', m.likes, 'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "
-	"'rating_count', m.rating_count, 'comment_count', m.comments, "
-	"'favorite_count', m.favorites, 'popularity', m.popularity, "
-	"'created_at', " RFC3339("m.created_at") ", 'updated_at', " RFC3339("m.updated_at") ", "
-	"'poster_url', " CATALOG_MEDIA_URL("m.poster_key") ", "
-	"'trailer_url', " CATALOG_MEDIA_URL("m.trailer_key") ", "
-	"'has_feature', EXISTS (SELECT 1 FROM movie_media f WHERE f.movie_id = m.id "
-	"AND f.kind = 'feature'), "
-	"'me', CASE WHEN $2::bigint IS NULL THEN NULL ELSE json_build_object("
+static const struct db_stmt stmt_get_viewer = {
+	"movies_get_viewer",
+	DETAIL_COLUMNS ", json_build_object("
 	"'reaction', (SELECT r.reaction FROM movie_reactions r WHERE r.movie_id = m.id "
 	"AND r.user_id = $2::bigint), "
 	"'rating', (SELECT r.score FROM movie_ratings r WHERE r.movie_id = m.id "
@@ -472,9 +475,54 @@ static const struct db_stmt stmt_get = {
 	"'progress', (SELECT json_build_object('position_s', w.position_s, "
 	"'duration_s', w.duration_s, 'finished', w.finished, "
 	"'updated_at', " RFC3339("w.updated_at") ") FROM watch_progress w "
-	"WHERE w.movie_id = m.id AND w.user_id = $2::bigint)) END)::text "
-	"FROM movies m JOIN certifications c ON c.id = m.certification_id WHERE m.id = $1"};
+	"WHERE w.movie_id = m.id AND w.user_id = $2::bigint))::text "
+	"FROM movies m WHERE m.id = $1"};
 /* clang-format on */
+
+/* A number column as json_build_object renders it: PostgreSQL's text, or
+ * a string where that is not a JSON number (NaN, Infinity). NULL: null. */
+static void detail_number(struct buf *out, const char *key, const PGresult *res, int col)
+{
+	buf_append_str(out, key);
+	if (PQgetisnull(res, 0, col)) {
+		buf_append_str(out, "null");
+		return;
+	}
+	const char *v = PQgetvalue(res, 0, col);
+	size_t n = (size_t)PQgetlength(res, 0, col);
+	const char *d = v[0] == '-' ? v + 1 : v;
+	if (*d >= '0' && *d <= '9')
+		buf_append(out, v, n);
+	else {
+		buf_append_char(out, '"');
+		buf_append_json_escaped(out, v, n);
+		buf_append_char(out, '"');
+	}
+}
+
+/* Appends the MovieDetail of a row of DETAIL_COLUMNS (and "me" after them,
+ * when the statement has it): the same keys in the same order as
+ * openapi.yaml's MovieDetail and the object built by SQL before. */
+static void detail_render(const PGresult *res, struct buf *out)
+{
+	buf_append_json_compact(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+	detail_number(out, ",\"likes\":", res, 1);
+	detail_number(out, ",\"dislikes\":", res, 2);
+	detail_number(out, ",\"rating\":", res, 3);
+	detail_number(out, ",\"rating_count\":", res, 4);
+	detail_number(out, ",\"comment_count\":", res, 5);
+	detail_number(out, ",\"favorite_count\":", res, 6);
+	detail_number(out, ",\"popularity\":", res, 7);
+	buf_append_char(out, ',');
+	buf_append_json_compact(out, PQgetvalue(res, 0, 8), (size_t)PQgetlength(res, 0, 8));
+	buf_append_str(out, ",\"me\":");
+	if (PQnfields(res) > DETAIL_NCOLS)
+		buf_append_json_compact(out, PQgetvalue(res, 0, DETAIL_NCOLS),
+					(size_t)PQgetlength(res, 0, DETAIL_NCOLS));
+	else
+		buf_append_str(out, "null");
+	buf_append_char(out, '}');
+}
 
 enum err movies_get(struct db_conn *c, long long id, const char *viewer, struct buf *out)
 {
@@ -482,11 +530,12 @@ enum err movies_get(struct db_conn *c, long long id, const char *viewer, struct 
 	char ids[24];
 	ll_str(ids, id);
 	const char *p[] = {ids, viewer};
-	enum err rc = db_exec(c, &stmt_get, 2, p, &res);
+	enum err rc = viewer ? db_exec(c, &stmt_get_viewer, 2, p, &res)
+			     : db_exec(c, &stmt_get, 1, p, &res);
 	if (rc == ERR_OK && PQntuples(res) == 0)
 		rc = ERR_NOT_FOUND;
 	if (rc == ERR_OK)
-		buf_append_json_compact(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+		detail_render(res, out);
 	PQclear(res);
 	return rc;
 }

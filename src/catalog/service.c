@@ -7,30 +7,43 @@
 #include "commerce/guard.h"
 #include "media/service.h"
 
-enum err catalog_list_movies(const struct app *app, const struct movie_filter *f, struct buf *items,
-			     struct movie_page *pg)
+enum err catalog_list_movies(const struct app *app, const struct movie_filter *f,
+			     bool caller_writes, struct buf *items, struct movie_page *pg)
 {
-	return movie_lists_read(app, f, items, pg);
+	return movie_lists_read(app, f, caller_writes, items, pg);
 }
 
 bool catalog_list_movies_cached(const struct app *app, const struct movie_filter *f,
-				struct buf *items, struct movie_page *pg)
+				bool caller_writes, struct buf *items, struct movie_page *pg)
 {
-	return movie_lists_peek(app, f, items, pg);
+	return movie_lists_peek(app, f, caller_writes, items, pg);
 }
 
 /* ---- movies ---- */
 
+struct movie_read {
+	long long id;
+	const char *viewer;
+	struct buf *out;
+	size_t start;
+};
+
+static enum err movie_read_fn(struct db_conn *c, void *ctx)
+{
+	struct movie_read *r = ctx;
+	buf_truncate(r->out, r->start);
+	return movies_get(c, r->id, r->viewer, r->out);
+}
+
 enum err catalog_get_movie(const struct app *app, long long id, long long viewer, struct buf *out)
 {
-	struct db_conn *c = NULL;
 	char v[24];
 	snprintf(v, sizeof(v), "%lld", viewer);
-	enum err rc = db_acquire(app->db, &c);
-	if (rc == ERR_OK)
-		rc = movies_get(c, id, viewer ? v : NULL, out);
-	db_release(c);
-	return rc;
+	struct movie_read r = {
+		.id = id, .viewer = viewer ? v : NULL, .out = out, .start = out->len};
+	/* A signed-in viewer's `me` must show the like made a moment ago: the
+	 * primary. Anonymous callers see the public movie: the replica. */
+	return db_read(app, viewer != 0, movie_read_fn, &r);
 }
 
 struct movie_tx {
@@ -127,36 +140,62 @@ enum err catalog_delete_movie(const struct app *app, long long id, bool force, l
 
 /* ---- lookups ---- */
 
-enum err catalog_lookup_all(const struct app *app, enum lookup_kind k, struct buf *out)
+struct lookup_read {
+	enum lookup_kind k;
+	const char *name_like;
+	long long id, limit, offset;
+	struct buf *out;
+	size_t start;
+	long long *total;
+};
+
+static enum err lookup_all_fn(struct db_conn *c, void *ctx)
 {
-	struct db_conn *c = NULL;
-	enum err rc = db_acquire(app->db, &c);
-	if (rc == ERR_OK)
-		rc = lookup_list_all(c, k, out);
-	db_release(c);
-	return rc;
+	struct lookup_read *r = ctx;
+	buf_truncate(r->out, r->start);
+	return lookup_list_all(c, r->k, r->out);
 }
 
-enum err catalog_lookup_page(const struct app *app, enum lookup_kind k, const char *name_like,
-			     long long limit, long long offset, struct buf *items, long long *total)
+static enum err lookup_page_fn(struct db_conn *c, void *ctx)
 {
-	struct db_conn *c = NULL;
-	enum err rc = db_acquire(app->db, &c);
-	if (rc == ERR_OK)
-		rc = lookup_list(c, k, name_like, limit, offset, items, total);
-	db_release(c);
-	return rc;
+	struct lookup_read *r = ctx;
+	buf_truncate(r->out, r->start);
+	return lookup_list(c, r->k, r->name_like, r->limit, r->offset, r->out, r->total);
 }
 
-enum err catalog_lookup_get(const struct app *app, enum lookup_kind k, long long id,
+static enum err lookup_get_fn(struct db_conn *c, void *ctx)
+{
+	struct lookup_read *r = ctx;
+	buf_truncate(r->out, r->start);
+	return lookup_get(c, r->k, r->id, r->out);
+}
+
+enum err catalog_lookup_all(const struct app *app, enum lookup_kind k, bool caller_writes,
 			    struct buf *out)
 {
-	struct db_conn *c = NULL;
-	enum err rc = db_acquire(app->db, &c);
-	if (rc == ERR_OK)
-		rc = lookup_get(c, k, id, out);
-	db_release(c);
-	return rc;
+	struct lookup_read r = {.k = k, .out = out, .start = out->len};
+	return db_read(app, caller_writes, lookup_all_fn, &r);
+}
+
+enum err catalog_lookup_page(const struct app *app, enum lookup_kind k, bool caller_writes,
+			     const char *name_like, long long limit, long long offset,
+			     struct buf *items, long long *total)
+{
+	struct lookup_read r = {.k = k,
+				.name_like = name_like,
+				.limit = limit,
+				.offset = offset,
+				.out = items,
+				.start = items->len,
+				.total = total};
+	return db_read(app, caller_writes, lookup_page_fn, &r);
+}
+
+enum err catalog_lookup_get(const struct app *app, enum lookup_kind k, bool caller_writes,
+			    long long id, struct buf *out)
+{
+	struct lookup_read r = {.k = k, .id = id, .out = out, .start = out->len};
+	return db_read(app, caller_writes, lookup_get_fn, &r);
 }
 
 struct lookup_tx {
@@ -188,7 +227,7 @@ enum err catalog_lookup_create(const struct app *app, enum lookup_kind k, const 
 {
 	struct lookup_tx t = {.k = k, .name = name};
 	enum err rc = db_transaction(app->db, lookup_create_fn, &t);
-	return rc == ERR_OK ? catalog_lookup_get(app, k, t.id, out) : rc;
+	return rc == ERR_OK ? catalog_lookup_get(app, k, true, t.id, out) : rc;
 }
 
 enum err catalog_lookup_rename(const struct app *app, enum lookup_kind k, long long id,
@@ -199,7 +238,7 @@ enum err catalog_lookup_rename(const struct app *app, enum lookup_kind k, long l
 	if (rc != ERR_OK)
 		return rc;
 	movie_lists_changed(app); /* the lists show the names */
-	return catalog_lookup_get(app, k, id, out);
+	return catalog_lookup_get(app, k, true, id, out);
 }
 
 enum err catalog_lookup_delete(const struct app *app, enum lookup_kind k, long long id,

@@ -73,6 +73,11 @@ static const struct cfg_entry cfg_table[] = {
 	 "seconds to wait when connecting to PostgreSQL"},
 	{"DB_STATEMENT_TIMEOUT_MS", CFG_INT, OFF(db_statement_timeout_ms), "10000", 0, 3600000, 0,
 	 "server-side statement timeout (0: none)"},
+	{"DATABASE_READ_URL", CFG_STR, OFF(database_read_url), "", 0, 0, CFG_URL_CRED,
+	 "PostgreSQL read replica (a streaming standby) for public catalog reads; empty: "
+	 "everything reads the primary (docs/SCALING.md)"},
+	{"DB_READ_POOL_SIZE", CFG_INT, OFF(db_read_pool_size), "0", 0, 512, 0,
+	 "connections per process to DATABASE_READ_URL (0: as DB_POOL_SIZE)"},
 	{"MIGRATIONS_DIR", CFG_STR, OFF(migrations_dir), "migrations", 0, 0, CFG_NONEMPTY,
 	 "directory of numbered SQL migrations"},
 	{"REDIS_URL", CFG_STR, OFF(redis_url), "redis://127.0.0.1:6379/0", 0, 0,
@@ -350,6 +355,8 @@ bool config_load_from(struct config *out, const char *(*lookup)(const char *name
 			 "less than HTTP_WORKERS");
 		goto fail;
 	}
+	if (out->db_read_pool_size == 0)
+		out->db_read_pool_size = out->db_pool_size;
 	if (strlen(out->email_payload_key) < 32) {
 		snprintf(err, errlen, "EMAIL_PAYLOAD_KEY must be at least 32 bytes");
 		goto fail;

@@ -51,6 +51,10 @@ struct db_pool {
 	int in_use;
 	int waiting;
 	int acquire_timeout_ms;
+	int down_backoff_ms; /* 0: never down (see db_pool_options) */
+	bool down;	     /* guarded by lock: the last connect failed */
+	int64_t retry_at_ms; /* guarded by lock: while down, refuse until then */
+	char name[24];	     /* for the log lines of that state */
 	char *conninfo;
 	char connect_timeout[16]; /* "" when unset */
 	char options[192];	  /* libpq "options": server settings for every session */
@@ -162,10 +166,27 @@ static void conn_close(struct db_conn *conn)
 	stmt_set_clear(&conn->prepared);
 }
 
+/* Records the outcome of a connect in a pool that can be down, and says
+ * whether this changed the state (logged by the caller, once). */
+static bool pool_note_connect(struct db_pool *pool, bool ok)
+{
+	bool changed;
+
+	if (pool->down_backoff_ms <= 0)
+		return false;
+	pthread_mutex_lock(&pool->lock);
+	changed = pool->down == ok;
+	pool->down = !ok;
+	if (!ok)
+		pool->retry_at_ms = mono_ms() + pool->down_backoff_ms;
+	pthread_mutex_unlock(&pool->lock);
+	return changed;
+}
+
 /* (Re)opens the slot's connection. Called by the owner, outside the lock. */
 static enum err conn_open(struct db_conn *conn)
 {
-	const struct db_pool *pool = conn->pool;
+	struct db_pool *pool = conn->pool;
 	const char *keys[6];
 	const char *vals[6];
 	int n = 0;
@@ -196,10 +217,22 @@ static enum err conn_open(struct db_conn *conn)
 
 		copy_first_line(msg, sizeof(msg),
 				conn->pg ? PQerrorMessage(conn->pg) : "out of memory");
-		LOG_ERROR("database connection failed", LOG_STR("error", msg));
 		conn_close(conn);
+		if (pool->down_backoff_ms <= 0) {
+			LOG_ERROR("database connection failed", LOG_STR("error", msg));
+		} else if (pool_note_connect(pool, false)) {
+			LOG_WARN("database down: tried again every retry_ms, meanwhile "
+				 "refused at once",
+				 LOG_STR("pool", pool->name), LOG_STR("error", msg),
+				 LOG_INT("retry_ms", pool->down_backoff_ms));
+		} else {
+			LOG_DEBUG("database still down", LOG_STR("pool", pool->name),
+				  LOG_STR("error", msg));
+		}
 		return ERR_DB_UNAVAILABLE;
 	}
+	if (pool_note_connect(pool, true))
+		LOG_INFO("database back up", LOG_STR("pool", pool->name));
 	PQsetNoticeReceiver(conn->pg, db_notice, NULL);
 	LOG_DEBUG("database connection opened", LOG_INT("backend_pid", PQbackendPID(conn->pg)));
 	return ERR_OK;
@@ -438,6 +471,8 @@ struct db_pool *db_pool_new(const struct db_pool_options *opt)
 	pool = xcalloc(1, sizeof(*pool));
 	pool->size = opt->size;
 	pool->acquire_timeout_ms = opt->acquire_timeout_ms;
+	pool->down_backoff_ms = opt->down_backoff_ms > 0 ? opt->down_backoff_ms : 0;
+	snprintf(pool->name, sizeof(pool->name), "%s", opt->name ? opt->name : "database");
 	pool->conninfo = xstrdup(opt->conninfo);
 	if (opt->connect_timeout_s > 0)
 		snprintf(pool->connect_timeout, sizeof(pool->connect_timeout), "%d",
@@ -525,10 +560,22 @@ enum err db_acquire(struct db_pool *pool, struct db_conn **out)
 {
 	struct db_conn *conn;
 	struct timespec deadline = deadline_after_ms(CLOCK_MONOTONIC, pool->acquire_timeout_ms);
+	bool probe = false;
 
 	*out = NULL;
 
 	pthread_mutex_lock(&pool->lock);
+	if (pool->down) {
+		/* Down: refuse at once until the back-off is over; then this
+		 * caller alone tries, and the others keep being refused. */
+		int64_t now = mono_ms();
+		if (now < pool->retry_at_ms) {
+			pthread_mutex_unlock(&pool->lock);
+			return ERR_DB_UNAVAILABLE;
+		}
+		pool->retry_at_ms = now + pool->down_backoff_ms;
+		probe = true;
+	}
 	while ((conn = pool_take_locked(pool)) == NULL) {
 		int wrc;
 
@@ -550,7 +597,8 @@ enum err db_acquire(struct db_pool *pool, struct db_conn **out)
 
 	conn->sqlstate[0] = '\0';
 	conn->errmsg[0] = '\0';
-	if (conn->pg == NULL || conn->broken || PQstatus(conn->pg) == CONNECTION_BAD) {
+	/* A probe connects anew: only a connect tells that the pool is up. */
+	if (probe || conn->pg == NULL || conn->broken || PQstatus(conn->pg) == CONNECTION_BAD) {
 		if (conn_open(conn) != ERR_OK) {
 			pool_put(conn);
 			return ERR_DB_UNAVAILABLE;
@@ -613,6 +661,14 @@ void db_pool_stats(struct db_pool *pool, int *size, int *in_use, int *waiting)
 	if (waiting)
 		*waiting = pool->waiting;
 	pthread_mutex_unlock(&pool->lock);
+}
+
+bool db_pool_down(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	bool down = pool->down;
+	pthread_mutex_unlock(&pool->lock);
+	return down;
 }
 
 /* ---- transactions ---- */

@@ -1,6 +1,8 @@
 /* GET /healthz answers while the process can serve; GET /readyz also checks
  * that PostgreSQL and Redis answer, so a load balancer stops sending traffic
- * while either is down and resumes once it is back. */
+ * while either is down and resumes once it is back. The read replica
+ * (DATABASE_READ_URL) is reported too, but never makes the process unready:
+ * while it is down the primary answers its reads. */
 #include "health/health.h"
 
 #include <sodium.h>
@@ -37,6 +39,12 @@ static unsigned h_readyz(struct http_request *req, struct http_response *res)
 	bool redis = kv_ping(req->app->kv);
 	json_t *checks = json_pack("{s:s,s:s}", "postgres", pg ? "ok" : "down", "redis",
 				   redis ? "ok" : "down");
+	/* The replica as reads last found it, without waiting on it here: a
+	 * replica that swallows packets would hold /readyz for the connect
+	 * timeout, past a load balancer's patience, for nothing it decides. */
+	if (req->app->db_read)
+		json_object_set_new(checks, "postgres_replica",
+				    json_string(db_pool_down(req->app->db_read) ? "down" : "ok"));
 	if (pg && redis)
 		return http_json(res, 200,
 				 json_pack("{s:s,s:o}", "status", "ready", "checks", checks));
@@ -80,6 +88,26 @@ static unsigned h_metrics(struct http_request *req, struct http_response *res)
 		   "cinema_db_pool_connections{state=\"in_use\"} %d\n"
 		   "cinema_db_pool_connections{state=\"waiting\"} %d\n",
 		   size, in_use, waiting);
+	if (req->app->db_read) {
+		db_pool_stats(req->app->db_read, &size, &in_use, &waiting);
+		buf_printf(&res->body,
+			   "# HELP cinema_db_read_pool_connections PostgreSQL read replica pool: "
+			   "size, in use, callers waiting.\n"
+			   "# TYPE cinema_db_read_pool_connections gauge\n"
+			   "cinema_db_read_pool_connections{state=\"size\"} %d\n"
+			   "cinema_db_read_pool_connections{state=\"in_use\"} %d\n"
+			   "cinema_db_read_pool_connections{state=\"waiting\"} %d\n"
+			   "# HELP cinema_db_read_replica_up 1 while the read replica answers, 0 "
+			   "while its reads go to the primary.\n"
+			   "# TYPE cinema_db_read_replica_up gauge\n"
+			   "cinema_db_read_replica_up %d\n"
+			   "# HELP cinema_db_read_fallbacks_total Reads answered by the primary "
+			   "because the read replica failed.\n"
+			   "# TYPE cinema_db_read_fallbacks_total counter\n"
+			   "cinema_db_read_fallbacks_total %llu\n",
+			   size, in_use, waiting, db_pool_down(req->app->db_read) ? 0 : 1,
+			   db_read_fallbacks());
+	}
 	if (queued >= 0)
 		buf_printf(&res->body,
 			   "# HELP cinema_email_queue_length Email jobs announced on Redis and not "

@@ -148,9 +148,13 @@ void page_envelope_keyset(struct http_request *req, const struct page *pg, const
 	json_t *next = json_null();
 	if (more->more && more->next_cursor && *more->next_cursor) {
 		json_decref(next);
+		/* With a cursor, page only labels the page: it stops at the
+		 * largest that ?page= accepts, so the link never answers 422
+		 * (per_page=1 through a million titles). */
+		long long label = pg->page < PAGE_MAX_NUMBER ? pg->page + 1 : PAGE_MAX_NUMBER;
 		next = pg->page + 1 <= PAGE_NUMBERED_MAX && !http_query(req, "cursor")
 			       ? page_link(req, pg->page + 1, pg->per_page)
-			       : page_link_at(req, pg->page + 1, pg->per_page, more->next_cursor);
+			       : page_link_at(req, label, pg->per_page, more->next_cursor);
 	}
 	json_object_set_new(rest, "next_page", next);
 	json_object_set_new(rest, "total_items_exact", json_boolean(more->exact));

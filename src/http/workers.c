@@ -2,7 +2,12 @@
  * A worker picks the oldest runnable job across lanes (by submit time).
  * Jobs past their queue deadline are handed back rejected by a reaper
  * thread that sleeps until the oldest queued job would expire, so a wait is
- * bounded even while every worker is busy. */
+ * bounded even while every worker is busy. A submit wakes the reaper only
+ * when it sleeps without a deadline (nothing was queued): when it sleeps
+ * until a deadline, that of a job queued earlier comes first. Waking it on
+ * every submit to an empty queue cost one thread switch and lock contention
+ * per request (perf: the reaper took 19% of the futex calls on GET
+ * /movies/{id}; docs/benchmarks.md "Catalog cold path (issue 15): detail"). */
 #include "http/workers.h"
 
 #include <pthread.h>
@@ -25,6 +30,7 @@ struct work_pool {
 	pthread_cond_t reap; /* the queue was empty and is not, or stop */
 	pthread_t reaper;
 	bool reaper_started;
+	bool reaper_idle; /* the reaper waits on reap without a deadline */
 	struct lane lanes[WORK_LANES];
 	unsigned queued, busy, queue_max;
 	int64_t timeout_ms;
@@ -158,7 +164,9 @@ static void *reaper_main(void *arg)
 				deadline_after_ms(CLOCK_MONOTONIC, wait > 0 ? wait : 0);
 			pthread_cond_timedwait(&p->reap, &p->lock, &dl);
 		} else {
+			p->reaper_idle = true;
 			pthread_cond_wait(&p->reap, &p->lock);
+			p->reaper_idle = false;
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -211,8 +219,10 @@ bool work_pool_submit(struct work_pool *p, struct work *w, unsigned lane)
 	pthread_mutex_lock(&p->lock);
 	expire_locked(p, now, &expired);
 	if (!p->stopping && p->queued < p->queue_max) {
-		if (p->queued == 0) /* the reaper sleeps without a deadline */
+		if (p->reaper_idle) { /* it sleeps without a deadline */
+			p->reaper_idle = false;
 			pthread_cond_signal(&p->reap);
+		}
 		lane_push(&p->lanes[w->lane], w);
 		p->queued++;
 		ok = true;

@@ -247,3 +247,8 @@ struct rate_local *kv_local_rates(struct kv *kv)
 {
 	return kv->local_rates;
 }
+
+int kv_db(const struct kv *kv)
+{
+	return kv ? kv->db : 0;
+}

@@ -255,6 +255,22 @@ START_TEST(key_is_the_whole_query)
 }
 END_TEST
 
+/* The longest searches are cached too: the key holds the tsquery and the
+ * trigram text (about 1,200 bytes here). */
+START_TEST(long_search_is_cached)
+{
+	char path[2400];
+	int o = snprintf(path, sizeof(path), "/api/v1/movies?search=harbor+or+");
+	for (int i = 0; i < 190; i++) /* U+65E5, three bytes */
+		o += snprintf(path + o, sizeof(path) - (size_t)o, "%%E6%%97%%A5");
+	start(&w.a, LONG_TTL);
+	fixture();
+	ck_assert_str_eq(names(&w.a, path), "Harbor Lights[Drama]|1");
+	harness_sql_ok("UPDATE movies SET name = 'Harbor Lights (SQL)'");
+	ck_assert_str_eq(names(&w.a, path), "Harbor Lights[Drama]|1");
+}
+END_TEST
+
 int main(void)
 {
 	if (!harness_main_ready("catalog_test_list_cache"))
@@ -268,6 +284,7 @@ int main(void)
 	tcase_add_test(tc, entries_expire);
 	tcase_add_test(tc, cache_off);
 	tcase_add_test(tc, key_is_the_whole_query);
+	tcase_add_test(tc, long_search_is_cached);
 	tcase_add_test(tc, seed_is_announced);
 	suite_add_tcase(s, tc);
 	return harness_run(s);

@@ -1436,6 +1436,146 @@ START_TEST(movie_detail)
 }
 END_TEST
 
+/* --- tests: the pre-rendered detail --- */
+
+/* The detail statement as it was before migrations/0013_movie_detail.sql,
+ * which built the whole object on every read ("me" left out): the
+ * reference that the pre-rendered parts and the live counters must match
+ * byte for byte, whatever changed the movie. */
+static const char detail_reference_sql[] =
+	"SELECT m.id, json_build_object('id', m.id, 'uuid', m.uuid, 'name', m.name, "
+	"'year', m.year, 'time', m.time, 'imdb', m.imdb, 'votes', m.votes, "
+	"'meta_score', m.meta_score, 'gross', m.gross, 'description', m.description, "
+	"'price', m.price::text, 'certification', json_build_object('id', c.id, 'name', c.name), "
+	"'genres', m.genres_json, 'stars', m.stars_json, 'directors', m.directors_json, "
+	"'likes', m.likes, 'dislikes', m.dislikes, 'rating', round(m.rating::numeric, 1), "
+	"'rating_count', m.rating_count, 'comment_count', m.comments, "
+	"'favorite_count', m.favorites, 'popularity', m.popularity, "
+	"'created_at', to_char(m.created_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	"'updated_at', to_char(m.updated_at AT TIME ZONE 'UTC', "
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	"'poster_url', '/api/v1/' || m.poster_key, 'trailer_url', '/api/v1/' || m.trailer_key, "
+	"'has_feature', EXISTS (SELECT 1 FROM movie_media f WHERE f.movie_id = m.id "
+	"AND f.kind = 'feature'))::text "
+	"FROM movies m JOIN certifications c ON c.id = m.certification_id ORDER BY m.id";
+
+/* Every movie's detail, anonymous and signed in, against the reference:
+ * the anonymous body is the reference compacted with "me": null, and the
+ * signed-in one differs from it only in "me". */
+#define assert_details_as_built(what) assert_details_as_built_at(what, __LINE__)
+static void assert_details_as_built_at(const char *what, int line)
+{
+	ck_assert_int_eq(harness_sql_int("SELECT count(*) FROM movies m WHERE "
+					 "detail_head IS DISTINCT FROM movies_detail_head(m, "
+					 "(SELECT c.name FROM certifications c WHERE "
+					 "c.id = m.certification_id)) OR "
+					 "detail_tail IS DISTINCT FROM movies_detail_tail(m) OR "
+					 "has_feature <> EXISTS (SELECT 1 FROM movie_media f WHERE "
+					 "f.movie_id = m.id AND f.kind = 'feature')"),
+			 0);
+	PGresult *res = PQexec(w.pg, detail_reference_sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(w.pg));
+	ck_assert_int_gt(PQntuples(res), 0);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *id = PQgetvalue(res, i, 0);
+		const char *ref = PQgetvalue(res, i, 1);
+		size_t n = (size_t)PQgetlength(res, i, 1);
+		struct buf want = BUF_INIT;
+		buf_append_json_compact(&want, ref, n - 1); /* without its '}' */
+		buf_append_str(&want, ",\"me\":null}");
+		const char *path = harness_fmt("/api/v1/movies/%s", id);
+		struct e2e_resp anon = harness_call("GET", path, NULL, NULL);
+		expect_at(&anon, 200, NULL, line);
+		ck_assert_msg(strcmp(anon.body.data, want.data) == 0,
+			      "line %d (%s): movie %s\nread:  %s\nbuilt: %s", line, what, id,
+			      anon.body.data, want.data);
+		struct e2e_resp me = harness_call("GET", path, w.user, NULL);
+		expect_at(&me, 200, NULL, line);
+		ck_assert_msg(json_is_object(json_object_get(me.json, "me")),
+			      "line %d: movie %s: no \"me\" for a signed-in caller", line, id);
+		json_object_set_new(me.json, "me", json_null());
+		ck_assert_msg(
+			json_equal(me.json, anon.json),
+			"line %d (%s): movie %s: the signed-in detail differs beyond \"me\": %s",
+			line, what, id, me.body.data);
+		e2e_resp_free(&me);
+		e2e_resp_free(&anon);
+		buf_free(&want);
+	}
+	PQclear(res);
+}
+
+START_TEST(movie_detail_rendered)
+{
+	boot();
+	assert_details_as_built("after the boot");
+	long long m0 = w.movie[0], m1 = w.movie[1];
+
+	/* The movie's own fields, with text that JSON must escape; updated_at
+	 * first set back, so that a part rendered before the edit's own
+	 * updated_at would show (both would fall in the same second). */
+	harness_sql_ok("UPDATE movies SET updated_at = timestamptz '2020-01-01 00:00:00+00'");
+	assert_details_as_built("updated_at set back");
+	check_call("PATCH", harness_fmt("/api/v1/movies/%lld", m0), w.mod,
+		   harness_json("{s:s,s:s,s:f,s:n}", "name", "Quote \" back \\ tab \t é 😀",
+				"description", "Line\nbreak and \"quotes\"", "imdb", 7.25, "gross"),
+		   200, NULL);
+	assert_details_as_built("after an edit");
+	/* The API's edit also rebuilds the movie's lists (a second UPDATE);
+	 * a plain one must render the updated_at that its trigger sets. */
+	harness_sql_ok(harness_fmt("UPDATE movies SET votes = votes + 1 WHERE id = %lld", m1));
+	assert_details_as_built("after an UPDATE of a plain column");
+	/* Lookups renamed: a genre, a star, a director, a certification. */
+	check_call("PATCH", harness_fmt("/api/v1/genres/%lld", w.genre[0]), w.mod,
+		   harness_json("{s:s}", "name", "Renamed Genre"), 200, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/stars/%lld", w.star[0]), w.mod,
+		   harness_json("{s:s}", "name", "Renamed Star"), 200, NULL);
+	check_call("PATCH", harness_fmt("/api/v1/directors/%lld", w.director[0]), w.mod,
+		   harness_json("{s:s}", "name", "Renamed Director"), 200, NULL);
+	for (int c = 0; c < NCERTS; c++)
+		check_call("PATCH", harness_fmt("/api/v1/certifications/%lld", w.cert[c]), w.mod,
+			   harness_json("{s:s}", "name", harness_fmt("Cert \"%d\"", c)), 200, NULL);
+	/* Engagement: counters are read live. */
+	check_call("PUT", harness_fmt("/api/v1/movies/%lld/reaction", m1), w.fresh,
+		   harness_json("{s:s}", "reaction", "like"), 204, NULL);
+	harness_sql_ok(harness_fmt("INSERT INTO movie_ratings (user_id, movie_id, score) "
+				   "VALUES (%lld, %lld, 7)",
+				   w.user_id[2], m1));
+	assert_details_as_built("after renames and engagement");
+
+	/* Media: a poster, a trailer and a feature, then the feature removed. */
+	harness_sql_ok(harness_fmt(
+		"INSERT INTO movie_media (movie_id, kind, object_key, content_type, size_bytes) "
+		"VALUES (%lld, 'poster', 'media/%lld/poster/a', 'image/jpeg', 10), "
+		"(%lld, 'trailer', 'media/%lld/trailer/b', 'video/mp4', 10), "
+		"(%lld, 'feature', 'media/%lld/feature/c', 'video/mp4', 10), "
+		"(%lld, 'feature', 'media/%lld/feature/d', 'video/mp4', 10)",
+		m0, m0, m0, m0, m0, m0, m1, m1));
+	ck_assert_int_eq(
+		harness_sql_int(harness_fmt(
+			"SELECT count(*) FROM movies WHERE has_feature AND id IN (%lld, %lld)", m0,
+			m1)),
+		2);
+	assert_details_as_built("with media");
+	harness_sql_ok(harness_fmt("UPDATE movie_media SET object_key = 'media/%lld/feature/e' "
+				   "WHERE movie_id = %lld AND kind = 'feature'",
+				   m0, m0));
+	harness_sql_ok(harness_fmt("DELETE FROM movie_media WHERE movie_id = %lld AND kind = "
+				   "'feature'",
+				   m1));
+	harness_sql_ok(harness_fmt("DELETE FROM movie_media WHERE movie_id = %lld AND kind = "
+				   "'poster'",
+				   m0));
+	ck_assert_int_eq(
+		harness_sql_int(harness_fmt(
+			"SELECT count(*) FROM movies WHERE has_feature AND id IN (%lld, %lld)", m0,
+			m1)),
+		1);
+	assert_details_as_built("after media changes");
+}
+END_TEST
+
 /* --- tests: who may write --- */
 
 START_TEST(moderator_routes_refused)
@@ -2232,6 +2372,11 @@ START_TEST(movie_keyset_counts)
 		movie_cursor_make("created_at", 0, "2026-02-31T00:00:00.000000Z", 1, c, sizeof(c)));
 	harness_check_invalid("GET", harness_fmt("/api/v1/movies?sort=created_at&cursor=%s", c),
 			      NULL, NULL, "cursor", "not a cursor");
+	/* PostgreSQL has no year zero: refused here, not by the statement */
+	ck_assert(
+		movie_cursor_make("created_at", 0, "0000-01-01T00:00:00.000000Z", 1, c, sizeof(c)));
+	harness_check_invalid("GET", harness_fmt("/api/v1/movies?sort=created_at&cursor=%s", c),
+			      NULL, NULL, "cursor", "not a cursor");
 	ck_assert(movie_cursor_make("-imdb", 0, "nan", 1, c, sizeof(c)));
 	harness_check_invalid("GET", harness_fmt("/api/v1/movies?sort=-imdb&cursor=%s", c), NULL,
 			      NULL, "cursor", "not a cursor");
@@ -2245,6 +2390,14 @@ START_TEST(movie_keyset_counts)
 	ck_assert_int_lt(l.n, NMOVIES);
 	ck_assert_str_eq(l.next, "");
 	ck_assert(l.exact);
+	list_free(&l);
+	/* With a cursor, page only labels the page: the next link never names
+	 * a page past the largest ?page= accepts (it would answer 422). */
+	ck_assert(movie_cursor_make("name", 0, "", 1, c, sizeof(c)));
+	get_list(harness_fmt("/api/v1/movies?sort=name&per_page=1&page=1000000&cursor=%s", c), NULL,
+		 &l);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_ptr_nonnull(strstr(l.next, "&page=1000000&per_page=1"));
 	list_free(&l);
 
 	/* Keyset pages while rows come and go: every movie that stays is seen
@@ -2384,10 +2537,72 @@ START_TEST(movie_keyset_counts)
 	ck_assert_int_eq(n, high);
 	free(all);
 
-	/* Misspelt and prefix searches. */
+	/* Misspelt and prefix searches; the misspelling fallback keeps the
+	 * other filters (not a genre: Casablanca lost its links above). */
 	int casablanca = movie_index("Casablanca", 0);
 	check_search("casablnca", "", casablanca, END);
 	check_search("casab", "", casablanca, END);
+	check_search("casablnca", harness_fmt("&certification=%lld", w.cert[CERT_G]), casablanca,
+		     END);
+	check_search("casablnca", harness_fmt("&certification=%lld", w.cert[CERT_R]), END);
+	check_search("casablnca", "&year_min=1950", END);
+
+	/* Relevance by cursor: the title match (tier 0), then the matches in
+	 * descriptions (tier 1), in the order of one numbered page. */
+	long long rel[8];
+	n = walk_cursor("/api/v1/movies?search=harbor&per_page=1", NULL, rel, 8);
+	get_list("/api/v1/movies?search=harbor&per_page=100", NULL, &l);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(l.n, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(rel[i], l.ids[i]);
+	list_free(&l);
+
+	/* A genre with a search is counted through the join of movie_genres
+	 * and movies (per_page=1: the first page is not the last). */
+	long long detectives =
+		sql_count(harness_fmt("SELECT count(*) FROM movie_genres g JOIN movies m ON m.id = "
+				      "g.movie_id WHERE g.genre_id = %lld AND m.search_doc @@ "
+				      "to_tsquery('simple', 'detective:*')",
+				      w.genre[THRILLER]));
+	ck_assert_int_gt(detectives, 1);
+	static const char *const genre_search_sorts[] = {"", "&sort=name", "&sort=-rating", NULL};
+	for (int k = 0; genre_search_sorts[k]; k++) {
+		get_list(harness_fmt("/api/v1/movies?genre=%lld&search=detective&per_page=1%s",
+				     w.genre[THRILLER], genre_search_sorts[k]),
+			 NULL, &l);
+		ck_assert(l.exact);
+		ck_assert_int_eq(l.total, detectives);
+		ck_assert_int_eq(l.n, 1);
+		list_free(&l);
+	}
+
+	/* A cursor past the end: no rows, no next page, the count of all. */
+	long long all_movies = sql_count("SELECT count(*) FROM movies");
+	ck_assert(movie_cursor_make("-name", 0, "", 1, c, sizeof(c)));
+	get_list(harness_fmt("/api/v1/movies?sort=-name&cursor=%s", c), NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_str_eq(l.next, "");
+	ck_assert(l.exact);
+	ck_assert_int_eq(l.total, all_movies);
+	list_free(&l);
+
+	/* The deepest page there is: empty, counted, prev_page on the last
+	 * page with items; plain, searched, and filtered past the counters. */
+	get_list("/api/v1/movies?per_page=100&page=1000000", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, all_movies);
+	ck_assert_ptr_nonnull(strstr(l.prev, harness_fmt("page=%lld&", (all_movies + 99) / 100)));
+	list_free(&l);
+	get_list("/api/v1/movies?search=harbor&per_page=100&page=1000000", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_eq(l.total, 3);
+	list_free(&l);
+	get_list("/api/v1/movies?imdb_min=9.5&sort=-rating&per_page=100&page=1000000", NULL, &l);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_int_gt(l.total, MOVIES_EXACT_COUNT_MAX);
+	ck_assert(!l.exact);
+	list_free(&l);
 }
 END_TEST
 
@@ -2414,6 +2629,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, movie_detail);
+	tcase_add_test(tc, movie_detail_rendered);
 	tcase_add_test(tc, moderator_routes_refused);
 	tcase_add_test(tc, movie_writes);
 	suite_add_tcase(s, tc);

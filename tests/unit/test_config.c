@@ -110,6 +110,24 @@ END_TEST
 
 /* --- bounds: the reason names the variable --- */
 
+/* The read replica is off unless named; its pool follows DB_POOL_SIZE
+ * unless DB_READ_POOL_SIZE says otherwise. */
+START_TEST(read_replica_defaults_and_pool_size)
+{
+	assert_loads(ENV("DB_POOL_SIZE", "12"));
+	ck_assert_str_eq(cfg.database_read_url, "");
+	ck_assert_int_eq(cfg.db_read_pool_size, 12);
+	config_free(&cfg);
+	assert_loads(ENV("DATABASE_READ_URL", "postgresql://ro@replica/cinema", "DB_READ_POOL_SIZE",
+			 "5"));
+	ck_assert_str_eq(cfg.database_read_url, "postgresql://ro@replica/cinema");
+	ck_assert_int_eq(cfg.db_read_pool_size, 5);
+	ck_assert_int_eq(cfg.db_pool_size, 16);
+	config_free(&cfg);
+	assert_refused(ENV("DB_READ_POOL_SIZE", "513"), "DB_READ_POOL_SIZE");
+}
+END_TEST
+
 START_TEST(port_zero_refused)
 {
 	assert_refused(ENV("HTTP_PORT", "0"), "HTTP_PORT");
@@ -454,6 +472,7 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("refusals");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, read_replica_defaults_and_pool_size);
 	tcase_add_test(tc, port_zero_refused);
 	tcase_add_test(tc, port_above_range_refused);
 	tcase_add_test(tc, port_not_a_number_refused);

@@ -143,6 +143,55 @@ test('filter, sort, search and paginate; reload and back keep the state', async 
   await expect(page).toHaveURL(/\/movies\?sort=-imdb$/);
 });
 
+test('Next past page 5 follows cursors: no movie repeats, the URL keeps the cursor', async ({ page, stack }) => {
+  // Oldest first: movies the other journeys add meanwhile come after the
+  // seeded ones, so the first 8 pages of 12 are the API's first 96 rows.
+  const expected = await stack.api().get<MoviePage>('/movies?sort=created_at&per_page=96');
+  expect(expected.total_items, 'the demo catalog has more than 8 pages of 12').toBeGreaterThan(96);
+  const pages = 8;
+
+  await page.goto('/movies');
+  await page.getByLabel('Sort by').selectOption('created_at');
+  await expect(page).toHaveURL(/[?&]sort=created_at(&|$)/);
+  await page.getByLabel('Per page').selectOption('12');
+  await expect(page).toHaveURL(/[?&]per_page=12(&|$)/);
+
+  const nav = page.getByRole('navigation', { name: 'Pages' });
+  const seen: string[] = [];
+  for (let n = 1; n <= pages; n++) {
+    if (n > 1) {
+      await nav.getByRole('link', { name: /Next/ }).click();
+      await expect(page).toHaveURL(new RegExp(`[?&]page=${n}(&|$)`));
+    }
+    // Up to page 5 the pages are numbered; after it the URL carries the API's cursor.
+    if (n > 5) await expect(page).toHaveURL(/[?&]cursor=[\w-]+/);
+    else await expect(page).not.toHaveURL(/cursor=/);
+    const want = expected.items.slice((n - 1) * 12, n * 12).map((m) => `/movies/${m.id}`);
+    await expect.poll(() => shown(page)).toEqual(want);
+    await expect(nav.getByText(new RegExp(`^Page ${n} of \\d+$`))).toBeVisible();
+    seen.push(...want);
+  }
+  expect(new Set(seen).size, 'no movie shows twice').toBe(pages * 12);
+
+  // A reload of a cursor page asks for the same page; back returns to the one before.
+  const url = page.url();
+  await page.reload();
+  await expect.poll(() => shown(page)).toEqual(seen.slice(-12));
+  await page.goBack();
+  await expect(page).toHaveURL(new RegExp(`[?&]page=${pages - 1}(&|$)`));
+  await expect(page).toHaveURL(/[?&]cursor=/);
+  await expect.poll(() => shown(page)).toEqual(seen.slice(-24, -12));
+  await page.goForward();
+  expect(page.url()).toBe(url);
+  await expect.poll(() => shown(page)).toEqual(seen.slice(-12));
+
+  // Previous is a numbered page (the API has no cursor backwards): the same movies.
+  await nav.getByRole('link', { name: /Previous/ }).click();
+  await expect(page).not.toHaveURL(/cursor=/);
+  await expect(page).toHaveURL(new RegExp(`[?&]page=${pages - 1}(&|$)`));
+  await expect.poll(() => shown(page)).toEqual(seen.slice(-24, -12));
+});
+
 test('a genre opens its movies', async ({ page, stack, checkA11y }) => {
   const genres = await stack.api().get<Lookup[]>('/genres');
   const genre = genres.find((g) => g.movie_count > 0);

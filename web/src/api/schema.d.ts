@@ -35,6 +35,9 @@ export interface paths {
          * Readiness
          * @description Answers 200 when PostgreSQL and Redis both answer, 503 naming what is
          *     down otherwise; it turns back to 200 by itself once they are back.
+         *     With a read replica (`DATABASE_READ_URL`), `checks.postgres_replica`
+         *     says whether the last reads found it up; it never makes the answer
+         *     503, since the primary answers those reads meanwhile.
          *     Like every public API route it refuses a bad `Authorization` header
          *     (401); probes send none.
          */
@@ -62,7 +65,10 @@ export interface paths {
          *     `cinema_http_requests_in_flight`; `cinema_db_pool_connections`
          *     (size, in use, waiting); `cinema_email_queue_length`;
          *     `cinema_catalog_cache_lookups_total` (hit, miss) and
-         *     `cinema_catalog_cache_bytes` (the movie list cache). Only with
+         *     `cinema_catalog_cache_bytes` (the movie list cache); with a read
+         *     replica (`DATABASE_READ_URL`) also `cinema_db_read_pool_connections`
+         *     (size, in use, waiting), `cinema_db_read_replica_up` (0 while its
+         *     reads go to the primary) and `cinema_db_read_fallbacks_total`. Only with
          *     `Authorization: Bearer $METRICS_TOKEN` (compared in constant time);
          *     when `METRICS_TOKEN` is unset the endpoint does not exist (404).
          *     Counters are per process: scrape every replica.
@@ -894,6 +900,13 @@ export interface paths {
          *     Redis relays it; without Redis, within twice that time); counters
          *     (`likes`, `rating`, `popularity`, ...) and the order they give may
          *     lag by up to twice that time. `GET /movies/{id}` is always current.
+         *
+         *     With a read replica (`DATABASE_READ_URL`, docs/SCALING.md) this list
+         *     is read on the replica, so for everyone but moderators and admins a
+         *     change shows once the replica has replayed it: add the replica's
+         *     replay lag (usually well under a second) to the times above.
+         *     Moderators and admins read the primary, bypassing the cache, and see
+         *     their own changes at once.
          */
         get: operations["listMovies"];
         put?: never;
@@ -933,6 +946,13 @@ export interface paths {
          *     ratings, comments, favorites), its average rating and popularity.
          *     For a signed-in caller `me` holds the caller's own reaction, rating
          *     and flags; for an anonymous one it is null.
+         *
+         *     Freshness: always current for a signed-in caller (a like made a
+         *     moment ago shows in `me` and the counters). With a read replica
+         *     (`DATABASE_READ_URL`, docs/SCALING.md) an anonymous caller is
+         *     answered by the replica and may see the movie as it was up to the
+         *     replica's replay lag ago (a movie created a moment ago may still be
+         *     404).
          */
         get: operations["getMovie"];
         put?: never;
@@ -1968,6 +1988,11 @@ export interface components {
             postgres: "ok" | "down";
             /** @enum {string} */
             redis: "ok" | "down";
+            /**
+             * @description Only with a read replica (`DATABASE_READ_URL`): down while its reads go to the primary. Never makes the process unready.
+             * @enum {string}
+             */
+            postgres_replica?: "ok" | "down";
         };
         Error: {
             /** @description A human-readable sentence. */
@@ -2417,7 +2442,18 @@ export interface components {
             items: components["schemas"]["MovieSummary"][];
             page: number;
             per_page: number;
+            /**
+             * @description How many movies match: counted exactly when the list has at most
+             *     1,000 matches or its filters are only `genre`, `year`,
+             *     `year_min`, `year_max` and `certification` (counters kept with
+             *     every write); otherwise, past 1,000 matches, PostgreSQL's
+             *     estimate, and `total_items_exact` is false. The last page read
+             *     by number always gives the exact count (a page read with
+             *     `cursor` does not know how many rows came before it).
+             */
             total_items: number;
+            /** @description Whether `total_items` (and so `total_pages`) was counted (true) or estimated (false). */
+            total_items_exact: boolean;
             total_pages: number;
             /**
              * @description Relative URL of the previous page (past the end, of the last page
@@ -2426,8 +2462,21 @@ export interface components {
              * @example /api/v1/movies?genre=3&sort=-imdb&page=1&per_page=20
              */
             prev_page: string | null;
-            /** @description Relative URL of the next page, keeping the other query parameters; null on the last page. */
+            /**
+             * @description Relative URL of the next page, keeping the other query
+             *     parameters; null when no row follows this page. Up to page 5 it
+             *     names the page by number (`page=N&per_page=M`); after page 5,
+             *     and after any page read with `cursor`, it carries the
+             *     `cursor` of the next page too, so reading page after page costs
+             *     the same at any depth.
+             * @example /api/v1/movies?genre=3&cursor=WyItaW1kYiIsMCwiOS45Iiw5ODk0MV0&page=7&per_page=20
+             */
             next_page: string | null;
+            /**
+             * @description The `cursor` of the next page (opaque); null when no row follows
+             *     this page.
+             */
+            next_cursor: string | null;
         };
         MovieDeleteConflict: {
             detail: string;
@@ -3364,6 +3413,18 @@ export interface components {
         Page: number;
         /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
         PerPage: number;
+        /**
+         * @description Where a page starts, for keyset paging: the `next_cursor` of the
+         *     page before (or the `cursor` in its `next_page` link), opaque. With
+         *     it, the page holds the `per_page` rows after that page's last row in
+         *     the same order, whatever `page` says (`page` then only labels the
+         *     page in the answer and its links, up to 1,000,000, the largest
+         *     `page`), and it costs what page 1 costs
+         *     however deep it is; rows added or removed meanwhile neither repeat
+         *     nor skip a row. Keep the other parameters as they were; a cursor of
+         *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+         */
+        Cursor: string;
         /** @description The user's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
         UserId: number;
         /** @description The movie's id. Anything but a whole number from 1 to 999999999999999999 without sign or leading zeros answers 404. */
@@ -3429,10 +3490,17 @@ export interface components {
          *     valid UTF-8, else 422 naming `search` (very long words may be cut
          *     to a shorter prefix).
          *
-         *     Without `sort`, the matches come by relevance: a match in the title
-         *     counts most, then in star and director names, then in the
-         *     description; equal relevance goes by popularity (highest first),
-         *     then by ascending id.
+         *     Without `sort`, the matches come by relevance: first the movies
+         *     whose title matches, then those that match only in star or director
+         *     names or the description; within each, by popularity (highest
+         *     first), then by descending id (docs/CATALOG.md "Search").
+         *
+         *     When nothing matches on the first page of a search of plain words
+         *     (no phrase, `-word` or `or`) without `sort`,
+         *     the answer lists instead the movies whose title has a word similar
+         *     to the words typed (misspellings: `godfater` finds The Godfather;
+         *     pg_trgm word similarity of at least 0.6), most similar first, one
+         *     page (`next_page` null).
          */
         MovieSearch: string;
         /**
@@ -5076,10 +5144,17 @@ export interface operations {
                  *     valid UTF-8, else 422 naming `search` (very long words may be cut
                  *     to a shorter prefix).
                  *
-                 *     Without `sort`, the matches come by relevance: a match in the title
-                 *     counts most, then in star and director names, then in the
-                 *     description; equal relevance goes by popularity (highest first),
-                 *     then by ascending id.
+                 *     Without `sort`, the matches come by relevance: first the movies
+                 *     whose title matches, then those that match only in star or director
+                 *     names or the description; within each, by popularity (highest
+                 *     first), then by descending id (docs/CATALOG.md "Search").
+                 *
+                 *     When nothing matches on the first page of a search of plain words
+                 *     (no phrase, `-word` or `or`) without `sort`,
+                 *     the answer lists instead the movies whose title has a word similar
+                 *     to the words typed (misspellings: `godfater` finds The Godfather;
+                 *     pg_trgm word similarity of at least 0.6), most similar first, one
+                 *     page (`next_page` null).
                  */
                 search?: components["parameters"]["MovieSearch"];
                 /**
@@ -5096,6 +5171,18 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Where a page starts, for keyset paging: the `next_cursor` of the
+                 *     page before (or the `cursor` in its `next_page` link), opaque. With
+                 *     it, the page holds the `per_page` rows after that page's last row in
+                 *     the same order, whatever `page` says (`page` then only labels the
+                 *     page in the answer and its links, up to 1,000,000, the largest
+                 *     `page`), and it costs what page 1 costs
+                 *     however deep it is; rows added or removed meanwhile neither repeat
+                 *     nor skip a row. Keep the other parameters as they were; a cursor of
+                 *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -5323,10 +5410,17 @@ export interface operations {
                  *     valid UTF-8, else 422 naming `search` (very long words may be cut
                  *     to a shorter prefix).
                  *
-                 *     Without `sort`, the matches come by relevance: a match in the title
-                 *     counts most, then in star and director names, then in the
-                 *     description; equal relevance goes by popularity (highest first),
-                 *     then by ascending id.
+                 *     Without `sort`, the matches come by relevance: first the movies
+                 *     whose title matches, then those that match only in star or director
+                 *     names or the description; within each, by popularity (highest
+                 *     first), then by descending id (docs/CATALOG.md "Search").
+                 *
+                 *     When nothing matches on the first page of a search of plain words
+                 *     (no phrase, `-word` or `or`) without `sort`,
+                 *     the answer lists instead the movies whose title has a word similar
+                 *     to the words typed (misspellings: `godfater` finds The Godfather;
+                 *     pg_trgm word similarity of at least 0.6), most similar first, one
+                 *     page (`next_page` null).
                  */
                 search?: components["parameters"]["MovieSearch"];
                 /**
@@ -5343,6 +5437,18 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Where a page starts, for keyset paging: the `next_cursor` of the
+                 *     page before (or the `cursor` in its `next_page` link), opaque. With
+                 *     it, the page holds the `per_page` rows after that page's last row in
+                 *     the same order, whatever `page` says (`page` then only labels the
+                 *     page in the answer and its links, up to 1,000,000, the largest
+                 *     `page`), and it costs what page 1 costs
+                 *     however deep it is; rows added or removed meanwhile neither repeat
+                 *     nor skip a row. Keep the other parameters as they were; a cursor of
+                 *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -5428,10 +5534,17 @@ export interface operations {
                  *     valid UTF-8, else 422 naming `search` (very long words may be cut
                  *     to a shorter prefix).
                  *
-                 *     Without `sort`, the matches come by relevance: a match in the title
-                 *     counts most, then in star and director names, then in the
-                 *     description; equal relevance goes by popularity (highest first),
-                 *     then by ascending id.
+                 *     Without `sort`, the matches come by relevance: first the movies
+                 *     whose title matches, then those that match only in star or director
+                 *     names or the description; within each, by popularity (highest
+                 *     first), then by descending id (docs/CATALOG.md "Search").
+                 *
+                 *     When nothing matches on the first page of a search of plain words
+                 *     (no phrase, `-word` or `or`) without `sort`,
+                 *     the answer lists instead the movies whose title has a word similar
+                 *     to the words typed (misspellings: `godfater` finds The Godfather;
+                 *     pg_trgm word similarity of at least 0.6), most similar first, one
+                 *     page (`next_page` null).
                  */
                 search?: components["parameters"]["MovieSearch"];
                 /**
@@ -5448,6 +5561,18 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page, 1 to 100 (default 20). Anything else answers 422. */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Where a page starts, for keyset paging: the `next_cursor` of the
+                 *     page before (or the `cursor` in its `next_page` link), opaque. With
+                 *     it, the page holds the `per_page` rows after that page's last row in
+                 *     the same order, whatever `page` says (`page` then only labels the
+                 *     page in the answer and its links, up to 1,000,000, the largest
+                 *     `page`), and it costs what page 1 costs
+                 *     however deep it is; rows added or removed meanwhile neither repeat
+                 *     nor skip a row. Keep the other parameters as they were; a cursor of
+                 *     another sort (or not a cursor at all) answers 422 naming `cursor`.
+                 */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;

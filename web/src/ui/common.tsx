@@ -3,6 +3,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useId } from 'preact/hooks';
 import { ApiError, describe } from '../api/errors';
+import { countNumber, nearPages } from './paging';
 
 export function ErrorMessage({ error, retry }: { error: unknown; retry?: () => void }) {
   if (!error) return null;
@@ -39,33 +40,97 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <div class="empty">{children}</div>;
 }
 
-/** Previous / page x of n / next, as links that keep the rest of the query. */
-export function Pagination({ page, totalPages, hrefFor }: { page: number; totalPages: number; hrefFor: (p: number) => string }) {
-  if (totalPages <= 1) return null;
+/**
+ * Previous / page x of n / next, as links that keep the rest of the query.
+ * `next` (the app's href of the API's `next_page`, null when none) replaces
+ * the numbered next page: past page 5 it carries a cursor. With `estimated`
+ * (the total is PostgreSQL's estimate) there is no "of n": Previous, page 1
+ * and the pages near this one, Next (see nearPages).
+ */
+export function Pagination({
+  page,
+  totalPages,
+  hrefFor,
+  next,
+  estimated = false,
+}: {
+  page: number;
+  totalPages: number;
+  hrefFor: (p: number) => string;
+  next?: string | null;
+  estimated?: boolean;
+}) {
+  const nextHref = next !== undefined ? next : page < totalPages ? hrefFor(page + 1) : null;
+  if (estimated ? page <= 1 && !nextHref : totalPages <= 1) return null;
   return (
-    <nav class="pagination" aria-label="Pages">
+    <nav class={`pagination${estimated ? ' pagination-near' : ''}`} aria-label="Pages">
       {page > 1 ? (
-        <a class="btn" href={hrefFor(page - 1)} rel="prev">
+        <a class="btn page-prev" href={hrefFor(page - 1)} rel="prev">
           ← Previous
         </a>
       ) : (
-        <span class="btn" aria-disabled="true">
+        <span class="btn page-prev" aria-disabled="true">
           ← Previous
         </span>
       )}
-      <span class="page-of" aria-current="page">
-        Page {page} of {totalPages}
-      </span>
-      {page < totalPages ? (
-        <a class="btn" href={hrefFor(page + 1)} rel="next">
+      {estimated ? (
+        <ol class="page-numbers">
+          {nearPages(page, totalPages, nextHref !== null).map((p, i) =>
+            p === null ? (
+              <li key={`gap${i}`} class="page-gap" aria-hidden="true">
+                …
+              </li>
+            ) : p === page ? (
+              <li key={p}>
+                <span class="page-number" aria-current="page">
+                  <span class="visually-hidden">Page </span>
+                  {countNumber(p)}
+                </span>
+              </li>
+            ) : (
+              <li key={p}>
+                <a class="page-number" href={p === page + 1 && nextHref ? nextHref : hrefFor(p)}>
+                  <span class="visually-hidden">Page </span>
+                  {countNumber(p)}
+                </a>
+              </li>
+            ),
+          )}
+        </ol>
+      ) : (
+        <span class="page-of" aria-current="page">
+          Page {countNumber(page)} of {countNumber(totalPages)}
+        </span>
+      )}
+      {nextHref ? (
+        <a class="btn page-next" href={nextHref} rel="next">
           Next →
         </a>
       ) : (
-        <span class="btn" aria-disabled="true">
+        <span class="btn page-next" aria-disabled="true">
           Next →
         </span>
       )}
     </nav>
+  );
+}
+
+/**
+ * An empty page past the end of a list that has items: the last page when
+ * the total is counted, else (an estimate: where the list ends is not
+ * known) the first.
+ */
+export function PastTheEnd({ totalPages, exact, hrefFor }: { totalPages: number; exact: boolean; hrefFor: (p: number) => string }) {
+  return exact ? (
+    <Empty>
+      <p>There {totalPages === 1 ? 'is only 1 page' : `are only ${countNumber(totalPages)} pages`}.</p>
+      <a href={hrefFor(totalPages)}>Go to the last page</a>
+    </Empty>
+  ) : (
+    <Empty>
+      <p>This page is past the end of the list.</p>
+      <a href={hrefFor(1)}>Back to the first page</a>
+    </Empty>
   );
 }
 

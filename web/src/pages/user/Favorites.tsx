@@ -6,11 +6,12 @@ import { useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { navigate, useLocation } from '../../router';
-import { Empty, ErrorMessage, Loading, Notice, Pagination } from '../../ui/common';
+import { Empty, ErrorMessage, Loading, Notice, Pagination, PastTheEnd } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { MovieGrid } from '../../ui/movie';
+import { countOf } from '../../ui/paging';
 import '../../styles/visitor.css';
-import { activeFilters, apiQuery, readState, writeState } from '../visitor/filters';
+import { activeFilters, apiQuery, nextState, pageState, readState, writeState } from '../visitor/filters';
 import { FilterPanel, InvalidSummary, SortBar } from '../visitor/MovieFilters';
 
 type Movie = Schemas['MovieSummary'];
@@ -32,7 +33,7 @@ export default function Favorites() {
   const errors: Record<string, string> = invalid ? invalid.fields : {};
   const page = list.data?.page ?? (Number(state.page) || 1);
   const filtered = activeFilters(state) > 0 || Boolean(state.search);
-  const hrefFor = (p: number) => basePath + writeState({ ...state, page: String(p) });
+  const hrefFor = (p: number) => basePath + writeState(pageState(state, p));
 
   const remove = async (m: Movie) => {
     setPending(m.id);
@@ -62,12 +63,15 @@ export default function Favorites() {
   };
 
   const d = list.data;
+  const next = d ? nextState(d.next_page) : null;
   return (
     <section class="page favorites">
       <div class="page-head">
         <h1>Favorites</h1>
         <p class="muted result-count" role="status" aria-live="polite">
-          {d && !list.error ? `${d.total_items === 1 ? '1 movie' : `${d.total_items} movies`}${filtered ? (d.total_items === 1 ? ' matches' : ' match') : ''}` : ''}
+          {d && !list.error
+            ? `${countOf(d.total_items, d.total_items_exact, 'movie', 'movies')}${filtered ? (d.total_items_exact && d.total_items === 1 ? ' matches' : ' match') : ''}`
+            : ''}
         </p>
       </div>
       <div class="catalog-layout">
@@ -94,7 +98,9 @@ export default function Favorites() {
           {list.loading && !d && <Loading />}
           {d &&
             !list.error &&
-            (d.items.length === 0 ? (
+            (d.items.length === 0 && d.total_items > 0 ? (
+              <PastTheEnd totalPages={d.total_pages} exact={d.total_items_exact} hrefFor={hrefFor} />
+            ) : d.items.length === 0 ? (
               <Empty>
                 {filtered ? (
                   <>
@@ -123,7 +129,15 @@ export default function Favorites() {
                 )}
               />
             ))}
-          {d && !list.error && <Pagination page={page} totalPages={d.total_pages} hrefFor={hrefFor} />}
+          {d && !list.error && (d.items.length > 0 || d.total_items_exact) && (
+            <Pagination
+              page={page}
+              totalPages={d.total_pages}
+              hrefFor={hrefFor}
+              next={next && basePath + writeState(next)}
+              estimated={!d.total_items_exact}
+            />
+          )}
         </div>
       </div>
     </section>

@@ -1,10 +1,12 @@
-// "My movies": the movies the user owns (paid orders, until refunded).
+// "My movies": the movies the user owns (paid orders, until refunded). The
+// page and, past page 5, the cursor of the API's next_page are in the URL.
 import type { Schemas } from '../../api/client';
 import { api, call } from '../../api/client';
 import { queryString, useLocation } from '../../router';
-import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
+import { Empty, ErrorMessage, Loading, Pagination, PastTheEnd } from '../../ui/common';
 import { useAsync, useTitle } from '../../ui/hooks';
 import { Poster } from '../../ui/movie';
+import { countOf, linkPosition } from '../../ui/paging';
 import '../../styles/commerce.css';
 
 type Movie = Schemas['MovieSummary'];
@@ -46,21 +48,28 @@ export default function Purchases() {
   useTitle('My movies');
   const { query } = useLocation();
   const page = Math.max(1, Number(query.get('page') ?? '1') || 1);
-  const list = useAsync(() => call(api.GET('/api/v1/purchases', { params: { query: { page } } })), [page]);
+  const cursor = query.get('cursor') || undefined;
+  const list = useAsync(() => call(api.GET('/api/v1/purchases', { params: { query: cursor ? { page, cursor } : { page } } })), [page, cursor]);
   const d = list.data;
+  const hrefFor = (p: number) => `/purchases${queryString({ page: p })}`;
+  const at = d?.next_page ? linkPosition(d.next_page) : null;
+  const next = at ? `/purchases${queryString({ page: at.page ?? page + 1, cursor: at.cursor })}` : null;
   return (
     <section class="page">
       <div class="page-head">
         <h1>My movies</h1>
         {d && d.total_items > 0 && (
           <p class="muted">
-            {d.total_items} {d.total_items === 1 ? 'movie' : 'movies'}
+            {countOf(d.total_items, d.total_items_exact, 'movie', 'movies')}
           </p>
         )}
       </div>
       <ErrorMessage error={list.error} retry={list.reload} />
       {list.loading && !d && <Loading label="Loading your movies…" />}
-      {d && d.items.length === 0 && (
+      {d && d.items.length === 0 && d.total_items > 0 && (
+        <PastTheEnd totalPages={d.total_pages} exact={d.total_items_exact} hrefFor={hrefFor} />
+      )}
+      {d && d.items.length === 0 && d.total_items === 0 && (
         <Empty>
           {page > 1 ? (
             <p>
@@ -85,7 +94,9 @@ export default function Purchases() {
           ))}
         </ul>
       )}
-      {d && <Pagination page={page} totalPages={d.total_pages} hrefFor={(p) => `/purchases${queryString({ page: p })}`} />}
+      {d && (d.items.length > 0 || d.total_items_exact) && (
+        <Pagination page={page} totalPages={d.total_pages} hrefFor={hrefFor} next={next} estimated={!d.total_items_exact} />
+      )}
     </section>
   );
 }

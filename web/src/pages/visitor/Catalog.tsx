@@ -1,15 +1,18 @@
 // The catalog (/ and /movies): every filter, sort and the search of
 // GET /api/v1/movies, with the whole state in the URL so a link can be
 // shared, a reload keeps it and the back button restores the previous one.
+// Next follows the API's next_page (a cursor past page 5); a total that is
+// PostgreSQL's estimate reads "about N movies" and offers no last page.
 import { api, call } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useLocation } from '../../router';
-import { Empty, ErrorMessage, Loading, Pagination } from '../../ui/common';
+import { Empty, ErrorMessage, Loading, Pagination, PastTheEnd } from '../../ui/common';
 import { useAsync, useSession, useTitle } from '../../ui/hooks';
 import { MovieGrid } from '../../ui/movie';
+import { countOf } from '../../ui/paging';
 import '../../styles/visitor.css';
 import { ContinueWatching } from './ContinueWatching';
-import { activeFilters, apiQuery, clearFilters, readState, writeState } from './filters';
+import { activeFilters, apiQuery, clearFilters, nextState, pageState, readState, writeState } from './filters';
 import { FilterPanel, InvalidSummary, SortBar } from './MovieFilters';
 
 
@@ -26,16 +29,21 @@ export default function Catalog() {
   const page = list.data?.page ?? (Number(state.page) || 1);
   const filtered = activeFilters(state) > 0;
   const total = list.data?.total_items ?? 0;
+  const exact = list.data?.total_items_exact ?? true;
+  const hrefFor = (p: number) => basePath + writeState(pageState(state, p));
+  const next = list.data ? nextState(list.data.next_page) : null;
   // The home (no search, filter or page): a signed-in user's unfinished films first.
   const s = useSession();
-  const home = !state.search && !filtered && (Number(state.page) || 1) === 1;
+  const home = !state.search && !filtered && !state.cursor && (Number(state.page) || 1) === 1;
 
   return (
     <section class="page catalog">
       <div class="page-head">
         <h1>{state.search ? `Results for “${state.search}”` : 'Movies'}</h1>
         <p class="muted result-count" role="status" aria-live="polite">
-          {list.data && !invalid && !list.loading ? `${total} ${total === 1 ? 'movie' : 'movies'}${filtered ? (total === 1 ? ' matches the filters' : ' match the filters') : ''}` : ''}
+          {list.data && !invalid && !list.loading
+            ? `${countOf(total, exact, 'movie', 'movies')}${filtered ? (exact && total === 1 ? ' matches the filters' : ' match the filters') : ''}`
+            : ''}
         </p>
       </div>
       {home && s.status === 'signed-in' && s.user && <ContinueWatching userId={s.user.id} />}
@@ -57,19 +65,16 @@ export default function Catalog() {
             (list.data.items.length ? (
               <MovieGrid movies={list.data.items} />
             ) : total > 0 ? (
-              <Empty>
-                <p>There are only {list.data.total_pages} pages.</p>
-                <a href={basePath + writeState({ ...state, page: String(list.data.total_pages) })}>Go to the last page</a>
-              </Empty>
+              <PastTheEnd totalPages={list.data.total_pages} exact={exact} hrefFor={hrefFor} />
             ) : (
               <Empty>
                 <p>No movie matches{state.search ? ` “${state.search}”` : ''}{filtered ? ' with these filters' : ''}.</p>
                 {filtered && <a href={basePath + writeState(clearFilters(state))}>Clear filters</a>}
-                {!filtered && page > 1 && <a href={basePath + writeState({ ...state, page: '1' })}>Back to the first page</a>}
+                {!filtered && page > 1 && <a href={hrefFor(1)}>Back to the first page</a>}
               </Empty>
             ))}
-          {list.data && !invalid && (
-            <Pagination page={page} totalPages={list.data.total_pages} hrefFor={(p) => basePath + writeState({ ...state, page: String(p) })} />
+          {list.data && !invalid && (list.data.items.length > 0 || exact) && (
+            <Pagination page={page} totalPages={list.data.total_pages} hrefFor={hrefFor} next={next && basePath + writeState(next)} estimated={!exact} />
           )}
         </div>
       </div>

@@ -4,6 +4,7 @@
 // "Apply filters" or Enter. Every change is a new history entry, so the back
 // button walks back through them. The server's 422 messages show by the
 // control they are about.
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, call } from '../../api/client';
 import { navigate } from '../../router';
@@ -42,6 +43,7 @@ export const LABELS: Record<string, string> = {
   sort: 'Sort by',
   per_page: 'Per page',
   page: 'Page',
+  cursor: 'Page position',
 };
 
 /** The server's 422 as a summary: each bad parameter by its control's label (the controls show theirs too). */
@@ -64,6 +66,15 @@ export function InvalidSummary({ errors, clearHref }: { errors: Errors; clearHre
   );
 }
 
+/** The search syntax in a line (MovieSearch in openapi.yaml), tied to the field by aria-describedby. */
+function SearchHint() {
+  return (
+    <>
+      <code>"two words"</code> finds a phrase, <code>-word</code> leaves a word out.
+    </>
+  );
+}
+
 function go(basePath: string, s: MovieState): void {
   navigate(basePath + writeState(s), { keepScroll: true });
 }
@@ -77,6 +88,7 @@ function DraftField({
   error,
   inputMode = 'numeric',
   placeholder,
+  hint,
 }: {
   label: string;
   name: StateKey;
@@ -85,11 +97,13 @@ function DraftField({
   error?: string | undefined;
   inputMode?: 'numeric' | 'decimal' | 'search';
   placeholder?: string;
+  hint?: ComponentChildren;
 }) {
   return (
     <Field
       label={label}
       error={error}
+      hint={hint}
       name={name}
       type={inputMode === 'search' ? 'search' : 'text'}
       inputMode={inputMode === 'search' ? undefined : inputMode}
@@ -136,7 +150,16 @@ export function FilterPanel({ basePath, state, errors }: { basePath: string; sta
           apply();
         }}
       >
-        <DraftField label="Keywords" name="search" draft={draft} setDraft={setDraft} error={errors.search} inputMode="search" placeholder="Title, star, director…" />
+        <DraftField
+          label="Keywords"
+          name="search"
+          draft={draft}
+          setDraft={setDraft}
+          error={errors.search}
+          inputMode="search"
+          placeholder="Title, star, director…"
+          hint={<SearchHint />}
+        />
         <SelectField label="Genre" value={state.genre ?? ''} error={errors.genre} onChange={(e) => apply({ genre: e.currentTarget.value })}>
           <option value="">Any genre</option>
           {genres.data?.map((g) => (

@@ -1,7 +1,9 @@
 // The catalog's state, kept in the URL: every filter, the search, the sort
 // and the page of GET /api/v1/movies (and of GET /api/v1/favorites, which
-// takes the same parameters). Values are passed to the server as typed, so
-// the server's 422 names the bad one and the page shows it by its control.
+// takes the same parameters), and the `cursor` of a keyset page (the API's
+// `next_page` carries one after page 5). Values are passed to the server as
+// typed, so the server's 422 names the bad one and the page shows it by its
+// control.
 import type { paths } from '../../api/schema';
 import { queryString } from '../../router';
 
@@ -20,7 +22,8 @@ export const FILTER_KEYS = [
   'director',
 ] as const;
 
-export const STATE_KEYS = [...FILTER_KEYS, 'search', 'sort', 'per_page', 'page'] as const;
+/** The cursor goes last: it is long, and what comes before it is what people read in a URL. */
+export const STATE_KEYS = [...FILTER_KEYS, 'search', 'sort', 'per_page', 'page', 'cursor'] as const;
 export type StateKey = (typeof STATE_KEYS)[number];
 
 export type MovieState = Partial<Record<StateKey, string>>;
@@ -58,18 +61,44 @@ export function writeState(s: MovieState): string {
   return queryString(params);
 }
 
-/** The state after changing some values: any change but the page goes back to page 1. */
+/**
+ * The state after changing some values: any change but the page goes back
+ * to page 1, and any change at all drops the cursor (it belongs to one
+ * page of one list) unless the patch brings one.
+ */
 export function change(s: MovieState, patch: MovieState): MovieState {
   const next: MovieState = {};
   for (const k of STATE_KEYS) {
     const v = k in patch ? patch[k] : s[k];
-    if (k === 'page' && !('page' in patch)) continue;
+    if ((k === 'page' || k === 'cursor') && !(k in patch)) continue;
     if (v !== undefined && v.trim() !== '') next[k] = v;
   }
   return next;
 }
 
-/** The state without any filter (search, sort and page size stay). */
+/** The state of page p, by number (no cursor): Previous and the page numbers. */
+export function pageState(s: MovieState, p: number): MovieState {
+  return change(s, { page: String(p) });
+}
+
+/**
+ * The state of the API's `next_page` link (its query: the parameters of the
+ * page shown, its next page number and, past page 5, a cursor), so that
+ * reading on costs what page 1 costs and a reload or the back button asks
+ * for the same page again. Taken whole from the link, not merged into the
+ * URL's state: while a new list loads, the page still shows the old one,
+ * whose Next must not carry its cursor into the new query. The default page
+ * size is left out, as the app's own URLs do. Null when there is no next page.
+ */
+export function nextState(nextPage: string | null | undefined): MovieState | null {
+  if (!nextPage) return null;
+  const q = nextPage.includes('?') ? nextPage.slice(nextPage.indexOf('?') + 1) : '';
+  const s = readState(new URLSearchParams(q));
+  if (s.per_page === String(DEFAULT_PER_PAGE)) delete s.per_page;
+  return s;
+}
+
+/** The state without any filter (search, sort and page size stay; the page and cursor go). */
 export function clearFilters(s: MovieState): MovieState {
   const next: MovieState = {};
   if (s.search) next.search = s.search;
