@@ -328,11 +328,16 @@ static const struct db_stmt stmt_file_search = {"catalog_seed_file_search",
 
 /* ---- generated catalogs (docs/CATALOG.md "Generated catalogs") ----
  *
- * Every value of generated movie number n is drawn from hashes of n, so a
- * run is repeatable: the same commands on an empty database give the same
- * catalog. n continues the movies' id sequence (one number per candidate
- * row, inserted or skipped), so that a later run, or the rest of an
- * interrupted one, goes on where the last chunk ended. */
+ * Every value of generated movie number n is drawn from hashes of n, and
+ * movie n gets id n: a chunk numbers its candidates from max(id) + 1 and
+ * first moves the id sequence past them, so the API's own inserts never
+ * take those ids. A candidate whose (name, year, time) exists is skipped
+ * (its id stays unused), and the chunk tries further numbers. Since the
+ * outcome of each number depends only on n and the rows before it, the same
+ * commands on an empty database give the same catalog, ids included,
+ * wherever the chunks fall; a run interrupted and finished with the rest
+ * has the same movies and ids, though its later movies may draw other
+ * people (the pool is sized at each run's start). */
 
 /* clang-format off */
 /* A uniform draw in (0, 1) from hash k of n. */
@@ -399,17 +404,25 @@ static const struct db_stmt stmt_people_stars = {"catalog_seed_people_stars",
 static const struct db_stmt stmt_people_directors = {"catalog_seed_people_directors",
 						     PEOPLE_SQL("directors", "13 + 101")};
 
-/* The next generated movie number (the id sequence's position). */
-static const struct db_stmt stmt_next_number = {
-	"catalog_seed_next_number",
-	"SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('movies', 'id')::regclass), "
-	"0)"};
+/* The movies' highest id, from which generated numbers continue. */
+static const struct db_stmt stmt_max_id = {"catalog_seed_max_id",
+					   "SELECT coalesce(max(id), 0) FROM movies"};
 
-/* $1 movies to try, $2 the description words, $3 the title words. Returns
- * how many were tried, inserted, and linked (inserted rows whose id is their
- * number, which the links need: anything else means another session inserted
- * movies meanwhile). A candidate whose (name, year, time) exists is skipped;
- * the caller tries again with new numbers. The stars and directors are the
+/* $1 the last number already tried ('' for max(id)), $2 how many to try:
+ * returns the base (numbers base + 1 .. base + $2 follow), after moving the
+ * id sequence to at least base + $2. */
+static const struct db_stmt stmt_reserve = {
+	"catalog_seed_reserve",
+	"SELECT b, setval(pg_get_serial_sequence('movies', 'id'), greatest(b + $2::bigint, "
+	"pg_sequence_last_value(pg_get_serial_sequence('movies', 'id')::regclass))) "
+	"FROM (SELECT coalesce(nullif($1, '')::bigint, (SELECT coalesce(max(id), 0) FROM movies)) "
+	"AS b) x"};
+
+/* $1 movies to try, $2 the description words, $3 the title words, $4 the
+ * base (numbers $4 + 1 .. $4 + $1, reserved by stmt_reserve). Returns how
+ * many were tried, inserted and linked (always the inserted). A candidate
+ * whose (name, year, time) exists is skipped; the caller tries again with
+ * further numbers. The stars and directors are the
  * whole tables, in an order shuffled by a hash of their ids; genres and
  * certifications are in popularity order. Every field is documented in
  * docs/CATALOG.md. search_doc and the JSON lists are built here exactly as
@@ -417,8 +430,7 @@ static const struct db_stmt stmt_next_number = {
 static const struct db_stmt stmt_generate = {
 	"catalog_seed_generate",
 	"WITH pool AS MATERIALIZED (SELECT "
-	"coalesce(pg_sequence_last_value(pg_get_serial_sequence('movies', 'id')::regclass), 0) "
-	"AS base, "
+	"$4::bigint AS base, "
 	"(SELECT array_agg(id ORDER BY coalesce(array_position(" CERT_ORDER ", name), 99), id) "
 	"FROM certifications) AS certs, "
 	"(SELECT array_agg(id ORDER BY coalesce(array_position(" GENRE_ORDER ", name), 99), id) "
@@ -510,10 +522,11 @@ static const struct db_stmt stmt_generate = {
 	       "CASE WHEN h.u38 < 0.15 THEN 2 WHEN h.u38 < 0.50 THEN 3 WHEN h.u38 < 0.85 THEN 4 "
 	       "ELSE 5 END") "st "
 	PICKED("directors", "pk.dc", "CASE WHEN h.u46 < 0.08 THEN 2 ELSE 1 END") "di), "
-	"ins AS (INSERT INTO movies (name, year, time, imdb, votes, meta_score, gross, "
+	"ins AS (INSERT INTO movies (id, name, year, time, imdb, votes, meta_score, gross, "
 	"description, price, certification_id, likes, dislikes, favorites, rating_sum, "
 	"rating_count, search_doc, genres_json, stars_json, directors_json) "
-	"SELECT name, year, time, imdb, votes, meta_score, gross, description, price, "
+	"OVERRIDING SYSTEM VALUE "
+	"SELECT n, name, year, time, imdb, votes, meta_score, gross, description, price, "
 	"certification_id, likes, dislikes, favorites, rating_sum, rating_count, "
 	"setweight(to_tsvector('simple', name), 'A') "
 	"|| setweight(to_tsvector('simple', coalesce(star_text, '')), 'B') "
@@ -590,8 +603,9 @@ static void usage(FILE *f)
 		"behind them; popularity follows from them as for any movie, and real\n"
 		"engagement adds to them. Movies are inserted in chunks of %d, each its own\n"
 		"transaction, with a progress line per chunk on stderr; an interrupted run\n"
-		"keeps its chunks, and numbering continues the movie ids, so running the rest\n"
-		"gives the same catalog as one run. Ends with VACUUM (ANALYZE).\n",
+		"keeps its chunks, and movie n gets id n, numbered from max(id) + 1, so\n"
+		"running the rest gives the same movies as one run (their people may\n"
+		"differ). Ends with VACUUM (ANALYZE).\n",
 		CATALOG_SEED_DEFAULT_FILE, CATALOG_SEED_MAX_MOVIES, SEED_CHUNK);
 }
 
@@ -688,11 +702,11 @@ static enum err lookups_min(struct db_conn *c, long long *out)
 	return rc;
 }
 
-/* Sets *out to the number of the next generated movie. */
-static enum err next_number(struct db_conn *c, long long *out)
+/* Sets *out to the movies' highest id. */
+static enum err max_id(struct db_conn *c, long long *out)
 {
 	PGresult *res = NULL;
-	enum err rc = db_exec(c, &stmt_next_number, 0, NULL, &res);
+	enum err rc = db_exec(c, &stmt_max_id, 0, NULL, &res);
 
 	if (rc == ERR_OK)
 		*out = db_int(res, 0, 0);
@@ -707,7 +721,7 @@ static enum err seed_people(struct db_conn *c, struct seed_run *run)
 	long long base = 0, stars, directors;
 	char n[24];
 	const char *params[3] = {n, catalog_seed_first_names, catalog_seed_last_names};
-	enum err rc = next_number(c, &base);
+	enum err rc = max_id(c, &base);
 
 	if (rc != ERR_OK)
 		return rc;
@@ -762,8 +776,10 @@ static enum err seed_tx(struct db_conn *c, void *ctx)
 static enum err seed_chunk_tx(struct db_conn *c, void *ctx)
 {
 	struct seed_run *run = ctx;
-	char n[24];
-	const char *params[3] = {n, catalog_seed_words, catalog_seed_title_words};
+	char n[24], b[24], last[24] = "";
+	const char *params[4] = {n, catalog_seed_words, catalog_seed_title_words, b};
+	const char *reserve[2] = {last, n};
+	long long base = 0, tried_before = 0;
 	enum err rc;
 
 	run->chunk_added = run->chunk_skipped = 0;
@@ -788,8 +804,20 @@ static enum err seed_chunk_tx(struct db_conn *c, void *ctx)
 				 run->chunk_want - run->chunk_added);
 			return ERR_CONFLICT;
 		}
+		/* The first try numbers from max(id); the next ones go on after the
+		 * last number tried, past the skipped ones. */
 		snprintf(n, sizeof(n), "%lld", run->chunk_want - run->chunk_added);
-		rc = db_exec(c, &stmt_generate, 3, params, &res);
+		if (i == 0)
+			last[0] = '\0';
+		else
+			snprintf(last, sizeof(last), "%lld", base + tried_before);
+		rc = db_exec(c, &stmt_reserve, 2, reserve, &res);
+		if (rc != ERR_OK)
+			break;
+		base = db_int(res, 0, 0);
+		PQclear(res);
+		snprintf(b, sizeof(b), "%lld", base);
+		rc = db_exec(c, &stmt_generate, 4, params, &res);
 		if (rc != ERR_OK)
 			break;
 		tried = db_int(res, 0, 0);
@@ -798,10 +826,11 @@ static enum err seed_chunk_tx(struct db_conn *c, void *ctx)
 		PQclear(res);
 		if (linked != inserted) {
 			snprintf(run->err, sizeof(run->err),
-				 "movies were inserted by another session during the chunk; run "
-				 "again when nothing else writes the catalog");
+				 "%lld movies were inserted without their links",
+				 inserted - linked);
 			return ERR_CONFLICT;
 		}
+		tried_before = tried;
 		run->chunk_added += inserted;
 		run->chunk_skipped += tried - inserted;
 	}

@@ -507,6 +507,10 @@ START_TEST(seed_generates_movies)
 	ck_assert_int_eq(query_intf(&d, "SELECT count(*) FROM movies WHERE id > %lld", last_id),
 			 1000);
 	ck_assert_int_eq(query_intf(&d, INCOMPLETE_SQL(GEN), file_movies), 0);
+	/* Generated ids are set explicitly; the sequence was moved past them,
+	 * so the next ordinary insert gets a new id. */
+	ck_assert_int_gt(query_int(&d, "SELECT nextval(pg_get_serial_sequence('movies', 'id'))"),
+			 query_int(&d, "SELECT max(id) FROM movies"));
 	/* Zero is allowed and adds nothing. */
 	rc = seed(&d, NULL, &err, "--movies", "0", NULL);
 	ck_assert_msg(rc == 0, "seed --movies 0 exited %d:\n%s", rc, err.data);
