@@ -77,9 +77,9 @@ static void cond_exists(struct list_query *q, bool *first, const char *value, co
  * filtered columns too). The genre filter is g's own (g.genre_id) when g
  * drives, else a semi-join. tsq: the search to apply (f->tsquery or
  * NULL). */
-static bool list_where(struct list_query *q, const struct movie_filter *f, const char *tsq)
+static bool list_where(struct list_query *q, const struct movie_filter *f, const char *tsq,
+		       bool first)
 {
-	bool first = true;
 	bool g = strcmp(q->row, "g") == 0;
 	cond(q, &first, f->year, "", q->row, "year = ", "::int");
 	cond(q, &first, f->year_min, "", q->row, "year >= ", "::int");
@@ -217,6 +217,58 @@ static void list_reset(struct list_query *q, const char *row, const char *id)
 	q->id = id;
 }
 
+/* A set of at most a few thousand movies that a filter names: one user's
+ * favorites or purchases, a director's or a star's movies (first found in
+ * that order, the smallest sets first). */
+struct link_set {
+	const char *table, *column, *value;
+};
+
+static bool link_set_of(const struct movie_filter *f, struct link_set *ls)
+{
+	const struct link_set sets[] = {
+		{"favorites", "user_id", f->favorites_of},
+		{"purchases", "user_id", f->purchased_by},
+		{"movie_directors", "director_id", f->director},
+		{"movie_stars", "star_id", f->star},
+	};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		if (sets[i].value) {
+			*ls = sets[i];
+			return true;
+		}
+	return false;
+}
+
+/* " FROM ... WHERE ..." of f's matches, on q->row. Three drivers:
+ * - a bounded set (link_set_of): its rows joined to movies m; every match
+ *   is then fetched and sorted (a few thousand at most), since walking a
+ *   sort index until a rare star's movies turn up can cost the table;
+ * - a genre: movie_genres g, which carries the sort and filter columns
+ *   (and m joined for a search);
+ * - else movies m. Returns whether no condition was written yet. */
+static bool list_from(struct list_query *q, const struct movie_filter *f, const char *tsq)
+{
+	struct link_set ls;
+	if (link_set_of(f, &ls)) {
+		list_reset(q, "m", "m.id");
+		buf_printf(&q->sql,
+			   " FROM %s x JOIN movies m ON m.id = x.movie_id WHERE x.%s = $%d::bigint",
+			   ls.table, ls.column, param(q, ls.value));
+		return list_where(q, f, tsq, false);
+	}
+	if (f->genre) {
+		list_reset(q, "g", "g.movie_id");
+		buf_append_str(&q->sql, " FROM movie_genres g");
+		if (tsq)
+			buf_append_str(&q->sql, " JOIN movies m ON m.id = g.movie_id");
+		return list_where(q, f, tsq, true);
+	}
+	list_reset(q, "m", "m.id");
+	buf_append_str(&q->sql, " FROM movies m");
+	return list_where(q, f, tsq, true);
+}
+
 /* The rows of one page: summary JSON, cursor value, id (and, for
  * relevance, the tier). Only the ids of the page are walked in the inner
  * query (an index walk, with what OFFSET skips never rendered); the outer
@@ -224,17 +276,28 @@ static void list_reset(struct list_query *q, const char *row, const char *id)
 static void page_sql(struct list_query *q, const struct movie_filter *f, const struct sort_def *s,
 		     char *lim, char *off, char *idbuf)
 {
-	bool genre = f->genre != NULL;
-	list_reset(q, genre ? "g" : "m", genre ? "g.movie_id" : "m.id");
+	struct link_set ls;
+	bool bounded = link_set_of(f, &ls);
+	/* list_from resets q: build the walk into q, then wrap it */
+	bool first = list_from(q, f, f->tsquery);
+	struct buf where = q->sql;
+	q->sql = (struct buf)BUF_INIT;
 	buf_printf(&q->sql, "SELECT %s AS id, ", q->id);
 	sort_key(&q->sql, s, q->row);
-	buf_append_str(&q->sql, genre ? " AS k FROM movie_genres g" : " AS k FROM movies m");
-	if (genre && f->tsquery)
-		buf_append_str(&q->sql, " JOIN movies m ON m.id = g.movie_id");
-	bool first = list_where(q, f, f->tsquery);
+	buf_printf(&q->sql, " AS k%s", where.data);
+	buf_free(&where);
 	if (f->after)
 		after(q, first, s, f->after, idbuf);
-	order_by(&q->sql, s, q->row, q->id);
+	if (bounded) {
+		/* OFFSET 0: a fence, so the set is read whole and then sorted */
+		struct buf set = q->sql;
+		q->sql = (struct buf)BUF_INIT;
+		buf_printf(&q->sql, "SELECT id, k FROM (%s OFFSET 0) b ORDER BY k%s, id%s",
+			   set.data, s->desc ? " DESC" : "", s->desc ? " DESC" : "");
+		buf_free(&set);
+	} else {
+		order_by(&q->sql, s, q->row, q->id);
+	}
 	buf_printf(&q->sql, " LIMIT $%d", param(q, lim));
 	if (!f->after)
 		buf_printf(&q->sql, " OFFSET $%d", param(q, off));
@@ -259,28 +322,36 @@ static void relevance_sql(struct list_query *q, const struct movie_filter *f, ch
 {
 	static const struct sort_def pop = {"", "popularity", "float8", true};
 	const struct movie_cursor *cur = f->after;
+	/* A title match is a match of the whole query unless it excludes
+	 * words (which may be elsewhere): then tier 0 checks both. */
+	bool negated = strchr(f->tsquery, '!') != NULL;
 	list_reset(q, "m", "m.id");
-	buf_append_str(&q->sql, "SELECT " CATALOG_MOVIE_SUMMARY "::text, u.pop::text, m.id, u.tier "
-				"FROM (");
+	buf_append_str(&q->sql, "SELECT " CATALOG_MOVIE_SUMMARY "::text, p.pop::text, m.id, p.tier "
+				"FROM (SELECT id, tier, pop FROM (");
 	for (int tier = cur ? cur->tier : 0; tier < 2; tier++) {
 		if (tier == 1 && !(cur && cur->tier == 1))
 			buf_append_str(&q->sql, " UNION ALL ");
 		buf_printf(&q->sql, "(SELECT m.id, %d AS tier, m.popularity AS pop FROM movies m",
 			   tier);
-		bool first = list_where(q, f, f->tsquery);
+		bool first = list_where(q, f, tier == 0 && !negated ? NULL : f->tsquery, true);
 		cond(q, &first, f->tsquery, tier ? "NOT " : "", "m",
 		     "title_doc @@ to_tsquery('simple', ", ")");
+		if (tier == 0 && !negated)
+			buf_printf(&q->sql, " AND querytree(to_tsquery('simple', $%d)) <> 'T'",
+				   q->n);
 		if (cur && cur->tier == tier)
 			after(q, first, &pop, cur, idbuf);
 		order_by(&q->sql, &pop, "m", "m.id");
 		buf_printf(&q->sql, " LIMIT $%d)", param(q, cur ? lim : lim_off));
 	}
-	buf_append_str(&q->sql, ") u JOIN movies m ON m.id = u.id "
-				"JOIN certifications c ON c.id = m.certification_id "
-				"ORDER BY u.tier, u.pop DESC, u.id DESC");
+	/* the page's ids first; only they are rendered */
+	buf_append_str(&q->sql, ") u ORDER BY tier, pop DESC, id DESC");
 	buf_printf(&q->sql, " LIMIT $%d", param(q, lim));
 	if (!cur)
 		buf_printf(&q->sql, " OFFSET $%d", param(q, off));
+	buf_append_str(&q->sql, ") p JOIN movies m ON m.id = p.id "
+				"JOIN certifications c ON c.id = m.certification_id "
+				"ORDER BY p.tier, p.pop DESC, p.id DESC");
 }
 
 /* Nothing matched the words: titles like them (misspellings: "Godfater"),
@@ -294,7 +365,7 @@ static void similar_sql(struct list_query *q, const struct movie_filter *f, char
 	list_reset(q, "m", "m.id");
 	buf_append_str(&q->sql, "SELECT " CATALOG_MOVIE_SUMMARY "::text, '', m.id, 0 "
 				"FROM movies m JOIN certifications c ON c.id = m.certification_id");
-	bool first = list_where(q, &rest, NULL);
+	bool first = list_where(q, &rest, NULL, true);
 	int t = param(q, f->search_text);
 	buf_printf(&q->sql,
 		   "%s$%d <%% m.name ORDER BY word_similarity($%d, m.name) DESC, "
@@ -353,36 +424,37 @@ static enum err count_matches(struct db_conn *c, const struct movie_filter *f, s
 {
 	PGresult *res = NULL;
 	char cap[24];
+	long long est = 0;
 	pg->exact = true;
 	if (countable(f))
 		return count_from_counters(c, f, q, &pg->total);
-	for (int explain = 0; explain < 2; explain++) {
-		bool genre = f->genre != NULL;
-		list_reset(q, genre ? "g" : "m", genre ? "g.movie_id" : "m.id");
-		buf_append_str(&q->sql,
-			       explain ? "EXPLAIN SELECT 1" : "SELECT count(*) FROM (SELECT 1");
-		buf_append_str(&q->sql, genre ? " FROM movie_genres g" : " FROM movies m");
-		if (genre && f->tsquery)
-			buf_append_str(&q->sql, " JOIN movies m ON m.id = g.movie_id");
-		list_where(q, f, f->tsquery);
-		if (explain) {
-			long long est = 0;
-			enum err rc = count_estimate(c, q, &est);
-			pg->exact = false;
-			pg->total = est > MOVIES_EXACT_COUNT_MAX ? est : MOVIES_EXACT_COUNT_MAX + 1;
-			return rc;
-		}
+	/* The planner's estimate first (planning only): far past the
+	 * threshold, it is the answer; else count, stopping past it. */
+	list_from(q, f, f->tsquery);
+	struct buf where = q->sql;
+	q->sql = (struct buf)BUF_INIT;
+	buf_printf(&q->sql, "EXPLAIN SELECT 1%s", where.data);
+	enum err rc = count_estimate(c, q, &est);
+	if (rc == ERR_OK && est > MOVIES_ESTIMATE_TRUSTED) {
+		pg->exact = false;
+		pg->total = est;
+	} else if (rc == ERR_OK) {
+		buf_reset(&q->sql);
 		snprintf(cap, sizeof(cap), "%d", MOVIES_EXACT_COUNT_MAX + 1);
-		buf_printf(&q->sql, " LIMIT $%d) s", param(q, cap));
-		enum err rc = list_run(c, q, &res);
-		if (rc != ERR_OK)
-			return rc;
-		pg->total = db_int(res, 0, 0);
-		PQclear(res);
-		if (pg->total <= MOVIES_EXACT_COUNT_MAX)
-			return ERR_OK;
+		buf_printf(&q->sql, "SELECT count(*) FROM (SELECT 1%s LIMIT $%d) s", where.data,
+			   param(q, cap));
+		rc = list_run(c, q, &res);
+		if (rc == ERR_OK) {
+			pg->total = db_int(res, 0, 0);
+			if (pg->total > MOVIES_EXACT_COUNT_MAX) {
+				pg->exact = false;
+				pg->total = est > pg->total ? est : pg->total;
+			}
+		}
 	}
-	return ERR_OK;
+	buf_free(&where);
+	PQclear(res);
+	return rc;
 }
 
 enum err movies_list(struct db_conn *c, const struct movie_filter *f, struct buf *items,

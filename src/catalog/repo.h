@@ -45,6 +45,10 @@ struct movie_page {
 /* Lists whose total is counted exactly up to this many matches; past it,
  * unless maintained counters give it, the total is the planner's estimate. */
 #define MOVIES_EXACT_COUNT_MAX 1000
+/* Past this many expected matches the planner's estimate is the total,
+ * without counting (counting even up to MOVIES_EXACT_COUNT_MAX can mean
+ * building the bitmaps of every match). */
+#define MOVIES_ESTIMATE_TRUSTED 10000
 
 /* A MovieSummary of openapi.yaml as a json value, from movies m joined
  * with certifications c (one row, no join per row: the media paths come

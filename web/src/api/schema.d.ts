@@ -2443,11 +2443,12 @@ export interface components {
             page: number;
             per_page: number;
             /**
-             * @description How many movies match: counted exactly when the list has at most
-             *     1,000 matches or its filters are only `genre`, `year`,
-             *     `year_min`, `year_max` and `certification` (counters kept with
-             *     every write); otherwise, past 1,000 matches, PostgreSQL's
-             *     estimate, and `total_items_exact` is false. The last page read
+             * @description How many movies match: counted exactly when the filters are only
+             *     `genre`, `year`, `year_min`, `year_max` and `certification`
+             *     (counters kept with every write), or when the list has at most
+             *     1,000 matches and PostgreSQL does not expect more than 10,000;
+             *     otherwise PostgreSQL's estimate, and `total_items_exact` is
+             *     false. The last page read
              *     by number always gives the exact count (a page read with
              *     `cursor` does not know how many rows came before it).
              */
