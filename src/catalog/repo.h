@@ -48,7 +48,7 @@ struct movie_page {
 /* Past this many expected matches the planner's estimate is the total,
  * without counting (counting even up to MOVIES_EXACT_COUNT_MAX can mean
  * building the bitmaps of every match). */
-#define MOVIES_ESTIMATE_TRUSTED 10000
+#define MOVIES_ESTIMATE_TRUSTED 2000
 
 /* A MovieSummary of openapi.yaml as a json value, from movies m joined
  * with certifications c (one row, no join per row: the media paths come

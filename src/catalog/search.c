@@ -421,6 +421,14 @@ static void emit(const struct parsed *q, bool title, struct sbuf *s)
 	for (int g = 0; g < q->ngroups; g++)
 		groups += group_kept(q, g);
 	bool first_group = true;
+	/* Only the last word typed is a prefix (it may be half typed); the
+	 * words before it are whole: a prefix of a common word ('the':*)
+	 * makes the index read every word that starts so. */
+	int last = -1;
+	for (int o = 0; o < q->nop; o++)
+		if (!q->op[o].neg && !q->op[o].phrase && group_kept(q, q->op[o].group) &&
+		    kept_words(q, &q->op[o]) > 0)
+			last = o;
 	for (int g = 0; g < q->ngroups; g++) {
 		if (!group_kept(q, g))
 			continue;
@@ -438,7 +446,7 @@ static void emit(const struct parsed *q, bool title, struct sbuf *s)
 			puts_(s, first_op ? "" : " & ");
 			puts_(s, op->neg ? (n > 1 ? "!(" : "!") : "");
 			for (int k = op->first; k < op->first + n; k++) {
-				bool prefix = (!op->phrase && !op->neg) ||
+				bool prefix = (!op->phrase && !op->neg && o == last) ||
 					      q->word[k].take < q->word[k].len;
 				puts_(s, k > op->first ? " <-> '" : "'");
 				put(s, q->word[k].p, q->word[k].take);

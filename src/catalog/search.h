@@ -38,7 +38,8 @@ bool search_to_tsquery(const char *s, char *out, size_t outlen);
 
 /* ?search= parsed with web-search syntax (issue 15; openapi.yaml MovieSearch
  * says it for users):
- *   words            each a prefix operand, all must match ('casa':*)
+ *   words            all must match; the last one a prefix ('casa':*), the
+ *                    others whole words (only the word being typed is unfinished)
  *   "two words"      a phrase: the words in this order, next to each other,
  *                    each a whole word ('star' <-> 'wars'); an unclosed
  *                    quote runs to the end

@@ -2446,7 +2446,7 @@ export interface components {
              * @description How many movies match: counted exactly when the filters are only
              *     `genre`, `year`, `year_min`, `year_max` and `certification`
              *     (counters kept with every write), or when the list has at most
-             *     1,000 matches and PostgreSQL does not expect more than 10,000;
+             *     1,000 matches and PostgreSQL does not expect more than 2,000;
              *     otherwise PostgreSQL's estimate, and `total_items_exact` is
              *     false. The last page read
              *     by number always gives the exact count (a page read with
@@ -3468,9 +3468,11 @@ export interface components {
          *     is a valid search. It is split into words: white space of any
          *     script (U+3000, U+2003, no-break space...), invisible characters
          *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
-         *     fullwidth) separate them. Each word matches as a word prefix
-         *     (`casa` finds Casablanca), in any case (non-ASCII letters
-         *     included), and every word must match somewhere, except for:
+         *     fullwidth) separate them. The last word typed matches as a word
+         *     prefix (`casa` finds Casablanca; type-ahead), the words before it
+         *     as whole words (`the godf` finds The Godfather, `th godf` does
+         *     not), in any case (non-ASCII letters included), and every word must
+         *     match somewhere, except for:
          *       - `"two words"`: a phrase, the words in this order next to each
          *         other, each a whole word; an unclosed quote runs to the end;
          *         the curly quotes “ ” „ work as `"`.
@@ -5122,9 +5124,11 @@ export interface operations {
                  *     is a valid search. It is split into words: white space of any
                  *     script (U+3000, U+2003, no-break space...), invisible characters
                  *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
-                 *     fullwidth) separate them. Each word matches as a word prefix
-                 *     (`casa` finds Casablanca), in any case (non-ASCII letters
-                 *     included), and every word must match somewhere, except for:
+                 *     fullwidth) separate them. The last word typed matches as a word
+                 *     prefix (`casa` finds Casablanca; type-ahead), the words before it
+                 *     as whole words (`the godf` finds The Godfather, `th godf` does
+                 *     not), in any case (non-ASCII letters included), and every word must
+                 *     match somewhere, except for:
                  *       - `"two words"`: a phrase, the words in this order next to each
                  *         other, each a whole word; an unclosed quote runs to the end;
                  *         the curly quotes “ ” „ work as `"`.
@@ -5388,9 +5392,11 @@ export interface operations {
                  *     is a valid search. It is split into words: white space of any
                  *     script (U+3000, U+2003, no-break space...), invisible characters
                  *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
-                 *     fullwidth) separate them. Each word matches as a word prefix
-                 *     (`casa` finds Casablanca), in any case (non-ASCII letters
-                 *     included), and every word must match somewhere, except for:
+                 *     fullwidth) separate them. The last word typed matches as a word
+                 *     prefix (`casa` finds Casablanca; type-ahead), the words before it
+                 *     as whole words (`the godf` finds The Godfather, `th godf` does
+                 *     not), in any case (non-ASCII letters included), and every word must
+                 *     match somewhere, except for:
                  *       - `"two words"`: a phrase, the words in this order next to each
                  *         other, each a whole word; an unclosed quote runs to the end;
                  *         the curly quotes “ ” „ work as `"`.
@@ -5512,9 +5518,11 @@ export interface operations {
                  *     is a valid search. It is split into words: white space of any
                  *     script (U+3000, U+2003, no-break space...), invisible characters
                  *     (U+200B, U+FEFF) and punctuation (ASCII, Latin-1, general, CJK and
-                 *     fullwidth) separate them. Each word matches as a word prefix
-                 *     (`casa` finds Casablanca), in any case (non-ASCII letters
-                 *     included), and every word must match somewhere, except for:
+                 *     fullwidth) separate them. The last word typed matches as a word
+                 *     prefix (`casa` finds Casablanca; type-ahead), the words before it
+                 *     as whole words (`the godf` finds The Godfather, `th godf` does
+                 *     not), in any case (non-ASCII letters included), and every word must
+                 *     match somewhere, except for:
                  *       - `"two words"`: a phrase, the words in this order next to each
                  *         other, each a whole word; an unclosed quote runs to the end;
                  *         the curly quotes “ ” „ work as `"`.
