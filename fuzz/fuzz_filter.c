@@ -1,5 +1,5 @@
 /* Query-string parsing of the movie list (catalog_parse_filter: page,
- * per_page, years, decimals, ids, search, sort) through the fake request
+ * per_page, years, decimals, ids, search, sort, cursor) through the fake request
  * accessors. Input: a decoded query "k=v&k=v..." (as libmicrohttpd hands
  * the arguments over: already percent-decoded). */
 #include <stdlib.h>
@@ -31,11 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_request req = {.path = "/api/v1/movies", .body = "", .conn = &conn};
 	struct http_response res = {0};
 	struct movie_filter f;
-	char tsq[512];
-	if (catalog_parse_filter(&req, &res, &f, tsq, sizeof(tsq))) {
+	struct filter_bufs bufs;
+	if (catalog_parse_filter(&req, &res, &f, &bufs)) {
 		if (f.limit < 1 || f.limit > PAGE_MAX_SIZE || f.offset < 0)
 			abort();
-		if (f.tsquery && strlen(f.tsquery) >= sizeof(tsq))
+		if (f.tsquery && strlen(f.tsquery) >= sizeof(bufs.search.tsq))
+			abort();
+		if (f.after && (f.after->id < 1 || f.after->tier < 0 || f.after->tier > 1 ||
+				strlen(f.after->value) >= sizeof(f.after->value)))
 			abort();
 	} else if (res.status != 422) {
 		abort();
@@ -47,6 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (page_parse(&req, &res, &pg)) {
 		struct buf out = BUF_INIT;
 		page_envelope_raw(&req, &pg, "[]", 2, 12345, &out);
+		struct page_more more = {.total_items = 12345,
+					 .exact = false,
+					 .more = true,
+					 .next_cursor = "WyJuYW1lIl0"};
+		page_envelope_keyset(&req, &pg, "[]", 2, &more, &out);
 		buf_free(&out);
 	}
 	fuzz_response_free(&res);

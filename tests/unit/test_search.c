@@ -288,8 +288,8 @@ END_TEST
 START_TEST(parse_or)
 {
 	check_parse("a or b", "'a' | 'b':*", "'a':A | 'b':*A", "a b");
-	check_parse("a OR b Or c oR d", "'a' | 'b' | 'c' | 'd':*",
-		    "'a':A | 'b':A | 'c':A | 'd':*A", "a b c d");
+	check_parse("a OR b Or c oR d", "'a' | 'b' | 'c' | 'd':*", "'a':A | 'b':A | 'c':A | 'd':*A",
+		    "a b c d");
 	/* AND binds tighter: the groups are parenthesised */
 	check_parse("a b or c d", "('a' & 'b') | ('c' & 'd':*)",
 		    "('a':A & 'b':A) | ('c':A & 'd':*A)", "a b c d");
@@ -301,8 +301,7 @@ START_TEST(parse_or)
 	check_parse("or", "'or':*", "'or':*A", "or");
 	check_parse("or or", "'or' & 'or':*", "'or':A & 'or':*A", "or or");
 	check_parse("or or or", "'or' | 'or':*", "'or':A | 'or':*A", "or or");
-	check_parse("a or or b", "'a' | ('or' & 'b':*)", "'a':A | ('or':A & 'b':*A)",
-		    "a or b");
+	check_parse("a or or b", "'a' | ('or' & 'b':*)", "'a':A | ('or':A & 'b':*A)", "a or b");
 	/* only the word: "ore" and a quoted "or" are words */
 	check_parse("a ore b", "'a' & 'ore' & 'b':*", "'a':A & 'ore':A & 'b':*A", "a ore b");
 	check_parse("a \"or\" b", "'a' & 'or' & 'b':*", "'a':A & 'or':A & 'b':*A", "a or b");
@@ -319,13 +318,11 @@ END_TEST
 
 START_TEST(parse_at_most_eight_words)
 {
-	check_parse("a b c d e f g h i j",
-		    "'a' & 'b' & 'c' & 'd' & 'e' & 'f' & 'g' & 'h':*",
+	check_parse("a b c d e f g h i j", "'a' & 'b' & 'c' & 'd' & 'e' & 'f' & 'g' & 'h':*",
 		    "'a':A & 'b':A & 'c':A & 'd':A & 'e':A & 'f':A & 'g':A & 'h':*A",
 		    "a b c d e f g h");
 	/* phrase words count, and a phrase is cut at the eighth */
-	check_parse("a b c d e f \"g h i\" j",
-		    "'a' & 'b' & 'c' & 'd' & 'e' & 'f':* & 'g' <-> 'h'",
+	check_parse("a b c d e f \"g h i\" j", "'a' & 'b' & 'c' & 'd' & 'e' & 'f':* & 'g' <-> 'h'",
 		    "'a':A & 'b':A & 'c':A & 'd':A & 'e':A & 'f':*A & 'g':A <-> 'h':A",
 		    "a b c d e f g h");
 	check_parse("\"a b c d e f g h i\"",
@@ -333,16 +330,14 @@ START_TEST(parse_at_most_eight_words)
 		    "'a':A <-> 'b':A <-> 'c':A <-> 'd':A <-> 'e':A <-> 'f':A <-> 'g':A <-> 'h':A",
 		    "a b c d e f g h");
 	/* negated words count; "or" operators do not */
-	check_parse("a -b c -d e -f g -h i",
-		    "'a' & !'b' & 'c' & !'d' & 'e' & !'f' & 'g':* & !'h'",
+	check_parse("a -b c -d e -f g -h i", "'a' & !'b' & 'c' & !'d' & 'e' & !'f' & 'g':* & !'h'",
 		    "'a':A & !'b' & 'c':A & !'d' & 'e':A & !'f' & 'g':*A & !'h'", "a c e g");
 	check_parse("a or b or c or d or e or f or g or h or i",
 		    "'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h':*",
 		    "'a':A | 'b':A | 'c':A | 'd':A | 'e':A | 'f':A | 'g':A | 'h':*A",
 		    "a b c d e f g h");
 	/* an or whose right side is past the cap is dropped */
-	check_parse("a b c d e f g h or i",
-		    "'a' & 'b' & 'c' & 'd' & 'e' & 'f' & 'g' & 'h':*",
+	check_parse("a b c d e f g h or i", "'a' & 'b' & 'c' & 'd' & 'e' & 'f' & 'g' & 'h':*",
 		    "'a':A & 'b':A & 'c':A & 'd':A & 'e':A & 'f':A & 'g':A & 'h':*A",
 		    "a b c d e f g h");
 	/* eight negations first: the positive word is past the cap */
