@@ -151,35 +151,7 @@ start_api()
 # CPU time, in clock ticks, of every process but this script, its children
 # (wrk, pgbench, cinema-api, PostgreSQL and Redis) and the kernel threads that
 # run deferred network work, which on loopback is this benchmark's.
-foreign_ticks()
-{
-	local ours=" $$ " pid
-	for pid in "${pids[@]}" "$pg_pid" "$redis_pid"; do
-		ours+="$pid $({ pgrep -P "$pid" || true; } | tr '\n' ' ')"
-	done
-	ours+="$({ pgrep '^ksoftirqd/' || true; } | tr '\n' ' ')"
-	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ours="$ours" -v me="$$" '
-	{
-		pid = $1
-		sub(/^.*\) /, "") # after the command name: state ppid ... utime is $12
-		if (index(ours, " " pid " ") || $2 == me) next
-		t += $12 + $13 + $14 + $15
-	}
-	END { print t + 0 }'
-}
-# cinema-api: all its threads
-api_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
-# PostgreSQL: the postmaster, its live backends and those that ended (cutime)
-pg_ticks()
-{
-	local pid
-	{
-		sed 's/^.*) //' "/proc/$pg_pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }'
-		for pid in $(pgrep -P "$pg_pid" || true); do
-			sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true
-		done
-	} | awk '{ t += $1 } END { print t + 0 }'
-}
+foreign_ticks() { others_ticks "$pg_pid" "$redis_pid"; }
 
 
 # Prints "rps p50_ms p99_ms errors requests" from a wrk --latency output.

@@ -253,34 +253,7 @@ login()
 # --- CPU accounting (as bench/catalog.sh) ---
 # CPU ticks of every process but this script, its children, the cluster's and
 # Redis, and the kernel threads that run deferred network work.
-foreign_ticks()
-{
-	local ours=" $$ " pid
-	for pid in "${pids[@]}" "$pg_pid" "$redis_pid"; do
-		ours+="$pid $({ pgrep -P "$pid" || true; } | tr '\n' ' ')"
-	done
-	ours+="$({ pgrep '^ksoftirqd/' || true; } | tr '\n' ' ')"
-	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ours="$ours" -v me="$$" '
-	{
-		pid = $1
-		sub(/^.*\) /, "") # after the command name: state ppid ... utime is $12
-		if (index(ours, " " pid " ") || $2 == me) next
-		t += $12 + $13 + $14 + $15
-	}
-	END { print t + 0 }'
-}
-api_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
-# the postmaster (with cutime/cstime: its children that ended) and its live children
-pg_ticks()
-{
-	local pid
-	{
-		sed 's/^.*) //' "/proc/$pg_pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }'
-		for pid in $(pgrep -P "$pg_pid" || true); do
-			sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true
-		done
-	} | awk '{ t += $1 } END { print t + 0 }'
-}
+foreign_ticks() { others_ticks "$pg_pid" "$redis_pid"; }
 
 # "rps p50_ms p99_ms non2xx socket_errors requests repeated" from a wrk output
 parse_wrk()

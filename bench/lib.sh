@@ -1,7 +1,8 @@
 # Shared by the scripts in bench/: sourced, not run. The caller defines
 # die (its own message prefix), foreign_ticks (the CPU ticks of processes
-# other than those it measures), and sets quiet_max, quiet_wait, build_dir
-# and pids (the processes it started) before using what needs them.
+# other than those it measures; others_ticks below does it for most), and
+# sets quiet_max, quiet_wait, build_dir, pids (the processes it started) and,
+# for pg_ticks, pg_pid before using what needs them.
 # shellcheck shell=bash
 
 # "10s", "2m" or "10" in seconds.
@@ -109,3 +110,37 @@ wait_quiet()
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# The CPU ticks of every process but this script, pids, the PIDs given
+# (servers it started) and their children, and the kernel's softirq
+# threads: what "other processes" used.
+others_ticks()
+{
+	local ours=" $$ " pid
+	for pid in "${pids[@]}" "$@"; do
+		ours+="$pid $({ pgrep -P "$pid" || true; } | tr '\n' ' ')"
+	done
+	ours+="$({ pgrep '^ksoftirqd/' || true; } | tr '\n' ' ')"
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ours="$ours" -v me="$$" '
+	{
+		pid = $1
+		sub(/^.*\) /, "") # after the command name: state ppid ... utime is $12
+		if (index(ours, " " pid " ") || $2 == me) next
+		t += $12 + $13 + $14 + $15
+	}
+	END { print t + 0 }'
+}
+# cinema-api (PID $1): all its threads
+api_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+# PostgreSQL: the postmaster (pg_pid), its live backends and those that
+# ended (cutime)
+pg_ticks()
+{
+	local pid
+	{
+		sed 's/^.*) //' "/proc/$pg_pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }'
+		for pid in $(pgrep -P "$pg_pid" || true); do
+			sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true
+		done
+	} | awk '{ t += $1 } END { print t + 0 }'
+}
