@@ -164,22 +164,27 @@ static void page_put(struct movie_lists *ml, const char *key, size_t klen, uint6
 static enum cache_result page_get(struct movie_lists *ml, const char *key, size_t klen,
 				  struct buf *items, struct movie_page *pg, uint64_t *gen)
 {
-	struct buf blob = BUF_INIT;
+	/* The blob lands in items (one copy, as a hit costs), then its head
+	 * is read and moved out of the way. */
+	size_t start = items->len;
 	long long total = 0;
-	enum cache_result r = cache_get(ml->cache, key, klen, &blob, &total, gen);
-	const char *nl = r != CACHE_MISS && blob.len ? memchr(blob.data, '\n', blob.len) : NULL;
-	size_t clen = nl ? (size_t)(nl - blob.data) - 1 : 0;
+	enum cache_result r = cache_get(ml->cache, key, klen, items, &total, gen);
+	char *head = items->data + start;
+	size_t len = r != CACHE_MISS ? items->len - start : 0;
+	const char *nl = len ? memchr(head, '\n', len) : NULL;
+	size_t clen = nl ? (size_t)(nl - head) - 1 : 0;
 	if (!nl || clen >= sizeof(pg->next_cursor)) {
-		buf_free(&blob);
+		buf_truncate(items, start);
 		return CACHE_MISS;
 	}
 	pg->total = total;
-	pg->exact = (blob.data[0] - '0') & 2;
-	pg->more = (blob.data[0] - '0') & 1;
-	memcpy(pg->next_cursor, blob.data + 1, clen);
+	pg->exact = (head[0] - '0') & 2;
+	pg->more = (head[0] - '0') & 1;
+	memcpy(pg->next_cursor, head + 1, clen);
 	pg->next_cursor[clen] = '\0';
-	buf_append(items, nl + 1, blob.len - (size_t)(nl + 1 - blob.data));
-	buf_free(&blob);
+	size_t skip = clen + 2; /* the flag, the cursor, the newline */
+	memmove(head, head + skip, len - skip);
+	buf_truncate(items, start + len - skip);
 	return r;
 }
 
